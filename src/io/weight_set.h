@@ -1,0 +1,42 @@
+// The weights of one checkpoint component: a single safetensors file, or shards listed by a
+// `*.safetensors.index.json` whose `weight_map` names the shard holding each tensor.
+// Diffusers folders use `diffusion_pytorch_model*.safetensors`, transformers folders
+// `model*.safetensors`; both are found automatically.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+
+namespace mova {
+
+class WeightSet {
+ public:
+  // Opens the weights in `folder`. Throws naming the folder when none are found, and naming
+  // the index/shard when an index is inconsistent (missing shard, tensor absent from the
+  // shard the index names, tensor stored twice).
+  static WeightSet open_folder(const std::string& folder);
+  static WeightSet open_file(const std::string& safetensors_path);
+
+  bool contains(const std::string& name) const { return where_.count(name) != 0; }
+  const TensorInfo* info(const std::string& name) const;
+  // Zero-copy view; throws naming the component when absent.
+  Tensor get(const std::string& name) const;
+  std::vector<std::string> names() const;  // sorted
+  size_t size() const { return where_.size(); }
+  const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
+  const std::string& origin() const { return origin_; }  // folder or file, for messages
+
+ private:
+  std::string origin_;
+  std::vector<std::shared_ptr<SafetensorsFile>> files_;
+  std::map<std::string, size_t> where_;  // tensor name -> index into files_
+};
+
+// True when `folder` holds a weights file or index we know how to open.
+bool folder_has_weights(const std::string& folder);
+
+}  // namespace mova

@@ -1,0 +1,48 @@
+// Host memory for tensors. BufferPool caches freed activation buffers by size class so that a
+// denoising loop which allocates the same shapes every step stops calling malloc after the
+// first step. Buffers are 64-byte aligned (a cache line, and enough for any SIMD load).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace mova {
+
+struct MemoryStats {
+  size_t in_use = 0;       // bytes handed out and not yet returned
+  size_t peak_in_use = 0;  // high-water mark of in_use
+  size_t cached = 0;       // bytes held in the free lists
+  uint64_t allocations = 0;
+  uint64_t reuses = 0;     // allocations served from the cache
+};
+
+class BufferPool {
+ public:
+  BufferPool();
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  // Returns an aligned buffer of at least `bytes`; it goes back to the pool when the last
+  // shared_ptr copy is dropped, even if that happens after the pool itself is destroyed.
+  std::shared_ptr<void> allocate(size_t bytes);
+  // Frees every cached buffer.
+  void trim();
+  MemoryStats stats() const;
+
+  // Size classes: four per power of two, so at most 25% of a buffer is slack.
+  static size_t size_class(size_t bytes);
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// A plain aligned allocation outside any pool.
+std::shared_ptr<void> allocate_aligned(size_t bytes);
+
+}  // namespace mova

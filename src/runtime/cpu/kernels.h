@@ -1,0 +1,27 @@
+// Raw-pointer CPU kernels behind the tensor ops in runtime/ops/. Rows are contiguous; row
+// kernels are threaded over rows, pointwise kernels over chunks of elements.
+#pragma once
+
+#include <cstdint>
+
+namespace mova {
+class ThreadPool;
+}
+
+namespace mova::cpu {
+
+enum class Unary { kGeluTanh, kGeluErf, kSilu };
+void unary(Unary op, const float* x, float* y, int64_t n, ThreadPool* pool);
+
+// y = softmax(x) per row, computed as exp(x - max) / sum in f32.
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t dim, ThreadPool* pool);
+
+// y = (x - mean) / sqrt(var + eps) * w + b per row (biased variance); w, b optional.
+void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t dim, const float* w,
+                     const float* b, float eps, ThreadPool* pool);
+
+// y = x / sqrt(mean(x²) + eps) * w per row; w optional.
+void rms_norm_rows(const float* x, float* y, int64_t rows, int64_t dim, const float* w, float eps,
+                   ThreadPool* pool);
+
+}  // namespace mova::cpu

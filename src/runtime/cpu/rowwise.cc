@@ -1,0 +1,79 @@
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/cpu/kernels.h"
+#include "runtime/thread_pool.h"
+
+namespace mova::cpu {
+namespace {
+
+template <typename Fn>
+void for_rows(int64_t rows, int64_t dim, ThreadPool* pool, Fn&& fn) {
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(dim, 1));
+  auto body = [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) fn(r);
+  };
+  if (pool) {
+    pool->parallel_for(rows, grain, body);
+  } else {
+    body(0, rows);
+  }
+}
+
+}  // namespace
+
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t dim, ThreadPool* pool) {
+  for_rows(rows, dim, pool, [&](int64_t r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < dim; ++i) mx = std::max(mx, xr[i]);
+    if (mx == -INFINITY) mx = 0.0f;  // an all -inf row gives NaN in torch too; keep it finite
+    double sum = 0.0;
+    for (int64_t i = 0; i < dim; ++i) {
+      yr[i] = std::exp(xr[i] - mx);
+      sum += yr[i];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t i = 0; i < dim; ++i) yr[i] *= inv;
+  });
+}
+
+void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t dim, const float* w,
+                     const float* b, float eps, ThreadPool* pool) {
+  for_rows(rows, dim, pool, [&](int64_t r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    double mean = 0.0;
+    for (int64_t i = 0; i < dim; ++i) mean += xr[i];
+    mean /= static_cast<double>(dim);
+    double var = 0.0;
+    for (int64_t i = 0; i < dim; ++i) {
+      const double d = xr[i] - mean;
+      var += d * d;
+    }
+    var /= static_cast<double>(dim);
+    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
+    const float m = static_cast<float>(mean);
+    for (int64_t i = 0; i < dim; ++i) {
+      float v = (xr[i] - m) * inv;
+      if (w) v *= w[i];
+      if (b) v += b[i];
+      yr[i] = v;
+    }
+  });
+}
+
+void rms_norm_rows(const float* x, float* y, int64_t rows, int64_t dim, const float* w, float eps,
+                   ThreadPool* pool) {
+  for_rows(rows, dim, pool, [&](int64_t r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    double ss = 0.0;
+    for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + eps));
+    for (int64_t i = 0; i < dim; ++i) yr[i] = w ? xr[i] * inv * w[i] : xr[i] * inv;
+  });
+}
+
+}  // namespace mova::cpu

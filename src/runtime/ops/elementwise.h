@@ -1,0 +1,35 @@
+// Pointwise ops on F32 tensors. Binary ops broadcast like PyTorch (trailing dims aligned,
+// size-1 dims stretched); inputs may be non-contiguous views, outputs are contiguous.
+#pragma once
+
+#include "runtime/exec.h"
+#include "runtime/tensor.h"
+
+namespace mova {
+
+enum class BinaryOp { kAdd, kSub, kMul, kDiv };
+
+Tensor binary(Exec& ex, BinaryOp op, const Tensor& a, const Tensor& b);
+inline Tensor add(Exec& ex, const Tensor& a, const Tensor& b) {
+  return binary(ex, BinaryOp::kAdd, a, b);
+}
+inline Tensor sub(Exec& ex, const Tensor& a, const Tensor& b) {
+  return binary(ex, BinaryOp::kSub, a, b);
+}
+inline Tensor mul(Exec& ex, const Tensor& a, const Tensor& b) {
+  return binary(ex, BinaryOp::kMul, a, b);
+}
+inline Tensor div(Exec& ex, const Tensor& a, const Tensor& b) {
+  return binary(ex, BinaryOp::kDiv, a, b);
+}
+
+// y = x * scale + shift
+Tensor affine(Exec& ex, const Tensor& x, float scale, float shift);
+
+Tensor gelu(Exec& ex, const Tensor& x, bool tanh_approximation);
+Tensor silu(Exec& ex, const Tensor& x);
+
+// PyTorch broadcast of two shapes; throws naming both when incompatible.
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+
+}  // namespace mova

@@ -1,0 +1,16 @@
+// Matrix products over tensors. Activations are F32; weights may be F32, BF16 or F16 and are
+// accumulated in f32.
+#pragma once
+
+#include "runtime/exec.h"
+#include "runtime/tensor.h"
+
+namespace mova {
+
+// y[..., out] = x[..., in] · weight[out, in]ᵀ + bias[out]  (torch.nn.Linear).
+Tensor linear(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias = nullptr);
+
+// c[m, n] = a[m, k] · b[k, n], or a · bᵀ with b[n, k] when trans_b.
+Tensor matmul(Exec& ex, const Tensor& a, const Tensor& b, bool trans_b = false);
+
+}  // namespace mova

@@ -1,0 +1,16 @@
+// Normalisations over the last dimension of an F32 tensor. Weights/biases may be any float
+// dtype (checkpoints store them in BF16) and must have the last dimension's size.
+#pragma once
+
+#include "runtime/exec.h"
+#include "runtime/tensor.h"
+
+namespace mova {
+
+// torch.nn.LayerNorm; weight/bias may be null (elementwise_affine=False).
+Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor* bias, float eps);
+
+// RMS norm: x * rsqrt(mean(x²) + eps) * weight (T5 / Wan style); weight may be null.
+Tensor rms_norm(Exec& ex, const Tensor& x, const Tensor* weight, float eps);
+
+}  // namespace mova

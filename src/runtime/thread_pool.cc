@@ -1,0 +1,104 @@
+#include "runtime/thread_pool.h"
+
+#include <algorithm>
+
+namespace mova {
+namespace {
+thread_local bool t_inside_pool = false;
+}
+
+int ThreadPool::hardware_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+ThreadPool::ThreadPool(int threads) {
+  if (threads <= 0) threads = hardware_threads();
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+// Claims tasks of the current job until none are left. Called with mutex_ held.
+void ThreadPool::run_job() {
+  while (next_task_ < job_tasks_) {
+    const int task = next_task_++;
+    const auto* job = job_;
+    mutex_.unlock();
+    std::exception_ptr err;
+    try {
+      (*job)(task);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    mutex_.lock();
+    if (err && !error_) error_ = err;
+    if (--pending_ == 0) done_.notify_all();
+  }
+}
+
+void ThreadPool::worker_loop(int /*worker_index*/) {
+  t_inside_pool = true;
+  uint64_t seen = 0;
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+    if (stopping_) return;
+    seen = generation_;
+    run_job();
+  }
+}
+
+void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
+  if (tasks <= 0) return;
+  if (tasks == 1 || workers_.empty() || t_inside_pool) {
+    for (int i = 0; i < tasks; ++i) fn(i);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Jobs from different caller threads are serialised.
+  done_.wait(lock, [&] { return pending_ == 0; });
+  job_ = &fn;
+  job_tasks_ = tasks;
+  next_task_ = 0;
+  pending_ = tasks;
+  error_ = nullptr;
+  ++generation_;
+  wake_.notify_all();
+  t_inside_pool = true;
+  run_job();
+  t_inside_pool = false;
+  done_.wait(lock, [&] { return pending_ == 0; });
+  job_ = nullptr;
+  std::exception_ptr err = error_;
+  error_ = nullptr;
+  lock.unlock();
+  done_.notify_all();
+  if (err) std::rethrow_exception(err);
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain,
+                              const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  const int64_t max_chunks = (n + grain - 1) / grain;
+  const int chunks = static_cast<int>(std::min<int64_t>(max_chunks, size()));
+  if (chunks <= 1) {
+    fn(0, n);
+    return;
+  }
+  run_tasks(chunks, [&](int c) {
+    const int64_t begin = n * c / chunks;
+    const int64_t end = n * (c + 1) / chunks;
+    if (begin < end) fn(begin, end);
+  });
+}
+
+}  // namespace mova

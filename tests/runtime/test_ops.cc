@@ -1,0 +1,141 @@
+// Pointwise, reduction and normalisation ops against naive double-precision references.
+// Tolerance: 1e-5 relative (+1e-6 absolute) — the fp32 budget in DEVELOPERS.md.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "runtime/exec.h"
+#include "runtime/ops/elementwise.h"
+#include "runtime/ops/norm.h"
+#include "runtime/ops/reduce.h"
+#include "test_util.h"
+
+namespace mova {
+namespace {
+
+void expect_close(const Tensor& t, const std::vector<double>& ref, const char* what) {
+  const auto v = t.to_vector();
+  ASSERT_EQ(v.size(), ref.size()) << what;
+  for (size_t i = 0; i < v.size(); ++i)
+    ASSERT_NEAR(v[i], ref[i], 1e-5 * std::fabs(ref[i]) + 1e-6) << what << " at " << i;
+}
+
+class Ops : public ::testing::Test {
+ protected:
+  Exec ex{2};
+  const int64_t rows = 37, dim = 129;
+  std::vector<float> xv = test::random_vector(rows * dim, 5, -4.0f, 4.0f);
+  Tensor x = Tensor::from_vector({rows, dim}, xv);
+};
+
+TEST_F(Ops, Softmax) {
+  std::vector<double> ref(xv.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    double mx = -1e30, s = 0;
+    for (int64_t i = 0; i < dim; ++i) mx = std::max<double>(mx, xv[r * dim + i]);
+    for (int64_t i = 0; i < dim; ++i) s += std::exp(xv[r * dim + i] - mx);
+    for (int64_t i = 0; i < dim; ++i) ref[r * dim + i] = std::exp(xv[r * dim + i] - mx) / s;
+  }
+  expect_close(softmax(ex, x), ref, "softmax");
+}
+
+TEST_F(Ops, LayerNormWithAndWithoutAffine) {
+  auto wv = test::random_vector(dim, 6, 0.5f, 1.5f);
+  auto bv = test::random_vector(dim, 7);
+  Tensor w = Tensor::from_vector({dim}, wv).to(DType::kBF16);  // stored like a checkpoint
+  Tensor b = Tensor::from_vector({dim}, bv);
+  const auto w_rounded = w.to_vector();
+  for (bool affine : {false, true}) {
+    std::vector<double> ref(xv.size());
+    for (int64_t r = 0; r < rows; ++r) {
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < dim; ++i) mean += xv[r * dim + i];
+      mean /= dim;
+      for (int64_t i = 0; i < dim; ++i) var += std::pow(xv[r * dim + i] - mean, 2);
+      var /= dim;
+      for (int64_t i = 0; i < dim; ++i) {
+        double v = (xv[r * dim + i] - mean) / std::sqrt(var + 1e-6);
+        if (affine) v = v * w_rounded[i] + bv[i];
+        ref[r * dim + i] = v;
+      }
+    }
+    expect_close(layer_norm(ex, x, affine ? &w : nullptr, affine ? &b : nullptr, 1e-6f), ref,
+                 "layer_norm");
+  }
+}
+
+TEST_F(Ops, RmsNorm) {
+  auto wv = test::random_vector(dim, 8, 0.5f, 1.5f);
+  Tensor w = Tensor::from_vector({dim}, wv);
+  std::vector<double> ref(xv.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    double ms = 0;
+    for (int64_t i = 0; i < dim; ++i) ms += std::pow(xv[r * dim + i], 2);
+    ms /= dim;
+    for (int64_t i = 0; i < dim; ++i)
+      ref[r * dim + i] = xv[r * dim + i] / std::sqrt(ms + 1e-6) * wv[i];
+  }
+  expect_close(rms_norm(ex, x, &w, 1e-6f), ref, "rms_norm");
+  Tensor wrong = Tensor::zeros({dim + 1}, DType::kF32).set_name("norm_q.weight");
+  test::expect_error([&] { rms_norm(ex, x, &wrong, 1e-6f); }, {"norm_q.weight"});
+}
+
+TEST_F(Ops, Activations) {
+  std::vector<double> gt(xv.size()), ge(xv.size()), si(xv.size());
+  for (size_t i = 0; i < xv.size(); ++i) {
+    const double v = xv[i];
+    gt[i] = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    ge[i] = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+    si[i] = v / (1 + std::exp(-v));
+  }
+  expect_close(gelu(ex, x, true), gt, "gelu_tanh");
+  expect_close(gelu(ex, x, false), ge, "gelu_erf");
+  expect_close(silu(ex, x), si, "silu");
+}
+
+TEST_F(Ops, ReductionsOverEveryDim) {
+  Tensor t = x.reshape({rows, 3, 43});
+  for (int d = 0; d < 3; ++d) {
+    const Tensor s = sum(ex, t, d), m = mean(ex, t, d), mx = max(ex, t, d, true);
+    const auto sv = s.to_vector(), mv = m.to_vector(), xvv = mx.to_vector();
+    const int64_t sizes[3] = {rows, 3, 43};
+    int64_t idx = 0;
+    for (int64_t a = 0; a < (d == 0 ? 1 : sizes[0]); ++a)
+      for (int64_t b = 0; b < (d == 1 ? 1 : sizes[1]); ++b)
+        for (int64_t c = 0; c < (d == 2 ? 1 : sizes[2]); ++c, ++idx) {
+          double ref = 0, refmax = -1e30;
+          for (int64_t j = 0; j < sizes[d]; ++j) {
+            const int64_t i0 = d == 0 ? j : a, i1 = d == 1 ? j : b, i2 = d == 2 ? j : c;
+            const double v = t.item_f32({i0, i1, i2});
+            ref += v;
+            refmax = std::max(refmax, v);
+          }
+          ASSERT_NEAR(sv[idx], ref, 1e-5 * std::fabs(ref) + 1e-5);
+          ASSERT_NEAR(mv[idx], ref / sizes[d], 1e-5 * std::fabs(ref) + 1e-6);
+          ASSERT_EQ(xvv[idx], refmax);
+        }
+    EXPECT_EQ(mx.dim(), 3);
+    EXPECT_EQ(s.dim(), 2);
+  }
+}
+
+TEST_F(Ops, BinaryBroadcastsLikeTorch) {
+  Tensor a = x.reshape({rows, 1, dim});
+  Tensor b = Tensor::from_vector({2, 1}, {3.0f, -1.0f});
+  Tensor y = mul(ex, a, b);  // [rows, 2, dim]
+  ASSERT_EQ(y.shape(), (Shape{rows, 2, dim}));
+  EXPECT_FLOAT_EQ(y.item_f32({4, 1, 7}), -xv[4 * dim + 7]);
+  EXPECT_FLOAT_EQ(y.item_f32({4, 0, 7}), 3 * xv[4 * dim + 7]);
+  // Non-contiguous operand.
+  Tensor xt = x.transpose(0, 1);  // [dim, rows]
+  Tensor z = add(ex, xt, xt);
+  EXPECT_FLOAT_EQ(z.item_f32({5, 2}), 2 * xv[2 * dim + 5]);
+  EXPECT_FLOAT_EQ(sub(ex, x, x).item_f32({1, 1}), 0.0f);
+  EXPECT_FLOAT_EQ(div(ex, b, b).item_f32({1, 0}), 1.0f);
+  EXPECT_FLOAT_EQ(affine(ex, b, 2.0f, 1.0f).item_f32({0, 0}), 7.0f);
+  test::expect_error([&] { add(ex, x, Tensor::zeros({3}, DType::kF32)); },
+                     {"do not broadcast", "[37, 129]", "[3]"});
+}
+
+}  // namespace
+}  // namespace mova

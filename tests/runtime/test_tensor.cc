@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+
+#include "runtime/allocator.h"
+#include "runtime/tensor.h"
+#include "test_util.h"
+
+namespace mova {
+namespace {
+
+Tensor iota(const Shape& shape) {
+  std::vector<float> v(shape_numel(shape));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+  return Tensor::from_vector(shape, v);
+}
+
+TEST(Tensor, ContiguousStridesAndNumel) {
+  Tensor t = Tensor::zeros({2, 3, 4}, DType::kF32);
+  EXPECT_EQ(t.numel(), 24);
+  EXPECT_EQ(t.strides(), (Shape{12, 4, 1}));
+  EXPECT_TRUE(t.is_contiguous());
+  EXPECT_EQ(t.nbytes(), 96u);
+}
+
+TEST(Tensor, PermuteThenContiguousMovesData) {
+  Tensor t = iota({2, 3, 4});
+  Tensor p = t.permute({2, 0, 1});  // [4, 2, 3]
+  EXPECT_FALSE(p.is_contiguous());
+  Tensor c = p.contiguous();
+  ASSERT_EQ(c.shape(), (Shape{4, 2, 3}));
+  for (int64_t a = 0; a < 4; ++a)
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t d = 0; d < 3; ++d)
+        EXPECT_EQ(c.item_f32({a, b, d}), static_cast<float>(b * 12 + d * 4 + a));
+}
+
+TEST(Tensor, NarrowSelectAndSqueezeAreViews) {
+  Tensor t = iota({3, 5});
+  Tensor n = t.narrow(1, 2, 3);
+  EXPECT_EQ(n.shape(), (Shape{3, 3}));
+  EXPECT_EQ(n.item_f32({1, 0}), 7.0f);
+  EXPECT_EQ(n.raw_data(), static_cast<float*>(t.raw_data()) + 2);
+  Tensor s = t.select(0, 2);
+  EXPECT_EQ(s.shape(), (Shape{5}));
+  EXPECT_EQ(s.item_f32({4}), 14.0f);
+  EXPECT_EQ(t.unsqueeze(0).shape(), (Shape{1, 3, 5}));
+  EXPECT_EQ(t.unsqueeze(0).squeeze(0).shape(), (Shape{3, 5}));
+}
+
+TEST(Tensor, ReshapeInfersAndRejects) {
+  Tensor t = iota({4, 6});
+  EXPECT_EQ(t.reshape({-1, 3}).shape(), (Shape{8, 3}));
+  test::expect_error([&] { t.reshape({5, -1}); }, {"cannot reshape", "[4, 6]"});
+  test::expect_error([&] { t.transpose(0, 1).reshape({24}); }, {"non-contiguous"});
+  test::expect_error([&] { t.narrow(0, 3, 2); }, {"out of range"});
+}
+
+TEST(Tensor, DtypeConversionRoundTrip) {
+  Tensor t = Tensor::from_vector({4}, {1.0f, -2.5f, 0.1f, 3e4f});
+  Tensor b = t.to(DType::kBF16);
+  EXPECT_EQ(b.dtype(), DType::kBF16);
+  Tensor back = b.to(DType::kF32);
+  EXPECT_EQ(back.item_f32({1}), -2.5f);
+  EXPECT_NEAR(back.item_f32({2}), 0.1f, 0.001f);
+  // Non-contiguous source converts too.
+  Tensor m = iota({3, 2}).transpose(0, 1).to(DType::kF16);
+  EXPECT_EQ(m.item_f32({1, 2}), 5.0f);
+}
+
+TEST(Tensor, ErrorsNameTheTensor) {
+  Tensor t = Tensor::zeros({2, 2}, DType::kBF16);
+  t.set_name("blocks.0.ffn.0.weight");
+  test::expect_error([&] { t.data<float>(); }, {"blocks.0.ffn.0.weight", "[2, 2]", "BF16"});
+  test::expect_error([&] { shape_numel({INT64_MAX / 2, 4}); }, {"too many elements"});
+}
+
+TEST(BufferPool, ReusesFreedBuffers) {
+  BufferPool pool;
+  void* first;
+  {
+    Tensor a = Tensor::empty({1000}, DType::kF32, &pool);
+    first = a.raw_data();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % 64, 0u);
+  }
+  Tensor b = Tensor::empty({990}, DType::kF32, &pool);  // same size class
+  EXPECT_EQ(b.raw_data(), first);
+  const MemoryStats s = pool.stats();
+  EXPECT_EQ(s.allocations, 2u);
+  EXPECT_EQ(s.reuses, 1u);
+  EXPECT_GE(s.peak_in_use, 4000u);
+}
+
+TEST(BufferPool, SizeClassesBoundSlack) {
+  for (size_t bytes : {1ul, 255ul, 257ul, 1000ul, 4097ul, 123456789ul}) {
+    const size_t c = BufferPool::size_class(bytes);
+    EXPECT_GE(c, bytes);
+    EXPECT_LE(c, std::max<size_t>(256, bytes + bytes / 4 + 1)) << bytes;
+  }
+}
+
+TEST(BufferPool, BufferOutlivesPool) {
+  Tensor t;
+  {
+    BufferPool pool;
+    t = Tensor::full({16}, 2.0f, &pool);
+  }
+  EXPECT_EQ(t.item_f32({3}), 2.0f);  // still valid; freed when t goes (ASan checks the rest)
+}
+
+}  // namespace
+}  // namespace mova
