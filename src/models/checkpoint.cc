@@ -1,0 +1,163 @@
+#include "models/checkpoint.h"
+
+#include <filesystem>
+
+#include "io/atomic_file.h"
+#include "runtime/error.h"
+
+namespace mova {
+namespace fs = std::filesystem;
+
+const std::vector<ComponentDesc>& all_components() {
+  static const std::vector<ComponentDesc> table = {
+      {Component::kTextEncoder, "text_encoder", "transformers", "UMT5EncoderModel", true},
+      {Component::kTokenizer, "tokenizer", "transformers", "T5TokenizerFast", false},
+      {Component::kVideoDit, "video_dit", "mova.diffusion.models.wan_video_dit", "WanModel", true},
+      {Component::kVideoDit2, "video_dit_2", "mova.diffusion.models.wan_video_dit", "WanModel",
+       true},
+      {Component::kAudioDit, "audio_dit", "mova.diffusion.models.wan_audio_dit", "WanAudioModel",
+       true},
+      {Component::kBridge, "dual_tower_bridge", "mova.diffusion.models.interactionv2",
+       "DualTowerConditionalBridge", true},
+      {Component::kVideoVae, "video_vae", "diffusers", "AutoencoderKLWan", true},
+      {Component::kAudioVae, "audio_vae", "mova.diffusion.models.dac_vae", "DAC", true},
+      {Component::kScheduler, "scheduler", "mova.diffusion.schedulers.flow_match_pair",
+       "FlowMatchPairScheduler", false},
+  };
+  return table;
+}
+
+const ComponentDesc& component_desc(Component c) {
+  for (const auto& d : all_components())
+    if (d.id == c) return d;
+  fail(ErrorKind::kInternal, "unknown component");
+}
+
+ModelIndex ModelIndex::load(const std::string& path) {
+  const JsonConfig j = JsonConfig::load(path);
+  ModelIndex idx;
+  for (auto it = j.json().begin(); it != j.json().end(); ++it) {
+    const auto& v = it.value();
+    if (v.is_array() && v.size() == 2 && v[0].is_string() && v[1].is_string())
+      idx.components[it.key()] = {v[0].get<std::string>(), v[1].get<std::string>()};
+  }
+  idx.boundary_ratio = j.get_double("boundary_ratio", idx.boundary_ratio);
+  idx.audio_vae_type = j.get_string("audio_vae_type", idx.audio_vae_type);
+  j.check_range("boundary_ratio", idx.boundary_ratio, 0.0, 1.0);
+  MOVA_CHECK(idx.audio_vae_type == "dac", ErrorKind::kUnsupported, path, ": audio_vae_type '",
+             idx.audio_vae_type, "' is not supported (MOVA uses \"dac\")");
+  MOVA_CHECK(!idx.components.empty(), ErrorKind::kFormat, path,
+             ": lists no components (not a MOVA model_index.json?)");
+  return idx;
+}
+
+nlohmann::json ModelIndex::published_json(double boundary_ratio) {
+  nlohmann::json j = {{"_class_name", "MOVA"},
+                      {"_diffusers_version", "0.36.0"},
+                      {"audio_vae_type", "dac"},
+                      {"boundary_ratio", boundary_ratio}};
+  for (const auto& d : all_components()) j[d.folder] = {d.library, d.class_name};
+  return j;
+}
+
+Checkpoint Checkpoint::open(const std::string& dir) {
+  std::error_code ec;
+  MOVA_CHECK(fs::is_directory(dir, ec), ErrorKind::kIo, dir, ": not a folder");
+  const fs::path index = fs::path(dir) / "model_index.json";
+  MOVA_CHECK(fs::exists(index, ec), ErrorKind::kIo, dir,
+             ": no model_index.json (not a MOVA checkpoint folder)");
+  Checkpoint c;
+  c.dir_ = dir;
+  c.index_ = ModelIndex::load(index.string());
+  return c;
+}
+
+std::string Checkpoint::folder(Component c) const {
+  return (fs::path(dir_) / component_desc(c).folder).string();
+}
+
+bool Checkpoint::present(Component c) const {
+  std::error_code ec;
+  return index_.components.count(component_desc(c).folder) &&
+         fs::is_directory(folder(c), ec);
+}
+
+void Checkpoint::require(Component c, const std::string& purpose) const {
+  const char* name = component_desc(c).folder;
+  MOVA_CHECK(index_.components.count(name), ErrorKind::kFormat, dir_,
+             "/model_index.json does not list '", name, "' (needed for ", purpose, ")");
+  MOVA_CHECK(present(c), ErrorKind::kIo, folder(c), " is missing (needed for ", purpose, ")");
+}
+
+JsonConfig Checkpoint::config(Component c) const {
+  require(c, "its config");
+  const char* file = c == Component::kScheduler ? "scheduler_config.json" : "config.json";
+  return JsonConfig::load((fs::path(folder(c)) / file).string());
+}
+
+WanDitConfig Checkpoint::video_dit_config(Component expert) const {
+  MOVA_ASSERT(expert == Component::kVideoDit || expert == Component::kVideoDit2);
+  return WanDitConfig::from_json(config(expert), false);
+}
+WanDitConfig Checkpoint::audio_dit_config() const {
+  return WanDitConfig::from_json(config(Component::kAudioDit), true);
+}
+BridgeConfig Checkpoint::bridge_config() const {
+  return BridgeConfig::from_json(config(Component::kBridge));
+}
+WanVaeConfig Checkpoint::video_vae_config() const {
+  return WanVaeConfig::from_json(config(Component::kVideoVae));
+}
+Umt5Config Checkpoint::text_encoder_config() const {
+  return Umt5Config::from_json(config(Component::kTextEncoder));
+}
+SchedulerConfig Checkpoint::scheduler_config() const {
+  return SchedulerConfig::from_json(config(Component::kScheduler));
+}
+
+DacConfig Checkpoint::audio_vae_config() const {
+  DacConfig c = DacConfig::from_json(config(Component::kAudioVae));
+  // Upstream saves weight-normalised convs as weight_g/weight_v; a checkpoint exported after
+  // folding the norm has plain `weight`. Accept either, decided by the first conv.
+  if (folder_has_weights(folder(Component::kAudioVae))) {
+    const WeightSet w = WeightSet::open_folder(folder(Component::kAudioVae));
+    if (w.contains("encoder.block.0.weight_v")) {
+      c.weight_norm = true;
+    } else if (w.contains("encoder.block.0.weight")) {
+      c.weight_norm = false;
+    }
+  }
+  return c;
+}
+
+TensorLayout Checkpoint::layout(Component c) const {
+  switch (c) {
+    case Component::kVideoDit:
+    case Component::kVideoDit2: return video_dit_config(c).layout();
+    case Component::kAudioDit: return audio_dit_config().layout();
+    case Component::kBridge: return bridge_config().layout();
+    case Component::kVideoVae: return video_vae_config().layout();
+    case Component::kAudioVae: return audio_vae_config().layout();
+    case Component::kTextEncoder: {
+      const WeightSet w = WeightSet::open_folder(folder(c));
+      const bool shared = w.contains("shared.weight");
+      const bool embed = w.contains("encoder.embed_tokens.weight");
+      return text_encoder_config().layout(shared || !embed, embed);
+    }
+    case Component::kTokenizer:
+    case Component::kScheduler: return {};
+  }
+  return {};
+}
+
+WeightSet Checkpoint::weights(Component c) const {
+  const ComponentDesc& d = component_desc(c);
+  MOVA_CHECK(d.has_weights, ErrorKind::kInternal, d.folder, " has no weights");
+  require(c, "its weights");
+  const TensorLayout l = layout(c);
+  WeightSet w = WeightSet::open_folder(folder(c));
+  check_layout(w, l, folder(c));
+  return w;
+}
+
+}  // namespace mova

@@ -1,0 +1,92 @@
+// A MOVA checkpoint folder exactly as published on Hugging Face:
+//   model_index.json, text_encoder/ tokenizer/ video_dit/ video_dit_2/ audio_dit/
+//   dual_tower_bridge/ video_vae/ audio_vae/ scheduler/
+// Opening reads model_index.json only. Each component's config and weight headers are read
+// when asked for, so a command needs only the components it uses; a missing component is an
+// error only then, naming the folder and what needed it.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "io/json_config.h"
+#include "io/weight_set.h"
+#include "models/bridge_config.h"
+#include "models/dac_config.h"
+#include "models/scheduler_config.h"
+#include "models/tensor_layout.h"
+#include "models/umt5_config.h"
+#include "models/wan_dit_config.h"
+#include "models/wan_vae_config.h"
+
+namespace mova {
+
+enum class Component {
+  kTextEncoder,
+  kTokenizer,
+  kVideoDit,
+  kVideoDit2,
+  kAudioDit,
+  kBridge,
+  kVideoVae,
+  kAudioVae,
+  kScheduler,
+};
+
+struct ComponentDesc {
+  Component id;
+  const char* folder;      // also the model_index.json key
+  const char* library;     // model_index.json [library, class]
+  const char* class_name;
+  bool has_weights;
+};
+
+const std::vector<ComponentDesc>& all_components();
+const ComponentDesc& component_desc(Component c);
+
+struct ModelIndex {
+  std::map<std::string, std::pair<std::string, std::string>> components;  // key -> [lib, class]
+  double boundary_ratio = 0.9;
+  std::string audio_vae_type = "dac";
+
+  static ModelIndex load(const std::string& path);
+  static nlohmann::json published_json(double boundary_ratio = 0.9);
+};
+
+class Checkpoint {
+ public:
+  // Throws naming the folder when it does not exist or has no valid model_index.json.
+  static Checkpoint open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  const ModelIndex& index() const { return index_; }
+  std::string folder(Component c) const;
+  // Listed in model_index.json and its folder exists.
+  bool present(Component c) const;
+  // Throws "DIR/audio_vae is missing (needed for PURPOSE)" when not present.
+  void require(Component c, const std::string& purpose) const;
+
+  JsonConfig config(Component c) const;  // config.json, or scheduler/scheduler_config.json
+  WanDitConfig video_dit_config(Component expert) const;
+  WanDitConfig audio_dit_config() const;
+  BridgeConfig bridge_config() const;
+  WanVaeConfig video_vae_config() const;
+  // Also detects how the convolutions are stored (weight_g/weight_v or fused weight).
+  DacConfig audio_vae_config() const;
+  Umt5Config text_encoder_config() const;
+  SchedulerConfig scheduler_config() const;
+
+  // The tensors the component's config implies.
+  TensorLayout layout(Component c) const;
+  // Opens the component's weights and checks them against layout(c): one error listing every
+  // missing, unexpected or mis-shaped tensor.
+  WeightSet weights(Component c) const;
+
+ private:
+  std::string dir_;
+  ModelIndex index_;
+};
+
+}  // namespace mova

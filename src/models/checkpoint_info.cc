@@ -1,0 +1,127 @@
+#include "models/checkpoint_info.h"
+
+#include <filesystem>
+#include <set>
+
+#include "runtime/error.h"
+
+namespace mova {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json key_config(const Checkpoint& ckpt, Component c) {
+  switch (c) {
+    case Component::kTextEncoder: {
+      const auto k = ckpt.text_encoder_config();
+      return {{"d_model", k.d_model}, {"num_layers", k.num_layers}, {"num_heads", k.num_heads},
+              {"d_ff", k.d_ff}, {"vocab_size", k.vocab_size}};
+    }
+    case Component::kVideoDit:
+    case Component::kVideoDit2:
+    case Component::kAudioDit: {
+      const auto k = c == Component::kAudioDit ? ckpt.audio_dit_config() : ckpt.video_dit_config(c);
+      return {{"dim", k.dim}, {"num_layers", k.num_layers}, {"num_heads", k.num_heads},
+              {"ffn_dim", k.ffn_dim}, {"in_dim", k.in_dim}, {"out_dim", k.out_dim},
+              {"text_dim", k.text_dim}, {"patch_size", k.patch_size}};
+    }
+    case Component::kBridge: {
+      const auto k = ckpt.bridge_config();
+      return {{"visual_layers", k.visual_layers},
+              {"audio_layers", k.audio_layers},
+              {"interaction_strategy", k.interaction_strategy},
+              {"interacting_layers", k.interaction_layers().size()},
+              {"audio_fps", k.audio_fps},
+              {"apply_cross_rope", k.apply_cross_rope}};
+    }
+    case Component::kVideoVae: {
+      const auto k = ckpt.video_vae_config();
+      return {{"base_dim", k.base_dim}, {"z_dim", k.z_dim}, {"dim_mult", k.dim_mult},
+              {"scale_factor_spatial", k.scale_factor_spatial},
+              {"scale_factor_temporal", k.scale_factor_temporal}};
+    }
+    case Component::kAudioVae: {
+      const auto k = ckpt.audio_vae_config();
+      return {{"sample_rate", k.sample_rate},
+              {"hop_length", k.hop_length()},
+              {"latent_channels", k.latent_channels()},
+              {"conv_storage", k.weight_norm ? "weight_g/weight_v" : "weight"}};
+    }
+    case Component::kScheduler: {
+      const auto k = ckpt.scheduler_config();
+      return {{"shift", k.shift},
+              {"num_train_timesteps", k.num_train_timesteps},
+              {"extra_one_step", k.extra_one_step},
+              {"sigma_min", k.sigma_min}};
+    }
+    case Component::kTokenizer: {
+      nlohmann::json files = nlohmann::json::array();
+      std::set<std::string> names;
+      for (const auto& e : fs::directory_iterator(ckpt.folder(c))) names.insert(e.path().filename());
+      for (const auto& n : names) files.push_back(n);
+      MOVA_CHECK(names.count("spiece.model") || names.count("tokenizer.json"), ErrorKind::kFormat,
+                 ckpt.folder(c), ": neither spiece.model nor tokenizer.json is present");
+      return {{"files", files}};
+    }
+  }
+  return nlohmann::json::object();
+}
+
+nlohmann::json weight_summary(const Checkpoint& ckpt, Component c) {
+  const WeightSet w = ckpt.weights(c);
+  nlohmann::json files = nlohmann::json::array();
+  uint64_t file_bytes = 0;
+  for (const auto& f : w.files()) {
+    files.push_back(fs::path(f->path()).filename().string());
+    file_bytes += f->file_size();
+  }
+  std::map<std::string, uint64_t> by_dtype;
+  int64_t params = 0;
+  uint64_t bytes = 0;
+  for (const auto& f : w.files())
+    for (const auto& t : f->tensors()) {
+      params += t.numel();
+      bytes += t.end - t.begin;
+      by_dtype[dtype_name(t.dtype)] += t.end - t.begin;
+    }
+  return {{"files", files},          {"file_bytes", file_bytes}, {"tensors", w.size()},
+          {"parameters", params},    {"bytes", bytes},           {"bytes_by_dtype", by_dtype}};
+}
+
+}  // namespace
+
+nlohmann::json describe_checkpoint(const Checkpoint& ckpt) {
+  nlohmann::json out = {{"path", ckpt.dir()},
+                        {"boundary_ratio", ckpt.index().boundary_ratio},
+                        {"components", nlohmann::json::array()}};
+  int64_t total_params = 0;
+  uint64_t total_bytes = 0;
+  bool all_ok = true;
+  for (const auto& d : all_components()) {
+    nlohmann::json comp = {{"name", d.folder}, {"class", d.class_name}};
+    if (!ckpt.present(d.id)) {
+      comp["status"] = "absent";
+      all_ok = false;
+    } else {
+      try {
+        comp["config"] = key_config(ckpt, d.id);
+        if (d.has_weights) {
+          comp.update(weight_summary(ckpt, d.id));
+          total_params += comp["parameters"].get<int64_t>();
+          total_bytes += comp["file_bytes"].get<uint64_t>();
+        }
+        comp["status"] = "ok";
+      } catch (const Error& e) {
+        comp["status"] = "invalid";
+        comp["error"] = e.what();
+        all_ok = false;
+      }
+    }
+    out["components"].push_back(comp);
+  }
+  out["total_parameters"] = total_params;
+  out["total_file_bytes"] = total_bytes;
+  out["complete"] = all_ok;
+  return out;
+}
+
+}  // namespace mova

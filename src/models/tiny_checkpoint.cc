@@ -1,0 +1,279 @@
+#include "models/tiny_checkpoint.h"
+
+#include <sentencepiece_trainer.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "models/bridge_config.h"
+#include "models/checkpoint.h"
+#include "models/dac_config.h"
+#include "models/scheduler_config.h"
+#include "models/umt5_config.h"
+#include "models/wan_dit_config.h"
+#include "models/wan_vae_config.h"
+#include "runtime/error.h"
+#include "runtime/log.h"
+
+namespace mova {
+namespace fs = std::filesystem;
+namespace {
+
+// splitmix64: a portable, seedable generator (std::normal_distribution differs between
+// standard libraries, and the tiny checkpoint must be identical everywhere).
+struct Rng {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+  double normal() {
+    return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
+  }
+};
+
+uint64_t hash_name(const std::string& s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+Tensor init_tensor(const TensorSpec& spec, uint64_t seed, const std::string& component) {
+  Rng rng{hash_name(component + "/" + spec.name, seed)};
+  Tensor t = Tensor::empty(spec.shape, DType::kF32);
+  float* p = t.data<float>();
+  const int64_t n = t.numel();
+  int64_t fan_in = 1;
+  for (size_t i = 1; i < spec.shape.size(); ++i) fan_in *= spec.shape[i];
+  const double w_scale = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(fan_in, 1)));
+  for (int64_t i = 0; i < n; ++i) {
+    const double z = rng.normal();
+    double v = 0;
+    switch (spec.role) {
+      case ParamRole::kWeight: v = z * w_scale; break;
+      case ParamRole::kBias: v = 0.05 * z; break;
+      case ParamRole::kNormGain: v = 1.0 + 0.1 * z; break;
+      case ParamRole::kSnakeAlpha: v = std::exp(0.2 * z); break;
+      case ParamRole::kEmbedding: v = z; break;
+      case ParamRole::kTableValue: v = 0.2 * z; break;
+    }
+    p[i] = static_cast<float>(v);
+  }
+  return t;
+}
+
+void write_json(const fs::path& path, const nlohmann::json& j) {
+  write_text_file(path.string(), j.dump(2) + "\n");
+}
+
+// Writes the layout's tensors into `folder` as `stem.safetensors`, or as `shards` files plus
+// `stem.safetensors.index.json` (the transformers/diffusers sharded form).
+void write_weights(const fs::path& folder, const std::string& stem, const TensorLayout& layout,
+                   const TinyCheckpointOptions& opt, const std::string& component, int shards) {
+  std::vector<SafetensorsWriter> writers(shards);
+  nlohmann::json weight_map = nlohmann::json::object();
+  uint64_t total = 0;
+  const auto& specs = layout.specs();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const size_t shard = i * shards / specs.size();
+    Tensor t = init_tensor(specs[i], opt.seed, component).to(opt.dtype);
+    total += t.nbytes();
+    writers[shard].add(specs[i].name, t);
+    if (shards > 1) {
+      char name[128];
+      std::snprintf(name, sizeof name, "%s-%05zu-of-%05d.safetensors", stem.c_str(), shard + 1,
+                    shards);
+      weight_map[specs[i].name] = name;
+    }
+  }
+  for (int s = 0; s < shards; ++s) {
+    writers[s].set_metadata("format", "pt");
+    char name[128];
+    if (shards > 1) {
+      std::snprintf(name, sizeof name, "%s-%05d-of-%05d.safetensors", stem.c_str(), s + 1, shards);
+    } else {
+      std::snprintf(name, sizeof name, "%s.safetensors", stem.c_str());
+    }
+    writers[s].write((folder / name).string());
+  }
+  if (shards > 1)
+    write_json(folder / (stem + ".safetensors.index.json"),
+               {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}});
+}
+
+// A small multilingual corpus for the test tokenizer: enough variety that prompts in English,
+// accented Latin scripts, Chinese and emoji all tokenize into real pieces.
+const char* const kCorpus[] = {
+    "A red ball bounces on a wooden floor and makes a sharp knock each time it lands.",
+    "A drummer strikes a snare drum three times while the crowd claps along.",
+    "A woman smiles at the camera and says hello in a warm, clear voice.",
+    "Rain falls on a tin roof at night; thunder rumbles far away.",
+    "A small dog barks twice at a cat sitting on the garden wall.",
+    "The violinist plays a slow melody in an empty concert hall.",
+    "Waves crash against the rocks as seagulls cry overhead.",
+    "A man knocks on the door, waits, and knocks again louder.",
+    "An old clock ticks steadily and chimes at noon.",
+    "Children laugh and splash in a swimming pool on a sunny afternoon.",
+    "A chef chops onions quickly on a wooden cutting board.",
+    "The train whistle blows as it pulls into the snowy station.",
+    "Un chat noir traverse la rue pendant que la cloche de l'église sonne.",
+    "Le garçon joue du piano et chante une chanson douce.",
+    "Una niña toca la guitarra junto al fuego y canta en voz baja.",
+    "El perro ladra cuando el cartero llega a la puerta.",
+    "Der Hund bellt laut, während die Glocken läuten.",
+    "Ein Mädchen spielt Flöte im grünen Wald.",
+    "Uma mulher ri enquanto a chuva cai na janela.",
+    "Ragazzi che ridono e corrono sulla spiaggia al tramonto.",
+    "一个女孩在海边弹吉他，海浪拍打着岩石。",
+    "一只小狗在草地上奔跑，并且大声地叫了两声。",
+    "男人敲了三下门，然后说：你好。",
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，"
+    "JPEG压缩残留，丑陋的，残缺的，多余的手指",
+    "雨夜里，钟声在远处响起，街道上几乎没有人。",
+    "小鼓被敲击了四次，每一次都很清脆。",
+    "猫が窓辺で鳴いている。",
+    "아이들이 공원에서 노래를 부른다.",
+    "Собака лает на почтальона у ворот.",
+    "A ball 🏀 bounces, a bell 🔔 rings, and a cat 🐱 meows.",
+    "Fireworks 🎆 explode over the city while people cheer 🎉.",
+    "Numbers and symbols: 1, 2, 3, 42, 100%, $5, #hashtag, @user, (parentheses) [brackets].",
+    "Close-up of a face: the mouth opens wide and says ba, ba, ba.",
+    "A yellow light turns on and beeps, then turns off and falls silent.",
+    "Slow motion footage of a glass falling onto a tiled floor and shattering.",
+    "A jazz band plays in a smoky club; the saxophone takes a solo.",
+};
+
+// Unigram training is deterministic with one thread, whatever the seed.
+void train_tokenizer(const fs::path& folder) {
+  const fs::path corpus = folder / "corpus.txt.tmp";
+  {
+    std::ofstream out(corpus);
+    for (int rep = 0; rep < 4; ++rep)
+      for (const char* line : kCorpus) out << line << "\n";
+  }
+  const std::string prefix = (folder / "spiece").string();
+  const std::string args =
+      "--input=" + corpus.string() + " --model_prefix=" + prefix +
+      " --vocab_size=600 --hard_vocab_limit=false --model_type=unigram --character_coverage=1.0"
+      " --pad_id=0 --eos_id=1 --bos_id=2 --unk_id=3 --pad_piece=<pad> --eos_piece=</s>"
+      " --bos_piece=<s> --unk_piece=<unk> --num_threads=1 --minloglevel=2";
+  const auto status = sentencepiece::SentencePieceTrainer::Train(args);
+  fs::remove(corpus);
+  fs::remove(prefix + ".vocab");
+  MOVA_CHECK(status.ok(), ErrorKind::kInternal, "training the tiny tokenizer failed: ",
+             status.ToString());
+  write_json(folder / "special_tokens_map.json",
+             {{"eos_token", "</s>"}, {"pad_token", "<pad>"}, {"unk_token", "<unk>"}});
+  write_json(folder / "tokenizer_config.json", {{"tokenizer_class", "T5Tokenizer"},
+                                                 {"model_max_length", 512},
+                                                 {"eos_token", "</s>"},
+                                                 {"pad_token", "<pad>"},
+                                                 {"unk_token", "<unk>"},
+                                                 {"extra_ids", 0},
+                                                 {"legacy", true}});
+}
+
+}  // namespace
+
+void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& opt) {
+  MOVA_CHECK(opt.dtype == DType::kF32 || opt.dtype == DType::kBF16 || opt.dtype == DType::kF16,
+             ErrorKind::kInvalidArgument, "tiny checkpoint dtype must be F32, BF16 or F16");
+  const fs::path root(dir);
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  MOVA_CHECK(!ec, ErrorKind::kIo, dir, ": cannot create folder: ", ec.message());
+  for (const auto& d : all_components()) fs::create_directories(root / d.folder);
+
+  // Text side. UMT5 ids: <pad> 0, </s> 1, <s> 2, <unk> 3; d_model 48 is the DiTs' text_dim.
+  train_tokenizer(root / "tokenizer");
+  Umt5Config text;
+  text.vocab_size = 640;  // >= the trained sentencepiece vocabulary, like UMT5's padded table
+  text.d_model = 48;
+  text.d_kv = 12;
+  text.num_heads = 4;
+  text.d_ff = 96;
+  text.num_layers = 2;
+  write_json(root / "text_encoder/config.json", text.to_json());
+  write_weights(root / "text_encoder", "model", text.layout(), opt, "text_encoder", 2);
+
+  WanDitConfig video;
+  video.dim = 64;
+  video.in_dim = 36;
+  video.ffn_dim = 128;
+  video.out_dim = 16;
+  video.text_dim = text.d_model;
+  video.freq_dim = 32;
+  video.patch_size = {1, 2, 2};
+  video.num_heads = 4;
+  video.num_layers = 4;
+  for (const char* expert : {"video_dit", "video_dit_2"}) {
+    write_json(root / expert / "config.json", video.to_json());
+    write_weights(root / expert, "diffusion_pytorch_model", video.layout(), opt, expert, 2);
+  }
+
+  DacConfig dac;
+  dac.encoder_dim = 4;
+  dac.encoder_rates = {2, 3, 4, 5, 8};
+  dac.latent_dim = 8;
+  dac.decoder_dim = 64;
+  dac.decoder_rates = {8, 5, 4, 3, 2};
+  dac.sample_rate = 48000;
+  dac.continuous = true;
+  write_json(root / "audio_vae/config.json", dac.to_json());
+  write_weights(root / "audio_vae", "diffusion_pytorch_model", dac.layout(), opt, "audio_vae", 1);
+
+  WanDitConfig audio;
+  audio.audio = true;
+  audio.dim = 32;
+  audio.in_dim = dac.latent_channels();
+  audio.ffn_dim = 64;
+  audio.out_dim = dac.latent_channels();
+  audio.text_dim = text.d_model;
+  audio.freq_dim = 32;
+  audio.patch_size = {1};
+  audio.num_heads = 2;
+  audio.num_layers = 3;
+  audio.vae_type = "dac";
+  write_json(root / "audio_dit/config.json", audio.to_json());
+  write_weights(root / "audio_dit", "diffusion_pytorch_model", audio.layout(), opt, "audio_dit", 1);
+
+  BridgeConfig bridge;
+  bridge.visual_layers = video.num_layers;
+  bridge.audio_layers = audio.num_layers;
+  bridge.visual_hidden_dim = video.dim;
+  bridge.audio_hidden_dim = audio.dim;
+  bridge.head_dim = 16;
+  bridge.audio_fps = static_cast<double>(dac.sample_rate) / dac.hop_length();
+  bridge.interaction_strategy = "full";
+  bridge.apply_cross_rope = true;
+  write_json(root / "dual_tower_bridge/config.json", bridge.to_json());
+  write_weights(root / "dual_tower_bridge", "diffusion_pytorch_model", bridge.layout(), opt,
+                "dual_tower_bridge", 1);
+
+  WanVaeConfig vae;
+  vae.base_dim = 8;
+  vae.z_dim = 16;
+  Rng rng{hash_name("video_vae/latents", opt.seed)};
+  for (int i = 0; i < vae.z_dim; ++i) {
+    vae.latents_mean.push_back(std::round(rng.normal() * 0.5 * 1e4) / 1e4);
+    vae.latents_std.push_back(std::round((1.0 + 2.0 * rng.uniform()) * 1e4) / 1e4);
+  }
+  write_json(root / "video_vae/config.json", vae.to_json());
+  write_weights(root / "video_vae", "diffusion_pytorch_model", vae.layout(), opt, "video_vae", 1);
+
+  SchedulerConfig sched;
+  sched.shift = 5.0;
+  sched.extra_one_step = true;
+  write_json(root / "scheduler/scheduler_config.json", sched.to_json());
+
+  write_json(root / "model_index.json", ModelIndex::published_json(0.9));
+  MOVA_LOG_INFO("wrote tiny MOVA checkpoint to ", dir, " (seed ", opt.seed, ")");
+}
+
+}  // namespace mova

@@ -1,0 +1,22 @@
+// Writes a complete MOVA checkpoint folder in the published layout with tiny dimensions and
+// seeded random weights: every component, sharded where the published one is sharded
+// (video_dit, video_dit_2, text_encoder), plus a sentencepiece tokenizer trained on a small
+// built-in multilingual corpus. Tests use it; it is also the default demo model until the
+// nano model exists. The same seed gives byte-identical files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/dtype.h"
+
+namespace mova {
+
+struct TinyCheckpointOptions {
+  uint64_t seed = 0;
+  DType dtype = DType::kBF16;  // published weights are BF16
+};
+
+void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& options);
+
+}  // namespace mova
