@@ -62,6 +62,8 @@ void print_text(const nlohmann::json& info) {
       std::printf("    error: %s\n", err.c_str());
     }
   }
+  for (const auto& e : info["consistency_errors"])
+    std::printf("mismatch: %s\n", e.get<std::string>().c_str());
   std::printf("\ntotal: %s parameters, %s on disk%s\n",
               human_count(info["total_parameters"].get<double>()).c_str(),
               human_bytes(info["total_file_bytes"].get<double>()).c_str(),

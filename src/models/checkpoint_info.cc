@@ -1,6 +1,8 @@
 #include "models/checkpoint_info.h"
 
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "runtime/error.h"
@@ -87,6 +89,60 @@ nlohmann::json weight_summary(const Checkpoint& ckpt, Component c) {
           {"parameters", params},    {"bytes", bytes},           {"bytes_by_dtype", by_dtype}};
 }
 
+// Dimensions that must agree between components (each check only when both parse).
+std::vector<std::string> consistency_errors(const Checkpoint& ckpt) {
+  std::vector<std::string> errors;
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) errors.push_back(what);
+  };
+  auto try_get = [&](auto fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const Error&) {
+      return {};
+    }
+  };
+  using OptDit = std::optional<WanDitConfig>;
+  const OptDit v1 = try_get([&]() -> OptDit { return ckpt.video_dit_config(Component::kVideoDit); });
+  const OptDit v2 = try_get([&]() -> OptDit { return ckpt.video_dit_config(Component::kVideoDit2); });
+  const OptDit a = try_get([&]() -> OptDit { return ckpt.audio_dit_config(); });
+  const auto b = try_get([&]() -> std::optional<BridgeConfig> { return ckpt.bridge_config(); });
+  const auto t = try_get([&]() -> std::optional<Umt5Config> { return ckpt.text_encoder_config(); });
+  const auto vv = try_get([&]() -> std::optional<WanVaeConfig> { return ckpt.video_vae_config(); });
+  const auto av = try_get([&]() -> std::optional<DacConfig> { return ckpt.audio_vae_config(); });
+  if (v1 && v2)
+    check(v1->dim == v2->dim && v1->num_layers == v2->num_layers && v1->in_dim == v2->in_dim &&
+              v1->out_dim == v2->out_dim,
+          "video_dit and video_dit_2 have different dims or layer counts");
+  for (const OptDit* d : {&v1, &v2, &a})
+    if (*d && t)
+      check((*d)->text_dim == t->d_model,
+            str_cat((*d)->audio ? "audio_dit" : "video_dit", " text_dim ", (*d)->text_dim,
+                    " != text_encoder d_model ", t->d_model));
+  if (v1 && vv)
+    check(v1->out_dim == vv->z_dim && v1->in_dim == 2 * vv->z_dim + 4,
+          str_cat("video_dit in_dim/out_dim ", v1->in_dim, "/", v1->out_dim,
+                  " do not fit video_vae z_dim ", vv->z_dim, " (expected ", 2 * vv->z_dim + 4,
+                  "/", vv->z_dim, ")"));
+  if (a && av)
+    check(a->in_dim == av->latent_channels() && a->out_dim == av->latent_channels(),
+          str_cat("audio_dit in_dim/out_dim ", a->in_dim, "/", a->out_dim,
+                  " != audio_vae latent channels ", av->latent_channels()));
+  if (b && v1)
+    check(b->visual_hidden_dim == v1->dim && b->visual_layers == v1->num_layers,
+          str_cat("dual_tower_bridge visual dims ", b->visual_hidden_dim, "x", b->visual_layers,
+                  " != video_dit ", v1->dim, "x", v1->num_layers));
+  if (b && a)
+    check(b->audio_hidden_dim == a->dim && b->audio_layers == a->num_layers,
+          str_cat("dual_tower_bridge audio dims ", b->audio_hidden_dim, "x", b->audio_layers,
+                  " != audio_dit ", a->dim, "x", a->num_layers));
+  if (b && av)
+    check(std::fabs(b->audio_fps - static_cast<double>(av->sample_rate) / av->hop_length()) < 1e-6,
+          str_cat("dual_tower_bridge audio_fps ", b->audio_fps, " != audio_vae sample_rate/hop ",
+                  static_cast<double>(av->sample_rate) / av->hop_length()));
+  return errors;
+}
+
 }  // namespace
 
 nlohmann::json describe_checkpoint(const Checkpoint& ckpt) {
@@ -118,6 +174,9 @@ nlohmann::json describe_checkpoint(const Checkpoint& ckpt) {
     }
     out["components"].push_back(comp);
   }
+  const auto mismatches = consistency_errors(ckpt);
+  out["consistency_errors"] = mismatches;
+  if (!mismatches.empty()) all_ok = false;
   out["total_parameters"] = total_params;
   out["total_file_bytes"] = total_bytes;
   out["complete"] = all_ok;
