@@ -39,9 +39,8 @@ struct Operands {
 };
 
 void set_counters(benchmark::State& s, int64_t m, int64_t n, int64_t k) {
-  s.counters["GFLOP/s"] = benchmark::Counter(2.0 * m * n * k * s.iterations(),
-                                             benchmark::Counter::kIsRate,
-                                             benchmark::Counter::kIs1000);
+  s.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * m * n * k * s.iterations(), benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
 void BM_Mova(benchmark::State& s, mova::DType wt) {
@@ -73,8 +72,8 @@ void BM_OpenBlas(benchmark::State& s) {
   Operands o(m, n, k);
   openblas_set_num_threads(bench_threads());
   for (auto _ : s) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, o.x.data(), k,
-                o.w.data(), k, 0.0f, o.y.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, o.x.data(), k, o.w.data(),
+                k, 0.0f, o.y.data(), n);
     benchmark::DoNotOptimize(o.y.data());
   }
   set_counters(s, m, n, k);

@@ -22,8 +22,8 @@ void register_make_tiny(CLI::App& app, GlobalOptions& /*global*/) {
   cmd->add_flag("--force", *force, "overwrite an existing non-empty folder");
   cmd->callback([=] {
     std::error_code ec;
-    const bool non_empty = std::filesystem::is_directory(*dir, ec) &&
-                           !std::filesystem::is_empty(*dir, ec);
+    const bool non_empty =
+        std::filesystem::is_directory(*dir, ec) && !std::filesystem::is_empty(*dir, ec);
     MOVA_CHECK(!non_empty || *force, ErrorKind::kInvalidArgument, *dir,
                " exists and is not empty (use --force to overwrite)");
     TinyCheckpointOptions opt;

@@ -14,13 +14,20 @@ namespace {
 
 int exit_code(mova::ErrorKind kind) {
   switch (kind) {
-    case mova::ErrorKind::kInvalidArgument: return 2;
-    case mova::ErrorKind::kIo: return 3;
-    case mova::ErrorKind::kFormat: return 4;
-    case mova::ErrorKind::kShape: return 5;
-    case mova::ErrorKind::kUnsupported: return 6;
-    case mova::ErrorKind::kInternal: return 70;
-    case mova::ErrorKind::kAborted: return 130;
+    case mova::ErrorKind::kInvalidArgument:
+      return 2;
+    case mova::ErrorKind::kIo:
+      return 3;
+    case mova::ErrorKind::kFormat:
+      return 4;
+    case mova::ErrorKind::kShape:
+      return 5;
+    case mova::ErrorKind::kUnsupported:
+      return 6;
+    case mova::ErrorKind::kInternal:
+      return 70;
+    case mova::ErrorKind::kAborted:
+      return 130;
   }
   return 1;
 }
@@ -36,9 +43,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 4096));
   app.add_option("--log-level", global.log_level, "debug, info, warn, error or silent")
       ->capture_default_str();
-  app.add_flag_callback("-v,--verbose", [&] { global.log_level = "debug"; }, "log debug messages");
-  app.add_flag_callback("-q,--quiet", [&] { global.log_level = "error"; }, "log errors only");
-  app.parse_complete_callback([&] { mova::set_log_level(mova::parse_log_level(global.log_level)); });
+  app.add_flag_callback(
+      "-v,--verbose", [&] { global.log_level = "debug"; }, "log debug messages");
+  app.add_flag_callback(
+      "-q,--quiet", [&] { global.log_level = "error"; }, "log errors only");
+  app.parse_complete_callback(
+      [&] { mova::set_log_level(mova::parse_log_level(global.log_level)); });
   app.fallthrough();
 
   mova::cli::register_info(app, global);

@@ -20,13 +20,20 @@ thread_local std::string t_last_error;
 
 mova_status to_status(mova::ErrorKind kind) {
   switch (kind) {
-    case mova::ErrorKind::kInvalidArgument: return MOVA_ERR_INVALID_ARGUMENT;
-    case mova::ErrorKind::kIo: return MOVA_ERR_IO;
-    case mova::ErrorKind::kFormat: return MOVA_ERR_FORMAT;
-    case mova::ErrorKind::kShape: return MOVA_ERR_SHAPE;
-    case mova::ErrorKind::kUnsupported: return MOVA_ERR_UNSUPPORTED;
-    case mova::ErrorKind::kInternal: return MOVA_ERR_INTERNAL;
-    case mova::ErrorKind::kAborted: return MOVA_ERR_ABORTED;
+    case mova::ErrorKind::kInvalidArgument:
+      return MOVA_ERR_INVALID_ARGUMENT;
+    case mova::ErrorKind::kIo:
+      return MOVA_ERR_IO;
+    case mova::ErrorKind::kFormat:
+      return MOVA_ERR_FORMAT;
+    case mova::ErrorKind::kShape:
+      return MOVA_ERR_SHAPE;
+    case mova::ErrorKind::kUnsupported:
+      return MOVA_ERR_UNSUPPORTED;
+    case mova::ErrorKind::kInternal:
+      return MOVA_ERR_INTERNAL;
+    case mova::ErrorKind::kAborted:
+      return MOVA_ERR_ABORTED;
   }
   return MOVA_ERR_INTERNAL;
 }
@@ -50,8 +57,12 @@ mova_status guarded(Fn&& fn) {
 
 extern "C" {
 
-const char* mova_version(void) { return "0.1.0"; }
-const char* mova_last_error(void) { return t_last_error.c_str(); }
+const char* mova_version(void) {
+  return "0.1.0";
+}
+const char* mova_last_error(void) {
+  return t_last_error.c_str();
+}
 
 void mova_set_log_callback(mova_log_callback callback, void* user_data) {
   if (!callback) {
@@ -76,7 +87,9 @@ mova_status mova_model_open(const char* path, mova_model** out_model) {
   });
 }
 
-void mova_model_close(mova_model* model) { delete model; }
+void mova_model_close(mova_model* model) {
+  delete model;
+}
 
 char* mova_model_info_json(mova_model* model) {
   char* out = nullptr;
@@ -90,6 +103,8 @@ char* mova_model_info_json(mova_model* model) {
   return out;
 }
 
-void mova_free_string(char* s) { std::free(s); }
+void mova_free_string(char* s) {
+  std::free(s);
+}
 
 }  // extern "C"

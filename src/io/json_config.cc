@@ -38,7 +38,8 @@ int64_t JsonConfig::get_int(const std::string& key) const {
   const auto& v = at(key);
   if (v.is_number_integer()) return v.get<int64_t>();
   // Configs written by Python sometimes store integral values as 16.0.
-  if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
+  if (v.is_number_float() &&
+      v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
     return static_cast<int64_t>(v.get<double>());
   type_error(key, "an integer");
 }
@@ -117,8 +118,8 @@ std::vector<bool> JsonConfig::get_bool_list(const std::string& key,
 }
 
 void JsonConfig::check_range(const std::string& key, double value, double lo, double hi) const {
-  MOVA_CHECK(value >= lo && value <= hi, ErrorKind::kFormat, origin_, ": field '", key, "' = ",
-             value, " is outside [", lo, ", ", hi, "]");
+  MOVA_CHECK(value >= lo && value <= hi, ErrorKind::kFormat, origin_, ": field '", key,
+             "' = ", value, " is outside [", lo, ", ", hi, "]");
 }
 
 }  // namespace mova

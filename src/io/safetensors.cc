@@ -47,8 +47,8 @@ TensorInfo parse_entry(const std::string& name, const json& e, const std::string
   info.dtype = *dtype;
 
   const json& shape = e["shape"];
-  MOVA_CHECK(shape.is_array() && shape.size() <= 16, ErrorKind::kFormat, origin, ": tensor '",
-             name, "': shape must be an array of at most 16 dims");
+  MOVA_CHECK(shape.is_array() && shape.size() <= 16, ErrorKind::kFormat, origin, ": tensor '", name,
+             "': shape must be an array of at most 16 dims");
   uint64_t numel = 1;
   bool overflow = false;
   for (const json& d : shape) {
@@ -163,13 +163,16 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   return f;
 }
 
-const std::string& SafetensorsFile::path() const { return file_->path(); }
-uint64_t SafetensorsFile::file_size() const { return file_->size(); }
+const std::string& SafetensorsFile::path() const {
+  return file_->path();
+}
+uint64_t SafetensorsFile::file_size() const {
+  return file_->size();
+}
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
-  auto it = std::lower_bound(
-      header_.tensors.begin(), header_.tensors.end(), name,
-      [](const TensorInfo& t, const std::string& n) { return t.name < n; });
+  auto it = std::lower_bound(header_.tensors.begin(), header_.tensors.end(), name,
+                             [](const TensorInfo& t, const std::string& n) { return t.name < n; });
   return it != header_.tensors.end() && it->name == name ? &*it : nullptr;
 }
 

@@ -57,8 +57,8 @@ WeightSet WeightSet::open_folder(const std::string& folder) {
                    it.key(), "'] is not a file name");
         const std::string shard = it.value().get<std::string>();
         MOVA_CHECK(!shard.empty() && shard.find('/') == std::string::npos && shard != "..",
-                   ErrorKind::kFormat, index.string(), ": weight_map['", it.key(),
-                   "'] names '", shard, "', which is not a file in this folder");
+                   ErrorKind::kFormat, index.string(), ": weight_map['", it.key(), "'] names '",
+                   shard, "', which is not a file in this folder");
         auto found = shard_index.find(shard);
         if (found == shard_index.end()) {
           const fs::path shard_path = fs::path(folder) / shard;
@@ -67,8 +67,8 @@ WeightSet WeightSet::open_folder(const std::string& folder) {
           w.files_.push_back(SafetensorsFile::open(shard_path.string()));
           found = shard_index.emplace(shard, w.files_.size() - 1).first;
         }
-        MOVA_CHECK(w.files_[found->second]->contains(it.key()), ErrorKind::kFormat,
-                   index.string(), ": tensor '", it.key(), "' is mapped to shard '", shard,
+        MOVA_CHECK(w.files_[found->second]->contains(it.key()), ErrorKind::kFormat, index.string(),
+                   ": tensor '", it.key(), "' is mapped to shard '", shard,
                    "' but that shard does not contain it");
         w.where_[it.key()] = found->second;
       }
@@ -78,8 +78,8 @@ WeightSet WeightSet::open_folder(const std::string& folder) {
       for (size_t f = 0; f < w.files_.size(); ++f) {
         for (const auto& t : w.files_[f]->tensors()) {
           auto it = w.where_.find(t.name);
-          MOVA_CHECK(it != w.where_.end(), ErrorKind::kFormat, w.files_[f]->path(),
-                     ": tensor '", t.name, "' is not listed in ", index.string());
+          MOVA_CHECK(it != w.where_.end(), ErrorKind::kFormat, w.files_[f]->path(), ": tensor '",
+                     t.name, "' is not listed in ", index.string());
           MOVA_CHECK(it->second == f, ErrorKind::kFormat, "tensor '", t.name,
                      "' is stored in both ", w.files_[f]->path(), " and ",
                      w.files_[it->second]->path());

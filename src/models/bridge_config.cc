@@ -19,7 +19,8 @@ BridgeConfig BridgeConfig::from_json(const JsonConfig& j) {
   c.apply_cross_rope = j.get_bool("apply_cross_rope", c.apply_cross_rope);
   c.apply_first_frame_bias_in_rope =
       j.get_bool("apply_first_frame_bias_in_rope", c.apply_first_frame_bias_in_rope);
-  c.trainable_condition_scale = j.get_bool("trainable_condition_scale", c.trainable_condition_scale);
+  c.trainable_condition_scale =
+      j.get_bool("trainable_condition_scale", c.trainable_condition_scale);
   c.pooled_adaln = j.get_bool("pooled_adaln", c.pooled_adaln);
 
   j.check_range("visual_layers", c.visual_layers, 1, 1024);
@@ -71,7 +72,8 @@ std::vector<int64_t> BridgeConfig::interaction_layers() const {
     for (int64_t i = 0; i < n; ++i) out.push_back(i);
   } else {
     fail(ErrorKind::kFormat, "dual_tower_bridge: unknown interaction_strategy '",
-         interaction_strategy, "' (expected shallow_focus, distributed, progressive, custom or full)");
+         interaction_strategy,
+         "' (expected shallow_focus, distributed, progressive, custom or full)");
   }
   return out;
 }

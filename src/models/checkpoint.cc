@@ -78,8 +78,7 @@ std::string Checkpoint::folder(Component c) const {
 
 bool Checkpoint::present(Component c) const {
   std::error_code ec;
-  return index_.components.count(component_desc(c).folder) &&
-         fs::is_directory(folder(c), ec);
+  return index_.components.count(component_desc(c).folder) && fs::is_directory(folder(c), ec);
 }
 
 void Checkpoint::require(Component c, const std::string& purpose) const {
@@ -133,11 +132,16 @@ DacConfig Checkpoint::audio_vae_config() const {
 TensorLayout Checkpoint::layout(Component c) const {
   switch (c) {
     case Component::kVideoDit:
-    case Component::kVideoDit2: return video_dit_config(c).layout();
-    case Component::kAudioDit: return audio_dit_config().layout();
-    case Component::kBridge: return bridge_config().layout();
-    case Component::kVideoVae: return video_vae_config().layout();
-    case Component::kAudioVae: return audio_vae_config().layout();
+    case Component::kVideoDit2:
+      return video_dit_config(c).layout();
+    case Component::kAudioDit:
+      return audio_dit_config().layout();
+    case Component::kBridge:
+      return bridge_config().layout();
+    case Component::kVideoVae:
+      return video_vae_config().layout();
+    case Component::kAudioVae:
+      return audio_vae_config().layout();
     case Component::kTextEncoder: {
       const WeightSet w = WeightSet::open_folder(folder(c));
       const bool shared = w.contains("shared.weight");
@@ -145,7 +149,8 @@ TensorLayout Checkpoint::layout(Component c) const {
       return text_encoder_config().layout(shared || !embed, embed);
     }
     case Component::kTokenizer:
-    case Component::kScheduler: return {};
+    case Component::kScheduler:
+      return {};
   }
   return {};
 }

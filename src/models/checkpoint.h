@@ -37,8 +37,8 @@ enum class Component {
 
 struct ComponentDesc {
   Component id;
-  const char* folder;      // also the model_index.json key
-  const char* library;     // model_index.json [library, class]
+  const char* folder;   // also the model_index.json key
+  const char* library;  // model_index.json [library, class]
   const char* class_name;
   bool has_weights;
 };

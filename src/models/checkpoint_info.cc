@@ -15,15 +15,18 @@ nlohmann::json key_config(const Checkpoint& ckpt, Component c) {
   switch (c) {
     case Component::kTextEncoder: {
       const auto k = ckpt.text_encoder_config();
-      return {{"d_model", k.d_model}, {"num_layers", k.num_layers}, {"num_heads", k.num_heads},
-              {"d_ff", k.d_ff}, {"vocab_size", k.vocab_size}};
+      return {{"d_model", k.d_model},
+              {"num_layers", k.num_layers},
+              {"num_heads", k.num_heads},
+              {"d_ff", k.d_ff},
+              {"vocab_size", k.vocab_size}};
     }
     case Component::kVideoDit:
     case Component::kVideoDit2:
     case Component::kAudioDit: {
       const auto k = c == Component::kAudioDit ? ckpt.audio_dit_config() : ckpt.video_dit_config(c);
-      return {{"dim", k.dim}, {"num_layers", k.num_layers}, {"num_heads", k.num_heads},
-              {"ffn_dim", k.ffn_dim}, {"in_dim", k.in_dim}, {"out_dim", k.out_dim},
+      return {{"dim", k.dim},           {"num_layers", k.num_layers}, {"num_heads", k.num_heads},
+              {"ffn_dim", k.ffn_dim},   {"in_dim", k.in_dim},         {"out_dim", k.out_dim},
               {"text_dim", k.text_dim}, {"patch_size", k.patch_size}};
     }
     case Component::kBridge: {
@@ -37,7 +40,9 @@ nlohmann::json key_config(const Checkpoint& ckpt, Component c) {
     }
     case Component::kVideoVae: {
       const auto k = ckpt.video_vae_config();
-      return {{"base_dim", k.base_dim}, {"z_dim", k.z_dim}, {"dim_mult", k.dim_mult},
+      return {{"base_dim", k.base_dim},
+              {"z_dim", k.z_dim},
+              {"dim_mult", k.dim_mult},
               {"scale_factor_spatial", k.scale_factor_spatial},
               {"scale_factor_temporal", k.scale_factor_temporal}};
     }
@@ -58,7 +63,8 @@ nlohmann::json key_config(const Checkpoint& ckpt, Component c) {
     case Component::kTokenizer: {
       nlohmann::json files = nlohmann::json::array();
       std::set<std::string> names;
-      for (const auto& e : fs::directory_iterator(ckpt.folder(c))) names.insert(e.path().filename());
+      for (const auto& e : fs::directory_iterator(ckpt.folder(c)))
+        names.insert(e.path().filename());
       for (const auto& n : names) files.push_back(n);
       MOVA_CHECK(names.count("spiece.model") || names.count("tokenizer.json"), ErrorKind::kFormat,
                  ckpt.folder(c), ": neither spiece.model nor tokenizer.json is present");
@@ -85,8 +91,8 @@ nlohmann::json weight_summary(const Checkpoint& ckpt, Component c) {
       bytes += t.end - t.begin;
       by_dtype[dtype_name(t.dtype)] += t.end - t.begin;
     }
-  return {{"files", files},          {"file_bytes", file_bytes}, {"tensors", w.size()},
-          {"parameters", params},    {"bytes", bytes},           {"bytes_by_dtype", by_dtype}};
+  return {{"files", files},       {"file_bytes", file_bytes}, {"tensors", w.size()},
+          {"parameters", params}, {"bytes", bytes},           {"bytes_by_dtype", by_dtype}};
 }
 
 // Dimensions that must agree between components (each check only when both parse).
@@ -103,8 +109,10 @@ std::vector<std::string> consistency_errors(const Checkpoint& ckpt) {
     }
   };
   using OptDit = std::optional<WanDitConfig>;
-  const OptDit v1 = try_get([&]() -> OptDit { return ckpt.video_dit_config(Component::kVideoDit); });
-  const OptDit v2 = try_get([&]() -> OptDit { return ckpt.video_dit_config(Component::kVideoDit2); });
+  const OptDit v1 =
+      try_get([&]() -> OptDit { return ckpt.video_dit_config(Component::kVideoDit); });
+  const OptDit v2 =
+      try_get([&]() -> OptDit { return ckpt.video_dit_config(Component::kVideoDit2); });
   const OptDit a = try_get([&]() -> OptDit { return ckpt.audio_dit_config(); });
   const auto b = try_get([&]() -> std::optional<BridgeConfig> { return ckpt.bridge_config(); });
   const auto t = try_get([&]() -> std::optional<Umt5Config> { return ckpt.text_encoder_config(); });
@@ -122,8 +130,8 @@ std::vector<std::string> consistency_errors(const Checkpoint& ckpt) {
   if (v1 && vv)
     check(v1->out_dim == vv->z_dim && v1->in_dim == 2 * vv->z_dim + 4,
           str_cat("video_dit in_dim/out_dim ", v1->in_dim, "/", v1->out_dim,
-                  " do not fit video_vae z_dim ", vv->z_dim, " (expected ", 2 * vv->z_dim + 4,
-                  "/", vv->z_dim, ")"));
+                  " do not fit video_vae z_dim ", vv->z_dim, " (expected ", 2 * vv->z_dim + 4, "/",
+                  vv->z_dim, ")"));
   if (a && av)
     check(a->in_dim == av->latent_channels() && a->out_dim == av->latent_channels(),
           str_cat("audio_dit in_dim/out_dim ", a->in_dim, "/", a->out_dim,

@@ -19,8 +19,8 @@ DacConfig DacConfig::from_json(const JsonConfig& j) {
              ": only the continuous DAC (continuous=true) is supported, as MOVA uses");
   j.check_range("encoder_dim", c.encoder_dim, 1, 1 << 16);
   j.check_range("sample_rate", c.sample_rate, 1000, 1e6);
-  MOVA_CHECK(!c.encoder_rates.empty() && !c.decoder_rates.empty(), ErrorKind::kFormat,
-             j.origin(), ": encoder_rates and decoder_rates must not be empty");
+  MOVA_CHECK(!c.encoder_rates.empty() && !c.decoder_rates.empty(), ErrorKind::kFormat, j.origin(),
+             ": encoder_rates and decoder_rates must not be empty");
   for (int64_t r : c.encoder_rates)
     MOVA_CHECK(r >= 1 && r <= 64, ErrorKind::kFormat, j.origin(), ": bad encoder rate ", r);
   int64_t up = 1;
@@ -28,13 +28,12 @@ DacConfig DacConfig::from_json(const JsonConfig& j) {
     MOVA_CHECK(r >= 1 && r <= 64, ErrorKind::kFormat, j.origin(), ": bad decoder rate ", r);
     up *= r;
   }
-  MOVA_CHECK(up == c.hop_length(), ErrorKind::kFormat, j.origin(),
-             ": decoder_rates multiply to ", up, " but encoder_rates to ", c.hop_length(),
+  MOVA_CHECK(up == c.hop_length(), ErrorKind::kFormat, j.origin(), ": decoder_rates multiply to ",
+             up, " but encoder_rates to ", c.hop_length(),
              "; decode(encode(x)) would change the length");
   const int64_t shrink = int64_t{1} << c.decoder_rates.size();
-  MOVA_CHECK(c.decoder_dim >= shrink && c.decoder_dim % shrink == 0, ErrorKind::kFormat,
-             j.origin(), ": decoder_dim ", c.decoder_dim, " must be a multiple of 2^",
-             c.decoder_rates.size());
+  MOVA_CHECK(c.decoder_dim >= shrink && c.decoder_dim % shrink == 0, ErrorKind::kFormat, j.origin(),
+             ": decoder_dim ", c.decoder_dim, " must be a multiple of 2^", c.decoder_rates.size());
   j.check_range("latent_dim", c.latent_channels(), 1, 1 << 16);
   return c;
 }

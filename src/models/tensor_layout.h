@@ -14,9 +14,9 @@ class WeightSet;
 
 // Role decides how `mova make-tiny` initialises a tensor; shape checks ignore it.
 enum class ParamRole {
-  kWeight,    // matrices and conv kernels: scaled random
-  kBias,      // biases: small random
-  kNormGain,  // norm scales: around 1
+  kWeight,      // matrices and conv kernels: scaled random
+  kBias,        // biases: small random
+  kNormGain,    // norm scales: around 1
   kSnakeAlpha,  // DAC Snake alpha: positive around 1
   kEmbedding,   // token embeddings
   kTableValue,  // small tables (modulations, relative position bias)

@@ -32,7 +32,9 @@ struct Rng {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
   }
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+  double uniform() {
+    return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+  }
   double normal() {
     return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
   }
@@ -56,12 +58,24 @@ Tensor init_tensor(const TensorSpec& spec, uint64_t seed, const std::string& com
     const double z = rng.normal();
     double v = 0;
     switch (spec.role) {
-      case ParamRole::kWeight: v = z * w_scale; break;
-      case ParamRole::kBias: v = 0.05 * z; break;
-      case ParamRole::kNormGain: v = 1.0 + 0.1 * z; break;
-      case ParamRole::kSnakeAlpha: v = std::exp(0.2 * z); break;
-      case ParamRole::kEmbedding: v = z; break;
-      case ParamRole::kTableValue: v = 0.2 * z; break;
+      case ParamRole::kWeight:
+        v = z * w_scale;
+        break;
+      case ParamRole::kBias:
+        v = 0.05 * z;
+        break;
+      case ParamRole::kNormGain:
+        v = 1.0 + 0.1 * z;
+        break;
+      case ParamRole::kSnakeAlpha:
+        v = std::exp(0.2 * z);
+        break;
+      case ParamRole::kEmbedding:
+        v = z;
+        break;
+      case ParamRole::kTableValue:
+        v = 0.2 * z;
+        break;
     }
     p[i] = static_cast<float>(v);
   }
@@ -133,7 +147,8 @@ const char* const kCorpus[] = {
     "一个女孩在海边弹吉他，海浪拍打着岩石。",
     "一只小狗在草地上奔跑，并且大声地叫了两声。",
     "男人敲了三下门，然后说：你好。",
-    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，"
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低"
+    "质量，"
     "JPEG压缩残留，丑陋的，残缺的，多余的手指",
     "雨夜里，钟声在远处响起，街道上几乎没有人。",
     "小鼓被敲击了四次，每一次都很清脆。",
@@ -166,17 +181,17 @@ void train_tokenizer(const fs::path& folder) {
   const auto status = sentencepiece::SentencePieceTrainer::Train(args);
   fs::remove(corpus);
   fs::remove(prefix + ".vocab");
-  MOVA_CHECK(status.ok(), ErrorKind::kInternal, "training the tiny tokenizer failed: ",
-             status.ToString());
+  MOVA_CHECK(status.ok(), ErrorKind::kInternal,
+             "training the tiny tokenizer failed: ", status.ToString());
   write_json(folder / "special_tokens_map.json",
              {{"eos_token", "</s>"}, {"pad_token", "<pad>"}, {"unk_token", "<unk>"}});
   write_json(folder / "tokenizer_config.json", {{"tokenizer_class", "T5Tokenizer"},
-                                                 {"model_max_length", 512},
-                                                 {"eos_token", "</s>"},
-                                                 {"pad_token", "<pad>"},
-                                                 {"unk_token", "<unk>"},
-                                                 {"extra_ids", 0},
-                                                 {"legacy", true}});
+                                                {"model_max_length", 512},
+                                                {"eos_token", "</s>"},
+                                                {"pad_token", "<pad>"},
+                                                {"unk_token", "<unk>"},
+                                                {"extra_ids", 0},
+                                                {"legacy", true}});
 }
 
 }  // namespace

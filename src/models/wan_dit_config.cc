@@ -15,15 +15,20 @@ WanDitConfig WanDitConfig::from_json(const JsonConfig& j, bool audio) {
   c.text_dim = j.get_int("text_dim");
   c.freq_dim = j.get_int("freq_dim", c.freq_dim);
   c.eps = j.get_double("eps", c.eps);
-  c.patch_size = j.get_int_list("patch_size", audio ? std::vector<int64_t>{1}
-                                                    : std::vector<int64_t>{1, 2, 2});
+  c.patch_size =
+      j.get_int_list("patch_size", audio ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 2, 2});
   c.num_heads = j.get_int("num_heads");
   c.num_layers = j.get_int("num_layers");
   c.has_image_input = j.get_bool("has_image_input", false);
-  if (audio) c.vae_type = j.get_string("vae_type", "dac");
+  if (audio) c.vae_type = j.get_string("vae_type", "oobleck");  // upstream's default
+  // Flags that would add tensors or change the math; MOVA leaves them all off.
+  for (const char* flag : {"has_image_pos_emb", "has_ref_conv", "add_control_adapter",
+                           "fuse_vae_embedding_in_latents"})
+    MOVA_CHECK(!j.get_bool(flag, false), ErrorKind::kUnsupported, j.origin(), ": ", flag,
+               "=true is not used by MOVA and not supported");
 
-  for (const char* key : {"dim", "in_dim", "ffn_dim", "out_dim", "text_dim", "num_heads",
-                          "num_layers"})
+  for (const char* key :
+       {"dim", "in_dim", "ffn_dim", "out_dim", "text_dim", "num_heads", "num_layers"})
     j.check_range(key, static_cast<double>(j.get_int(key)), 1, 1 << 20);
   j.check_range("freq_dim", c.freq_dim, 2, 1 << 16);
   MOVA_CHECK(c.freq_dim % 2 == 0, ErrorKind::kFormat, j.origin(), ": freq_dim must be even");
@@ -38,8 +43,8 @@ WanDitConfig WanDitConfig::from_json(const JsonConfig& j, bool audio) {
   MOVA_CHECK(!c.has_image_input, ErrorKind::kUnsupported, j.origin(),
              ": has_image_input=true (CLIP image branch) is not used by MOVA and not supported");
   if (audio)
-    MOVA_CHECK(c.vae_type == "dac", ErrorKind::kUnsupported, j.origin(), ": vae_type '",
-               c.vae_type, "' is not supported (MOVA uses \"dac\")");
+    MOVA_CHECK(c.vae_type == "dac", ErrorKind::kUnsupported, j.origin(), ": vae_type '", c.vae_type,
+               "' is not supported (MOVA uses \"dac\")");
   return c;
 }
 
@@ -56,7 +61,16 @@ nlohmann::json WanDitConfig::to_json() const {
                       {"patch_size", patch_size},
                       {"num_heads", num_heads},
                       {"num_layers", num_layers},
-                      {"has_image_input", has_image_input}};
+                      {"has_image_input", has_image_input},
+                      // Upstream writes every constructor argument; "seperated" is its spelling.
+                      {"has_image_pos_emb", false},
+                      {"has_ref_conv", false},
+                      {"add_control_adapter", false},
+                      {"in_dim_control_adapter", 24},
+                      {"seperated_timestep", false},
+                      {"require_vae_embedding", true},
+                      {"require_clip_embedding", false},
+                      {"fuse_vae_embedding_in_latents", false}};
   if (audio) j["vae_type"] = vae_type;
   return j;
 }

@@ -27,10 +27,10 @@ WanVaeConfig WanVaeConfig::from_json(const JsonConfig& j) {
   j.check_range("base_dim", c.base_dim, 1, 1 << 16);
   j.check_range("z_dim", c.z_dim, 1, 1 << 12);
   j.check_range("num_res_blocks", c.num_res_blocks, 1, 64);
-  MOVA_CHECK(!c.dim_mult.empty() &&
-                 c.temperal_downsample.size() + 1 == c.dim_mult.size(),
-             ErrorKind::kFormat, j.origin(), ": temperal_downsample needs len(dim_mult)-1 = ",
-             c.dim_mult.size() - 1, " entries, has ", c.temperal_downsample.size());
+  MOVA_CHECK(!c.dim_mult.empty() && c.temperal_downsample.size() + 1 == c.dim_mult.size(),
+             ErrorKind::kFormat, j.origin(),
+             ": temperal_downsample needs len(dim_mult)-1 = ", c.dim_mult.size() - 1,
+             " entries, has ", c.temperal_downsample.size());
   for (int64_t m : c.dim_mult)
     MOVA_CHECK(m > 0, ErrorKind::kFormat, j.origin(), ": dim_mult entries must be positive");
   for (int64_t d : c.decoder_dims())
@@ -38,8 +38,8 @@ WanVaeConfig WanVaeConfig::from_json(const JsonConfig& j) {
                " must be even (upsamplers halve channels)");
   MOVA_CHECK(static_cast<int64_t>(c.latents_mean.size()) == c.z_dim &&
                  static_cast<int64_t>(c.latents_std.size()) == c.z_dim,
-             ErrorKind::kFormat, j.origin(), ": latents_mean and latents_std need z_dim = ",
-             c.z_dim, " values each");
+             ErrorKind::kFormat, j.origin(),
+             ": latents_mean and latents_std need z_dim = ", c.z_dim, " values each");
   for (double s : c.latents_std)
     MOVA_CHECK(s > 0, ErrorKind::kFormat, j.origin(), ": latents_std values must be positive");
   return c;

@@ -17,7 +17,7 @@ struct MemoryStats {
   size_t peak_in_use = 0;  // high-water mark of in_use
   size_t cached = 0;       // bytes held in the free lists
   uint64_t allocations = 0;
-  uint64_t reuses = 0;     // allocations served from the cache
+  uint64_t reuses = 0;  // allocations served from the cache
 };
 
 class BufferPool {

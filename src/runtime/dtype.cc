@@ -9,43 +9,59 @@ namespace mova {
 size_t dtype_size(DType dtype) {
   switch (dtype) {
     case DType::kF64:
-    case DType::kI64: return 8;
+    case DType::kI64:
+      return 8;
     case DType::kF32:
-    case DType::kI32: return 4;
+    case DType::kI32:
+      return 4;
     case DType::kF16:
     case DType::kBF16:
-    case DType::kI16: return 2;
+    case DType::kI16:
+      return 2;
     case DType::kI8:
     case DType::kU8:
     case DType::kBool:
     case DType::kF8E4M3:
-    case DType::kF8E5M2: return 1;
+    case DType::kF8E5M2:
+      return 1;
   }
   return 0;
 }
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return "F32";
-    case DType::kF16: return "F16";
-    case DType::kBF16: return "BF16";
-    case DType::kF64: return "F64";
-    case DType::kI64: return "I64";
-    case DType::kI32: return "I32";
-    case DType::kI16: return "I16";
-    case DType::kI8: return "I8";
-    case DType::kU8: return "U8";
-    case DType::kBool: return "BOOL";
-    case DType::kF8E4M3: return "F8_E4M3";
-    case DType::kF8E5M2: return "F8_E5M2";
+    case DType::kF32:
+      return "F32";
+    case DType::kF16:
+      return "F16";
+    case DType::kBF16:
+      return "BF16";
+    case DType::kF64:
+      return "F64";
+    case DType::kI64:
+      return "I64";
+    case DType::kI32:
+      return "I32";
+    case DType::kI16:
+      return "I16";
+    case DType::kI8:
+      return "I8";
+    case DType::kU8:
+      return "U8";
+    case DType::kBool:
+      return "BOOL";
+    case DType::kF8E4M3:
+      return "F8_E4M3";
+    case DType::kF8E5M2:
+      return "F8_E5M2";
   }
   return "?";
 }
 
 std::optional<DType> dtype_from_name(std::string_view name) {
-  static constexpr DType all[] = {DType::kF32,  DType::kF16, DType::kBF16, DType::kF64,
-                                  DType::kI64,  DType::kI32, DType::kI16,  DType::kI8,
-                                  DType::kU8,   DType::kBool, DType::kF8E4M3, DType::kF8E5M2};
+  static constexpr DType all[] = {DType::kF32, DType::kF16,  DType::kBF16,   DType::kF64,
+                                  DType::kI64, DType::kI32,  DType::kI16,    DType::kI8,
+                                  DType::kU8,  DType::kBool, DType::kF8E4M3, DType::kF8E5M2};
   for (DType d : all) {
     if (name == dtype_name(d)) return d;
   }
@@ -59,8 +75,10 @@ bool dtype_is_float(DType dtype) {
     case DType::kBF16:
     case DType::kF64:
     case DType::kF8E4M3:
-    case DType::kF8E5M2: return true;
-    default: return false;
+    case DType::kF8E5M2:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -95,10 +113,10 @@ uint16_t f32_to_f16(float f) {
   std::memcpy(&x, &f, sizeof x);
   const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
   const uint32_t abs = x & 0x7fffffffu;
-  if (abs > 0x7f800000u) return sign | 0x7e00u;  // NaN
+  if (abs > 0x7f800000u) return sign | 0x7e00u;   // NaN
   if (abs >= 0x477ff000u) return sign | 0x7c00u;  // overflow (incl. rounding up) -> inf
-  if (abs < 0x38800000u) {  // result is subnormal or zero
-    if (abs < 0x33000000u) return sign;  // below half the smallest subnormal
+  if (abs < 0x38800000u) {                        // result is subnormal or zero
+    if (abs < 0x33000000u) return sign;           // below half the smallest subnormal
     const uint32_t exp = abs >> 23;
     const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
     const uint32_t shift = 126 - exp;  // 14..24
@@ -139,7 +157,9 @@ void ints_to_f32(const void* src, float* dst, size_t n) {
 
 void convert_to_f32(const void* src, DType from, float* dst, size_t n) {
   switch (from) {
-    case DType::kF32: std::memcpy(dst, src, n * 4); return;
+    case DType::kF32:
+      std::memcpy(dst, src, n * 4);
+      return;
     case DType::kBF16: {
       const uint16_t* s = static_cast<const uint16_t*>(src);
       for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
@@ -162,18 +182,30 @@ void convert_to_f32(const void* src, DType from, float* dst, size_t n) {
       for (size_t i = 0; i < n; ++i) dst[i] = f8_to_f32(s[i], e4m3 ? 4 : 5, e4m3 ? 7 : 15, e4m3);
       return;
     }
-    case DType::kI64: ints_to_f32<int64_t>(src, dst, n); return;
-    case DType::kI32: ints_to_f32<int32_t>(src, dst, n); return;
-    case DType::kI16: ints_to_f32<int16_t>(src, dst, n); return;
-    case DType::kI8: ints_to_f32<int8_t>(src, dst, n); return;
+    case DType::kI64:
+      ints_to_f32<int64_t>(src, dst, n);
+      return;
+    case DType::kI32:
+      ints_to_f32<int32_t>(src, dst, n);
+      return;
+    case DType::kI16:
+      ints_to_f32<int16_t>(src, dst, n);
+      return;
+    case DType::kI8:
+      ints_to_f32<int8_t>(src, dst, n);
+      return;
     case DType::kU8:
-    case DType::kBool: ints_to_f32<uint8_t>(src, dst, n); return;
+    case DType::kBool:
+      ints_to_f32<uint8_t>(src, dst, n);
+      return;
   }
 }
 
 void convert_from_f32(const float* src, void* dst, DType to, size_t n) {
   switch (to) {
-    case DType::kF32: std::memcpy(dst, src, n * 4); return;
+    case DType::kF32:
+      std::memcpy(dst, src, n * 4);
+      return;
     case DType::kBF16: {
       uint16_t* d = static_cast<uint16_t*>(dst);
       for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);

@@ -4,13 +4,20 @@ namespace mova {
 
 const char* error_kind_name(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidArgument: return "invalid argument";
-    case ErrorKind::kIo: return "I/O error";
-    case ErrorKind::kFormat: return "format error";
-    case ErrorKind::kShape: return "shape error";
-    case ErrorKind::kUnsupported: return "unsupported";
-    case ErrorKind::kInternal: return "internal error";
-    case ErrorKind::kAborted: return "aborted";
+    case ErrorKind::kInvalidArgument:
+      return "invalid argument";
+    case ErrorKind::kIo:
+      return "I/O error";
+    case ErrorKind::kFormat:
+      return "format error";
+    case ErrorKind::kShape:
+      return "shape error";
+    case ErrorKind::kUnsupported:
+      return "unsupported";
+    case ErrorKind::kInternal:
+      return "internal error";
+    case ErrorKind::kAborted:
+      return "aborted";
   }
   return "error";
 }

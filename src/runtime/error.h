@@ -53,9 +53,9 @@ template <typename... Args>
   } while (0)
 
 // For invariants that only a bug can break.
-#define MOVA_ASSERT(cond)                                                                \
-  do {                                                                                   \
-    if (!(cond))                                                                         \
-      ::mova::fail(::mova::ErrorKind::kInternal, __FILE__, ":", __LINE__,                \
-                   ": internal check failed: " #cond);                                   \
+#define MOVA_ASSERT(cond)                                                 \
+  do {                                                                    \
+    if (!(cond))                                                          \
+      ::mova::fail(::mova::ErrorKind::kInternal, __FILE__, ":", __LINE__, \
+                   ": internal check failed: " #cond);                    \
   } while (0)

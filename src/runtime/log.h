@@ -23,10 +23,10 @@ LogLevel parse_log_level(const std::string& name);
 
 }  // namespace mova
 
-#define MOVA_LOG(level, ...)                                                 \
-  do {                                                                       \
-    if ((level) >= ::mova::log_level())                                      \
-      ::mova::log_message((level), ::mova::str_cat(__VA_ARGS__));            \
+#define MOVA_LOG(level, ...)                                      \
+  do {                                                            \
+    if ((level) >= ::mova::log_level())                           \
+      ::mova::log_message((level), ::mova::str_cat(__VA_ARGS__)); \
   } while (0)
 #define MOVA_LOG_DEBUG(...) MOVA_LOG(::mova::LogLevel::kDebug, __VA_ARGS__)
 #define MOVA_LOG_INFO(...) MOVA_LOG(::mova::LogLevel::kInfo, __VA_ARGS__)

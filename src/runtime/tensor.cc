@@ -88,8 +88,12 @@ int Tensor::wrap_dim(int d, int rank) const {
   return w;
 }
 
-int64_t Tensor::size(int d) const { return shape_[wrap_dim(d, dim())]; }
-int64_t Tensor::stride(int d) const { return strides_[wrap_dim(d, dim())]; }
+int64_t Tensor::size(int d) const {
+  return shape_[wrap_dim(d, dim())];
+}
+int64_t Tensor::stride(int d) const {
+  return strides_[wrap_dim(d, dim())];
+}
 int64_t Tensor::numel() const {
   int64_t n = 1;
   for (int64_t d : shape_) n *= d;
@@ -132,8 +136,8 @@ Tensor Tensor::reshape(const Shape& shape) const {
     }
   }
   if (infer >= 0) {
-    MOVA_CHECK(known > 0 && numel() % known == 0, ErrorKind::kShape, "cannot reshape ",
-               describe(), " to ", shape_str(shape));
+    MOVA_CHECK(known > 0 && numel() % known == 0, ErrorKind::kShape, "cannot reshape ", describe(),
+               " to ", shape_str(shape));
     s[infer] = numel() / known;
   }
   MOVA_CHECK(shape_numel(s) == numel(), ErrorKind::kShape, "cannot reshape ", describe(), " to ",
@@ -164,8 +168,8 @@ Tensor Tensor::select(int d, int64_t index) const {
 }
 
 Tensor Tensor::permute(const std::vector<int>& order) const {
-  MOVA_CHECK(static_cast<int>(order.size()) == dim(), ErrorKind::kShape,
-             "permute needs ", dim(), " dims for ", describe());
+  MOVA_CHECK(static_cast<int>(order.size()) == dim(), ErrorKind::kShape, "permute needs ", dim(),
+             " dims for ", describe());
   std::vector<bool> seen(dim(), false);
   Tensor t = *this;
   for (int i = 0; i < dim(); ++i) {

@@ -40,7 +40,8 @@ class CheckpointCli : public ::testing::Test {
   }
   void truncate_file(const std::string& rel, uintmax_t size) { fs::resize_file(path(rel), size); }
   // Rewrites a safetensors file through `fn`, which may add, drop or replace tensors.
-  void rewrite(const std::string& rel, const std::function<void(std::map<std::string, Tensor>&)>& fn) {
+  void rewrite(const std::string& rel,
+               const std::function<void(std::map<std::string, Tensor>&)>& fn) {
     std::map<std::string, Tensor> tensors;
     {
       auto f = SafetensorsFile::open(path(rel));
@@ -79,8 +80,7 @@ TEST_F(CheckpointCli, MakeTinyIsDeterministicAndSeeded) {
   };
   // (spiece.model is left out: sentencepiece records the training file path inside it.)
   for (const char* f : {"video_dit/diffusion_pytorch_model-00001-of-00002.safetensors",
-                        "audio_vae/diffusion_pytorch_model.safetensors",
-                        "video_vae/config.json"}) {
+                        "audio_vae/diffusion_pytorch_model.safetensors", "video_vae/config.json"}) {
     EXPECT_EQ(bytes(path(f)), bytes(dir.file("again/") + f)) << f;
   }
   EXPECT_NE(bytes(path("audio_dit/diffusion_pytorch_model.safetensors")),
@@ -159,8 +159,8 @@ TEST_F(CheckpointCli, IndexNamesWrongShard) {
 
 TEST_F(CheckpointCli, ConfigDisagreesWithTensors) {
   edit_json("video_dit_2/config.json", [](nlohmann::json& j) { j["ffn_dim"] = 256; });
-  expect_info_fails({"video_dit_2", "wrong shape", "blocks.0.ffn.0.weight", "[256, 64]",
-                     "[128, 64]"});
+  expect_info_fails(
+      {"video_dit_2", "wrong shape", "blocks.0.ffn.0.weight", "[256, 64]", "[128, 64]"});
 }
 
 TEST_F(CheckpointCli, MoreLayersInConfigThanWeights) {
@@ -171,18 +171,21 @@ TEST_F(CheckpointCli, MoreLayersInConfigThanWeights) {
 TEST_F(CheckpointCli, MissingTensor) {
   rewrite("dual_tower_bridge/diffusion_pytorch_model.safetensors",
           [](auto& m) { m.erase("video_to_audio_conditioners.1.inner.o.bias"); });
-  expect_info_fails({"dual_tower_bridge", "1 missing", "video_to_audio_conditioners.1.inner.o.bias"});
+  expect_info_fails(
+      {"dual_tower_bridge", "1 missing", "video_to_audio_conditioners.1.inner.o.bias"});
 }
 
 TEST_F(CheckpointCli, UnexpectedTensor) {
-  rewrite("audio_vae/diffusion_pytorch_model.safetensors",
-          [](auto& m) { m["quantizer.codebook.weight"] = Tensor::zeros({4, 4}, DType::kF32); });
+  rewrite("audio_vae/diffusion_pytorch_model.safetensors", [](auto& m) {
+    m["quantizer.codebook.weight"] = Tensor::zeros({4, 4}, DType::kF32);
+  });
   expect_info_fails({"audio_vae", "unexpected", "quantizer.codebook.weight"});
 }
 
 TEST_F(CheckpointCli, NonFloatTensor) {
-  rewrite("audio_dit/diffusion_pytorch_model.safetensors",
-          [](auto& m) { m["head.modulation"] = Tensor::zeros({1, 2, 32}, DType::kI64); });
+  rewrite("audio_dit/diffusion_pytorch_model.safetensors", [](auto& m) {
+    m["head.modulation"] = Tensor::zeros({1, 2, 32}, DType::kI64);
+  });
   expect_info_fails({"audio_dit", "non-float", "head.modulation"});
 }
 

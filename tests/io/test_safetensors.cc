@@ -93,9 +93,13 @@ TEST_F(Safetensors, HeaderLengthAbsurd) {
   expect_bad("{}", "", {path, "exceeds"}, int64_t{1} << 40);
 }
 
-TEST_F(Safetensors, InvalidJson) { expect_bad("{\"x\": [1, 2", "", {path, "not valid JSON"}); }
+TEST_F(Safetensors, InvalidJson) {
+  expect_bad("{\"x\": [1, 2", "", {path, "not valid JSON"});
+}
 
-TEST_F(Safetensors, HeaderNotObject) { expect_bad("[1,2,3]", "", {path, "not a JSON object"}); }
+TEST_F(Safetensors, HeaderNotObject) {
+  expect_bad("[1,2,3]", "", {path, "not a JSON object"});
+}
 
 TEST_F(Safetensors, UnknownDtype) {
   expect_bad(R"({"x":{"dtype":"F31","shape":[1],"data_offsets":[0,4]}})", "abcd",
@@ -204,16 +208,16 @@ TEST_F(Sharded, IndexPointsToWrongShard) {
   make_shards();
   write_index(R"({"weight_map":{"x":"model-00002-of-00002.safetensors",)"
               R"("y":"model-00002-of-00002.safetensors"}})");
-  test::expect_error([&] { WeightSet::open_folder(dir.str()); },
-                     {"'x'", "does not contain it"});
+  test::expect_error([&] { WeightSet::open_folder(dir.str()); }, {"'x'", "does not contain it"});
 }
 
 TEST_F(Sharded, ShardTensorNotInIndex) {
   make_shards();
   write_index(R"({"weight_map":{"x":"model-00001-of-00002.safetensors"}})");
   WeightSet::open_folder(dir.str());  // y's shard is never opened: fine
-  write_index(R"({"weight_map":{"y":"model-00002-of-00002.safetensors",)"
-              R"("x":"model-00001-of-00002.safetensors", "z":"model-00001-of-00002.safetensors"}})");
+  write_index(
+      R"({"weight_map":{"y":"model-00002-of-00002.safetensors",)"
+      R"("x":"model-00001-of-00002.safetensors", "z":"model-00001-of-00002.safetensors"}})");
   test::expect_error([&] { WeightSet::open_folder(dir.str()); }, {"'z'"});
 }
 
@@ -229,6 +233,32 @@ TEST_F(Sharded, NoWeightsAtAll) {
 TEST_F(Sharded, BrokenIndexJson) {
   write_index("{weight_map:");
   test::expect_error([&] { WeightSet::open_folder(dir.str()); }, {"index.json", "not valid JSON"});
+}
+
+}  // namespace
+}  // namespace mova
+
+namespace mova {
+namespace {
+
+// A 64 GiB file (sparse: it takes no disk) whose header describes one huge BF16 tensor.
+// Opening it and listing tensors must touch only the header.
+TEST(SafetensorsLarge, HeaderOnlyOnHugeSparseFile) {
+  test::TempDir dir;
+  const std::string path = dir.file("huge.safetensors");
+  const uint64_t numel = 32ull << 30;  // 32 Gi elements × 2 bytes = 64 GiB
+  std::string header = R"({"w":{"dtype":"BF16","shape":[)" + std::to_string(numel) +
+                       R"(],"data_offsets":[0,)" + std::to_string(numel * 2) + "]}}";
+  while ((header.size() + 8) % 8) header.push_back(' ');
+  write_raw(path, header, "");
+  std::error_code ec;
+  std::filesystem::resize_file(path, 8 + header.size() + numel * 2, ec);
+  if (ec) GTEST_SKIP() << "filesystem cannot hold a sparse 64 GiB file: " << ec.message();
+  auto f = SafetensorsFile::open(path);
+  ASSERT_EQ(f->tensors().size(), 1u);
+  EXPECT_EQ(f->tensors()[0].numel(), static_cast<int64_t>(numel));
+  Tensor t = f->tensor("w");  // a view: nothing is read until used
+  EXPECT_EQ(t.nbytes(), numel * 2);
 }
 
 }  // namespace

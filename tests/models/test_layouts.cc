@@ -42,23 +42,29 @@ void expect_layout_equals(const TensorLayout& l, const std::map<std::string, std
   }
 }
 
-JsonConfig cfg(const nlohmann::json& j) { return JsonConfig(j, "test config.json"); }
+JsonConfig cfg(const nlohmann::json& j) {
+  return JsonConfig(j, "test config.json");
+}
 
 TEST(PublishedLayout, WanVideoVae) {
-  const nlohmann::json published = {
-      {"base_dim", 96}, {"z_dim", 16}, {"dim_mult", {1, 2, 4, 4}}, {"num_res_blocks", 2},
-      {"attn_scales", nlohmann::json::array()}, {"temperal_downsample", {false, true, true}},
-      {"latents_mean", std::vector<double>(16, 0.0)}, {"latents_std", std::vector<double>(16, 1.0)}};
+  const nlohmann::json published = {{"base_dim", 96},
+                                    {"z_dim", 16},
+                                    {"dim_mult", {1, 2, 4, 4}},
+                                    {"num_res_blocks", 2},
+                                    {"attn_scales", nlohmann::json::array()},
+                                    {"temperal_downsample", {false, true, true}},
+                                    {"latents_mean", std::vector<double>(16, 0.0)},
+                                    {"latents_std", std::vector<double>(16, 1.0)}};
   const TensorLayout l = WanVaeConfig::from_json(cfg(published)).layout();
   expect_layout_equals(l, read_fixture("published_video_vae_layout.txt"));
   EXPECT_EQ(l.parameter_count(), 126892531);
 }
 
 TEST(PublishedLayout, DacAudioVae) {
-  const nlohmann::json published = {{"encoder_dim", 128},          {"encoder_rates", {2, 3, 4, 5, 8}},
-                                    {"latent_dim", 128},           {"decoder_dim", 2048},
-                                    {"decoder_rates", {8, 5, 4, 3, 2}}, {"sample_rate", 48000},
-                                    {"continuous", true}};
+  const nlohmann::json published = {
+      {"encoder_dim", 128},  {"encoder_rates", {2, 3, 4, 5, 8}}, {"latent_dim", 128},
+      {"decoder_dim", 2048}, {"decoder_rates", {8, 5, 4, 3, 2}}, {"sample_rate", 48000},
+      {"continuous", true}};
   const DacConfig c = DacConfig::from_json(cfg(published));
   EXPECT_EQ(c.hop_length(), 960);
   const TensorLayout l = c.layout();
@@ -67,8 +73,12 @@ TEST(PublishedLayout, DacAudioVae) {
 }
 
 TEST(PublishedLayout, Umt5XxlEncoder) {
-  const nlohmann::json published = {{"vocab_size", 256384}, {"d_model", 4096}, {"d_kv", 64},
-                                    {"d_ff", 10240},        {"num_layers", 24}, {"num_heads", 64},
+  const nlohmann::json published = {{"vocab_size", 256384},
+                                    {"d_model", 4096},
+                                    {"d_kv", 64},
+                                    {"d_ff", 10240},
+                                    {"num_layers", 24},
+                                    {"num_heads", 64},
                                     {"feed_forward_proj", "gated-gelu"}};
   const TensorLayout l = Umt5Config::from_json(cfg(published)).layout();
   EXPECT_EQ(l.specs().size(), 242u);
@@ -76,10 +86,14 @@ TEST(PublishedLayout, Umt5XxlEncoder) {
 }
 
 TEST(PublishedLayout, Bridge) {
-  const nlohmann::json published = {
-      {"visual_layers", 40},       {"audio_layers", 30},          {"visual_hidden_dim", 5120},
-      {"audio_hidden_dim", 1536},  {"head_dim", 128},             {"audio_fps", 50.0},
-      {"interaction_strategy", "full"}, {"apply_cross_rope", true}};
+  const nlohmann::json published = {{"visual_layers", 40},
+                                    {"audio_layers", 30},
+                                    {"visual_hidden_dim", 5120},
+                                    {"audio_hidden_dim", 1536},
+                                    {"head_dim", 128},
+                                    {"audio_fps", 50.0},
+                                    {"interaction_strategy", "full"},
+                                    {"apply_cross_rope", true}};
   const BridgeConfig c = BridgeConfig::from_json(cfg(published));
   EXPECT_EQ(c.interaction_layers().size(), 30u);
   const TensorLayout l = c.layout();
@@ -104,9 +118,10 @@ TEST(PublishedLayout, BridgeStrategies) {
 }
 
 TEST(PublishedLayout, VideoDitShapes) {
-  const nlohmann::json published = {{"dim", 5120},     {"in_dim", 36},     {"ffn_dim", 13824},
-                                    {"out_dim", 16},   {"text_dim", 4096}, {"freq_dim", 256},
-                                    {"num_heads", 40}, {"num_layers", 40}, {"patch_size", {1, 2, 2}}};
+  const nlohmann::json published = {
+      {"dim", 5120},     {"in_dim", 36},     {"ffn_dim", 13824},
+      {"out_dim", 16},   {"text_dim", 4096}, {"freq_dim", 256},
+      {"num_heads", 40}, {"num_layers", 40}, {"patch_size", {1, 2, 2}}};
   const WanDitConfig c = WanDitConfig::from_json(cfg(published), false);
   EXPECT_EQ(c.head_dim(), 128);
   const TensorLayout l = c.layout();
@@ -121,19 +136,28 @@ TEST(PublishedLayout, VideoDitShapes) {
 
 TEST(ConfigErrors, NameFileAndField) {
   test::expect_error(
-      [] { WanDitConfig::from_json(cfg({{"dim", "big"}}), false); },
+      [] {
+        WanDitConfig::from_json(cfg({{"dim", "big"}}), false);
+      },
       {"test config.json", "'dim'", "integer"});
   test::expect_error(
       [] {
-        WanDitConfig::from_json(cfg({{"dim", 30}, {"in_dim", 36}, {"ffn_dim", 8}, {"out_dim", 16},
-                                     {"text_dim", 8}, {"num_heads", 4}, {"num_layers", 1}}),
+        WanDitConfig::from_json(cfg({{"dim", 30},
+                                     {"in_dim", 36},
+                                     {"ffn_dim", 8},
+                                     {"out_dim", 16},
+                                     {"text_dim", 8},
+                                     {"num_heads", 4},
+                                     {"num_layers", 1}}),
                                 false);
       },
       {"dim 30 is not divisible by num_heads 4"});
-  test::expect_error([] { WanVaeConfig::from_json(cfg({{"z_dim", 16}})); },
-                     {"missing field 'latents_mean'"});
-  test::expect_error([] { DacConfig::from_json(cfg({{"continuous", false}})); },
-                     {"continuous"});
+  test::expect_error(
+      [] {
+        WanVaeConfig::from_json(cfg({{"z_dim", 16}}));
+      },
+      {"missing field 'latents_mean'"});
+  test::expect_error([] { DacConfig::from_json(cfg({{"continuous", false}})); }, {"continuous"});
 }
 
 }  // namespace

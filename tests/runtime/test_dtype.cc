@@ -14,7 +14,9 @@ namespace {
 __attribute__((target("f16c"))) uint16_t hw_f32_to_f16(float f) {
   return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT));
 }
-__attribute__((target("f16c"))) float hw_f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+__attribute__((target("f16c"))) float hw_f16_to_f32(uint16_t h) {
+  return _cvtsh_ss(h);
+}
 
 bool has_f16c() {
   __builtin_cpu_init();

@@ -86,8 +86,8 @@ class GemmIsa : public ::testing::TestWithParam<cpu::Isa> {
 
 TEST_P(GemmIsa, OddShapesAllLayouts) {
   ThreadPool pool(3);
-  const Case cases[] = {{1, 1, 1}, {7, 13, 5}, {13, 33, 300}, {37, 65, 513}, {130, 70, 17},
-                        {5, 200, 64}, {3, 4, 0}};
+  const Case cases[] = {{1, 1, 1},     {7, 13, 5},   {13, 33, 300}, {37, 65, 513},
+                        {130, 70, 17}, {5, 200, 64}, {3, 4, 0}};
   for (const Case& c : cases)
     for (bool ta : {false, true})
       for (bool tb : {false, true}) run_case(c, ta, tb, DType::kF32, false, false, &pool);
@@ -142,7 +142,8 @@ TEST(Linear, MatchesTorchSemanticsAndChecksShapes) {
   EXPECT_FLOAT_EQ(y.item_f32({1, 0, 1}), 0.5f * 15 + 20);
   Tensor bad = Tensor::zeros({4, 4}, DType::kF32).set_name("blocks.3.self_attn.q.weight");
   test::expect_error([&] { linear(ex, x, bad); }, {"blocks.3.self_attn.q.weight", "[4, 4]"});
-  Tensor m = matmul(ex, Tensor::from_vector({1, 2}, {1, 2}), Tensor::from_vector({2, 2}, {1, 2, 3, 4}));
+  Tensor m =
+      matmul(ex, Tensor::from_vector({1, 2}, {1, 2}), Tensor::from_vector({2, 2}, {1, 2, 3, 4}));
   EXPECT_FLOAT_EQ(m.item_f32({0, 1}), 1 * 2 + 2 * 4);
 }
 

@@ -36,13 +36,18 @@ Isa active_isa() {
   return static_cast<Isa>(best);
 }
 
-void set_isa_cap(Isa cap) { g_cap.store(static_cast<int>(cap)); }
+void set_isa_cap(Isa cap) {
+  g_cap.store(static_cast<int>(cap));
+}
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
   }
   return "?";
 }

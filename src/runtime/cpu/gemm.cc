@@ -41,9 +41,12 @@ void pack_a(const GemmProblem& p, int64_t i0, int64_t mc, int64_t p0, int64_t kc
 
 inline float load_b(const void* base, DType dt, int64_t index) {
   switch (dt) {
-    case DType::kBF16: return bf16_to_f32(static_cast<const uint16_t*>(base)[index]);
-    case DType::kF16: return f16_to_f32(static_cast<const uint16_t*>(base)[index]);
-    default: return static_cast<const float*>(base)[index];
+    case DType::kBF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(base)[index]);
+    case DType::kF16:
+      return f16_to_f32(static_cast<const uint16_t*>(base)[index]);
+    default:
+      return static_cast<const float*>(base)[index];
   }
 }
 
@@ -104,46 +107,46 @@ struct ScalarKernel {
 #if defined(__x86_64__)
 struct Avx2Kernel {
   static constexpr int MR = 6, NR = 16;
-  __attribute__((target("avx2,fma"))) static void run(int64_t kc, const float* ap,
-                                                      const float* bp, float* c, int64_t ldc,
-                                                      const float* bias, bool load) {
+  __attribute__((target("avx2,fma"))) static void run(int64_t kc, const float* ap, const float* bp,
+                                                      float* c, int64_t ldc, const float* bias,
+                                                      bool load) {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     const __m256 b0i = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
     const __m256 b1i = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
-#define MOVA_INIT_ROW(i)                                                         \
-  c##i##0 = load ? _mm256_add_ps(_mm256_loadu_ps(c + i * ldc), b0i) : b0i;       \
+#define MOVA_INIT_ROW(i)                                                   \
+  c##i##0 = load ? _mm256_add_ps(_mm256_loadu_ps(c + i * ldc), b0i) : b0i; \
   c##i##1 = load ? _mm256_add_ps(_mm256_loadu_ps(c + i * ldc + 8), b1i) : b1i;
-    MOVA_INIT_ROW(0) MOVA_INIT_ROW(1) MOVA_INIT_ROW(2) MOVA_INIT_ROW(3) MOVA_INIT_ROW(4)
-    MOVA_INIT_ROW(5)
+    MOVA_INIT_ROW(0)
+    MOVA_INIT_ROW(1) MOVA_INIT_ROW(2) MOVA_INIT_ROW(3) MOVA_INIT_ROW(4) MOVA_INIT_ROW(5)
 #undef MOVA_INIT_ROW
-    for (int64_t k = 0; k < kc; ++k) {
+        for (int64_t k = 0; k < kc; ++k) {
       const __m256 b0 = _mm256_load_ps(bp);
       const __m256 b1 = _mm256_load_ps(bp + 8);
       __m256 a;
-#define MOVA_FMA_ROW(i)                       \
-  a = _mm256_broadcast_ss(ap + i);            \
-  c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);  \
+#define MOVA_FMA_ROW(i)                      \
+  a = _mm256_broadcast_ss(ap + i);           \
+  c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0); \
   c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);
-      MOVA_FMA_ROW(0) MOVA_FMA_ROW(1) MOVA_FMA_ROW(2) MOVA_FMA_ROW(3) MOVA_FMA_ROW(4)
-      MOVA_FMA_ROW(5)
+      MOVA_FMA_ROW(0)
+      MOVA_FMA_ROW(1) MOVA_FMA_ROW(2) MOVA_FMA_ROW(3) MOVA_FMA_ROW(4) MOVA_FMA_ROW(5)
 #undef MOVA_FMA_ROW
-      ap += MR;
+          ap += MR;
       bp += NR;
     }
-#define MOVA_STORE_ROW(i)                    \
-  _mm256_storeu_ps(c + i * ldc, c##i##0);    \
+#define MOVA_STORE_ROW(i)                 \
+  _mm256_storeu_ps(c + i * ldc, c##i##0); \
   _mm256_storeu_ps(c + i * ldc + 8, c##i##1);
-    MOVA_STORE_ROW(0) MOVA_STORE_ROW(1) MOVA_STORE_ROW(2) MOVA_STORE_ROW(3) MOVA_STORE_ROW(4)
-    MOVA_STORE_ROW(5)
+    MOVA_STORE_ROW(0)
+    MOVA_STORE_ROW(1) MOVA_STORE_ROW(2) MOVA_STORE_ROW(3) MOVA_STORE_ROW(4) MOVA_STORE_ROW(5)
 #undef MOVA_STORE_ROW
   }
 };
 
 struct Avx512Kernel {
   static constexpr int MR = 12, NR = 32;
-  __attribute__((target("avx512f"))) static void run(int64_t kc, const float* ap,
-                                                     const float* bp, float* c, int64_t ldc,
-                                                     const float* bias, bool load) {
+  __attribute__((target("avx512f"))) static void run(int64_t kc, const float* ap, const float* bp,
+                                                     float* c, int64_t ldc, const float* bias,
+                                                     bool load) {
     __m512 acc[MR][2];
     const __m512 b0i = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
     const __m512 b1i = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
@@ -250,8 +253,10 @@ void gemm_threaded(const GemmProblem& p, ThreadPool* pool) {
   const int tasks = static_cast<int>(nt * mt);
   auto body = [&](int t) {
     const int64_t tn = t % nt, tm = t / nt;
-    const int64_t j0 = col_panels * tn / nt * NR, j1 = std::min(p.n, col_panels * (tn + 1) / nt * NR);
-    const int64_t i0 = row_panels * tm / mt * MR, i1 = std::min(p.m, row_panels * (tm + 1) / mt * MR);
+    const int64_t j0 = col_panels * tn / nt * NR,
+                  j1 = std::min(p.n, col_panels * (tn + 1) / nt * NR);
+    const int64_t i0 = row_panels * tm / mt * MR,
+                  i1 = std::min(p.m, row_panels * (tm + 1) / mt * MR);
     if (i0 < i1 && j0 < j1) gemm_region<K>(p, i0, i1, j0, j1);
   };
   if (tasks <= 1 || !pool) {
@@ -269,10 +274,16 @@ void gemm(const GemmProblem& p, ThreadPool* pool) {
   if (p.m == 0 || p.n == 0) return;
   switch (active_isa()) {
 #if defined(__x86_64__)
-    case Isa::kAvx512: gemm_threaded<Avx512Kernel>(p, pool); return;
-    case Isa::kAvx2: gemm_threaded<Avx2Kernel>(p, pool); return;
+    case Isa::kAvx512:
+      gemm_threaded<Avx512Kernel>(p, pool);
+      return;
+    case Isa::kAvx2:
+      gemm_threaded<Avx2Kernel>(p, pool);
+      return;
 #endif
-    default: gemm_threaded<ScalarKernel>(p, pool); return;
+    default:
+      gemm_threaded<ScalarKernel>(p, pool);
+      return;
   }
 }
 

@@ -9,16 +9,14 @@ namespace mova {
 namespace {
 
 void check_f32(const Tensor& t, const char* op) {
-  MOVA_CHECK(t.dtype() == DType::kF32, ErrorKind::kShape, op, ": ", t.describe(),
-             " must be F32");
+  MOVA_CHECK(t.dtype() == DType::kF32, ErrorKind::kShape, op, ": ", t.describe(), " must be F32");
 }
 
 // Strides of `t` viewed with `out` shape: 0 on broadcast dims.
 Shape broadcast_strides(const Tensor& t, const Shape& out) {
   Shape s(out.size(), 0);
   const size_t off = out.size() - t.shape().size();
-  for (size_t i = 0; i < t.shape().size(); ++i)
-    s[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
+  for (size_t i = 0; i < t.shape().size(); ++i) s[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
   return s;
 }
 
@@ -67,8 +65,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   for (size_t i = 0; i < n; ++i) {
     const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    MOVA_CHECK(da == db || da == 1 || db == 1, ErrorKind::kShape, "shapes ", shape_str(a),
-               " and ", shape_str(b), " do not broadcast");
+    MOVA_CHECK(da == db || da == 1 || db == 1, ErrorKind::kShape, "shapes ", shape_str(a), " and ",
+               shape_str(b), " do not broadcast");
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -124,10 +122,11 @@ Tensor unary_op(Exec& ex, const Tensor& x, cpu::Unary op, const char* name) {
 }  // namespace
 
 Tensor gelu(Exec& ex, const Tensor& x, bool tanh_approximation) {
-  return unary_op(ex, x, tanh_approximation ? cpu::Unary::kGeluTanh : cpu::Unary::kGeluErf,
-                  "gelu");
+  return unary_op(ex, x, tanh_approximation ? cpu::Unary::kGeluTanh : cpu::Unary::kGeluErf, "gelu");
 }
 
-Tensor silu(Exec& ex, const Tensor& x) { return unary_op(ex, x, cpu::Unary::kSilu, "silu"); }
+Tensor silu(Exec& ex, const Tensor& x) {
+  return unary_op(ex, x, cpu::Unary::kSilu, "silu");
+}
 
 }  // namespace mova

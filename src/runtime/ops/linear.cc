@@ -8,7 +8,9 @@
 namespace mova {
 namespace {
 
-bool weight_dtype_ok(DType d) { return d == DType::kF32 || d == DType::kBF16 || d == DType::kF16; }
+bool weight_dtype_ok(DType d) {
+  return d == DType::kF32 || d == DType::kBF16 || d == DType::kF16;
+}
 
 }  // namespace
 
@@ -56,9 +58,8 @@ Tensor matmul(Exec& ex, const Tensor& a, const Tensor& b, bool trans_b) {
              "matmul: unsupported dtypes ", a.describe(), " and ", b.describe());
   const int64_t k = a.size(1);
   const int64_t n = trans_b ? b.size(0) : b.size(1);
-  MOVA_CHECK((trans_b ? b.size(1) : b.size(0)) == k, ErrorKind::kShape, "matmul: ",
-             a.describe(), " and ", b.describe(), trans_b ? " (b transposed)" : "",
-             " do not chain");
+  MOVA_CHECK((trans_b ? b.size(1) : b.size(0)) == k, ErrorKind::kShape, "matmul: ", a.describe(),
+             " and ", b.describe(), trans_b ? " (b transposed)" : "", " do not chain");
   const Tensor ac = a.contiguous(&ex.buffers());
   const Tensor bc = b.contiguous(&ex.buffers());
   Tensor c = Tensor::empty({a.size(0), n}, DType::kF32, &ex.buffers());

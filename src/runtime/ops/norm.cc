@@ -14,14 +14,13 @@ std::vector<float> param(const Tensor* t, int64_t dim, const Tensor& x, const ch
 }
 
 void check_input(const Tensor& x, const char* op) {
-  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() >= 1, ErrorKind::kShape, op, ": ",
-             x.describe(), " must be F32 with at least one dim");
+  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() >= 1, ErrorKind::kShape, op, ": ", x.describe(),
+             " must be F32 with at least one dim");
 }
 
 }  // namespace
 
-Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor* bias,
-                  float eps) {
+Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor* bias, float eps) {
   check_input(x, "layer_norm");
   const int64_t dim = x.size(-1);
   const auto w = param(weight, dim, x, "layer_norm weight");

@@ -9,14 +9,13 @@
 namespace mova {
 
 Tensor reduce(Exec& ex, ReduceOp op, const Tensor& x, int dim, bool keepdim) {
-  MOVA_CHECK(x.dtype() == DType::kF32, ErrorKind::kShape, "reduce: ", x.describe(),
-             " must be F32");
+  MOVA_CHECK(x.dtype() == DType::kF32, ErrorKind::kShape, "reduce: ", x.describe(), " must be F32");
   const int rank = x.dim();
   const int d = dim < 0 ? dim + rank : dim;
   MOVA_CHECK(d >= 0 && d < rank, ErrorKind::kShape, "reduce: dim ", dim, " out of range for ",
              x.describe());
-  MOVA_CHECK(op != ReduceOp::kMax || x.size(d) > 0, ErrorKind::kShape,
-             "max over empty dim of ", x.describe());
+  MOVA_CHECK(op != ReduceOp::kMax || x.size(d) > 0, ErrorKind::kShape, "max over empty dim of ",
+             x.describe());
   // View as [outer, n, inner] after making x contiguous.
   const Tensor xc = x.contiguous(&ex.buffers());
   int64_t outer = 1, inner = 1;
@@ -52,13 +51,12 @@ Tensor reduce(Exec& ex, ReduceOp op, const Tensor& x, int dim, bool keepdim) {
 }
 
 Tensor softmax(Exec& ex, const Tensor& x) {
-  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() >= 1, ErrorKind::kShape, "softmax: ",
-             x.describe(), " must be F32 with at least one dim");
+  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() >= 1, ErrorKind::kShape, "softmax: ", x.describe(),
+             " must be F32 with at least one dim");
   const Tensor xc = x.contiguous(&ex.buffers());
   Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
   const int64_t dim = x.size(-1);
-  cpu::softmax_rows(xc.data<float>(), y.data<float>(), dim ? x.numel() / dim : 0, dim,
-                    &ex.pool());
+  cpu::softmax_rows(xc.data<float>(), y.data<float>(), dim ? x.numel() / dim : 0, dim, &ex.pool());
   return y;
 }
 
