@@ -32,9 +32,7 @@ int exit_code(mova::ErrorKind kind) {
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"mova.cpp: joint video+audio generation with MOVA, natively"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("mova.cpp ") + mova_version());
@@ -66,4 +64,15 @@ int main(int argc, char** argv) {
     return 70;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    std::fprintf(stderr, "mova: internal error while setting up the command line\n");
+    return 70;
+  }
 }

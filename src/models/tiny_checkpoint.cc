@@ -1,6 +1,8 @@
 #include "models/tiny_checkpoint.h"
 
+#include <fcntl.h>
 #include <sentencepiece_trainer.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -147,6 +149,7 @@ const char* const kCorpus[] = {
     "一个女孩在海边弹吉他，海浪拍打着岩石。",
     "一只小狗在草地上奔跑，并且大声地叫了两声。",
     "男人敲了三下门，然后说：你好。",
+    // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one sentence split over two lines
     "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低"
     "质量，"
     "JPEG压缩残留，丑陋的，残缺的，多余的手指",
@@ -178,7 +181,18 @@ void train_tokenizer(const fs::path& folder) {
       " --vocab_size=600 --hard_vocab_limit=false --model_type=unigram --character_coverage=1.0"
       " --pad_id=0 --eos_id=1 --bos_id=2 --unk_id=3 --pad_piece=<pad> --eos_piece=</s>"
       " --bos_piece=<s> --unk_piece=<unk> --num_threads=1 --minloglevel=2";
+  // The trainer logs its whole command line to stderr whatever minloglevel says; its result
+  // comes back in `status`, so its chatter is muted for the call.
+  std::fflush(stderr);
+  const int saved_stderr = ::dup(2);
+  const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (saved_stderr >= 0 && devnull >= 0) ::dup2(devnull, 2);
   const auto status = sentencepiece::SentencePieceTrainer::Train(args);
+  if (saved_stderr >= 0) {
+    ::dup2(saved_stderr, 2);
+    ::close(saved_stderr);
+  }
+  if (devnull >= 0) ::close(devnull);
   fs::remove(corpus);
   fs::remove(prefix + ".vocab");
   MOVA_CHECK(status.ok(), ErrorKind::kInternal,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "runtime/cpu/cpu_features.h"
@@ -107,38 +108,34 @@ struct ScalarKernel {
 #if defined(__x86_64__)
 struct Avx2Kernel {
   static constexpr int MR = 6, NR = 16;
-  __attribute__((target("avx2,fma"))) static void run(int64_t kc, const float* ap, const float* bp,
-                                                      float* c, int64_t ldc, const float* bias,
-                                                      bool load) {
-    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  __attribute__((target("avx2,fma"))) static void run(int64_t kc, const float* ap,
+                                                      const float* bp, float* c, int64_t ldc,
+                                                      const float* bias, bool load) {
+    __m256 acc[MR][2];
     const __m256 b0i = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
     const __m256 b1i = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
-#define MOVA_INIT_ROW(i)                                                   \
-  c##i##0 = load ? _mm256_add_ps(_mm256_loadu_ps(c + i * ldc), b0i) : b0i; \
-  c##i##1 = load ? _mm256_add_ps(_mm256_loadu_ps(c + i * ldc + 8), b1i) : b1i;
-    MOVA_INIT_ROW(0)
-    MOVA_INIT_ROW(1) MOVA_INIT_ROW(2) MOVA_INIT_ROW(3) MOVA_INIT_ROW(4) MOVA_INIT_ROW(5)
-#undef MOVA_INIT_ROW
-        for (int64_t k = 0; k < kc; ++k) {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      acc[i][0] = load ? _mm256_add_ps(_mm256_loadu_ps(c + i * ldc), b0i) : b0i;
+      acc[i][1] = load ? _mm256_add_ps(_mm256_loadu_ps(c + i * ldc + 8), b1i) : b1i;
+    }
+    for (int64_t k = 0; k < kc; ++k) {
       const __m256 b0 = _mm256_load_ps(bp);
       const __m256 b1 = _mm256_load_ps(bp + 8);
-      __m256 a;
-#define MOVA_FMA_ROW(i)                      \
-  a = _mm256_broadcast_ss(ap + i);           \
-  c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0); \
-  c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);
-      MOVA_FMA_ROW(0)
-      MOVA_FMA_ROW(1) MOVA_FMA_ROW(2) MOVA_FMA_ROW(3) MOVA_FMA_ROW(4) MOVA_FMA_ROW(5)
-#undef MOVA_FMA_ROW
-          ap += MR;
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; ++i) {
+        const __m256 a = _mm256_broadcast_ss(ap + i);
+        acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+      }
+      ap += MR;
       bp += NR;
     }
-#define MOVA_STORE_ROW(i)                 \
-  _mm256_storeu_ps(c + i * ldc, c##i##0); \
-  _mm256_storeu_ps(c + i * ldc + 8, c##i##1);
-    MOVA_STORE_ROW(0)
-    MOVA_STORE_ROW(1) MOVA_STORE_ROW(2) MOVA_STORE_ROW(3) MOVA_STORE_ROW(4) MOVA_STORE_ROW(5)
-#undef MOVA_STORE_ROW
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      _mm256_storeu_ps(c + i * ldc, acc[i][0]);
+      _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
+    }
   }
 };
 
@@ -181,8 +178,9 @@ struct Avx512Kernel {
 // Scratch buffers reused across calls on the same thread (64-byte aligned).
 float* scratch(std::vector<float>& buf, size_t floats) {
   if (buf.size() < floats + 16) buf.resize(floats + 16);
-  auto addr = reinterpret_cast<uintptr_t>(buf.data());
-  return reinterpret_cast<float*>((addr + 63) & ~uintptr_t{63});
+  void* p = buf.data();
+  size_t space = buf.size() * sizeof(float);
+  return static_cast<float*>(std::align(64, floats * sizeof(float), p, space));
 }
 
 template <typename K>
