@@ -1,0 +1,127 @@
+#include "pipeline/eval_stage.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "pipeline/flow_match_scheduler.h"
+#include "runtime/error.h"
+
+namespace mova {
+
+StageParams::StageParams(const std::vector<std::string>& assignments) {
+  for (const auto& a : assignments) {
+    const size_t eq = a.find('=');
+    MOVA_CHECK(eq != std::string::npos && eq > 0, ErrorKind::kInvalidArgument, "--set '", a,
+               "': expected key=value");
+    MOVA_CHECK(values_.emplace(a.substr(0, eq), a.substr(eq + 1)).second,
+               ErrorKind::kInvalidArgument, "--set ", a.substr(0, eq), " given twice");
+  }
+}
+
+const std::string* StageParams::lookup(const std::string& key) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+int64_t StageParams::get_int(const std::string& key, int64_t fallback) {
+  const std::string* v = lookup(key);
+  if (!v) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long long n = std::strtoll(v->c_str(), &end, 10);
+  MOVA_CHECK(!v->empty() && *end == '\0' && errno == 0, ErrorKind::kInvalidArgument, "--set ", key,
+             "=", *v, ": expected an integer");
+  return n;
+}
+
+double StageParams::get_double(const std::string& key, double fallback) {
+  const std::string* v = lookup(key);
+  if (!v) return fallback;
+  char* end = nullptr;
+  const double d = std::strtod(v->c_str(), &end);
+  MOVA_CHECK(!v->empty() && *end == '\0' && std::isfinite(d), ErrorKind::kInvalidArgument, "--set ",
+             key, "=", *v, ": expected a number");
+  return d;
+}
+
+std::string StageParams::get_string(const std::string& key, const std::string& fallback) {
+  const std::string* v = lookup(key);
+  return v ? *v : fallback;
+}
+
+void StageParams::check_known(const std::vector<std::string>& options,
+                              const std::string& stage) const {
+  for (const auto& [key, value] : values_) {
+    if (std::find(options.begin(), options.end(), key) != options.end()) continue;
+    std::string accepted;
+    for (const auto& o : options) accepted += (accepted.empty() ? "" : ", ") + o;
+    fail(ErrorKind::kInvalidArgument, "--set ", key, ": not an option of stage '", stage,
+         "' (accepted: ", accepted.empty() ? "none" : accepted, ")");
+  }
+}
+
+Tensor StageContext::input(const std::string& name, const Shape& shape) const {
+  auto it = inputs->find(name);
+  MOVA_CHECK(it != inputs->end(), ErrorKind::kInvalidArgument, "input tensor '", name,
+             "' is missing from --in");
+  const Tensor& t = it->second;
+  bool ok = t.dim() == static_cast<int>(shape.size());
+  for (int i = 0; ok && i < t.dim(); ++i) ok = shape[i] < 0 || shape[i] == t.size(i);
+  Shape pattern_str = shape;
+  MOVA_CHECK(ok, ErrorKind::kShape, "input tensor '", name, "' has shape ", shape_str(t.shape()),
+             ", expected ", shape_str(pattern_str), " (-1 = any)");
+  MOVA_CHECK(dtype_is_float(t.dtype()), ErrorKind::kShape, "input tensor '", name, "' is ",
+             dtype_name(t.dtype()), ", expected a float dtype");
+  return t.to(DType::kF32).contiguous();
+}
+
+namespace {
+
+TensorMap run_schedule(StageContext& ctx) {
+  const int64_t steps = ctx.params->get_int("steps", 50);
+  MOVA_CHECK(steps >= 1 && steps <= 10000, ErrorKind::kInvalidArgument, "--set steps=", steps,
+             ": must be in [1, 10000]");
+  const FlowMatchPairScheduler sched(ctx.checkpoint->scheduler_config());
+  const auto t = sched.timesteps(steps);
+  const int64_t switch_at = sched.expert_switch_step(t, ctx.checkpoint->index().boundary_ratio);
+  Tensor timesteps = Tensor::empty({steps, 2}, DType::kF32);
+  Tensor deltas = Tensor::empty({steps, 2}, DType::kF32);
+  Tensor expert = Tensor::empty({steps}, DType::kF32);
+  for (int64_t i = 0; i < steps; ++i) {
+    const std::optional<float> next = i + 1 < steps ? std::optional<float>(t[i + 1]) : std::nullopt;
+    const float d = sched.step_delta(t[i], next);
+    for (int c = 0; c < 2; ++c) {  // video, audio: the published config pairs equal columns
+      timesteps.data<float>()[i * 2 + c] = t[i];
+      deltas.data<float>()[i * 2 + c] = d;
+    }
+    expert.data<float>()[i] = i < switch_at ? 1.0f : 2.0f;
+  }
+  return {{"timesteps", timesteps}, {"step_deltas", deltas}, {"expert", expert}};
+}
+
+}  // namespace
+
+const std::vector<EvalStage>& eval_stages() {
+  static const std::vector<EvalStage> stages = {
+      {"schedule",
+       "--set steps=N -> timesteps [N,2] (video, audio), step_deltas [N,2] (sigma_to - "
+       "sigma_from), expert [N] (1 = video_dit, 2 = video_dit_2)",
+       true,
+       {"steps"},
+       run_schedule},
+  };
+  return stages;
+}
+
+const EvalStage& find_eval_stage(const std::string& name) {
+  std::string known;
+  for (const auto& s : eval_stages()) {
+    if (name == s.name) return s;
+    known += (known.empty() ? "" : ", ") + std::string(s.name);
+  }
+  fail(ErrorKind::kInvalidArgument, "unknown stage '", name, "' (available: ", known, ")");
+}
+
+}  // namespace mova

@@ -1,0 +1,68 @@
+// `mova eval`: the schedule stage end to end, and its error handling.
+#include <gtest/gtest.h>
+
+#include "cli_runner.h"
+#include "io/safetensors.h"
+#include "models/tiny_checkpoint.h"
+#include "pipeline/flow_match_scheduler.h"
+#include "test_util.h"
+
+namespace mova {
+namespace {
+using test::run_cli;
+using test::shell_quote;
+
+class EvalCli : public ::testing::Test {
+ protected:
+  void SetUp() override { write_tiny_checkpoint(dir.file("m"), {}); }
+  std::string model() const { return shell_quote(dir.file("m")); }
+  test::TempDir dir;
+};
+
+TEST_F(EvalCli, ScheduleStageWritesPairedTimesteps) {
+  const std::string out = dir.file("s.safetensors");
+  const auto r =
+      run_cli("eval schedule --model " + model() + " --out " + shell_quote(out) + " --set steps=7");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto f = SafetensorsFile::open(out);
+  const Tensor t = f->tensor("timesteps");
+  ASSERT_EQ(t.shape(), (Shape{7, 2}));
+  EXPECT_EQ(t.dtype(), DType::kF32);
+  SchedulerConfig cfg;  // the tiny checkpoint's scheduler: shift 5, extra_one_step
+  cfg.shift = 5.0;
+  cfg.extra_one_step = true;
+  const auto ref = FlowMatchPairScheduler(cfg).timesteps(7);
+  for (int64_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(t.item_f32({i, 0}), ref[i]);
+    EXPECT_EQ(t.item_f32({i, 1}), ref[i]);
+  }
+  const Tensor expert = f->tensor("expert");
+  EXPECT_EQ(expert.item_f32({0}), 1.0f);
+  EXPECT_EQ(expert.item_f32({6}), 2.0f);
+}
+
+TEST_F(EvalCli, Errors) {
+  const std::string out = dir.file("o.safetensors");
+  auto r = run_cli("eval nonsense --model " + model() + " --out " + shell_quote(out));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("unknown stage 'nonsense' (available: schedule"), std::string::npos)
+      << r.output;
+  r = run_cli("eval schedule --model " + model() + " --out " + shell_quote(out) + " --set stpes=3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--set stpes: not an option of stage 'schedule' (accepted: steps)"),
+            std::string::npos)
+      << r.output;
+  r = run_cli("eval schedule --model " + model() + " --out " + shell_quote(out) + " --set steps=x");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("expected an integer"), std::string::npos) << r.output;
+  r = run_cli("eval schedule --out " + shell_quote(out));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("needs --model"), std::string::npos) << r.output;
+  r = run_cli("eval schedule --model " + model() + " --out /nonexistent-dir/o.safetensors");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.output.find("/nonexistent-dir/o.safetensors"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(out));  // nothing half-written by the failed runs
+}
+
+}  // namespace
+}  // namespace mova
