@@ -239,7 +239,7 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
   video.text_dim = text.d_model;
   video.freq_dim = 32;
   video.patch_size = {1, 2, 2};
-  video.num_heads = 4;
+  video.num_heads = 2;  // head_dim 32: RoPE split 12/10/10 like 44/42/42 at 128
   video.num_layers = 4;
   for (const char* expert : {"video_dit", "video_dit_2"}) {
     write_json(root / expert / "config.json", video.to_json());

@@ -36,6 +36,10 @@ WanDitConfig WanDitConfig::from_json(const JsonConfig& j, bool audio) {
              " is not divisible by num_heads ", c.num_heads);
   MOVA_CHECK(c.head_dim() % 2 == 0, ErrorKind::kFormat, j.origin(), ": head dim ", c.head_dim(),
              " must be even (RoPE rotates pairs)");
+  // Video RoPE splits a head into frame/height/width parts of head_dim - 2(head_dim/3),
+  // head_dim/3 and head_dim/3 channels, each rotated in pairs: the thirds must be even.
+  MOVA_CHECK(audio || (c.head_dim() / 3) % 2 == 0, ErrorKind::kFormat, j.origin(), ": head dim ",
+             c.head_dim(), " cannot be split into (t, h, w) RoPE pairs (head_dim/3 must be even)");
   MOVA_CHECK(c.patch_size.size() == (audio ? 1u : 3u), ErrorKind::kFormat, j.origin(),
              ": patch_size needs ", audio ? 1 : 3, " entries");
   for (int64_t p : c.patch_size)

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "models/wan_dit.h"
 #include "pipeline/flow_match_scheduler.h"
 #include "runtime/error.h"
 
@@ -101,6 +102,30 @@ TensorMap run_schedule(StageContext& ctx) {
   return {{"timesteps", timesteps}, {"step_deltas", deltas}, {"expert", expert}};
 }
 
+// One DiT tower alone (no bridge): velocity = tower(x, timestep, context).
+TensorMap run_dit_forward(StageContext& ctx) {
+  const std::string name = ctx.params->get_string("component", "video_dit");
+  Component c;
+  if (name == "video_dit") {
+    c = Component::kVideoDit;
+  } else if (name == "video_dit_2") {
+    c = Component::kVideoDit2;
+  } else if (name == "audio_dit") {
+    c = Component::kAudioDit;
+  } else {
+    fail(ErrorKind::kInvalidArgument, "--set component=", name,
+         ": expected video_dit, video_dit_2 or audio_dit");
+  }
+  const Checkpoint& ckpt = *ctx.checkpoint;
+  WanDitConfig cfg = c == Component::kAudioDit ? ckpt.audio_dit_config() : ckpt.video_dit_config(c);
+  const Tensor x =
+      ctx.input("x", cfg.audio ? Shape{1, cfg.in_dim, -1} : Shape{1, cfg.in_dim, -1, -1, -1});
+  const Tensor t = ctx.input("timestep", {1});
+  const Tensor context = ctx.input("context", {1, -1, cfg.text_dim});
+  const WanDit dit(cfg, ckpt.weights(c));
+  return {{"velocity", dit.forward(*ctx.exec, x, t.item_f32({0}), context)}};
+}
+
 }  // namespace
 
 const std::vector<EvalStage>& eval_stages() {
@@ -111,6 +136,12 @@ const std::vector<EvalStage>& eval_stages() {
        true,
        {"steps"},
        run_schedule},
+      {"dit-forward",
+       "--set component=video_dit|video_dit_2|audio_dit: in x [1,in_dim,T,H,W] or [1,in_dim,L], "
+       "timestep [1], context [1,S,text_dim] -> velocity (one tower, no bridge)",
+       true,
+       {"component"},
+       run_dit_forward},
   };
   return stages;
 }

@@ -1,0 +1,202 @@
+#include "models/wan_dit.h"
+
+#include <cmath>
+
+#include "runtime/error.h"
+#include "runtime/ops/attention.h"
+#include "runtime/ops/elementwise.h"
+#include "runtime/ops/linear.h"
+#include "runtime/ops/norm.h"
+
+namespace mova {
+
+Tensor sinusoidal_embedding(double t, int64_t dim) {
+  const int64_t half = dim / 2;
+  Tensor e = Tensor::empty({1, dim}, DType::kF32);
+  float* p = e.data<float>();
+  for (int64_t i = 0; i < half; ++i) {
+    const double a = t * std::pow(10000.0, -static_cast<double>(i) / static_cast<double>(half));
+    p[i] = static_cast<float>(std::cos(a));
+    p[half + i] = static_cast<float>(std::sin(a));
+  }
+  return e;
+}
+
+WanDit::WanDit(WanDitConfig config, WeightSet weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {}
+
+Tensor WanDit::patchify(Exec& ex, const Tensor& latents, Shape& grid) const {
+  const auto& p = config_.patch_size;
+  const int64_t C = config_.in_dim;
+  if (config_.audio) {
+    MOVA_CHECK(latents.dim() == 3 && latents.size(0) == 1 && latents.size(1) == C &&
+                   latents.size(2) % p[0] == 0,
+               ErrorKind::kShape, "audio DiT input ", latents.describe(), " must be [1, ", C,
+               ", L] with L a multiple of ", p[0]);
+    const int64_t f = latents.size(2) / p[0];
+    grid = {f};
+    // [1, C, f·p] -> tokens [f, C·p], features (c, kp).
+    Tensor t = latents.reshape({C, f, p[0]}).permute({1, 0, 2}).contiguous(&ex.buffers());
+    return t.reshape({1, f, C * p[0]});
+  }
+  MOVA_CHECK(latents.dim() == 5 && latents.size(0) == 1 && latents.size(1) == C &&
+                 latents.size(2) % p[0] == 0 && latents.size(3) % p[1] == 0 &&
+                 latents.size(4) % p[2] == 0,
+             ErrorKind::kShape, "video DiT input ", latents.describe(), " must be [1, ", C,
+             ", T, H, W] with T, H, W multiples of the patch (", p[0], ", ", p[1], ", ", p[2], ")");
+  const int64_t f = latents.size(2) / p[0], h = latents.size(3) / p[1], w = latents.size(4) / p[2];
+  grid = {f, h, w};
+  // [C, f, pt, h, ph, w, pw] -> [f, h, w, C, pt, ph, pw]: features ordered like the conv kernel.
+  Tensor t = latents.reshape({C, f, p[0], h, p[1], w, p[2]})
+                 .permute({1, 3, 5, 0, 2, 4, 6})
+                 .contiguous(&ex.buffers());
+  return t.reshape({1, f * h * w, C * p[0] * p[1] * p[2]});
+}
+
+Tensor WanDit::unpatchify(const Tensor& tokens, const Shape& grid) const {
+  const auto& p = config_.patch_size;
+  const int64_t C = config_.out_dim;
+  if (config_.audio) {
+    // [f, p·C] with features (kp, c) -> [1, C, f·p]
+    const int64_t f = grid[0];
+    return tokens.reshape({f, p[0], C}).permute({2, 0, 1}).contiguous().reshape({1, C, f * p[0]});
+  }
+  const int64_t f = grid[0], h = grid[1], w = grid[2];
+  // [f, h, w, pt, ph, pw, C] (C fastest) -> [C, f, pt, h, ph, w, pw]
+  return tokens.reshape({f, h, w, p[0], p[1], p[2], C})
+      .permute({6, 0, 3, 1, 4, 2, 5})
+      .contiguous()
+      .reshape({1, C, f * p[0], h * p[1], w * p[2]});
+}
+
+RopeAngles WanDit::rope_angles(const Shape& grid) const {
+  const int64_t hd = config_.head_dim();
+  RopeAngles r;
+  r.pairs = hd / 2;
+  auto omega = [](int64_t j, int64_t d) {
+    return std::pow(10000.0, -static_cast<double>(2 * j) / static_cast<double>(d));
+  };
+  if (config_.audio) {
+    // vae_type "dac": plain 1-D RoPE over the whole head (upstream's 3-way chunking of the
+    // table re-concatenates to the same thing).
+    r.positions = grid[0];
+    r.angle.resize(r.positions * r.pairs);
+    for (int64_t pos = 0; pos < r.positions; ++pos)
+      for (int64_t j = 0; j < r.pairs; ++j) r.angle[pos * r.pairs + j] = pos * omega(j, hd);
+    return r;
+  }
+  // Frame, height and width parts of head_dim − 2·(head_dim/3), head_dim/3, head_dim/3
+  // channels, each with frequencies over its own width.
+  const int64_t dh = hd / 3, df = hd - 2 * dh;
+  const int64_t f = grid[0], h = grid[1], w = grid[2];
+  r.positions = f * h * w;
+  r.angle.resize(r.positions * r.pairs);
+  for (int64_t a = 0; a < f; ++a)
+    for (int64_t b = 0; b < h; ++b)
+      for (int64_t c = 0; c < w; ++c) {
+        double* row = r.angle.data() + ((a * h + b) * w + c) * r.pairs;
+        int64_t k = 0;
+        for (int64_t j = 0; j < df / 2; ++j) row[k++] = a * omega(j, df);
+        for (int64_t j = 0; j < dh / 2; ++j) row[k++] = b * omega(j, dh);
+        for (int64_t j = 0; j < dh / 2; ++j) row[k++] = c * omega(j, dh);
+      }
+  return r;
+}
+
+WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
+                            const Tensor& context) const {
+  MOVA_CHECK(context.dim() == 3 && context.size(0) == 1 && context.size(2) == config_.text_dim,
+             ErrorKind::kShape, "DiT context ", context.describe(), " must be [1, S, ",
+             config_.text_dim, "]");
+  State s;
+  const Tensor tokens = patchify(ex, latents, s.grid);
+  const Tensor pw = w("patch_embedding.weight");
+  const Tensor pb = w("patch_embedding.bias");
+  s.x = linear(ex, tokens, pw.reshape({config_.dim, -1}), &pb);
+  s.rope = rope_angles(s.grid);
+
+  const Tensor ctx = context.to(DType::kF32);
+  const Tensor tw0 = w("text_embedding.0.weight"), tb0 = w("text_embedding.0.bias");
+  const Tensor tw2 = w("text_embedding.2.weight"), tb2 = w("text_embedding.2.bias");
+  s.context = linear(ex, gelu(ex, linear(ex, ctx, tw0, &tb0), true), tw2, &tb2);
+
+  const Tensor sin = sinusoidal_embedding(timestep, config_.freq_dim);
+  const Tensor ew0 = w("time_embedding.0.weight"), eb0 = w("time_embedding.0.bias");
+  const Tensor ew2 = w("time_embedding.2.weight"), eb2 = w("time_embedding.2.bias");
+  s.t_emb = linear(ex, silu(ex, linear(ex, sin, ew0, &eb0)), ew2, &eb2);
+  const Tensor pw1 = w("time_projection.1.weight"), pb1 = w("time_projection.1.bias");
+  s.t_mod = linear(ex, silu(ex, s.t_emb), pw1, &pb1).reshape({1, 6, config_.dim});
+  return s;
+}
+
+Tensor WanDit::attention_block(Exec& ex, const std::string& p, const Tensor& x,
+                               const Tensor& kv_source, const RopeAngles* rope) const {
+  const float eps = static_cast<float>(config_.eps);
+  const int64_t H = config_.num_heads, hd = config_.head_dim();
+  const Tensor qw = w(p + ".q.weight"), qb = w(p + ".q.bias"), kw = w(p + ".k.weight"),
+               kb = w(p + ".k.bias"), vw = w(p + ".v.weight"), vb = w(p + ".v.bias"),
+               ow = w(p + ".o.weight"), ob = w(p + ".o.bias"), nq = w(p + ".norm_q.weight"),
+               nk = w(p + ".norm_k.weight");
+  // q/k RMSNorm runs over the full width, before the head split.
+  Tensor q = rms_norm(ex, linear(ex, x, qw, &qb), &nq, eps);
+  Tensor k = rms_norm(ex, linear(ex, kv_source, kw, &kb), &nk, eps);
+  Tensor v = linear(ex, kv_source, vw, &vb);
+  q = q.reshape({1, x.size(1), H, hd});
+  k = k.reshape({1, kv_source.size(1), H, hd});
+  v = v.reshape({1, kv_source.size(1), H, hd});
+  if (rope) {
+    q = rope_interleaved(ex, q, *rope);
+    k = rope_interleaved(ex, k, *rope);
+  }
+  const Tensor o = attention(ex, q, k, v).reshape({1, x.size(1), config_.dim});
+  return linear(ex, o, ow, &ob);
+}
+
+void WanDit::block(Exec& ex, int64_t i, State& s) const {
+  MOVA_CHECK(i >= 0 && i < config_.num_layers, ErrorKind::kInternal, "block index ", i);
+  const std::string b = "blocks." + std::to_string(i);
+  const float eps = static_cast<float>(config_.eps);
+  // shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp, each [1, 1, D].
+  const Tensor mod = add(ex, w(b + ".modulation").to(DType::kF32), s.t_mod);
+  auto chunk = [&](int64_t c) { return mod.narrow(1, c, 1); };
+  auto modulate = [&](const Tensor& h, int64_t shift, int64_t scale) {
+    return add(ex, mul(ex, h, affine(ex, chunk(scale).contiguous(), 1.0f, 1.0f)), chunk(shift));
+  };
+
+  Tensor h = modulate(layer_norm(ex, s.x, nullptr, nullptr, eps), 0, 1);
+  s.x = add(ex, s.x, mul(ex, chunk(2), attention_block(ex, b + ".self_attn", h, h, &s.rope)));
+
+  const Tensor n3w = w(b + ".norm3.weight"), n3b = w(b + ".norm3.bias");
+  h = layer_norm(ex, s.x, &n3w, &n3b, eps);
+  s.x = add(ex, s.x, attention_block(ex, b + ".cross_attn", h, s.context, nullptr));
+
+  h = modulate(layer_norm(ex, s.x, nullptr, nullptr, eps), 3, 4);
+  const Tensor f0w = w(b + ".ffn.0.weight"), f0b = w(b + ".ffn.0.bias");
+  const Tensor f2w = w(b + ".ffn.2.weight"), f2b = w(b + ".ffn.2.bias");
+  const Tensor ffn = linear(ex, gelu(ex, linear(ex, h, f0w, &f0b), true), f2w, &f2b);
+  s.x = add(ex, s.x, mul(ex, chunk(5), ffn));
+}
+
+Tensor WanDit::end(Exec& ex, const State& s) const {
+  const float eps = static_cast<float>(config_.eps);
+  // The head modulates with t_emb (not t_mod): shift = m[0] + t_emb, scale = m[1] + t_emb.
+  const Tensor m = w("head.modulation").to(DType::kF32);  // [1, 2, D]
+  const Tensor shift = add(ex, m.select(1, 0), s.t_emb);  // [1, D]
+  const Tensor scale = add(ex, m.select(1, 1), s.t_emb);
+  const Tensor h = add(ex,
+                       mul(ex, layer_norm(ex, s.x, nullptr, nullptr, eps),
+                           affine(ex, scale, 1.0f, 1.0f).unsqueeze(1)),
+                       shift.unsqueeze(1));
+  const Tensor hw = w("head.head.weight"), hb = w("head.head.bias");
+  const Tensor out = linear(ex, h, hw, &hb);  // [1, L, patch·out_dim]
+  return unpatchify(out.reshape({out.size(1), out.size(2)}), s.grid);
+}
+
+Tensor WanDit::forward(Exec& ex, const Tensor& latents, float timestep,
+                       const Tensor& context) const {
+  State s = begin(ex, latents, timestep, context);
+  for (int64_t i = 0; i < config_.num_layers; ++i) block(ex, i, s);
+  return end(ex, s);
+}
+
+}  // namespace mova

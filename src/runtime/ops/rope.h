@@ -1,0 +1,28 @@
+// Rotary position embeddings, in the two conventions MOVA uses:
+// - interleaved (Wan DiT self-attention): channels (2j, 2j+1) of a head form one complex number
+//   rotated by angle[pos, j]; upstream computes the rotation in float64, and so do we;
+// - rotate-half (the bridge's cross-attention): channel j pairs with j + head_dim/2, rotated in
+//   float32 with cos/sin tables over the full head_dim.
+#pragma once
+
+#include <vector>
+
+#include "runtime/exec.h"
+#include "runtime/tensor.h"
+
+namespace mova {
+
+// Angles for `positions` tokens × `pairs` frequency pairs, row-major.
+struct RopeAngles {
+  int64_t positions = 0;
+  int64_t pairs = 0;
+  std::vector<double> angle;
+};
+
+// x [B, L, H, D] F32 with D = 2·pairs and L = angles.positions; returns a new tensor.
+Tensor rope_interleaved(Exec& ex, const Tensor& x, const RopeAngles& angles);
+
+// x [B, L, H, D] F32; cos, sin [L, D] F32 (the frequency vector repeated over both halves).
+Tensor rope_rotate_half(Exec& ex, const Tensor& x, const Tensor& cos, const Tensor& sin);
+
+}  // namespace mova
