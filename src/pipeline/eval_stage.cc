@@ -7,6 +7,8 @@
 
 #include "models/wan_dit.h"
 #include "pipeline/flow_match_scheduler.h"
+#include "pipeline/joint_denoiser.h"
+#include "pipeline/sampler.h"
 #include "runtime/error.h"
 
 namespace mova {
@@ -126,6 +128,63 @@ TensorMap run_dit_forward(StageContext& ctx) {
   return {{"velocity", dit.forward(*ctx.exec, x, t.item_f32({0}), context)}};
 }
 
+Tensor scalar_input(const StageContext& ctx, const std::string& name) {
+  return ctx.input(name, {1});
+}
+
+// Shapes shared by denoise-step and sample.
+struct JointShapes {
+  Shape video, condition, audio, context;
+};
+
+JointShapes joint_shapes(const Checkpoint& ckpt) {
+  const WanDitConfig v = ckpt.video_dit_config(Component::kVideoDit);
+  const WanDitConfig a = ckpt.audio_dit_config();
+  return {{1, v.out_dim, -1, -1, -1},
+          {1, v.in_dim - v.out_dim, -1, -1, -1},
+          {1, a.in_dim, -1},
+          {1, -1, v.text_dim}};
+}
+
+TensorMap run_denoise_step(StageContext& ctx) {
+  const int64_t expert = ctx.params->get_int("expert", 1);
+  const double fps = ctx.params->get_double("fps", 24.0);
+  MOVA_CHECK(fps > 0, ErrorKind::kInvalidArgument, "--set fps must be positive");
+  const JointShapes s = joint_shapes(*ctx.checkpoint);
+  const Tensor video = ctx.input("video_latents", s.video);
+  const Tensor cond = ctx.input("video_condition", s.condition);
+  const Tensor audio = ctx.input("audio_latents", s.audio);
+  const Tensor context = ctx.input("context", s.context);
+  const float t = scalar_input(ctx, "timestep").item_f32({0});
+  const float ta = scalar_input(ctx, "audio_timestep").item_f32({0});
+  const JointDenoiser denoiser(*ctx.checkpoint);
+  const Velocities v =
+      denoiser.step(*ctx.exec, static_cast<int>(expert), video, cond, audio, context, t, ta, fps);
+  return {{"video_velocity", v.video}, {"audio_velocity", v.audio}};
+}
+
+TensorMap run_sample(StageContext& ctx) {
+  SampleRequest r;
+  r.steps = ctx.params->get_int("steps", 50);
+  r.cfg = static_cast<float>(ctx.params->get_double("cfg", 5.0));
+  r.video_fps = ctx.params->get_double("fps", 24.0);
+  MOVA_CHECK(r.steps >= 1 && r.steps <= 10000, ErrorKind::kInvalidArgument,
+             "--set steps must be in [1, 10000]");
+  MOVA_CHECK(r.video_fps > 0, ErrorKind::kInvalidArgument, "--set fps must be positive");
+  const Checkpoint& ckpt = *ctx.checkpoint;
+  const JointShapes s = joint_shapes(ckpt);
+  r.video_noise = ctx.input("video_noise", s.video);
+  r.audio_noise = ctx.input("audio_noise", s.audio);
+  r.video_condition = ctx.input("video_condition", s.condition);
+  r.context = ctx.input("context", s.context);
+  if (r.cfg != 1.0f) r.negative_context = ctx.input("negative_context", s.context);
+  r.boundary_ratio = ckpt.index().boundary_ratio;
+  const JointDenoiser denoiser(ckpt);
+  const FlowMatchPairScheduler sched(ckpt.scheduler_config());
+  const SampleResult out = sample(*ctx.exec, denoiser, sched, r);
+  return {{"video_latents", out.video_latents}, {"audio_latents", out.audio_latents}};
+}
+
 }  // namespace
 
 const std::vector<EvalStage>& eval_stages() {
@@ -142,6 +201,19 @@ const std::vector<EvalStage>& eval_stages() {
        true,
        {"component"},
        run_dit_forward},
+      {"denoise-step",
+       "--set expert=1|2 fps=F: in video_latents [1,16,T,H,W], video_condition [1,20,T,H,W], "
+       "audio_latents [1,C,L], context [1,S,text_dim], timestep [1], audio_timestep [1] -> "
+       "video_velocity, audio_velocity (one joint pass, bridge included, no CFG)",
+       true,
+       {"expert", "fps"},
+       run_denoise_step},
+      {"sample",
+       "--set steps=N cfg=S fps=F: in video_noise, audio_noise, video_condition, context, "
+       "negative_context -> video_latents, audio_latents (final, before VAE de-normalisation)",
+       true,
+       {"steps", "cfg", "fps"},
+       run_sample},
   };
   return stages;
 }

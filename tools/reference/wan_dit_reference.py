@@ -89,59 +89,81 @@ def rope_angles(cfg, grid, audio):
     return torch.stack(rows)
 
 
-def forward(cfg, W, x, t, context, audio):
-    D, heads, eps = cfg["dim"], cfg["num_heads"], cfg["eps"]
-    p = cfg["patch_size"]
-    # Patchify: a conv with kernel = stride = patch.
-    if audio:
-        C, Lx = x.shape[1], x.shape[2]
-        grid = [Lx // p[0]]
-        tokens = x[0].reshape(C, grid[0], p[0]).permute(1, 0, 2).reshape(grid[0], -1)
-    else:
-        C, T, H, Wd = x.shape[1:]
-        grid = [T // p[0], H // p[1], Wd // p[2]]
-        tokens = (x[0].reshape(C, grid[0], p[0], grid[1], p[1], grid[2], p[2])
-                  .permute(1, 3, 5, 0, 2, 4, 6).reshape(grid[0] * grid[1] * grid[2], -1))
-    h = tokens @ W["patch_embedding.weight"].reshape(D, -1).T + W["patch_embedding.bias"]
+class Tower:
+    """One DiT tower split as upstream's dual-tower loop uses it: prepare, block i, finish."""
 
-    ctx = lin(W, gelu_tanh(lin(W, context[0], "text_embedding.0")), "text_embedding.2")
-    half = cfg["freq_dim"] // 2
-    a = t * torch.pow(torch.tensor(10000.0, dtype=F), -torch.arange(half, dtype=F) / half)
-    sinus = torch.cat([torch.cos(a), torch.sin(a)])
-    t_emb = lin(W, silu(lin(W, sinus, "time_embedding.0")), "time_embedding.2")
-    t_mod = lin(W, silu(t_emb), "time_projection.1").reshape(6, D)
-    angles = rope_angles(cfg, grid, audio)
+    def __init__(self, cfg, W, audio):
+        self.cfg, self.W, self.audio = cfg, W, audio
 
-    def attn_block(prefix, xq, kv, use_rope):
+    def prepare(self, x, t, context):
+        cfg, W = self.cfg, self.W
+        D, p = cfg["dim"], cfg["patch_size"]
+        # Patchify: a conv with kernel = stride = patch.
+        if self.audio:
+            C, Lx = x.shape[1], x.shape[2]
+            self.grid = [Lx // p[0]]
+            tokens = x[0].reshape(C, self.grid[0], p[0]).permute(1, 0, 2).reshape(self.grid[0], -1)
+        else:
+            C, T, H, Wd = x.shape[1:]
+            g = self.grid = [T // p[0], H // p[1], Wd // p[2]]
+            tokens = (x[0].reshape(C, g[0], p[0], g[1], p[1], g[2], p[2])
+                      .permute(1, 3, 5, 0, 2, 4, 6).reshape(g[0] * g[1] * g[2], -1))
+        self.h = tokens @ W["patch_embedding.weight"].reshape(D, -1).T + W["patch_embedding.bias"]
+        self.ctx = lin(W, gelu_tanh(lin(W, context[0], "text_embedding.0")), "text_embedding.2")
+        half = cfg["freq_dim"] // 2
+        a = t * torch.pow(torch.tensor(10000.0, dtype=F), -torch.arange(half, dtype=F) / half)
+        sinus = torch.cat([torch.cos(a), torch.sin(a)])
+        self.t_emb = lin(W, silu(lin(W, sinus, "time_embedding.0")), "time_embedding.2")
+        self.t_mod = lin(W, silu(self.t_emb), "time_projection.1").reshape(6, D)
+        self.angles = rope_angles(cfg, self.grid, self.audio)
+
+    def _attn(self, prefix, xq, kv, use_rope):
+        W, D, heads, eps = self.W, self.cfg["dim"], self.cfg["num_heads"], self.cfg["eps"]
         q = rms_norm(lin(W, xq, prefix + ".q"), W[prefix + ".norm_q.weight"], eps)
         k = rms_norm(lin(W, kv, prefix + ".k"), W[prefix + ".norm_k.weight"], eps)
         v = lin(W, kv, prefix + ".v")
         if use_rope:
             hd = D // heads
-            q = rope(q.reshape(-1, heads, hd), angles).reshape(-1, D)
-            k = rope(k.reshape(-1, heads, hd), angles).reshape(-1, D)
+            q = rope(q.reshape(-1, heads, hd), self.angles).reshape(-1, D)
+            k = rope(k.reshape(-1, heads, hd), self.angles).reshape(-1, D)
         return lin(W, attention(q, k, v, heads), prefix + ".o")
 
-    for i in range(cfg["num_layers"]):
+    def block(self, i):
+        W, eps, h = self.W, self.cfg["eps"], self.h
         b = f"blocks.{i}"
-        m = W[b + ".modulation"][0] + t_mod
-        sh_a, sc_a, g_a, sh_f, sc_f, g_f = m
+        sh_a, sc_a, g_a, sh_f, sc_f, g_f = W[b + ".modulation"][0] + self.t_mod
         y = layer_norm(h, eps) * (1 + sc_a) + sh_a
-        h = h + g_a * attn_block(b + ".self_attn", y, y, True)
+        h = h + g_a * self._attn(b + ".self_attn", y, y, True)
         y = layer_norm(h, eps, W[b + ".norm3.weight"], W[b + ".norm3.bias"])
-        h = h + attn_block(b + ".cross_attn", y, ctx, False)
+        h = h + self._attn(b + ".cross_attn", y, self.ctx, False)
         y = layer_norm(h, eps) * (1 + sc_f) + sh_f
-        h = h + g_f * lin(W, gelu_tanh(lin(W, y, b + ".ffn.0")), b + ".ffn.2")
+        self.h = h + g_f * lin(W, gelu_tanh(lin(W, y, b + ".ffn.0")), b + ".ffn.2")
 
-    hm = W["head.modulation"][0]
-    y = layer_norm(h, eps) * (1 + hm[1] + t_emb) + (hm[0] + t_emb)
-    out = lin(W, y, "head.head")
-    Co = cfg["out_dim"]
-    if audio:
-        return out.reshape(grid[0], p[0], Co).permute(2, 0, 1).reshape(1, Co, -1)
-    f, hh, ww = grid
-    return (out.reshape(f, hh, ww, p[0], p[1], p[2], Co).permute(6, 0, 3, 1, 4, 2, 5)
-            .reshape(1, Co, f * p[0], hh * p[1], ww * p[2]))
+    def finish(self):
+        W, cfg, eps, p = self.W, self.cfg, self.cfg["eps"], self.cfg["patch_size"]
+        hm = W["head.modulation"][0]
+        y = layer_norm(self.h, eps) * (1 + hm[1] + self.t_emb) + (hm[0] + self.t_emb)
+        out = lin(W, y, "head.head")
+        Co = cfg["out_dim"]
+        if self.audio:
+            return out.reshape(self.grid[0], p[0], Co).permute(2, 0, 1).reshape(1, Co, -1)
+        f, hh, ww = self.grid
+        return (out.reshape(f, hh, ww, p[0], p[1], p[2], Co).permute(6, 0, 3, 1, 4, 2, 5)
+                .reshape(1, Co, f * p[0], hh * p[1], ww * p[2]))
+
+
+def load_tower(model, component):
+    folder = os.path.join(model, component)
+    cfg = json.load(open(os.path.join(folder, "config.json")))
+    W = {k: torch.from_numpy(v).to(F) for k, v in safetensors_np.read_component(folder).items()}
+    return Tower(cfg, W, component == "audio_dit")
+
+
+def forward(tower, x, t, context):
+    tower.prepare(x, t, context)
+    for i in range(tower.cfg["num_layers"]):
+        tower.block(i)
+    return tower.finish()
 
 
 def main():
@@ -151,13 +173,10 @@ def main():
     ap.add_argument("--in", dest="inp", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    folder = os.path.join(a.model, a.component)
-    cfg = json.load(open(os.path.join(folder, "config.json")))
-    W = {k: torch.from_numpy(v).to(F) for k, v in safetensors_np.read_component(folder).items()}
+    tower = load_tower(a.model, a.component)
     I = {k: torch.from_numpy(v).to(F) for k, v in safetensors_np.read(a.inp).items()}
-    audio = a.component == "audio_dit"
     with torch.no_grad():
-        v = forward(cfg, W, I["x"], float(I["timestep"][0]), I["context"], audio)
+        v = forward(tower, I["x"], float(I["timestep"][0]), I["context"])
     safetensors_np.write(a.out, {"velocity": v.numpy()})
     print(json.dumps({"ok": True}))
 

@@ -1,0 +1,43 @@
+// MOVA's dual-tower bridge (upstream DualTowerConditionalBridge, interactionv2.py): at each
+// interacting layer, video tokens attend to audio tokens (audio_to_video_conditioners) and
+// audio tokens attend to video tokens (video_to_audio_conditioners), both reading the
+// states from BEFORE this layer's update, with RoPE aligned on one physical time axis.
+#pragma once
+
+#include "io/weight_set.h"
+#include "models/bridge_config.h"
+#include "runtime/exec.h"
+#include "runtime/tensor.h"
+
+namespace mova {
+
+class DualTowerBridge {
+ public:
+  DualTowerBridge(BridgeConfig config, WeightSet weights);
+
+  // Rotate-half cos/sin tables [L, head_dim] for both token sequences. Audio token i sits at
+  // position i (one per latent step); every token of video latent frame f sits at
+  // f·audio_fps/(video_fps/4) (4 = the VAE's temporal stride), so both live on the audio clock.
+  struct Rope {
+    Tensor video_cos, video_sin, audio_cos, audio_sin;
+  };
+  Rope aligned_rope(int64_t video_frames, int64_t tokens_per_frame, int64_t audio_tokens,
+                    double video_fps) const;
+
+  bool interacts(int64_t layer) const;
+  // visual [1, Lv, visual_hidden_dim], audio [1, La, audio_hidden_dim], updated in place.
+  void apply(Exec& ex, int64_t layer, Tensor& visual, Tensor& audio, const Rope& rope) const;
+
+  const BridgeConfig& config() const { return config_; }
+
+ private:
+  Tensor conditioner(Exec& ex, const std::string& prefix, const Tensor& x, const Tensor& y,
+                     const Tensor* x_cos, const Tensor* x_sin, const Tensor* y_cos,
+                     const Tensor* y_sin) const;
+
+  BridgeConfig config_;
+  WeightSet weights_;
+  std::vector<int64_t> layers_;
+};
+
+}  // namespace mova

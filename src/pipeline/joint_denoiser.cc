@@ -1,0 +1,69 @@
+#include "pipeline/joint_denoiser.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/error.h"
+
+namespace mova {
+
+Tensor concat_channels(const Tensor& a, const Tensor& b) {
+  MOVA_CHECK(a.dim() == b.dim() && a.dim() >= 2 && a.size(0) == b.size(0), ErrorKind::kShape,
+             "cannot concatenate ", a.describe(), " and ", b.describe(), " along channels");
+  for (int d = 2; d < a.dim(); ++d)
+    MOVA_CHECK(a.size(d) == b.size(d), ErrorKind::kShape, "cannot concatenate ", a.describe(),
+               " and ", b.describe(), " along channels");
+  Shape shape = a.shape();
+  shape[1] += b.size(1);
+  Tensor out = Tensor::empty(shape, DType::kF32);
+  const Tensor ac = a.to(DType::kF32).contiguous(), bc = b.to(DType::kF32).contiguous();
+  const int64_t outer = a.size(0);
+  const int64_t na = ac.numel() / outer, nb = bc.numel() / outer;
+  for (int64_t o = 0; o < outer; ++o) {
+    std::memcpy(out.data<float>() + o * (na + nb), ac.data<float>() + o * na, na * sizeof(float));
+    std::memcpy(out.data<float>() + o * (na + nb) + na, bc.data<float>() + o * nb,
+                nb * sizeof(float));
+  }
+  return out;
+}
+
+JointDenoiser::JointDenoiser(const Checkpoint& ckpt) {
+  video_[0] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit),
+                                       ckpt.weights(Component::kVideoDit));
+  video_[1] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit2),
+                                       ckpt.weights(Component::kVideoDit2));
+  audio_ = std::make_unique<WanDit>(ckpt.audio_dit_config(), ckpt.weights(Component::kAudioDit));
+  bridge_ =
+      std::make_unique<DualTowerBridge>(ckpt.bridge_config(), ckpt.weights(Component::kBridge));
+}
+
+const WanDit& JointDenoiser::video_expert(int expert) const {
+  MOVA_CHECK(expert == 1 || expert == 2, ErrorKind::kInvalidArgument, "expert must be 1 or 2, got ",
+             expert);
+  return *video_[expert - 1];
+}
+
+Velocities JointDenoiser::step(Exec& ex, int expert, const Tensor& video_latents,
+                               const Tensor& video_condition, const Tensor& audio_latents,
+                               const Tensor& context, float timestep, float audio_timestep,
+                               double video_fps) const {
+  const WanDit& video = video_expert(expert);
+  const Tensor video_in = concat_channels(video_latents, video_condition);
+  WanDit::State vs = video.begin(ex, video_in, timestep, context);
+  WanDit::State as = audio_->begin(ex, audio_latents.to(DType::kF32), audio_timestep, context);
+
+  const int64_t frames = vs.grid[0], per_frame = vs.grid[1] * vs.grid[2];
+  const DualTowerBridge::Rope rope =
+      bridge_->aligned_rope(frames, per_frame, as.grid[0], video_fps);
+  const int64_t shared = std::min(video.config().num_layers, audio_->config().num_layers);
+  for (int64_t l = 0; l < shared; ++l) {
+    if (bridge_->interacts(l)) bridge_->apply(ex, l, vs.x, as.x, rope);
+    video.block(ex, l, vs);
+    audio_->block(ex, l, as);
+  }
+  for (int64_t l = shared; l < video.config().num_layers; ++l) video.block(ex, l, vs);
+  for (int64_t l = shared; l < audio_->config().num_layers; ++l) audio_->block(ex, l, as);
+  return {video.end(ex, vs), audio_->end(ex, as)};
+}
+
+}  // namespace mova
