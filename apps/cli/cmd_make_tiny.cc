@@ -14,12 +14,16 @@ void register_make_tiny(CLI::App& app, GlobalOptions& /*global*/) {
   auto seed = std::make_shared<uint64_t>(0);
   auto dtype = std::make_shared<std::string>("bf16");
   auto force = std::make_shared<bool>(false);
+  auto preset = std::make_shared<std::string>("tiny");
   cmd->add_option("out_dir", *dir, "folder to create")->required();
   cmd->add_option("--seed", *seed, "random seed for the weights")->capture_default_str();
   cmd->add_option("--dtype", *dtype, "weight dtype")
       ->check(CLI::IsMember({"bf16", "f32", "f16"}))
       ->capture_default_str();
   cmd->add_flag("--force", *force, "overwrite an existing non-empty folder");
+  cmd->add_option("--preset", *preset, "tiny (tests) or mid (benchmarks: head_dim 128)")
+      ->check(CLI::IsMember({"tiny", "mid"}))
+      ->capture_default_str();
   cmd->callback([=] {
     std::error_code ec;
     const bool non_empty =
@@ -28,6 +32,7 @@ void register_make_tiny(CLI::App& app, GlobalOptions& /*global*/) {
                " exists and is not empty (use --force to overwrite)");
     TinyCheckpointOptions opt;
     opt.seed = *seed;
+    opt.preset = *preset;
     opt.dtype = *dtype == "f32" ? DType::kF32 : *dtype == "f16" ? DType::kF16 : DType::kBF16;
     write_tiny_checkpoint(*dir, opt);
   });

@@ -211,6 +211,9 @@ void train_tokenizer(const fs::path& folder) {
 }  // namespace
 
 void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& opt) {
+  MOVA_CHECK(opt.preset == "tiny" || opt.preset == "mid", ErrorKind::kInvalidArgument,
+             "unknown preset '", opt.preset, "' (expected tiny or mid)");
+  const bool mid = opt.preset == "mid";
   MOVA_CHECK(opt.dtype == DType::kF32 || opt.dtype == DType::kBF16 || opt.dtype == DType::kF16,
              ErrorKind::kInvalidArgument, "tiny checkpoint dtype must be F32, BF16 or F16");
   const fs::path root(dir);
@@ -223,24 +226,25 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
   train_tokenizer(root / "tokenizer");
   Umt5Config text;
   text.vocab_size = 640;  // >= the trained sentencepiece vocabulary, like UMT5's padded table
-  text.d_model = 48;
-  text.d_kv = 12;
+  text.d_model = mid ? 256 : 48;
+  text.d_kv = mid ? 64 : 12;
   text.num_heads = 4;
-  text.d_ff = 96;
+  text.d_ff = mid ? 512 : 96;
   text.num_layers = 2;
   write_json(root / "text_encoder/config.json", text.to_json());
   write_weights(root / "text_encoder", "model", text.layout(), opt, "text_encoder", 2);
 
   WanDitConfig video;
-  video.dim = 64;
+  video.dim = mid ? 512 : 64;
   video.in_dim = 36;
-  video.ffn_dim = 128;
+  video.ffn_dim = mid ? 1536 : 128;
   video.out_dim = 16;
   video.text_dim = text.d_model;
   video.freq_dim = 32;
   video.patch_size = {1, 2, 2};
-  video.num_heads = 2;  // head_dim 32: RoPE split 12/10/10 like 44/42/42 at 128
-  video.num_layers = 4;
+  // head_dim 32 (tiny): RoPE split 12/10/10, like 44/42/42 at the published 128.
+  video.num_heads = mid ? 4 : 2;
+  video.num_layers = mid ? 8 : 4;
   for (const char* expert : {"video_dit", "video_dit_2"}) {
     write_json(root / expert / "config.json", video.to_json());
     write_weights(root / expert, "diffusion_pytorch_model", video.layout(), opt, expert, 2);
@@ -259,15 +263,15 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
 
   WanDitConfig audio;
   audio.audio = true;
-  audio.dim = 32;
+  audio.dim = mid ? 256 : 32;
   audio.in_dim = dac.latent_channels();
-  audio.ffn_dim = 64;
+  audio.ffn_dim = mid ? 768 : 64;
   audio.out_dim = dac.latent_channels();
   audio.text_dim = text.d_model;
   audio.freq_dim = 32;
   audio.patch_size = {1};
   audio.num_heads = 2;
-  audio.num_layers = 3;
+  audio.num_layers = mid ? 6 : 3;
   audio.vae_type = "dac";
   write_json(root / "audio_dit/config.json", audio.to_json());
   write_weights(root / "audio_dit", "diffusion_pytorch_model", audio.layout(), opt, "audio_dit", 1);
@@ -277,7 +281,7 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
   bridge.audio_layers = audio.num_layers;
   bridge.visual_hidden_dim = video.dim;
   bridge.audio_hidden_dim = audio.dim;
-  bridge.head_dim = 16;
+  bridge.head_dim = mid ? 128 : 16;
   bridge.audio_fps = static_cast<double>(dac.sample_rate) / dac.hop_length();
   bridge.interaction_strategy = "full";
   bridge.apply_cross_rope = true;

@@ -15,6 +15,9 @@ namespace mova {
 struct TinyCheckpointOptions {
   uint64_t seed = 0;
   DType dtype = DType::kBF16;  // published weights are BF16
+  // "tiny": a few KB per component, for tests. "mid": DiTs with head_dim 128 like the
+  // published model (video 512 wide × 8 layers, audio 256 × 6), for benchmarks.
+  std::string preset = "tiny";
 };
 
 void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& options);

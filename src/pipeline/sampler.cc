@@ -18,7 +18,7 @@ SampleResult sample(Exec& ex, const JointDenoiser& denoiser, const FlowMatchPair
   const auto t = sched.timesteps(r.steps);
   const int64_t switch_at = sched.expert_switch_step(t, r.boundary_ratio);
   const bool guided = r.cfg != 1.0f;
-  MOVA_CHECK(!guided || r.negative_context.defined() && r.negative_context.dim() == 3,
+  MOVA_CHECK(!guided || (r.negative_context.defined() && r.negative_context.dim() == 3),
              ErrorKind::kInvalidArgument, "cfg ", r.cfg, " needs a negative context");
   Tensor video = r.video_noise.to(DType::kF32).contiguous();
   Tensor audio = r.audio_noise.to(DType::kF32).contiguous();

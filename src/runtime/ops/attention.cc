@@ -7,6 +7,7 @@
 
 #include "runtime/cpu/gemm.h"
 #include "runtime/error.h"
+#include "runtime/profile.h"
 
 namespace mova {
 namespace {
@@ -65,6 +66,8 @@ Tensor attention(Exec& ex, const Tensor& q, const Tensor& k, const Tensor& v,
   const float* vp = v.data<float>();
   float* op = out.data<float>();
 
+  profile::Scope scope(profile::Category::kAttention,
+                       2.0 * B * H * Lq * Lk * static_cast<double>(D + Dv));
   ex.pool().parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
     // Per-thread tiles: Q block, scores/probabilities, running max and sum, output block.
     std::vector<float> qb(kQueryTile * D), s(kQueryTile * kKeyTile), ob(kQueryTile * Dv);

@@ -4,6 +4,7 @@
 
 #include "runtime/cpu/gemm.h"
 #include "runtime/error.h"
+#include "runtime/profile.h"
 
 namespace mova {
 namespace {
@@ -47,6 +48,7 @@ Tensor linear(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
   p.c = y.data<float>();
   p.ldc = out;
   p.bias = bias ? bias_f32.data() : nullptr;
+  profile::Scope scope(profile::Category::kGemm, 2.0 * p.m * p.n * p.k);
   cpu::gemm(p, &ex.pool());
   return y;
 }
@@ -75,6 +77,7 @@ Tensor matmul(Exec& ex, const Tensor& a, const Tensor& b, bool trans_b) {
   p.trans_b = trans_b;
   p.c = c.data<float>();
   p.ldc = n;
+  profile::Scope scope(profile::Category::kGemm, 2.0 * p.m * p.n * p.k);
   cpu::gemm(p, &ex.pool());
   return c;
 }
