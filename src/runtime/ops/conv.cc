@@ -1,0 +1,137 @@
+#include "runtime/ops/conv.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "runtime/cpu/gemm.h"
+#include "runtime/error.h"
+#include "runtime/profile.h"
+
+namespace mova {
+namespace {
+
+constexpr int64_t kChunk = 2048;  // output (or input) positions per im2col block
+
+std::vector<float> bias_vector(const Tensor* bias, int64_t n, const Tensor& weight) {
+  if (!bias) return std::vector<float>(n, 0.0f);
+  MOVA_CHECK(bias->numel() == n, ErrorKind::kShape, "conv: bias ", bias->describe(),
+             " does not match weight ", weight.describe());
+  return bias->to_vector();
+}
+
+void check_input(const Tensor& x, const Tensor& w, int64_t c_in, const char* op) {
+  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() == 2 && x.size(0) == c_in, ErrorKind::kShape, op,
+             ": input ", x.describe(), " must be F32 [", c_in, ", L] for weight ", w.describe());
+}
+
+}  // namespace
+
+Tensor conv1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
+              const Conv1dParams& p) {
+  MOVA_CHECK(weight.dim() == 3 && dtype_is_float(weight.dtype()), ErrorKind::kShape,
+             "conv1d: weight ", weight.describe(), " must be [C_out, C_in, K]");
+  const int64_t c_out = weight.size(0), c_in = weight.size(1), k = weight.size(2);
+  check_input(x, weight, c_in, "conv1d");
+  MOVA_CHECK(p.stride >= 1 && p.dilation >= 1 && p.padding >= 0, ErrorKind::kInvalidArgument,
+             "conv1d: bad stride/dilation/padding");
+  const int64_t L = x.size(1);
+  const int64_t span = p.dilation * (k - 1) + 1;
+  MOVA_CHECK(L + 2 * p.padding >= span, ErrorKind::kShape, "conv1d: input length ", L,
+             " is shorter than the kernel span ", span);
+  const int64_t L_out = (L + 2 * p.padding - span) / p.stride + 1;
+  const Tensor xc = x.contiguous(&ex.buffers());
+  const Tensor wf = weight.to(DType::kF32).contiguous();
+  const std::vector<float> b = bias_vector(bias, c_out, weight);
+  // out^T [L_out, C_out] = cols [L_out, C_in·K] · W^T, then transposed into [C_out, L_out].
+  Tensor out = Tensor::empty({c_out, L_out}, DType::kF32, &ex.buffers());
+  const float* px = xc.data<float>();
+  float* po = out.data<float>();
+  profile::Scope scope(profile::Category::kGemm, 2.0 * L_out * c_out * c_in * k);
+  const int64_t chunks = (L_out + kChunk - 1) / kChunk;
+  ex.pool().parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<float> cols, res;
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t o0 = c * kChunk, n = std::min(kChunk, L_out - o0);
+      cols.assign(n * c_in * k, 0.0f);
+      for (int64_t o = 0; o < n; ++o) {
+        const int64_t start = (o0 + o) * p.stride - p.padding;
+        float* row = cols.data() + o * c_in * k;
+        for (int64_t ci = 0; ci < c_in; ++ci)
+          for (int64_t kk = 0; kk < k; ++kk) {
+            const int64_t pos = start + kk * p.dilation;
+            if (pos >= 0 && pos < L) row[ci * k + kk] = px[ci * L + pos];
+          }
+      }
+      res.resize(n * c_out);
+      cpu::GemmProblem g;
+      g.m = n;
+      g.n = c_out;
+      g.k = c_in * k;
+      g.a = cols.data();
+      g.lda = c_in * k;
+      g.b = wf.data<float>();
+      g.ldb = c_in * k;
+      g.trans_b = true;
+      g.c = res.data();
+      g.ldc = c_out;
+      g.bias = b.data();
+      cpu::gemm(g, nullptr);
+      for (int64_t o = 0; o < n; ++o)
+        for (int64_t co = 0; co < c_out; ++co) po[co * L_out + o0 + o] = res[o * c_out + co];
+    }
+  });
+  return out;
+}
+
+Tensor conv_transpose1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
+                        const Conv1dParams& p) {
+  MOVA_CHECK(weight.dim() == 3 && dtype_is_float(weight.dtype()), ErrorKind::kShape,
+             "conv_transpose1d: weight ", weight.describe(), " must be [C_in, C_out, K]");
+  const int64_t c_in = weight.size(0), c_out = weight.size(1), k = weight.size(2);
+  check_input(x, weight, c_in, "conv_transpose1d");
+  MOVA_CHECK(p.stride >= 1 && p.dilation >= 1 && p.padding >= 0 && p.output_padding >= 0 &&
+                 p.output_padding < std::max(p.stride, p.dilation),
+             ErrorKind::kInvalidArgument, "conv_transpose1d: bad stride/padding/output_padding");
+  const int64_t L = x.size(1);
+  const int64_t L_out =
+      (L - 1) * p.stride - 2 * p.padding + p.dilation * (k - 1) + p.output_padding + 1;
+  MOVA_CHECK(L_out > 0, ErrorKind::kShape, "conv_transpose1d: empty output for ", x.describe());
+  const Tensor xt = x.transpose(0, 1).contiguous(&ex.buffers());  // [L, C_in]
+  const Tensor wf = weight.to(DType::kF32).contiguous().reshape({c_in, c_out * k});
+  const std::vector<float> b = bias_vector(bias, c_out, weight);
+  Tensor out = Tensor::empty({c_out, L_out}, DType::kF32, &ex.buffers());
+  float* po = out.data<float>();
+  for (int64_t co = 0; co < c_out; ++co) std::fill_n(po + co * L_out, L_out, b[co]);
+  profile::Scope scope(profile::Category::kGemm, 2.0 * L * c_out * c_in * k);
+  // cols [L, C_out·K] = x^T · W, then each input position scatters K taps per channel. Chunks
+  // of input positions are processed in order; threads split the output channels of the
+  // scatter so no two write the same element.
+  const int64_t chunk = kChunk;
+  std::vector<float> cols;
+  for (int64_t i0 = 0; i0 < L; i0 += chunk) {
+    const int64_t n = std::min(chunk, L - i0);
+    cols.resize(n * c_out * k);
+    cpu::GemmProblem g;
+    g.m = n;
+    g.n = c_out * k;
+    g.k = c_in;
+    g.a = xt.data<float>() + i0 * c_in;
+    g.lda = c_in;
+    g.b = wf.data<float>();
+    g.ldb = c_out * k;
+    g.c = cols.data();
+    g.ldc = c_out * k;
+    cpu::gemm(g, &ex.pool());
+    ex.pool().parallel_for(c_out, 1, [&](int64_t a, int64_t e) {
+      for (int64_t co = a; co < e; ++co)
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t kk = 0; kk < k; ++kk) {
+            const int64_t pos = (i0 + i) * p.stride - p.padding + kk * p.dilation;
+            if (pos >= 0 && pos < L_out) po[co * L_out + pos] += cols[(i * c_out + co) * k + kk];
+          }
+    });
+  }
+  return out;
+}
+
+}  // namespace mova
