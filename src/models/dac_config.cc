@@ -71,7 +71,7 @@ TensorLayout DacConfig::layout() const {
   auto conv = [&](const std::string& p, int64_t out, int64_t in, int64_t k, bool transposed) {
     const Shape w = transposed ? Shape{in, out, k} : Shape{out, in, k};
     if (weight_norm) {
-      l.add(p + ".weight_g", {w[0], 1, 1}, ParamRole::kNormGain);
+      l.add(p + ".weight_g", {w[0], 1, 1}, ParamRole::kWeightNormGain);
       l.add(p + ".weight_v", w);
     } else {
       l.add(p + ".weight", w);

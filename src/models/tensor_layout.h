@@ -14,12 +14,13 @@ class WeightSet;
 
 // Role decides how `mova make-tiny` initialises a tensor; shape checks ignore it.
 enum class ParamRole {
-  kWeight,      // matrices and conv kernels: scaled random
-  kBias,        // biases: small random
-  kNormGain,    // norm scales: around 1
-  kSnakeAlpha,  // DAC Snake alpha: positive around 1
-  kEmbedding,   // token embeddings
-  kTableValue,  // small tables (modulations, relative position bias)
+  kWeight,          // matrices and conv kernels: scaled random
+  kBias,            // biases: small random
+  kNormGain,        // norm scales: around 1
+  kSnakeAlpha,      // DAC Snake alpha: positive around 1
+  kWeightNormGain,  // weight_g of weight-normalised convs: the row norm of the folded weight
+  kEmbedding,       // token embeddings
+  kTableValue,      // small tables (modulations, relative position bias)
 };
 
 struct TensorSpec {

@@ -69,6 +69,11 @@ Tensor init_tensor(const TensorSpec& spec, uint64_t seed, const std::string& com
       case ParamRole::kNormGain:
         v = 1.0 + 0.1 * z;
         break;
+      // Row norms below 1 keep random DAC activations O(1) through the residual stacks; at 1
+      // they grow ~100x and fp32 itself (torch included) loses 1e-3 of the output.
+      case ParamRole::kWeightNormGain:
+        v = 0.7 * (1.0 + 0.1 * z);
+        break;
       case ParamRole::kSnakeAlpha:
         v = std::exp(0.2 * z);
         break;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "models/dac.h"
 #include "models/wan_dit.h"
 #include "pipeline/flow_match_scheduler.h"
 #include "pipeline/joint_denoiser.h"
@@ -185,6 +186,19 @@ TensorMap run_sample(StageContext& ctx) {
   return {{"video_latents", out.video_latents}, {"audio_latents", out.audio_latents}};
 }
 
+TensorMap run_audio_decode(StageContext& ctx) {
+  const Checkpoint& ckpt = *ctx.checkpoint;
+  const DacVae vae(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae));
+  const Tensor z = ctx.input("latents", {1, vae.config().latent_channels(), -1});
+  return {{"audio", vae.decode(*ctx.exec, z)}};
+}
+
+TensorMap run_audio_encode(StageContext& ctx) {
+  const Checkpoint& ckpt = *ctx.checkpoint;
+  const DacVae vae(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae));
+  return {{"latents", vae.encode(*ctx.exec, ctx.input("audio", {1, 1, -1}))}};
+}
+
 }  // namespace
 
 const std::vector<EvalStage>& eval_stages() {
@@ -214,6 +228,16 @@ const std::vector<EvalStage>& eval_stages() {
        true,
        {"steps", "cfg", "fps"},
        run_sample},
+      {"audio-decode",
+       "in latents [1,C,L] -> audio [1,1,L*hop] (DAC decoder, 48 kHz, untrimmed)",
+       true,
+       {},
+       run_audio_decode},
+      {"audio-encode",
+       "in audio [1,1,N] -> latents [1,C,ceil(N/hop)] (DAC encoder, posterior mean)",
+       true,
+       {},
+       run_audio_encode},
   };
   return stages;
 }
