@@ -7,6 +7,7 @@
 
 #include "models/dac.h"
 #include "models/wan_dit.h"
+#include "models/wan_vae.h"
 #include "pipeline/flow_match_scheduler.h"
 #include "pipeline/joint_denoiser.h"
 #include "pipeline/sampler.h"
@@ -199,6 +200,28 @@ TensorMap run_audio_encode(StageContext& ctx) {
   return {{"latents", vae.encode(*ctx.exec, ctx.input("audio", {1, 1, -1}))}};
 }
 
+WanVae load_video_vae(const Checkpoint& ckpt) {
+  return WanVae(ckpt.video_vae_config(), ckpt.weights(Component::kVideoVae));
+}
+
+TensorMap run_video_encode(StageContext& ctx) {
+  const WanVae vae = load_video_vae(*ctx.checkpoint);
+  return {{"latents", vae.encode(*ctx.exec, ctx.input("video", {1, 3, -1, -1, -1}))}};
+}
+
+TensorMap run_video_decode(StageContext& ctx) {
+  const WanVae vae = load_video_vae(*ctx.checkpoint);
+  const Tensor z = ctx.input("latents", {1, vae.config().z_dim, -1, -1, -1});
+  return {{"video", vae.decode(*ctx.exec, z)}};
+}
+
+TensorMap run_image_condition(StageContext& ctx) {
+  const int64_t frames = ctx.params->get_int("frames", 193);
+  const WanVae vae = load_video_vae(*ctx.checkpoint);
+  const Tensor image = ctx.input("image", {1, 3, -1, -1});
+  return {{"video_condition", vae.image_condition(*ctx.exec, image, frames)}};
+}
+
 }  // namespace
 
 const std::vector<EvalStage>& eval_stages() {
@@ -238,6 +261,21 @@ const std::vector<EvalStage>& eval_stages() {
        true,
        {},
        run_audio_encode},
+      {"video-encode",
+       "in video [1,3,1+4k,H,W] -> latents [1,z,1+k,H/8,W/8] (posterior mean)",
+       true,
+       {},
+       run_video_encode},
+      {"video-decode",
+       "in latents [1,z,T,h,w] (de-normalised) -> video [1,3,1+4(T-1),8h,8w]",
+       true,
+       {},
+       run_video_decode},
+      {"image-condition",
+       "--set frames=N: in image [1,3,H,W] in [-1,1] -> video_condition [1,4+z,T,H/8,W/8]",
+       true,
+       {"frames"},
+       run_image_condition},
   };
   return stages;
 }

@@ -134,4 +134,78 @@ Tensor conv_transpose1d(Exec& ex, const Tensor& x, const Tensor& weight, const T
   return out;
 }
 
+Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
+              const Conv3dParams& p) {
+  MOVA_CHECK((weight.dim() == 5 || weight.dim() == 4) && dtype_is_float(weight.dtype()),
+             ErrorKind::kShape, "conv3d: weight ", weight.describe(),
+             " must be [C_out, C_in, kt, kh, kw] or [C_out, C_in, kh, kw]");
+  const Tensor w5 = weight.dim() == 4 ? weight.unsqueeze(2) : weight;
+  const int64_t c_out = w5.size(0), c_in = w5.size(1), kt = w5.size(2), kh = w5.size(3),
+                kw = w5.size(4);
+  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() == 4 && x.size(0) == c_in, ErrorKind::kShape,
+             "conv3d: input ", x.describe(), " must be F32 [", c_in, ", T, H, W] for weight ",
+             weight.describe());
+  const int64_t T = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t Tp = T + p.pad_t_front + p.pad_t_back, Hp = H + p.pad_top + p.pad_bottom,
+                Wp = W + p.pad_left + p.pad_right;
+  MOVA_CHECK(Tp >= kt && Hp >= kh && Wp >= kw, ErrorKind::kShape, "conv3d: input ", x.describe(),
+             " is smaller than the kernel of ", weight.describe());
+  const int64_t To = (Tp - kt) / p.stride_t + 1, Ho = (Hp - kh) / p.stride_h + 1,
+                Wo = (Wp - kw) / p.stride_w + 1;
+  const Tensor xc = x.contiguous(&ex.buffers());
+  const Tensor wf = w5.to(DType::kF32).contiguous();
+  const std::vector<float> b = bias_vector(bias, c_out, weight);
+  Tensor out = Tensor::empty({c_out, To, Ho, Wo}, DType::kF32, &ex.buffers());
+  const float* px = xc.data<float>();
+  float* po = out.data<float>();
+  const int64_t K = c_in * kt * kh * kw, HWo = Ho * Wo;
+  profile::Scope scope(profile::Category::kGemm, 2.0 * To * HWo * c_out * K);
+  // Tasks: (output frame, chunk of output positions); each builds its im2col block.
+  const int64_t chunks = (HWo + kChunk - 1) / kChunk;
+  ex.pool().parallel_for(To * chunks, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> cols, res;
+    for (int64_t task = t0; task < t1; ++task) {
+      const int64_t to = task / chunks, q0 = (task % chunks) * kChunk;
+      const int64_t n = std::min(kChunk, HWo - q0);
+      cols.assign(n * K, 0.0f);
+      for (int64_t q = 0; q < n; ++q) {
+        const int64_t ho = (q0 + q) / Wo, wo = (q0 + q) % Wo;
+        float* row = cols.data() + q * K;
+        for (int64_t ci = 0; ci < c_in; ++ci)
+          for (int64_t a = 0; a < kt; ++a) {
+            const int64_t ti = to * p.stride_t + a - p.pad_t_front;
+            if (ti < 0 || ti >= T) continue;
+            for (int64_t bh = 0; bh < kh; ++bh) {
+              const int64_t hi = ho * p.stride_h + bh - p.pad_top;
+              if (hi < 0 || hi >= H) continue;
+              for (int64_t c = 0; c < kw; ++c) {
+                const int64_t wi = wo * p.stride_w + c - p.pad_left;
+                if (wi < 0 || wi >= W) continue;
+                row[((ci * kt + a) * kh + bh) * kw + c] = px[((ci * T + ti) * H + hi) * W + wi];
+              }
+            }
+          }
+      }
+      res.resize(n * c_out);
+      cpu::GemmProblem g;
+      g.m = n;
+      g.n = c_out;
+      g.k = K;
+      g.a = cols.data();
+      g.lda = K;
+      g.b = wf.data<float>();
+      g.ldb = K;
+      g.trans_b = true;
+      g.c = res.data();
+      g.ldc = c_out;
+      g.bias = b.data();
+      cpu::gemm(g, nullptr);
+      for (int64_t q = 0; q < n; ++q)
+        for (int64_t co = 0; co < c_out; ++co)
+          po[(co * To + to) * HWo + q0 + q] = res[q * c_out + co];
+    }
+  });
+  return out;
+}
+
 }  // namespace mova

@@ -25,4 +25,16 @@ Tensor conv1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
 Tensor conv_transpose1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
                         const Conv1dParams& p);
 
+struct Conv3dParams {
+  int64_t stride_t = 1, stride_h = 1, stride_w = 1;
+  // Zero padding per side; causal video convs pad only the front of the time axis.
+  int64_t pad_t_front = 0, pad_t_back = 0, pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+};
+
+// x [C_in, T, H, W] F32, weight [C_out, C_in, kt, kh, kw] (any float dtype; a 4-D conv2d
+// weight [C_out, C_in, kh, kw] is taken as kt = 1), bias [C_out] or null. Returns
+// [C_out, T', H', W'].
+Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
+              const Conv3dParams& p);
+
 }  // namespace mova

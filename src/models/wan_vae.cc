@@ -1,0 +1,218 @@
+#include "models/wan_vae.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "runtime/error.h"
+#include "runtime/ops/attention.h"
+#include "runtime/ops/conv.h"
+#include "runtime/ops/elementwise.h"
+
+namespace mova {
+
+WanVae::WanVae(WanVaeConfig config, WeightSet weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {}
+
+// A causal conv: 2·p zero frames in front for a temporal kernel, symmetric spatial padding.
+Tensor WanVae::causal_conv(Exec& ex, const Tensor& x, const std::string& name) const {
+  const Tensor wt = w(name + ".weight"), b = w(name + ".bias");
+  const Tensor w5 = wt.dim() == 4 ? wt.unsqueeze(2) : wt;  // 2-D 1×1 convs (attention)
+  Conv3dParams p;
+  p.pad_t_front = w5.size(2) - 1;
+  p.pad_top = p.pad_bottom = (w5.size(3) - 1) / 2;
+  p.pad_left = p.pad_right = (w5.size(4) - 1) / 2;
+  return conv3d(ex, x, w5, &b, p);
+}
+
+// x / max(‖x‖₂ over channels, 1e-12) · √C · γ, at every (t, h, w).
+Tensor WanVae::rms(Exec& ex, const Tensor& x, const std::string& gamma) const {
+  const auto g = w(gamma).to_vector();
+  const int64_t C = x.size(0), P = x.numel() / C;
+  MOVA_CHECK(static_cast<int64_t>(g.size()) == C, ErrorKind::kShape, "video_vae: ", gamma, " has ",
+             g.size(), " channels, input has ", C);
+  Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  const double root_c = std::sqrt(static_cast<double>(C));
+  ex.pool().parallel_for(P, 1024, [&](int64_t a, int64_t e) {
+    for (int64_t i = a; i < e; ++i) {
+      double ss = 0;
+      for (int64_t c = 0; c < C; ++c) ss += static_cast<double>(px[c * P + i]) * px[c * P + i];
+      const double scale = root_c / std::max(std::sqrt(ss), 1e-12);
+      for (int64_t c = 0; c < C; ++c)
+        py[c * P + i] = static_cast<float>(px[c * P + i] * scale * g[c]);
+    }
+  });
+  return y;
+}
+
+Tensor WanVae::resblock(Exec& ex, const Tensor& x, const std::string& p) const {
+  const Tensor shortcut =
+      weights_.contains(p + ".conv_shortcut.weight") ? causal_conv(ex, x, p + ".conv_shortcut") : x;
+  Tensor h = causal_conv(ex, silu(ex, rms(ex, x, p + ".norm1.gamma")), p + ".conv1");
+  h = causal_conv(ex, silu(ex, rms(ex, h, p + ".norm2.gamma")), p + ".conv2");
+  return add(ex, h, shortcut);
+}
+
+// Single-head self-attention over the H·W positions of each frame.
+Tensor WanVae::attention_block(Exec& ex, const Tensor& x, const std::string& p) const {
+  const int64_t C = x.size(0), T = x.size(1), H = x.size(2), W = x.size(3);
+  const Tensor qkv = causal_conv(ex, rms(ex, x, p + ".norm.gamma"), p + ".to_qkv");  // [3C,T,H,W]
+  Tensor attended = Tensor::empty({C, T, H, W}, DType::kF32, &ex.buffers());
+  for (int64_t t = 0; t < T; ++t) {
+    // [3C, HW] of this frame -> q, k, v [1, HW, 1, C]
+    const Tensor frame = qkv.narrow(1, t, 1).contiguous().reshape({3 * C, H * W});
+    auto part = [&](int64_t i) {
+      return frame.narrow(0, i * C, C).transpose(0, 1).contiguous().reshape({1, H * W, 1, C});
+    };
+    const Tensor o = attention(ex, part(0), part(1), part(2)).reshape({H * W, C});
+    const float* po = o.data<float>();
+    float* pa = attended.data<float>();
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < H * W; ++i) pa[(c * T + t) * H * W + i] = po[i * C + c];
+  }
+  return add(ex, causal_conv(ex, attended, p + ".proj"), x);
+}
+
+Tensor WanVae::mid_block(Exec& ex, const Tensor& x, const std::string& p) const {
+  Tensor h = resblock(ex, x, p + ".resnets.0");
+  h = attention_block(ex, h, p + ".attentions.0");
+  return resblock(ex, h, p + ".resnets.1");
+}
+
+Tensor WanVae::downsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal) const {
+  // Per frame: pad one zero column right and one row at the bottom, 3×3 stride-2 conv.
+  const Tensor wt = w(p + ".resample.1.weight"), b = w(p + ".resample.1.bias");
+  Conv3dParams sp;
+  sp.stride_h = sp.stride_w = 2;
+  sp.pad_bottom = sp.pad_right = 1;
+  Tensor y = conv3d(ex, x, wt, &b, sp);
+  if (!temporal || y.size(1) == 1) return y;
+  // Frame 0 passes; then a kernel-3 stride-2 time conv over the whole sequence.
+  const Tensor tw = w(p + ".time_conv.weight"), tb = w(p + ".time_conv.bias");
+  Conv3dParams tp;
+  tp.stride_t = 2;
+  const Tensor rest = conv3d(ex, y, tw, &tb, tp);
+  const int64_t C = y.size(0), P = y.size(2) * y.size(3), Tr = rest.size(1);
+  Tensor out = Tensor::empty({C, 1 + Tr, y.size(2), y.size(3)}, DType::kF32, &ex.buffers());
+  for (int64_t c = 0; c < C; ++c) {
+    std::memcpy(out.data<float>() + c * (1 + Tr) * P, y.data<float>() + c * y.size(1) * P,
+                P * sizeof(float));
+    std::memcpy(out.data<float>() + (c * (1 + Tr) + 1) * P, rest.data<float>() + c * Tr * P,
+                Tr * P * sizeof(float));
+  }
+  return out;
+}
+
+Tensor WanVae::upsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal) const {
+  const int64_t C = x.size(0), H = x.size(2), W = x.size(3), P = H * W;
+  Tensor seq = x;
+  if (temporal && x.size(1) > 1) {
+    // Frames 1.. go through a causal time conv C -> 2C whose halves become two frames each;
+    // frame 0 is neither upsampled nor used as context.
+    const int64_t T = x.size(1);
+    const Tensor tail = x.narrow(1, 1, T - 1).contiguous();
+    const Tensor doubled = causal_conv(ex, tail, p + ".time_conv");  // [2C, T-1, H, W]
+    const int64_t To = 1 + 2 * (T - 1);
+    seq = Tensor::empty({C, To, H, W}, DType::kF32, &ex.buffers());
+    for (int64_t c = 0; c < C; ++c) {
+      float* dst = seq.data<float>() + c * To * P;
+      std::memcpy(dst, x.data<float>() + c * T * P, P * sizeof(float));
+      for (int64_t t = 0; t < T - 1; ++t) {
+        std::memcpy(dst + (1 + 2 * t) * P, doubled.data<float>() + (c * (T - 1) + t) * P,
+                    P * sizeof(float));
+        std::memcpy(dst + (2 + 2 * t) * P, doubled.data<float>() + ((C + c) * (T - 1) + t) * P,
+                    P * sizeof(float));
+      }
+    }
+  }
+  // Nearest 2× in space, then a 3×3 pad-1 conv to C/2 channels.
+  const int64_t T = seq.size(1);
+  Tensor up = Tensor::empty({C, T, 2 * H, 2 * W}, DType::kF32, &ex.buffers());
+  const float* ps = seq.data<float>();
+  float* pu = up.data<float>();
+  ex.pool().parallel_for(C * T, 1, [&](int64_t a, int64_t e) {
+    for (int64_t ct = a; ct < e; ++ct)
+      for (int64_t i = 0; i < 2 * H; ++i)
+        for (int64_t j = 0; j < 2 * W; ++j)
+          pu[(ct * 2 * H + i) * 2 * W + j] = ps[(ct * H + i / 2) * W + j / 2];
+  });
+  const Tensor wt = w(p + ".resample.1.weight"), b = w(p + ".resample.1.bias");
+  Conv3dParams sp;
+  sp.pad_top = sp.pad_bottom = sp.pad_left = sp.pad_right = 1;
+  return conv3d(ex, up, wt, &b, sp);
+}
+
+Tensor WanVae::encode(Exec& ex, const Tensor& video) const {
+  MOVA_CHECK(video.dim() == 5 && video.size(0) == 1 && video.size(1) == config_.in_channels &&
+                 (video.size(2) - 1) % 4 == 0 && video.size(3) % 8 == 0 && video.size(4) % 8 == 0,
+             ErrorKind::kShape, "video ", video.describe(), " must be [1, ", config_.in_channels,
+             ", 1+4k, H, W] with H and W multiples of 8");
+  Tensor x = video.to(DType::kF32).contiguous().squeeze(0);
+  x = causal_conv(ex, x, "encoder.conv_in");
+  const int64_t levels = static_cast<int64_t>(config_.dim_mult.size());
+  int64_t k = 0;
+  for (int64_t i = 0; i < levels; ++i) {
+    for (int64_t r = 0; r < config_.num_res_blocks; ++r, ++k)
+      x = resblock(ex, x, "encoder.down_blocks." + std::to_string(k));
+    if (i < levels - 1)
+      x = downsample(ex, x, "encoder.down_blocks." + std::to_string(k++),
+                     config_.temperal_downsample[i]);
+  }
+  x = mid_block(ex, x, "encoder.mid_block");
+  x = causal_conv(ex, silu(ex, rms(ex, x, "encoder.norm_out.gamma")), "encoder.conv_out");
+  x = causal_conv(ex, x, "quant_conv");
+  const int64_t z = config_.z_dim;
+  return x.narrow(0, 0, z).contiguous().unsqueeze(0);  // the mean half of the posterior
+}
+
+Tensor WanVae::decode(Exec& ex, const Tensor& latents) const {
+  MOVA_CHECK(latents.dim() == 5 && latents.size(0) == 1 && latents.size(1) == config_.z_dim,
+             ErrorKind::kShape, "video latents ", latents.describe(), " must be [1, ",
+             config_.z_dim, ", T, h, w]");
+  Tensor x = latents.to(DType::kF32).contiguous().squeeze(0);
+  x = causal_conv(ex, x, "post_quant_conv");
+  x = causal_conv(ex, x, "decoder.conv_in");
+  x = mid_block(ex, x, "decoder.mid_block");
+  const int64_t levels = static_cast<int64_t>(config_.dim_mult.size());
+  for (int64_t i = 0; i < levels; ++i) {
+    const std::string p = "decoder.up_blocks." + std::to_string(i);
+    for (int64_t r = 0; r <= config_.num_res_blocks; ++r)
+      x = resblock(ex, x, p + ".resnets." + std::to_string(r));
+    if (i < levels - 1)
+      x = upsample(ex, x, p + ".upsamplers.0", config_.temperal_downsample[levels - 2 - i]);
+  }
+  x = causal_conv(ex, silu(ex, rms(ex, x, "decoder.norm_out.gamma")), "decoder.conv_out");
+  float* p = x.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) p[i] = std::clamp(p[i], -1.0f, 1.0f);
+  return x.unsqueeze(0);
+}
+
+Tensor WanVae::image_condition(Exec& ex, const Tensor& image, int64_t frames) const {
+  MOVA_CHECK(image.dim() == 4 && image.size(0) == 1 && image.size(1) == 3, ErrorKind::kShape,
+             "image ", image.describe(), " must be [1, 3, H, W]");
+  MOVA_CHECK(frames >= 1 && (frames - 1) % 4 == 0, ErrorKind::kInvalidArgument, "frames ", frames,
+             " must be 4k+1");
+  const int64_t H = image.size(2), W = image.size(3);
+  Tensor video = Tensor::zeros({1, 3, frames, H, W}, DType::kF32);
+  const Tensor img = image.to(DType::kF32).contiguous();
+  for (int64_t c = 0; c < 3; ++c)  // frame 0 is the image, the rest stay zero
+    std::memcpy(video.data<float>() + c * frames * H * W, img.data<float>() + c * H * W,
+                H * W * sizeof(float));
+  const Tensor z = encode(ex, video).squeeze(0);  // [z, T, h, w]
+  const int64_t Z = z.size(0), T = z.size(1), P = z.size(2) * z.size(3);
+  Tensor out = Tensor::zeros({1, 4 + Z, T, z.size(2), z.size(3)}, DType::kF32);
+  float* po = out.data<float>();
+  for (int64_t c = 0; c < 4; ++c) std::fill_n(po + c * T * P, P, 1.0f);  // mask: latent frame 0
+  const float* pz = z.data<float>();
+  for (int64_t c = 0; c < Z; ++c) {
+    const float mean = static_cast<float>(config_.latents_mean[c]);
+    const float inv_std = static_cast<float>(1.0 / config_.latents_std[c]);
+    for (int64_t i = 0; i < T * P; ++i)
+      po[(4 + c) * T * P + i] = (pz[c * T * P + i] - mean) * inv_std;
+  }
+  return out;
+}
+
+}  // namespace mova
