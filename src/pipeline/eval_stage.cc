@@ -4,14 +4,17 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "models/dac.h"
+#include "models/umt5_encoder.h"
 #include "models/wan_dit.h"
 #include "models/wan_vae.h"
 #include "pipeline/flow_match_scheduler.h"
 #include "pipeline/joint_denoiser.h"
 #include "pipeline/sampler.h"
 #include "runtime/error.h"
+#include "text/umt5_tokenizer.h"
 
 namespace mova {
 
@@ -82,7 +85,53 @@ Tensor StageContext::input(const std::string& name, const Shape& shape) const {
   return t.to(DType::kF32).contiguous();
 }
 
+std::vector<int64_t> StageContext::input_ints(const std::string& name, const Shape& shape) const {
+  auto it = inputs->find(name);
+  MOVA_CHECK(it != inputs->end(), ErrorKind::kInvalidArgument, "input tensor '", name,
+             "' is missing from --in");
+  const Tensor& t = it->second;
+  bool ok = t.dim() == static_cast<int>(shape.size());
+  for (int i = 0; ok && i < t.dim(); ++i) ok = shape[i] < 0 || shape[i] == t.size(i);
+  MOVA_CHECK(ok, ErrorKind::kShape, "input tensor '", name, "' has shape ", shape_str(t.shape()),
+             ", expected ", shape_str(shape), " (-1 = any)");
+  std::vector<int64_t> out(t.numel());
+  const Tensor c = t.contiguous();
+  if (t.dtype() == DType::kI64) {
+    std::memcpy(out.data(), c.raw_data(), out.size() * sizeof(int64_t));
+  } else {
+    const auto f = c.to_vector();  // float or smaller ints, by value
+    for (size_t i = 0; i < f.size(); ++i) {
+      MOVA_CHECK(f[i] == std::floor(f[i]), ErrorKind::kShape, "input tensor '", name,
+                 "' holds the non-integer ", f[i]);
+      out[i] = static_cast<int64_t>(f[i]);
+    }
+  }
+  return out;
+}
+
 namespace {
+
+Tensor int_tensor(const std::vector<int64_t>& v) {
+  Tensor t = Tensor::empty({1, static_cast<int64_t>(v.size())}, DType::kI64);
+  std::memcpy(t.raw_data(), v.data(), v.size() * sizeof(int64_t));
+  return t;
+}
+
+TensorMap run_tokenize(StageContext& ctx) {
+  const std::string text = ctx.params->get_string("text", "");
+  const int64_t max_length = ctx.params->get_int("max_length", 512);
+  const Umt5Tokenizer tok(ctx.checkpoint->folder(Component::kTokenizer));
+  const TokenizedPrompt t = tok.encode(text, max_length);
+  return {{"input_ids", int_tensor(t.ids)}, {"attention_mask", int_tensor(t.mask)}};
+}
+
+TensorMap run_text_encode(StageContext& ctx) {
+  const Checkpoint& ckpt = *ctx.checkpoint;
+  const auto ids = ctx.input_ints("input_ids", {1, -1});
+  const auto mask = ctx.input_ints("attention_mask", {1, static_cast<int64_t>(ids.size())});
+  const Umt5Encoder enc(ckpt.text_encoder_config(), ckpt.weights(Component::kTextEncoder));
+  return {{"context", enc.encode(*ctx.exec, ids, mask)}};
+}
 
 TensorMap run_schedule(StageContext& ctx) {
   const int64_t steps = ctx.params->get_int("steps", 50);
@@ -261,6 +310,18 @@ const std::vector<EvalStage>& eval_stages() {
        true,
        {},
        run_audio_encode},
+      {"tokenize",
+       "--set text=... [max_length=512]: -> input_ids, attention_mask (I64 [1,512]; prompt "
+       "cleaned, EOS appended, padded)",
+       true,
+       {"text", "max_length"},
+       run_tokenize},
+      {"text-encode",
+       "in input_ids, attention_mask [1,L] -> context [1,L,d_model] (UMT5 encoder; rows past the "
+       "real length zeroed)",
+       true,
+       {},
+       run_text_encode},
       {"video-encode",
        "in video [1,3,1+4k,H,W] -> latents [1,z,1+k,H/8,W/8] (posterior mean)",
        true,

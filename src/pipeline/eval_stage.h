@@ -41,6 +41,8 @@ struct StageContext {
 
   // The input tensor `name` as contiguous F32, checked against `shape` (-1 = any size).
   Tensor input(const std::string& name, const Shape& shape) const;
+  // An integer input (token ids, masks) as int64 values, shape-checked like input().
+  std::vector<int64_t> input_ints(const std::string& name, const Shape& shape) const;
 };
 
 struct EvalStage {

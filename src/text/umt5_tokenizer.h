@@ -1,0 +1,38 @@
+// The UMT5 tokenizer from the checkpoint's tokenizer/ folder (sentencepiece spiece.model):
+// ids = sentencepiece(clean_prompt(text)) truncated to max_length−1, then EOS, then padding
+// to max_length; the mask is 1 on real tokens including EOS. No BOS. Special ids come from the
+// model file.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace mova {
+
+struct TokenizedPrompt {
+  std::vector<int64_t> ids;
+  std::vector<int64_t> mask;
+  int64_t length = 0;  // real tokens, EOS included
+};
+
+class Umt5Tokenizer {
+ public:
+  // Loads `tokenizer_dir`/spiece.model; throws naming the file when absent or invalid.
+  explicit Umt5Tokenizer(const std::string& tokenizer_dir);
+  ~Umt5Tokenizer();
+
+  TokenizedPrompt encode(const std::string& prompt, int64_t max_length = 512) const;
+  int64_t pad_id() const;
+  int64_t eos_id() const;
+  int64_t vocab_size() const;
+
+ private:
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+};
+
+}  // namespace mova
