@@ -42,7 +42,9 @@ TEST_F(TextReference, TokenIdsMatchSentencepiece) {
         << "prompt " << i << ": " << prompts[i].get<std::string>().substr(0, 60);
     for (size_t j = t.length; j < t.ids.size(); ++j) ASSERT_EQ(t.ids[j], tok.pad_id());
     EXPECT_EQ(t.mask[t.length - 1], 1);
-    if (t.length < 512) EXPECT_EQ(t.mask[t.length], 0);
+    if (t.length < 512) {
+      EXPECT_EQ(t.mask[t.length], 0);
+    }
   }
 }
 
