@@ -121,9 +121,11 @@ DacConfig Checkpoint::audio_vae_config() const {
   if (folder_has_weights(folder(Component::kAudioVae))) {
     const WeightSet w = WeightSet::open_folder(folder(Component::kAudioVae));
     if (w.contains("encoder.block.0.weight_v")) {
-      c.weight_norm = true;
+      c.conv_storage = DacConfig::ConvStorage::kWeightNorm;
+    } else if (w.contains("encoder.block.0.parametrizations.weight.original1")) {
+      c.conv_storage = DacConfig::ConvStorage::kParametrized;
     } else if (w.contains("encoder.block.0.weight")) {
-      c.weight_norm = false;
+      c.conv_storage = DacConfig::ConvStorage::kFolded;
     }
   }
   return c;

@@ -51,7 +51,7 @@ nlohmann::json key_config(const Checkpoint& ckpt, Component c) {
       return {{"sample_rate", k.sample_rate},
               {"hop_length", k.hop_length()},
               {"latent_channels", k.latent_channels()},
-              {"conv_storage", k.weight_norm ? "weight_g/weight_v" : "weight"}};
+              {"conv_storage", k.conv_storage_name()}};
     }
     case Component::kScheduler: {
       const auto k = ckpt.scheduler_config();

@@ -27,7 +27,17 @@ Tensor fold_weight_norm(const Tensor& g, const Tensor& v) {
 }  // namespace
 
 DacVae::DacVae(DacConfig config, const WeightSet& weights) : config_(std::move(config)) {
+  static const std::string kParam = ".parametrizations.weight.original";
   for (const auto& name : weights.names()) {
+    const auto param = name.find(kParam);
+    if (param != std::string::npos) {  // original0 = g, original1 = v
+      if (name.back() == '1') {
+        const std::string prefix = name.substr(0, param);
+        convs_[prefix].weight =
+            fold_weight_norm(weights.get(prefix + kParam + "0"), weights.get(name));
+      }
+      continue;
+    }
     const auto dot = name.rfind('.');
     const std::string prefix = name.substr(0, dot), leaf = name.substr(dot + 1);
     if (leaf == "alpha") {

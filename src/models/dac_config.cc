@@ -14,7 +14,8 @@ DacConfig DacConfig::from_json(const JsonConfig& j) {
   c.decoder_rates = j.get_int_list("decoder_rates", c.decoder_rates);
   c.sample_rate = j.get_int("sample_rate", c.sample_rate);
   c.continuous = j.get_bool("continuous", c.continuous);
-  c.weight_norm = j.get_bool("use_weight_norm", true);
+  c.conv_storage =
+      j.get_bool("use_weight_norm", true) ? ConvStorage::kWeightNorm : ConvStorage::kFolded;
   MOVA_CHECK(c.continuous, ErrorKind::kUnsupported, j.origin(),
              ": only the continuous DAC (continuous=true) is supported, as MOVA uses");
   j.check_range("encoder_dim", c.encoder_dim, 1, 1 << 16);
@@ -54,6 +55,18 @@ nlohmann::json DacConfig::to_json() const {
           {"sample_rate", sample_rate}};
 }
 
+const char* DacConfig::conv_storage_name() const {
+  switch (conv_storage) {
+    case ConvStorage::kWeightNorm:
+      return "weight_g/weight_v";
+    case ConvStorage::kParametrized:
+      return "parametrizations.weight.original0/1";
+    case ConvStorage::kFolded:
+      return "weight";
+  }
+  return "?";
+}
+
 int64_t DacConfig::latent_channels() const {
   return latent_dim ? latent_dim : encoder_dim * (int64_t{1} << encoder_rates.size());
 }
@@ -70,9 +83,12 @@ TensorLayout DacConfig::layout() const {
   // the output channel for Conv1d but the input channel for ConvTranspose1d ([in, out, k]).
   auto conv = [&](const std::string& p, int64_t out, int64_t in, int64_t k, bool transposed) {
     const Shape w = transposed ? Shape{in, out, k} : Shape{out, in, k};
-    if (weight_norm) {
+    if (conv_storage == ConvStorage::kWeightNorm) {
       l.add(p + ".weight_g", {w[0], 1, 1}, ParamRole::kWeightNormGain);
       l.add(p + ".weight_v", w);
+    } else if (conv_storage == ConvStorage::kParametrized) {
+      l.add(p + ".parametrizations.weight.original0", {w[0], 1, 1}, ParamRole::kWeightNormGain);
+      l.add(p + ".parametrizations.weight.original1", w);
     } else {
       l.add(p + ".weight", w);
     }

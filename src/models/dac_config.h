@@ -19,9 +19,12 @@ struct DacConfig {
   std::vector<int64_t> decoder_rates = {8, 8, 4, 2};
   int64_t sample_rate = 44100;
   bool continuous = false;
-  // How convolutions are stored: weight_g/weight_v pairs (torch weight_norm) or a plain
-  // `weight`. Not a config field: detected from the checkpoint (see detect_weight_norm).
-  bool weight_norm = true;
+  // How convolutions are stored: weight_g/weight_v (torch's legacy weight_norm), the newer
+  // parametrizations.weight.original0/original1 (g/v), or a plain folded `weight`. Set from
+  // use_weight_norm, then from what the checkpoint actually holds (Checkpoint::audio_vae_config).
+  enum class ConvStorage { kWeightNorm, kParametrized, kFolded };
+  ConvStorage conv_storage = ConvStorage::kWeightNorm;
+  const char* conv_storage_name() const;
 
   static DacConfig from_json(const JsonConfig& j);
   nlohmann::json to_json() const;
