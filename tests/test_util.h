@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/error.h"
+#include "runtime/tensor.h"
 
 namespace mova::test {
 
@@ -20,6 +21,18 @@ inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0
   std::vector<float> v(n);
   for (auto& x : v) x = dist(rng);
   return v;
+}
+
+// max|got − ref| / max|ref|: the error metric of every cross-implementation test.
+inline double max_rel_error(const Tensor& got, const Tensor& ref) {
+  EXPECT_EQ(got.shape(), ref.shape());
+  const auto a = got.to_vector(), b = ref.to_vector();
+  double err = 0, mag = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    err = std::max(err, std::fabs(static_cast<double>(a[i]) - b[i]));
+    mag = std::max(mag, std::fabs(static_cast<double>(b[i])));
+  }
+  return mag > 0 ? err / mag : err;
 }
 
 // A fresh empty directory under the build's temp area, removed by the destructor.

@@ -31,16 +31,10 @@ class DacReference : public ::testing::Test {
                                     stage + io + " --out " + dir.file("r.safetensors")));
     const Tensor a = SafetensorsFile::open(dir.file("o.safetensors"))->tensor(out_name);
     const Tensor b = SafetensorsFile::open(dir.file("r.safetensors"))->tensor(out_name);
-    EXPECT_EQ(a.shape(), b.shape());
-    const auto av = a.to_vector(), bv = b.to_vector();
-    double err = 0, mag = 0;
-    for (size_t i = 0; i < av.size() && i < bv.size(); ++i) {
-      err = std::max(err, std::fabs(static_cast<double>(av[i]) - bv[i]));
-      mag = std::max(mag, std::fabs(static_cast<double>(bv[i])));
-    }
+    const double rel = test::max_rel_error(a, b);
     std::printf("[ measure  ] audio-%s %s: max rel error %.3g\n", stage.c_str(),
-                shape_str(input.shape()).c_str(), err / mag);
-    return err / mag;
+                shape_str(input.shape()).c_str(), rel);
+    return rel;
   }
 
   test::TempDir dir;

@@ -12,17 +12,6 @@
 namespace mova {
 namespace {
 
-double max_rel_error(const Tensor& got, const Tensor& ref) {
-  EXPECT_EQ(got.shape(), ref.shape());
-  const auto a = got.to_vector(), b = ref.to_vector();
-  double err = 0, mag = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    err = std::max(err, std::fabs(static_cast<double>(a[i]) - b[i]));
-    mag = std::max(mag, std::fabs(static_cast<double>(b[i])));
-  }
-  return mag > 0 ? err / mag : err;
-}
-
 class DitReference : public ::testing::Test {
  protected:
   void SetUp() override { write_tiny_checkpoint(dir.file("m"), {}); }
@@ -45,7 +34,7 @@ class DitReference : public ::testing::Test {
                                         common + " --out " + dir.file("ref.safetensors")));
     const Tensor ours = SafetensorsFile::open(dir.file("ours.safetensors"))->tensor("velocity");
     const Tensor ref = SafetensorsFile::open(dir.file("ref.safetensors"))->tensor("velocity");
-    const double err = max_rel_error(ours, ref);
+    const double err = test::max_rel_error(ours, ref);
     EXPECT_LE(err, 1e-4) << component;
     std::printf("[ measure  ] %s %s: max rel error %.3g\n", component.c_str(),
                 shape_str(x_shape).c_str(), err);

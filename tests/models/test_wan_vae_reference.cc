@@ -36,15 +36,10 @@ class WanVaeReference : public ::testing::Test {
     const Tensor a = SafetensorsFile::open(dir.file("o.safetensors"))->tensor(out_name);
     const Tensor b = SafetensorsFile::open(dir.file("r.safetensors"))->tensor(out_name);
     ASSERT_EQ(a.shape(), b.shape());
-    const auto av = a.to_vector(), bv = b.to_vector();
-    double err = 0, mag = 0;
-    for (size_t i = 0; i < av.size(); ++i) {
-      err = std::max(err, std::fabs(static_cast<double>(av[i]) - bv[i]));
-      mag = std::max(mag, std::fabs(static_cast<double>(bv[i])));
-    }
+    const double rel = test::max_rel_error(a, b);
     std::printf("[ measure  ] %s %s: max rel error %.3g\n", ours_stage.c_str(),
-                shape_str(input.shape()).c_str(), err / mag);
-    EXPECT_LE(err / mag, 1e-4) << ours_stage << " " << shape_str(input.shape());
+                shape_str(input.shape()).c_str(), rel);
+    EXPECT_LE(rel, 1e-4) << ours_stage << " " << shape_str(input.shape());
   }
 
   static Tensor rnd(const Shape& s, uint32_t seed) {

@@ -44,15 +44,10 @@ class JointReference : public ::testing::Test {
     for (const auto& name : outputs) {
       const Tensor a = ours->tensor(name), b = ref->tensor(name);
       ASSERT_EQ(a.shape(), b.shape()) << name;
-      const auto av = a.to_vector(), bv = b.to_vector();
-      double err = 0, mag = 0;
-      for (size_t i = 0; i < av.size(); ++i) {
-        err = std::max(err, std::fabs(static_cast<double>(av[i]) - bv[i]));
-        mag = std::max(mag, std::fabs(static_cast<double>(bv[i])));
-      }
-      EXPECT_LE(err / mag, 1e-4) << stage << " " << name;
+      const double rel = test::max_rel_error(a, b);
+      EXPECT_LE(rel, 1e-4) << stage << " " << name;
       std::printf("[ measure  ] %s %s %s: max rel error %.3g\n", stage.c_str(), ours_args.c_str(),
-                  name.c_str(), err / mag);
+                  name.c_str(), rel);
     }
   }
 

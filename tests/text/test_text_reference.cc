@@ -63,15 +63,10 @@ TEST_F(TextReference, EncoderMatchesTorch) {
   const Tensor b = SafetensorsFile::open(dir.file("r.safetensors"))->tensor("context");
   ASSERT_EQ(a.shape(), b.shape());
   EXPECT_EQ(a.shape(), (Shape{1, 40, 48}));
-  const auto av = a.to_vector(), bv = b.to_vector();
-  double err = 0, mag = 0;
-  for (size_t i = 0; i < av.size(); ++i) {
-    err = std::max(err, std::fabs(static_cast<double>(av[i]) - bv[i]));
-    mag = std::max(mag, std::fabs(static_cast<double>(bv[i])));
-  }
-  std::printf("[ measure  ] text-encode: max rel error %.3g\n", err / mag);
-  EXPECT_LE(err / mag, 1e-4);
-  EXPECT_EQ(av.back(), 0.0f);  // padded rows are zero
+  const double rel = test::max_rel_error(a, b);
+  std::printf("[ measure  ] text-encode: max rel error %.3g\n", rel);
+  EXPECT_LE(rel, 1e-4);
+  EXPECT_EQ(a.to_vector().back(), 0.0f);  // padded rows are zero
 }
 
 TEST(PromptClean, WhitespaceEntitiesAndUtf8) {
