@@ -108,9 +108,9 @@ struct ScalarKernel {
 #if defined(__x86_64__)
 struct Avx2Kernel {
   static constexpr int MR = 6, NR = 16;
-  __attribute__((target("avx2,fma"))) static void run(int64_t kc, const float* ap,
-                                                      const float* bp, float* c, int64_t ldc,
-                                                      const float* bias, bool load) {
+  __attribute__((target("avx2,fma"))) static void run(int64_t kc, const float* ap, const float* bp,
+                                                      float* c, int64_t ldc, const float* bias,
+                                                      bool load) {
     __m256 acc[MR][2];
     const __m256 b0i = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
     const __m256 b1i = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
