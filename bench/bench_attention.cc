@@ -4,6 +4,8 @@
 //   build/bin/bench_attention --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -18,11 +20,6 @@ extern "C" void openblas_set_num_threads(int);
 #endif
 
 namespace {
-
-int bench_threads() {
-  const char* v = std::getenv("MOVA_BENCH_THREADS");
-  return v ? std::atoi(v) : mova::ThreadPool::hardware_threads();
-}
 
 mova::Tensor random(const mova::Shape& s, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -41,7 +38,7 @@ void set_counters(benchmark::State& s, int64_t L, int64_t H, int64_t D) {
 
 void BM_MovaAttention(benchmark::State& s) {
   const int64_t L = s.range(0), H = s.range(1), D = s.range(2);
-  mova::Exec ex(bench_threads());
+  mova::Exec ex(mova::bench::threads());
   const mova::Tensor q = random({1, L, H, D}, 1), k = random({1, L, H, D}, 2),
                      v = random({1, L, H, D}, 3);
   for (auto _ : s) benchmark::DoNotOptimize(mova::attention(ex, q, k, v).raw_data());
@@ -51,7 +48,7 @@ void BM_MovaAttention(benchmark::State& s) {
 #ifdef MOVA_HAVE_OPENBLAS
 void BM_BlasMaterialised(benchmark::State& s) {
   const int64_t L = s.range(0), H = s.range(1), D = s.range(2);
-  openblas_set_num_threads(bench_threads());
+  openblas_set_num_threads(mova::bench::threads());
   const mova::Tensor q = random({1, L, H, D}, 1), k = random({1, L, H, D}, 2),
                      v = random({1, L, H, D}, 3);
   std::vector<float> scores(L * L), out(L * H * D);

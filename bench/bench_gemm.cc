@@ -4,6 +4,8 @@
 // Threads: MOVA_BENCH_THREADS (default: all cores) for both libraries.
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <cstdlib>
 #include <random>
 #include <vector>
@@ -18,11 +20,6 @@ extern "C" void openblas_set_num_threads(int);
 #endif
 
 namespace {
-
-int bench_threads() {
-  const char* v = std::getenv("MOVA_BENCH_THREADS");
-  return v ? std::atoi(v) : mova::ThreadPool::hardware_threads();
-}
 
 struct Operands {
   std::vector<float> x, w, y;
@@ -46,7 +43,7 @@ void set_counters(benchmark::State& s, int64_t m, int64_t n, int64_t k) {
 void BM_Mova(benchmark::State& s, mova::DType wt) {
   const int64_t m = s.range(0), n = s.range(1), k = s.range(2);
   Operands o(m, n, k);
-  mova::ThreadPool pool(bench_threads());
+  mova::ThreadPool pool(mova::bench::threads());
   mova::cpu::GemmProblem p;
   p.m = m;
   p.n = n;
@@ -70,7 +67,7 @@ void BM_Mova(benchmark::State& s, mova::DType wt) {
 void BM_OpenBlas(benchmark::State& s) {
   const int64_t m = s.range(0), n = s.range(1), k = s.range(2);
   Operands o(m, n, k);
-  openblas_set_num_threads(bench_threads());
+  openblas_set_num_threads(mova::bench::threads());
   for (auto _ : s) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, o.x.data(), k, o.w.data(),
                 k, 0.0f, o.y.data(), n);

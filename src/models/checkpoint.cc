@@ -114,24 +114,37 @@ SchedulerConfig Checkpoint::scheduler_config() const {
   return SchedulerConfig::from_json(config(Component::kScheduler));
 }
 
+namespace {
+
+// Upstream saves weight-normalised convs as weight_g/weight_v; newer torch as
+// parametrizations; an export after folding the norm has plain `weight`. The first conv
+// tells which.
+void detect_conv_storage(DacConfig& c, const WeightSet& w) {
+  if (w.contains("encoder.block.0.weight_v")) {
+    c.conv_storage = DacConfig::ConvStorage::kWeightNorm;
+  } else if (w.contains("encoder.block.0.parametrizations.weight.original1")) {
+    c.conv_storage = DacConfig::ConvStorage::kParametrized;
+  } else if (w.contains("encoder.block.0.weight")) {
+    c.conv_storage = DacConfig::ConvStorage::kFolded;
+  }
+}
+
+}  // namespace
+
 DacConfig Checkpoint::audio_vae_config() const {
   DacConfig c = DacConfig::from_json(config(Component::kAudioVae));
-  // Upstream saves weight-normalised convs as weight_g/weight_v; a checkpoint exported after
-  // folding the norm has plain `weight`. Accept either, decided by the first conv.
-  if (folder_has_weights(folder(Component::kAudioVae))) {
-    const WeightSet w = WeightSet::open_folder(folder(Component::kAudioVae));
-    if (w.contains("encoder.block.0.weight_v")) {
-      c.conv_storage = DacConfig::ConvStorage::kWeightNorm;
-    } else if (w.contains("encoder.block.0.parametrizations.weight.original1")) {
-      c.conv_storage = DacConfig::ConvStorage::kParametrized;
-    } else if (w.contains("encoder.block.0.weight")) {
-      c.conv_storage = DacConfig::ConvStorage::kFolded;
-    }
-  }
+  if (folder_has_weights(folder(Component::kAudioVae)))
+    detect_conv_storage(c, WeightSet::open_folder(folder(Component::kAudioVae)));
   return c;
 }
 
 TensorLayout Checkpoint::layout(Component c) const {
+  const ComponentDesc& d = component_desc(c);
+  if (!d.has_weights) return {};
+  return layout_for(c, WeightSet::open_folder(folder(c)));
+}
+
+TensorLayout Checkpoint::layout_for(Component c, const WeightSet& present) const {
   switch (c) {
     case Component::kVideoDit:
     case Component::kVideoDit2:
@@ -142,12 +155,14 @@ TensorLayout Checkpoint::layout(Component c) const {
       return bridge_config().layout();
     case Component::kVideoVae:
       return video_vae_config().layout();
-    case Component::kAudioVae:
-      return audio_vae_config().layout();
+    case Component::kAudioVae: {
+      DacConfig dac = DacConfig::from_json(config(c));
+      detect_conv_storage(dac, present);
+      return dac.layout();
+    }
     case Component::kTextEncoder: {
-      const WeightSet w = WeightSet::open_folder(folder(c));
-      const bool shared = w.contains("shared.weight");
-      const bool embed = w.contains("encoder.embed_tokens.weight");
+      const bool shared = present.contains("shared.weight");
+      const bool embed = present.contains("encoder.embed_tokens.weight");
       return text_encoder_config().layout(shared || !embed, embed);
     }
     case Component::kTokenizer:
@@ -161,9 +176,8 @@ WeightSet Checkpoint::weights(Component c) const {
   const ComponentDesc& d = component_desc(c);
   MOVA_CHECK(d.has_weights, ErrorKind::kInternal, d.folder, " has no weights");
   require(c, "its weights");
-  const TensorLayout l = layout(c);
   WeightSet w = WeightSet::open_folder(folder(c));
-  check_layout(w, l, folder(c));
+  check_layout(w, layout_for(c, w), folder(c));
   return w;
 }
 

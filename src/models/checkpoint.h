@@ -85,6 +85,10 @@ class Checkpoint {
   WeightSet weights(Component c) const;
 
  private:
+  // The layout for weights already opened (which names the checkpoint uses decides a few
+  // optional forms: tied embeddings, DAC conv storage).
+  TensorLayout layout_for(Component c, const WeightSet& present) const;
+
   std::string dir_;
   ModelIndex index_;
 };

@@ -70,22 +70,7 @@ void StageParams::check_known(const std::vector<std::string>& options,
   }
 }
 
-Tensor StageContext::input(const std::string& name, const Shape& shape) const {
-  auto it = inputs->find(name);
-  MOVA_CHECK(it != inputs->end(), ErrorKind::kInvalidArgument, "input tensor '", name,
-             "' is missing from --in");
-  const Tensor& t = it->second;
-  bool ok = t.dim() == static_cast<int>(shape.size());
-  for (int i = 0; ok && i < t.dim(); ++i) ok = shape[i] < 0 || shape[i] == t.size(i);
-  Shape pattern_str = shape;
-  MOVA_CHECK(ok, ErrorKind::kShape, "input tensor '", name, "' has shape ", shape_str(t.shape()),
-             ", expected ", shape_str(pattern_str), " (-1 = any)");
-  MOVA_CHECK(dtype_is_float(t.dtype()), ErrorKind::kShape, "input tensor '", name, "' is ",
-             dtype_name(t.dtype()), ", expected a float dtype");
-  return t.to(DType::kF32).contiguous();
-}
-
-std::vector<int64_t> StageContext::input_ints(const std::string& name, const Shape& shape) const {
+const Tensor& StageContext::lookup(const std::string& name, const Shape& shape) const {
   auto it = inputs->find(name);
   MOVA_CHECK(it != inputs->end(), ErrorKind::kInvalidArgument, "input tensor '", name,
              "' is missing from --in");
@@ -94,6 +79,18 @@ std::vector<int64_t> StageContext::input_ints(const std::string& name, const Sha
   for (int i = 0; ok && i < t.dim(); ++i) ok = shape[i] < 0 || shape[i] == t.size(i);
   MOVA_CHECK(ok, ErrorKind::kShape, "input tensor '", name, "' has shape ", shape_str(t.shape()),
              ", expected ", shape_str(shape), " (-1 = any)");
+  return t;
+}
+
+Tensor StageContext::input(const std::string& name, const Shape& shape) const {
+  const Tensor& t = lookup(name, shape);
+  MOVA_CHECK(dtype_is_float(t.dtype()), ErrorKind::kShape, "input tensor '", name, "' is ",
+             dtype_name(t.dtype()), ", expected a float dtype");
+  return t.to(DType::kF32).contiguous();
+}
+
+std::vector<int64_t> StageContext::input_ints(const std::string& name, const Shape& shape) const {
+  const Tensor& t = lookup(name, shape);
   std::vector<int64_t> out(t.numel());
   const Tensor c = t.contiguous();
   if (t.dtype() == DType::kI64) {

@@ -43,6 +43,10 @@ struct StageContext {
   Tensor input(const std::string& name, const Shape& shape) const;
   // An integer input (token ids, masks) as int64 values, shape-checked like input().
   std::vector<int64_t> input_ints(const std::string& name, const Shape& shape) const;
+
+ private:
+  // The named input, checked to exist and to have `shape`.
+  const Tensor& lookup(const std::string& name, const Shape& shape) const;
 };
 
 struct EvalStage {

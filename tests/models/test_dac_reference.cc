@@ -58,7 +58,7 @@ TEST_F(DacReference, EncodePadsToTheHop) {
   }
 }
 
-TEST_F(DacReference, DecodedLengthIsLatentsTimesHop) {
+TEST_F(DacReference, MissingInputIsAnError) {
   const auto r = test::run_cli("eval audio-decode --model " + dir.file("m") + " --out " +
                                dir.file("x.safetensors"));
   EXPECT_EQ(r.exit_code, 2) << r.output;  // no --in: the latents input is missing

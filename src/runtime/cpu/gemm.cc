@@ -258,9 +258,7 @@ void gemm_threaded(const GemmProblem& p, ThreadPool* pool) {
     if (i0 < i1 && j0 < j1) gemm_region<K>(p, i0, i1, j0, j1);
   };
   if (tasks <= 1 || !pool) {
-    body(0);
-    if (tasks > 1)
-      for (int t = 1; t < tasks; ++t) body(t);
+    for (int t = 0; t < tasks; ++t) body(t);
   } else {
     pool->run_tasks(tasks, body);
   }
