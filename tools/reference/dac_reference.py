@@ -22,10 +22,8 @@ F = torch.float64
 
 class Dac:
     def __init__(self, model):
-        folder = os.path.join(model, "audio_vae")
-        self.cfg = json.load(open(os.path.join(folder, "config.json")))
-        self.W = {k: torch.from_numpy(v).to(F)
-                  for k, v in safetensors_np.read_component(folder).items()}
+        self.cfg, self.W = safetensors_np.load_component(
+            model, "audio_vae", lambda v: torch.from_numpy(v).to(F))
 
     def weight(self, p):
         if p + ".weight" in self.W:

@@ -8,7 +8,6 @@ docs/upstream/{dit,bridge_pipeline}.md independently of the C++ code.
 """
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -22,10 +21,8 @@ from wan_dit_reference import F, attention, layer_norm, lin, load_tower, rms_nor
 
 class Bridge:
     def __init__(self, model):
-        folder = os.path.join(model, "dual_tower_bridge")
-        self.cfg = json.load(open(os.path.join(folder, "config.json")))
-        self.W = {k: torch.from_numpy(v).to(F)
-                  for k, v in safetensors_np.read_component(folder).items()}
+        self.cfg, self.W = safetensors_np.load_component(
+            model, "dual_tower_bridge", lambda v: torch.from_numpy(v).to(F))
         n = min(self.cfg["visual_layers"], self.cfg["audio_layers"])
         assert self.cfg["interaction_strategy"] == "full"
         self.layers = set(range(n))

@@ -40,6 +40,14 @@ def read_component(folder):
     return out
 
 
+def load_component(model, name, to_tensor):
+    """(config.json dict, {tensor name: to_tensor(array)}) of a checkpoint component folder."""
+    folder = os.path.join(model, name)
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    return cfg, {k: to_tensor(v) for k, v in read_component(folder).items()}
+
+
 def write(path, tensors):
     header, blobs, off = {}, [], 0
     for name in sorted(tensors):

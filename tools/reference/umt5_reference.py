@@ -46,9 +46,8 @@ def main():
     ap.add_argument("--in", dest="inp", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    folder = os.path.join(a.model, "text_encoder")
-    cfg = json.load(open(os.path.join(folder, "config.json")))
-    W = {k: torch.from_numpy(v).to(F) for k, v in safetensors_np.read_component(folder).items()}
+    cfg, W = safetensors_np.load_component(a.model, "text_encoder",
+                                           lambda v: torch.from_numpy(v).to(F))
     I = safetensors_np.read(a.inp)
     ids = torch.from_numpy(I["input_ids"]).long()[0]
     mask = torch.from_numpy(I["attention_mask"]).long()[0]

@@ -153,9 +153,7 @@ class Tower:
 
 
 def load_tower(model, component):
-    folder = os.path.join(model, component)
-    cfg = json.load(open(os.path.join(folder, "config.json")))
-    W = {k: torch.from_numpy(v).to(F) for k, v in safetensors_np.read_component(folder).items()}
+    cfg, W = safetensors_np.load_component(model, component, lambda v: torch.from_numpy(v).to(F))
     return Tower(cfg, W, component == "audio_dit")
 
 

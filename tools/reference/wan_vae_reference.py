@@ -21,10 +21,8 @@ F = torch.float64
 
 class WanVae:
     def __init__(self, model):
-        folder = os.path.join(model, "video_vae")
-        self.cfg = json.load(open(os.path.join(folder, "config.json")))
-        self.W = {k: torch.from_numpy(v).to(F)
-                  for k, v in safetensors_np.read_component(folder).items()}
+        self.cfg, self.W = safetensors_np.load_component(
+            model, "video_vae", lambda v: torch.from_numpy(v).to(F))
 
     def cconv(self, x, p, stride=(1, 1, 1)):
         """Causal conv3d on [1, C, T, H, W]: 2·pad_t zero frames in front, symmetric h/w."""
