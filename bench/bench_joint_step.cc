@@ -3,8 +3,6 @@
 // achieved GFLOP/s in GEMMs and in attention, and peak RSS.
 //   build/bin/bench_joint_step [--model DIR] [--frames T] [--height H] [--width W] [--audio L]
 // Sizes are latent sizes: video [1, 16, T, H, W] -> T·(H/2)·(W/2) tokens; audio L tokens.
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +14,7 @@
 #include "models/tiny_checkpoint.h"
 #include "pipeline/joint_denoiser.h"
 #include "runtime/log.h"
+#include "runtime/memory_stats.h"
 #include "runtime/profile.h"
 
 namespace {
@@ -34,9 +33,7 @@ mova::Tensor random(const mova::Shape& s, uint32_t seed) {
 }
 
 double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024.0;
+  return static_cast<double>(mova::peak_rss_bytes()) / (1 << 20);
 }
 
 }  // namespace

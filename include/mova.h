@@ -1,21 +1,32 @@
 /*
  * mova.h: the public C API of mova.cpp.
  *
- * Usage (grows with the engine; generation lands with `mova generate`):
+ * Usage:
  *
  *   mova_model* model = NULL;
  *   if (mova_model_open("MOVA-360p", &model) != MOVA_OK) {
  *     fprintf(stderr, "%s\n", mova_last_error());
  *     return 1;
  *   }
- *   char* info = mova_model_info_json(model);   // components, sizes, configs
- *   puts(info);
- *   mova_free_string(info);
+ *   mova_generate_params p;
+ *   mova_generate_params_init(&p);          // upstream's defaults
+ *   p.prompt = "A drummer hits the snare twice.";
+ *   p.image_path = "first_frame.png";       // NULL: text-only
+ *   mova_clip* clip = NULL;
+ *   if (mova_generate(model, &p, &clip) == MOVA_OK) {
+ *     mova_clip_info info = mova_clip_get_info(clip);
+ *     const uint8_t* rgb = mova_clip_frame(clip, 0);   // info.width * info.height * 3 bytes
+ *     const float* pcm = mova_clip_audio(clip);        // info.samples mono samples
+ *     mova_clip_write_mp4(clip, "out.mp4");
+ *     mova_clip_free(clip);
+ *   }
  *   mova_model_close(model);
  *
- * Thread safety: a mova_model may be used from one thread at a time; distinct models are
- * independent. mova_last_error() is per thread. The log callback may be called from any
- * thread and must be thread-safe.
+ * Thread safety: a mova_model may be used from one thread at a time (one generation at a
+ * time); distinct models are independent, and a mova_clip is immutable and may be read from
+ * any thread. mova_last_error() is per thread. The log callback may be called from any
+ * thread and must be thread-safe; the progress and abort callbacks are called on the thread
+ * that called mova_generate.
  */
 #ifndef MOVA_H
 #define MOVA_H
@@ -67,6 +78,63 @@ void mova_model_close(mova_model* model);
  * mova_free_string. Returns NULL on error (see mova_last_error). */
 char* mova_model_info_json(mova_model* model);
 void mova_free_string(char* s);
+
+/* ---- generation ---------------------------------------------------------------------- */
+
+/* Called when a stage starts (step 0, seconds 0), after each denoising step (step 1..steps)
+ * and when a stage ends (step 0, seconds > 0). Stages: "text", "condition", "denoise",
+ * "video-decode", "audio-decode". */
+typedef void (*mova_progress_callback)(const char* stage, int64_t step, int64_t steps,
+                                       double stage_seconds, void* user_data);
+/* Polled between stages and steps; return non-zero to stop (mova_generate returns
+ * MOVA_ERR_ABORTED). */
+typedef int (*mova_abort_callback)(void* user_data);
+
+typedef struct mova_generate_params {
+  const char* prompt;          /* required, UTF-8 */
+  const char* negative_prompt; /* NULL: upstream's default negative prompt */
+  const char* image_path;      /* PNG or JPEG first frame; NULL: text-only */
+  int32_t width, height;       /* multiples of 16; 0: the model's default */
+  int32_t frames;              /* 4k+1; 0: default (193) */
+  int32_t steps;               /* 0: default (50) */
+  double fps;                  /* 0: default (24) */
+  double cfg;                  /* < 0: default (5.0); 1.0 disables guidance */
+  uint64_t seed;               /* default 42 */
+  const char* noise_path;      /* safetensors with video_noise/audio_noise, or NULL */
+  int32_t threads;             /* 0: all cores */
+  mova_progress_callback progress;
+  mova_abort_callback should_abort;
+  void* user_data; /* passed to both callbacks */
+} mova_generate_params;
+
+/* Fills `params` with the defaults above (prompt NULL: set it). */
+void mova_generate_params_init(mova_generate_params* params);
+
+typedef struct mova_clip mova_clip;
+
+/* Runs the whole pipeline. Invalid parameters fail before any heavy work. */
+mova_status mova_generate(mova_model* model, const mova_generate_params* params,
+                          mova_clip** out_clip);
+
+typedef struct mova_clip_info {
+  int32_t width, height, frames;
+  double fps;
+  int32_t sample_rate;
+  int64_t samples; /* mono samples: int(sample_rate * frames / fps) */
+} mova_clip_info;
+
+mova_clip_info mova_clip_get_info(const mova_clip* clip);
+/* Frame `index` as packed RGB (height rows of width*3 bytes); NULL when out of range. */
+const uint8_t* mova_clip_frame(const mova_clip* clip, int32_t index);
+/* Mono float PCM in [-1, 1]. */
+const float* mova_clip_audio(const mova_clip* clip);
+/* Per-stage wall times of the generation that made the clip. */
+int32_t mova_clip_stage_count(const mova_clip* clip);
+const char* mova_clip_stage_name(const mova_clip* clip, int32_t index);
+double mova_clip_stage_seconds(const mova_clip* clip, int32_t index);
+/* Writes H.264 + AAC MP4 (written to a temporary name, renamed when complete). */
+mova_status mova_clip_write_mp4(const mova_clip* clip, const char* path);
+void mova_clip_free(mova_clip* clip);
 
 #ifdef __cplusplus
 }

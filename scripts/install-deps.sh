@@ -14,7 +14,7 @@ packages=(
   libpng-dev libjpeg-dev
   libopenblas-dev
 )
-python_packages=(python3 python3-numpy python3-torch python3-sentencepiece)
+python_packages=(python3 python3-numpy python3-torch python3-sentencepiece python3-pil)
 
 want=("${packages[@]}")
 if [[ "${1:-}" != "--no-python" ]]; then want+=("${python_packages[@]}"); fi

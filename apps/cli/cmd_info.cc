@@ -3,38 +3,13 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "format.h"
 #include "models/checkpoint.h"
 #include "models/checkpoint_info.h"
 #include "runtime/error.h"
 
 namespace mova::cli {
 namespace {
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", b, units[u]);
-  return buf;
-}
-
-std::string human_count(double n) {
-  char buf[32];
-  if (n >= 1e9) {
-    std::snprintf(buf, sizeof buf, "%.2fB", n / 1e9);
-  } else if (n >= 1e6) {
-    std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
-  } else if (n >= 1e3) {
-    std::snprintf(buf, sizeof buf, "%.1fK", n / 1e3);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.0f", n);
-  }
-  return buf;
-}
 
 void print_text(const nlohmann::json& info) {
   std::printf("MOVA checkpoint: %s\n", info["path"].get<std::string>().c_str());

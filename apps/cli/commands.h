@@ -13,5 +13,6 @@ struct GlobalOptions {
 void register_info(CLI::App& app, GlobalOptions& global);
 void register_make_tiny(CLI::App& app, GlobalOptions& global);
 void register_eval(CLI::App& app, GlobalOptions& global);
+void register_generate(CLI::App& app, GlobalOptions& global);
 
 }  // namespace mova::cli

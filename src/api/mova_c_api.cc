@@ -2,16 +2,24 @@
 // message kept per thread for mova_last_error().
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
+#include "media/image_io.h"
+#include "media/mp4_writer.h"
 #include "models/checkpoint.h"
 #include "models/checkpoint_info.h"
 #include "mova.h"
+#include "pipeline/generate.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 
 struct mova_model {
   mova::Checkpoint checkpoint;
+};
+
+struct mova_clip {
+  mova::GeneratedClip clip;
 };
 
 namespace {
@@ -105,6 +113,96 @@ char* mova_model_info_json(mova_model* model) {
 
 void mova_free_string(char* s) {
   std::free(s);
+}
+
+void mova_generate_params_init(mova_generate_params* p) {
+  if (!p) return;
+  *p = mova_generate_params{};
+  p->cfg = -1.0;
+  p->seed = 42;
+}
+
+mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova_clip** out) {
+  return guarded([&] {
+    MOVA_CHECK(model && p && out, mova::ErrorKind::kInvalidArgument,
+               "mova_generate: model, params and out_clip must not be NULL");
+    *out = nullptr;
+    MOVA_CHECK(p->prompt, mova::ErrorKind::kInvalidArgument, "mova_generate: prompt is NULL");
+    const mova::Generator generator(model->checkpoint.dir());
+    mova::GenerateRequest r;
+    r.prompt = p->prompt;
+    if (p->negative_prompt) r.negative_prompt = std::string(p->negative_prompt);
+    r.width = p->width;
+    r.height = p->height;
+    r.frames = p->frames;
+    r.steps = p->steps;
+    r.fps = p->fps;
+    if (p->cfg >= 0) r.cfg = p->cfg;
+    r.seed = p->seed;
+    if (p->noise_path) r.noise_path = p->noise_path;
+    r = generator.resolve(r);
+    if (p->image_path) r.image = mova::read_image(p->image_path);
+    mova::ProgressFn progress;
+    if (p->progress)
+      progress = [p](const mova::GenerateProgress& g) {
+        p->progress(g.stage, g.step, g.steps, g.stage_seconds, p->user_data);
+      };
+    mova::AbortFn abort;
+    if (p->should_abort) abort = [p] { return p->should_abort(p->user_data) != 0; };
+    mova::Exec ex(p->threads);
+    auto clip = std::make_unique<mova_clip>();
+    clip->clip = generator.run(ex, r, progress, abort);
+    *out = clip.release();
+  });
+}
+
+mova_clip_info mova_clip_get_info(const mova_clip* c) {
+  mova_clip_info info{};
+  if (!c || c->clip.frames.empty()) return info;
+  info.width = static_cast<int32_t>(c->clip.frames[0].width);
+  info.height = static_cast<int32_t>(c->clip.frames[0].height);
+  info.frames = static_cast<int32_t>(c->clip.frames.size());
+  info.fps = c->clip.fps;
+  info.sample_rate = c->clip.sample_rate;
+  info.samples = static_cast<int64_t>(c->clip.audio.size());
+  return info;
+}
+
+const uint8_t* mova_clip_frame(const mova_clip* c, int32_t index) {
+  if (!c || index < 0 || static_cast<size_t>(index) >= c->clip.frames.size()) return nullptr;
+  return c->clip.frames[static_cast<size_t>(index)].pixels.data();
+}
+
+const float* mova_clip_audio(const mova_clip* c) {
+  return c ? c->clip.audio.data() : nullptr;
+}
+
+int32_t mova_clip_stage_count(const mova_clip* c) {
+  return c ? static_cast<int32_t>(c->clip.timings.size()) : 0;
+}
+
+const char* mova_clip_stage_name(const mova_clip* c, int32_t i) {
+  if (!c || i < 0 || i >= mova_clip_stage_count(c)) return nullptr;
+  return c->clip.timings[static_cast<size_t>(i)].name.c_str();
+}
+
+double mova_clip_stage_seconds(const mova_clip* c, int32_t i) {
+  if (!c || i < 0 || i >= mova_clip_stage_count(c)) return 0.0;
+  return c->clip.timings[static_cast<size_t>(i)].seconds;
+}
+
+mova_status mova_clip_write_mp4(const mova_clip* c, const char* path) {
+  return guarded([&] {
+    MOVA_CHECK(c && path, mova::ErrorKind::kInvalidArgument,
+               "mova_clip_write_mp4: clip and path must not be NULL");
+    mova::Mp4Options options;
+    options.fps = c->clip.fps;
+    mova::write_mp4(path, c->clip.frames, c->clip.audio, c->clip.sample_rate, options);
+  });
+}
+
+void mova_clip_free(mova_clip* c) {
+  delete c;
 }
 
 }  // extern "C"

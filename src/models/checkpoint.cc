@@ -44,6 +44,15 @@ ModelIndex ModelIndex::load(const std::string& path) {
   idx.boundary_ratio = j.get_double("boundary_ratio", idx.boundary_ratio);
   idx.audio_vae_type = j.get_string("audio_vae_type", idx.audio_vae_type);
   j.check_range("boundary_ratio", idx.boundary_ratio, 0.0, 1.0);
+  if (j.has("mova_cpp_defaults")) {
+    const JsonConfig d(j.json()["mova_cpp_defaults"], path + ": mova_cpp_defaults");
+    idx.defaults.width = d.get_int("width", 0);
+    idx.defaults.height = d.get_int("height", 0);
+    idx.defaults.frames = d.get_int("frames", 0);
+    idx.defaults.steps = d.get_int("steps", 0);
+    idx.defaults.fps = d.get_double("fps", 0);
+    idx.defaults.cfg = d.get_double("cfg", 0);
+  }
   MOVA_CHECK(idx.audio_vae_type == "dac", ErrorKind::kUnsupported, path, ": audio_vae_type '",
              idx.audio_vae_type, "' is not supported (MOVA uses \"dac\")");
   MOVA_CHECK(!idx.components.empty(), ErrorKind::kFormat, path,

@@ -50,6 +50,12 @@ struct ModelIndex {
   std::map<std::string, std::pair<std::string, std::string>> components;  // key -> [lib, class]
   double boundary_ratio = 0.9;
   std::string audio_vae_type = "dac";
+  // Optional "mova_cpp_defaults" object (our extension; absent from the published files):
+  // generation defaults a model ships with, e.g. the nano model's small frame size. 0 = unset.
+  struct Defaults {
+    int64_t width = 0, height = 0, frames = 0, steps = 0;
+    double fps = 0, cfg = 0;
+  } defaults;
 
   static ModelIndex load(const std::string& path);
   static nlohmann::json published_json(double boundary_ratio = 0.9);

@@ -19,28 +19,13 @@
 #include "models/wan_vae_config.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/random.h"
 
 namespace mova {
 namespace fs = std::filesystem;
 namespace {
 
-// splitmix64: a portable, seedable generator (std::normal_distribution differs between
-// standard libraries, and the tiny checkpoint must be identical everywhere).
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double uniform() {
-    return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-  }
-  double normal() {
-    return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
-  }
-};
+using Rng = SplitMix64;
 
 uint64_t hash_name(const std::string& s, uint64_t seed) {
   uint64_t h = 1469598103934665603ull ^ seed;

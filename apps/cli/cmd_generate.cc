@@ -1,0 +1,221 @@
+// mova generate: prompt (+ first frame) -> MP4 with video and audio generated together.
+// Generation goes through the public C API (include/mova.h), as any embedding application's
+// would; the CLI adds option parsing, progress display, extra outputs and the timing table.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "commands.h"
+#include "format.h"
+#include "media/image_io.h"
+#include "media/preview.h"
+#include "media/wav_writer.h"
+#include "mova.h"
+#include "progress.h"
+#include "runtime/error.h"
+#include "runtime/memory_stats.h"
+
+namespace mova::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct GenerateOptions {
+  std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
+  bool has_negative = false, preview = false;
+  int frames = 0, width = 0, height = 0, steps = 0;
+  double fps = 0, cfg = -1;
+  uint64_t seed = 42;
+};
+
+ErrorKind kind_of(mova_status s) {
+  switch (s) {
+    case MOVA_ERR_INVALID_ARGUMENT:
+      return ErrorKind::kInvalidArgument;
+    case MOVA_ERR_IO:
+      return ErrorKind::kIo;
+    case MOVA_ERR_FORMAT:
+      return ErrorKind::kFormat;
+    case MOVA_ERR_SHAPE:
+      return ErrorKind::kShape;
+    case MOVA_ERR_UNSUPPORTED:
+      return ErrorKind::kUnsupported;
+    case MOVA_ERR_ABORTED:
+      return ErrorKind::kAborted;
+    default:
+      return ErrorKind::kInternal;
+  }
+}
+
+void check(mova_status s) {
+  if (s != MOVA_OK) throw Error(kind_of(s), mova_last_error());
+}
+
+// The model used when --model is absent: $MOVA_MODEL, else the bundled nano model.
+std::string default_model() {
+  if (const char* env = std::getenv("MOVA_MODEL"); env && *env) return env;
+  const fs::path bundled = fs::path(MOVA_BUNDLED_MODEL_DIR);
+  MOVA_CHECK(fs::exists(bundled / "model_index.json"), ErrorKind::kInvalidArgument,
+             "no --model given, $MOVA_MODEL is unset and the bundled model (", bundled.string(),
+             ") is not present");
+  return bundled.string();
+}
+
+// Fails now, not after minutes of generation, when an output cannot be written.
+void check_writable_folder(const std::string& file, const char* option) {
+  const fs::path dir = fs::absolute(file).parent_path();
+  std::error_code ec;
+  MOVA_CHECK(fs::is_directory(dir, ec), ErrorKind::kIo, option, " ", file, ": folder ",
+             dir.string(), " does not exist");
+  MOVA_CHECK(::access(dir.c_str(), W_OK) == 0, ErrorKind::kIo, option, " ", file,
+             ": folder is not writable");
+  MOVA_CHECK(!fs::is_directory(file, ec), ErrorKind::kIo, option, " ", file, " is a folder");
+}
+
+std::string beside(const std::string& output, const std::string& suffix) {
+  fs::path p(output);
+  p.replace_extension();
+  return p.string() + suffix;
+}
+
+struct Abort {
+  static volatile std::sig_atomic_t requested;
+  static void on_signal(int) { requested = 1; }
+  static int poll(void*) { return requested; }
+};
+volatile std::sig_atomic_t Abort::requested = 0;
+
+void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
+  const auto t_start = std::chrono::steady_clock::now();
+  const std::string model_dir = o.model.empty() ? default_model() : o.model;
+  check_writable_folder(o.output, "--output");
+  if (!o.save_wav.empty()) check_writable_folder(o.save_wav, "--save-wav");
+  if (!o.image.empty())  // decode now: a bad image is reported before the model loads
+    (void)read_image(o.image);
+  if (!o.save_frames.empty()) {
+    std::error_code ec;
+    fs::create_directories(o.save_frames, ec);
+    MOVA_CHECK(fs::is_directory(o.save_frames), ErrorKind::kIo, "--save-frames ", o.save_frames,
+               ": cannot create folder");
+  }
+
+  mova_model* model = nullptr;
+  check(mova_model_open(model_dir.c_str(), &model));
+  std::unique_ptr<mova_model, void (*)(mova_model*)> model_guard(model, mova_model_close);
+
+  const bool quiet = global.log_level == "error" || global.log_level == "silent";
+  ProgressPrinter printer(quiet);
+  mova_generate_params p;
+  mova_generate_params_init(&p);
+  p.prompt = o.prompt.c_str();
+  p.negative_prompt = o.has_negative ? o.negative_prompt.c_str() : nullptr;
+  p.image_path = o.image.empty() ? nullptr : o.image.c_str();
+  p.width = o.width;
+  p.height = o.height;
+  p.frames = o.frames;
+  p.steps = o.steps;
+  p.fps = o.fps;
+  p.cfg = o.cfg;
+  p.seed = o.seed;
+  p.noise_path = o.noise.empty() ? nullptr : o.noise.c_str();
+  p.threads = global.threads;
+  p.user_data = &printer;
+  p.progress = [](const char* stage, int64_t step, int64_t steps, double secs, void* user) {
+    (*static_cast<ProgressPrinter*>(user))({stage, step, steps, secs});
+  };
+  Abort::requested = 0;
+  std::signal(SIGINT, Abort::on_signal);  // Ctrl-C stops cleanly between steps
+  p.should_abort = [](void*) { return static_cast<int>(Abort::requested); };
+
+  mova_clip* clip = nullptr;
+  const mova_status st = mova_generate(model, &p, &clip);
+  std::signal(SIGINT, SIG_DFL);
+  check(st);
+  std::unique_ptr<mova_clip, void (*)(mova_clip*)> clip_guard(clip, mova_clip_free);
+  const mova_clip_info info = mova_clip_get_info(clip);
+
+  const auto t_mux = std::chrono::steady_clock::now();
+  if (!quiet) std::fprintf(stderr, "writing %s...\n", o.output.c_str());
+  check(mova_clip_write_mp4(clip, o.output.c_str()));
+  const double mux_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_mux).count();
+
+  std::vector<float> audio(mova_clip_audio(clip), mova_clip_audio(clip) + info.samples);
+  auto frame = [&](int32_t i) {
+    RgbImage img(info.width, info.height);
+    std::copy_n(mova_clip_frame(clip, i), img.pixels.size(), img.pixels.begin());
+    return img;
+  };
+  if (!o.save_wav.empty()) write_wav(o.save_wav, audio, info.sample_rate);
+  if (!o.save_frames.empty())
+    for (int32_t i = 0; i < info.frames; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "frame_%05d.png", i);
+      write_png((fs::path(o.save_frames) / name).string(), frame(i));
+    }
+  if (o.preview) {
+    std::vector<RgbImage> frames;
+    for (int32_t i = 0; i < info.frames; ++i) frames.push_back(frame(i));
+    write_png(beside(o.output, ".frames.png"), contact_sheet(frames));
+    write_png(beside(o.output, ".audio.png"), audio_picture(audio, info.sample_rate));
+  }
+
+  if (quiet) return;
+  std::fprintf(stderr, "\n%-14s %10s\n", "stage", "time");
+  for (int32_t i = 0; i < mova_clip_stage_count(clip); ++i)
+    std::fprintf(stderr, "%-14s %10s\n", mova_clip_stage_name(clip, i),
+                 human_duration(mova_clip_stage_seconds(clip, i)).c_str());
+  std::fprintf(stderr, "%-14s %10s\n", "mux", human_duration(mux_seconds).c_str());
+  std::fprintf(
+      stderr, "%-14s %10s\n", "total",
+      human_duration(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count())
+          .c_str());
+  std::fprintf(stderr, "peak memory    %10s\n",
+               human_bytes(static_cast<double>(peak_rss_bytes())).c_str());
+  std::fprintf(stderr, "wrote %s: %dx%d, %d frames at %g fps, %lld audio samples at %d Hz\n",
+               o.output.c_str(), info.width, info.height, info.frames, info.fps,
+               static_cast<long long>(info.samples), info.sample_rate);
+}
+
+}  // namespace
+
+void register_generate(CLI::App& app, GlobalOptions& global) {
+  auto opt = std::make_shared<GenerateOptions>();
+  CLI::App* cmd = app.add_subcommand("generate", "prompt (+ first frame) -> MP4 with audio");
+  cmd->add_option("-m,--model", opt->model,
+                  "checkpoint folder (default: $MOVA_MODEL, else the bundled nano model)");
+  cmd->add_option("-p,--prompt", opt->prompt, "what to generate")->required();
+  cmd->add_option("-o,--output", opt->output, "MP4 to write")->required();
+  cmd->add_option("-i,--image", opt->image, "first frame (PNG or JPEG); omit for text-only");
+  cmd->add_option_function<std::string>(
+      "--negative-prompt",
+      [opt](const std::string& s) {
+        opt->negative_prompt = s;
+        opt->has_negative = true;
+      },
+      "default: upstream's negative prompt");
+  cmd->add_option("--frames", opt->frames, "4k+1 frames (default 193 or the model's)");
+  cmd->add_option("--fps", opt->fps, "frames per second (default 24)");
+  cmd->add_option("--width", opt->width, "multiple of 16 (default from the checkpoint)");
+  cmd->add_option("--height", opt->height, "multiple of 16 (default from the checkpoint)");
+  cmd->add_option("--steps", opt->steps, "denoising steps (default 50)");
+  cmd->add_option("--cfg", opt->cfg, "guidance scale (default 5.0; 1 disables)");
+  cmd->add_option("--seed", opt->seed, "noise seed (default 42)");
+  cmd->add_option("--noise", opt->noise,
+                  "safetensors with video_noise/audio_noise (overrides --seed)");
+  cmd->add_option("--save-wav", opt->save_wav, "also write the audio as float WAV");
+  cmd->add_option("--save-frames", opt->save_frames, "also write every frame as PNG here");
+  cmd->add_flag("--preview", opt->preview,
+                "also write OUT.frames.png (contact sheet) and OUT.audio.png (waveform)");
+  cmd->callback([opt, &global] { run_generate(*opt, global); });
+}
+
+}  // namespace mova::cli

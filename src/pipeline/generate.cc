@@ -1,0 +1,232 @@
+#include "pipeline/generate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "media/resize.h"
+#include "models/dac.h"
+#include "models/umt5_encoder.h"
+#include "models/wan_vae.h"
+#include "pipeline/flow_match_scheduler.h"
+#include "pipeline/joint_denoiser.h"
+#include "pipeline/noise.h"
+#include "pipeline/sampler.h"
+#include "runtime/error.h"
+#include "runtime/log.h"
+#include "text/umt5_tokenizer.h"
+
+namespace mova {
+
+const char* const kUpstreamNegativePrompt =
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，"
+    "低质量，JPEG压缩残留，丑陋的，残缺的，多余的手指";
+
+namespace {
+
+constexpr Component kNeeded[] = {
+    Component::kTextEncoder, Component::kTokenizer, Component::kVideoDit,
+    Component::kVideoDit2,   Component::kAudioDit,  Component::kBridge,
+    Component::kVideoVae,    Component::kAudioVae,  Component::kScheduler};
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Times one stage, reports its start and end, and checks for an abort request before it runs.
+class StageRunner {
+ public:
+  StageRunner(const ProgressFn& progress, const AbortFn& abort, std::vector<StageTime>& timings)
+      : progress_(progress), abort_(abort), timings_(timings) {}
+
+  template <typename F>
+  auto operator()(const char* stage, F&& body) {
+    check_abort();
+    const auto t0 = Clock::now();
+    if (progress_) progress_({stage, 0, 0, 0.0});
+    auto result = body(t0);
+    timings_.push_back({stage, seconds_since(t0)});
+    if (progress_) progress_({stage, 0, 0, timings_.back().seconds});
+    return result;
+  }
+
+  void check_abort() const {
+    MOVA_CHECK(!abort_ || !abort_(), ErrorKind::kAborted, "generation aborted by the caller");
+  }
+
+ private:
+  const ProgressFn& progress_;
+  const AbortFn& abort_;
+  std::vector<StageTime>& timings_;
+};
+
+// The default frame size when neither the request nor the model says: upstream's 360p size
+// (352x640; 360 is not a multiple of 16) or 720p when the folder is a 720p checkpoint.
+std::pair<int64_t, int64_t> fallback_size(const std::string& dir) {
+  const std::string name = std::filesystem::path(dir).lexically_normal().filename().string();
+  const std::string base =
+      name.empty() ? std::filesystem::path(dir).parent_path().filename().string() : name;
+  if (base.find("720") != std::string::npos) return {1280, 720};
+  return {640, 352};
+}
+
+std::vector<RgbImage> to_frames(const Tensor& video) {  // [1, 3, F, H, W] in [-1, 1]
+  const Tensor v = video.contiguous();
+  const int64_t F = v.size(2), H = v.size(3), W = v.size(4), plane = H * W;
+  const float* p = v.data<float>();
+  std::vector<RgbImage> frames;
+  frames.reserve(static_cast<size_t>(F));
+  for (int64_t f = 0; f < F; ++f) {
+    RgbImage img(W, H);
+    for (int64_t c = 0; c < 3; ++c) {
+      const float* src = p + (c * F + f) * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        // Upstream postprocess: (x / 2 + 0.5) clamped to [0, 1], then ·255 rounded.
+        const float x = std::clamp(src[i] / 2.0f + 0.5f, 0.0f, 1.0f);
+        img.pixels[i * 3 + c] = static_cast<uint8_t>(std::nearbyint(x * 255.0f));
+      }
+    }
+    frames.push_back(std::move(img));
+  }
+  return frames;
+}
+
+Tensor denormalise(const Tensor& latents, const WanVaeConfig& cfg) {  // x·std + mean per channel
+  Tensor out = latents.contiguous().clone();
+  const int64_t Z = out.size(1), n = out.numel() / Z;
+  float* p = out.data<float>();
+  for (int64_t c = 0; c < Z; ++c) {
+    const float std = static_cast<float>(cfg.latents_std[c]);
+    const float mean = static_cast<float>(cfg.latents_mean[c]);
+    for (int64_t i = 0; i < n; ++i) p[c * n + i] = p[c * n + i] * std + mean;
+  }
+  return out;
+}
+
+}  // namespace
+
+Generator::Generator(const std::string& model_dir) : checkpoint_(Checkpoint::open(model_dir)) {
+  for (Component c : kNeeded) checkpoint_.require(c, "mova generate");
+}
+
+GenerateRequest Generator::resolve(GenerateRequest r) const {
+  const ModelIndex::Defaults& d = checkpoint_.index().defaults;
+  const auto [fw, fh] = fallback_size(checkpoint_.dir());
+  if (r.width == 0) r.width = d.width > 0 ? d.width : fw;
+  if (r.height == 0) r.height = d.height > 0 ? d.height : fh;
+  if (r.frames == 0) r.frames = d.frames > 0 ? d.frames : 193;
+  if (r.steps == 0) r.steps = d.steps > 0 ? d.steps : 50;
+  if (r.fps == 0) r.fps = d.fps > 0 ? d.fps : 24.0;
+  if (!r.cfg) r.cfg = d.cfg > 0 ? d.cfg : 5.0;
+  if (!r.negative_prompt) r.negative_prompt = kUpstreamNegativePrompt;
+
+  const WanDitConfig v = checkpoint_.video_dit_config(Component::kVideoDit);
+  const int64_t align = 8 * std::max(v.patch_size[1], v.patch_size[2]);  // VAE x8, then patches
+  MOVA_CHECK(!r.prompt.empty(), ErrorKind::kInvalidArgument, "--prompt must not be empty");
+  MOVA_CHECK(r.frames >= 1 && (r.frames - 1) % 4 == 0 && r.frames <= 4001,
+             ErrorKind::kInvalidArgument, "--frames ", r.frames,
+             ": must be 4k+1 (1, 5, 9, ..., 193, ...) and at most 4001");
+  MOVA_CHECK(r.width > 0 && r.width % align == 0 && r.width <= 8192, ErrorKind::kInvalidArgument,
+             "--width ", r.width, ": must be a positive multiple of ", align, " up to 8192");
+  MOVA_CHECK(r.height > 0 && r.height % align == 0 && r.height <= 8192, ErrorKind::kInvalidArgument,
+             "--height ", r.height, ": must be a positive multiple of ", align, " up to 8192");
+  MOVA_CHECK(r.steps >= 1 && r.steps <= 1000, ErrorKind::kInvalidArgument, "--steps ", r.steps,
+             ": must be in [1, 1000]");
+  MOVA_CHECK(std::isfinite(*r.cfg) && *r.cfg >= 0 && *r.cfg <= 100, ErrorKind::kInvalidArgument,
+             "--cfg ", *r.cfg, ": must be in [0, 100]");
+  MOVA_CHECK(std::isfinite(r.fps) && r.fps > 0 && r.fps <= 240, ErrorKind::kInvalidArgument,
+             "--fps ", r.fps, ": must be in (0, 240]");
+  if (!r.noise_path.empty())
+    MOVA_CHECK(std::filesystem::is_regular_file(r.noise_path), ErrorKind::kIo, "--noise ",
+               r.noise_path, ": no such file");
+  return r;
+}
+
+GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressFn& progress,
+                             const AbortFn& abort) const {
+  const Checkpoint& ck = checkpoint_;
+  GeneratedClip clip;
+  clip.fps = r.fps;
+  StageRunner stage(progress, abort, clip.timings);
+  const bool guided = *r.cfg != 1.0;
+
+  struct Contexts {
+    Tensor positive, negative;
+  };
+  const Contexts ctx = stage("text", [&](Clock::time_point) {
+    const Umt5Tokenizer tokenizer(ck.folder(Component::kTokenizer));
+    const Umt5Encoder encoder(ck.text_encoder_config(), ck.weights(Component::kTextEncoder));
+    auto embed = [&](const std::string& text) {
+      const TokenizedPrompt t = tokenizer.encode(text);
+      MOVA_LOG_DEBUG("prompt: ", t.length, " tokens");
+      return encoder.encode(ex, t.ids, t.mask);
+    };
+    Contexts c{embed(r.prompt), {}};
+    if (guided) c.negative = embed(*r.negative_prompt);
+    return c;
+  });
+
+  const WanVaeConfig vae_config = ck.video_vae_config();
+  const DacConfig dac_config = ck.audio_vae_config();
+  const int64_t T = (r.frames - 1) / 4 + 1, h = r.height / 8, w = r.width / 8;
+  const Shape video_shape{1, vae_config.z_dim, T, h, w};
+  const int64_t samples = static_cast<int64_t>(std::floor(
+      static_cast<double>(dac_config.sample_rate) * static_cast<double>(r.frames) / r.fps + 1e-6));
+  const int64_t L = (samples - 1) / dac_config.hop_length() + 1;
+  const Shape audio_shape{1, dac_config.latent_channels(), L};
+
+  const Tensor condition = stage("condition", [&](Clock::time_point) {
+    if (!r.image) {
+      MOVA_LOG_INFO("no --image: text-only generation (zero video condition)");
+      return Tensor::zeros({1, 4 + vae_config.z_dim, T, h, w}, DType::kF32);
+    }
+    const RgbImage first = crop_and_resize(*r.image, r.width, r.height);
+    const WanVae vae(vae_config, ck.weights(Component::kVideoVae));
+    return vae.image_condition(ex, image_to_tensor(first), r.frames);
+  });
+
+  SampleRequest s;
+  if (!r.noise_path.empty()) {
+    NoisePair n = load_noise(r.noise_path, video_shape, audio_shape);
+    s.video_noise = n.video;
+    s.audio_noise = n.audio;
+  } else {  // video first, then audio, as upstream draws them
+    s.video_noise = seeded_noise(video_shape, r.seed, 0);
+    s.audio_noise = seeded_noise(audio_shape, r.seed, 1);
+  }
+  s.video_condition = condition;
+  s.context = ctx.positive;
+  s.negative_context = ctx.negative;
+  s.steps = r.steps;
+  s.cfg = static_cast<float>(*r.cfg);
+  s.video_fps = r.fps;
+  s.boundary_ratio = ck.index().boundary_ratio;
+
+  const SampleResult latents = stage("denoise", [&](Clock::time_point t0) {
+    const JointDenoiser denoiser(ck);
+    const FlowMatchPairScheduler scheduler(ck.scheduler_config());
+    return sample(ex, denoiser, scheduler, s, [&](int64_t step, int64_t steps, int) {
+      if (progress) progress({"denoise", step + 1, steps, seconds_since(t0)});
+      return !abort || !abort();
+    });
+  });
+
+  clip.frames = stage("video-decode", [&](Clock::time_point) {
+    const WanVae vae(vae_config, ck.weights(Component::kVideoVae));
+    return to_frames(vae.decode(ex, denormalise(latents.video_latents, vae_config)));
+  });
+
+  clip.audio = stage("audio-decode", [&](Clock::time_point) {
+    const DacVae dac(dac_config, ck.weights(Component::kAudioVae));
+    const Tensor wave = dac.decode(ex, latents.audio_latents).contiguous();
+    const float* p = wave.data<float>();
+    return std::vector<float>(p, p + std::min<int64_t>(samples, wave.numel()));
+  });
+  clip.sample_rate = static_cast<int>(dac_config.sample_rate);
+  return clip;
+}
+
+}  // namespace mova

@@ -1,0 +1,75 @@
+// The whole job (upstream scripts/inference_single.py + MOVA.__call__): prompt (+ first frame)
+// -> UMT5 context -> image condition -> joint flow-matching sampling -> video VAE decode and
+// DAC decode -> RGB frames and PCM. Muxing to MP4 is the caller's (media/mp4_writer.h).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "media/image.h"
+#include "models/checkpoint.h"
+#include "runtime/exec.h"
+
+namespace mova {
+
+// scripts/inference_single.py's default negative prompt (the Wan negative prompt), verbatim.
+extern const char* const kUpstreamNegativePrompt;
+
+struct GenerateRequest {
+  std::string prompt;
+  std::optional<std::string> negative_prompt;  // unset: kUpstreamNegativePrompt
+  // The first frame, any size (cropped and resized like upstream). Unset: text-only, the
+  // video condition is all zeros (mask 0: no frame is known); see docs/generate.md.
+  std::optional<RgbImage> image;
+  // 0 = the model's default (model_index.json "mova_cpp_defaults", else upstream's).
+  int64_t width = 0, height = 0, frames = 0, steps = 0;
+  double fps = 0;
+  std::optional<double> cfg;
+  uint64_t seed = 42;
+  std::string noise_path;  // safetensors with video_noise/audio_noise; overrides the seed
+};
+
+struct GenerateProgress {
+  const char* stage;  // "text", "condition", "denoise", "video-decode", "audio-decode"
+  int64_t step = 0;   // denoising step just finished (1-based); 0 for other stages
+  int64_t steps = 0;
+  double stage_seconds = 0;  // time spent in this stage so far
+};
+using ProgressFn = std::function<void(const GenerateProgress&)>;
+using AbortFn = std::function<bool()>;  // return true to stop; run() then throws kAborted
+
+struct StageTime {
+  std::string name;
+  double seconds = 0;
+};
+
+struct GeneratedClip {
+  std::vector<RgbImage> frames;  // `frames` images of width x height
+  std::vector<float> audio;      // mono PCM in [-1, 1], int(sample_rate·frames/fps) samples
+  int sample_rate = 0;
+  double fps = 0;
+  std::vector<StageTime> timings;
+};
+
+class Generator {
+ public:
+  // Opens the checkpoint and checks that every component generation needs is present.
+  explicit Generator(const std::string& model_dir);
+
+  const Checkpoint& checkpoint() const { return checkpoint_; }
+
+  // Fills unset fields with defaults and checks every value, naming the option on failure.
+  // Cheap: call it before any heavy work.
+  GenerateRequest resolve(GenerateRequest request) const;
+
+  // Runs a resolved request. Progress is reported from the calling thread.
+  GeneratedClip run(Exec& ex, const GenerateRequest& request, const ProgressFn& progress = {},
+                    const AbortFn& abort = {}) const;
+
+ private:
+  Checkpoint checkpoint_;
+};
+
+}  // namespace mova
