@@ -22,6 +22,13 @@ inline bool reference_python_available() {
   return ok;
 }
 
+// True when Debian's python3 can import `module` (e.g. "PIL").
+inline bool reference_module_available(const std::string& module) {
+  const std::string cmd =
+      std::string(kReferencePython) + " -c 'import " + module + "' >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
 // `script` is relative to the source tree. Returns nullopt (and records a failure) when the
 // script fails or prints something that is not JSON.
 inline std::optional<nlohmann::json> run_reference(const std::string& script,
@@ -53,6 +60,12 @@ inline std::optional<nlohmann::json> run_reference(const std::string& script,
   do {                                                                                       \
     if (!::mova::test::reference_python_available())                                         \
       GTEST_SKIP() << "needs /usr/bin/python3 with python3-torch (scripts/install-deps.sh)"; \
+  } while (0)
+
+#define MOVA_REQUIRE_PYTHON_MODULE(module)                                                \
+  do {                                                                                    \
+    if (!::mova::test::reference_module_available(module))                                \
+      GTEST_SKIP() << "needs /usr/bin/python3 with " module " (scripts/install-deps.sh)"; \
   } while (0)
 
 }  // namespace mova::test

@@ -71,25 +71,43 @@ bool decode_png_raw(const unsigned char* data, size_t size, RawImage* raw) {
   const png_uint_32 h = png_get_image_height(png, info);
   if (w == 0 || h == 0 || w > kMaxSide || h > kMaxSide) png_error(png, "unsupported image size");
   const int color = png_get_color_type(png, info);
-  // PIL's convert("RGB"): palette and grey expand to RGB, alpha is dropped, 16-bit keeps the
-  // high byte.
+  // PIL opens 16-bit grey as mode I;16, whose conversion to RGB saturates at 255 instead of
+  // keeping the high byte; that case is read raw and converted below.
+  const bool gray16 = color == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) == 16;
+  // PIL's convert("RGB"): palette and grey expand to RGB, alpha is dropped, other 16-bit data
+  // keeps the high byte.
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (color == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8)
     png_set_expand_gray_1_2_4_to_8(png);
-  if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
-  png_set_strip_16(png);
+  if (!gray16) {
+    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA)
+      png_set_gray_to_rgb(png);
+    png_set_strip_16(png);
+  }
   png_set_strip_alpha(png);
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  if (png_get_rowbytes(png, info) != static_cast<size_t>(w) * 3)
+  const size_t row_bytes = static_cast<size_t>(w) * (gray16 ? 2 : 3);
+  if (png_get_rowbytes(png, info) != row_bytes)
     png_error(png, "unexpected pixel layout after conversion to RGB");
   raw->width = static_cast<int>(w);
   raw->height = static_cast<int>(h);
   raw->pixels = static_cast<unsigned char*>(std::malloc(static_cast<size_t>(w) * h * 3));
   rows = static_cast<png_bytep*>(std::malloc(sizeof(png_bytep) * h));
   if (!raw->pixels || !rows) png_error(png, "out of memory");
+  // 16-bit grey rows (2 bytes per pixel) fit in the RGB buffer; expanded in place below.
   for (png_uint_32 y = 0; y < h; ++y) rows[y] = raw->pixels + static_cast<size_t>(y) * w * 3;
   png_read_image(png, rows);
+  if (gray16) {
+    for (png_uint_32 y = 0; y < h; ++y) {
+      unsigned char* row = rows[y];
+      for (png_uint_32 x = w; x-- > 0;) {  // backwards: the output is wider than the input
+        const unsigned v = (static_cast<unsigned>(row[2 * x]) << 8) | row[2 * x + 1];
+        const unsigned char c = static_cast<unsigned char>(v > 255 ? 255 : v);
+        row[3 * x] = row[3 * x + 1] = row[3 * x + 2] = c;
+      }
+    }
+  }
   png_read_end(png, nullptr);
   std::free(rows);
   png_destroy_read_struct(&png, &info, nullptr);
