@@ -190,6 +190,8 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
 void register_generate(CLI::App& app, GlobalOptions& global) {
   auto opt = std::make_shared<GenerateOptions>();
   CLI::App* cmd = app.add_subcommand("generate", "prompt (+ first frame) -> MP4 with audio");
+  // A repeated option overrides the earlier one, so scripts can append overrides.
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("-m,--model", opt->model,
                   "checkpoint folder (default: $MOVA_MODEL, else the bundled nano model)");
   cmd->add_option("-p,--prompt", opt->prompt, "what to generate")->required();
@@ -202,12 +204,17 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
         opt->has_negative = true;
       },
       "default: upstream's negative prompt");
-  cmd->add_option("--frames", opt->frames, "4k+1 frames (default 193 or the model's)");
-  cmd->add_option("--fps", opt->fps, "frames per second (default 24)");
-  cmd->add_option("--width", opt->width, "multiple of 16 (default from the checkpoint)");
-  cmd->add_option("--height", opt->height, "multiple of 16 (default from the checkpoint)");
-  cmd->add_option("--steps", opt->steps, "denoising steps (default 50)");
-  cmd->add_option("--cfg", opt->cfg, "guidance scale (default 5.0; 1 disables)");
+  cmd->add_option("--frames", opt->frames, "4k+1 frames (default 193 or the model's)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--fps", opt->fps, "frames per second (default 24)")->check(CLI::PositiveNumber);
+  cmd->add_option("--width", opt->width, "multiple of 16 (default from the checkpoint)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--height", opt->height, "multiple of 16 (default from the checkpoint)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", opt->steps, "denoising steps (default 50)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--cfg", opt->cfg, "guidance scale (default 5.0; 1 disables)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", opt->seed, "noise seed (default 42)");
   cmd->add_option("--noise", opt->noise,
                   "safetensors with video_noise/audio_noise (overrides --seed)");

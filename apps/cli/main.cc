@@ -57,7 +57,8 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);  // prints help, or the usage error
+    return code == 0 ? 0 : 2;      // every usage error is exit code 2, as documented
   } catch (const mova::Error& e) {
     std::fprintf(stderr, "mova: error: %s\n", e.what());
     return exit_code(e.kind());

@@ -153,6 +153,25 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   StageRunner stage(progress, abort, clip.timings);
   const bool guided = *r.cfg != 1.0;
 
+  const WanVaeConfig vae_config = ck.video_vae_config();
+  const DacConfig dac_config = ck.audio_vae_config();
+  const int64_t T = (r.frames - 1) / 4 + 1, h = r.height / 8, w = r.width / 8;
+  const Shape video_shape{1, vae_config.z_dim, T, h, w};
+  const int64_t samples = static_cast<int64_t>(std::floor(
+      static_cast<double>(dac_config.sample_rate) * static_cast<double>(r.frames) / r.fps + 1e-6));
+  const int64_t L = (samples - 1) / dac_config.hop_length() + 1;
+  const Shape audio_shape{1, dac_config.latent_channels(), L};
+
+  SampleRequest s;  // noise first: a bad --noise file fails before any model runs
+  if (!r.noise_path.empty()) {
+    NoisePair n = load_noise(r.noise_path, video_shape, audio_shape);
+    s.video_noise = n.video;
+    s.audio_noise = n.audio;
+  } else {  // video first, then audio, as upstream draws them
+    s.video_noise = seeded_noise(video_shape, r.seed, 0);
+    s.audio_noise = seeded_noise(audio_shape, r.seed, 1);
+  }
+
   struct Contexts {
     Tensor positive, negative;
   };
@@ -169,15 +188,6 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
     return c;
   });
 
-  const WanVaeConfig vae_config = ck.video_vae_config();
-  const DacConfig dac_config = ck.audio_vae_config();
-  const int64_t T = (r.frames - 1) / 4 + 1, h = r.height / 8, w = r.width / 8;
-  const Shape video_shape{1, vae_config.z_dim, T, h, w};
-  const int64_t samples = static_cast<int64_t>(std::floor(
-      static_cast<double>(dac_config.sample_rate) * static_cast<double>(r.frames) / r.fps + 1e-6));
-  const int64_t L = (samples - 1) / dac_config.hop_length() + 1;
-  const Shape audio_shape{1, dac_config.latent_channels(), L};
-
   const Tensor condition = stage("condition", [&](Clock::time_point) {
     if (!r.image) {
       MOVA_LOG_INFO("no --image: text-only generation (zero video condition)");
@@ -188,15 +198,6 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
     return vae.image_condition(ex, image_to_tensor(first), r.frames);
   });
 
-  SampleRequest s;
-  if (!r.noise_path.empty()) {
-    NoisePair n = load_noise(r.noise_path, video_shape, audio_shape);
-    s.video_noise = n.video;
-    s.audio_noise = n.audio;
-  } else {  // video first, then audio, as upstream draws them
-    s.video_noise = seeded_noise(video_shape, r.seed, 0);
-    s.audio_noise = seeded_noise(audio_shape, r.seed, 1);
-  }
   s.video_condition = condition;
   s.context = ctx.positive;
   s.negative_context = ctx.negative;

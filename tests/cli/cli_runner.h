@@ -20,8 +20,9 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-inline CliResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(MOVA_CLI_PATH) + " " + args + " 2>&1";
+// Runs a shell command line, capturing stdout and stderr together.
+inline CliResult run_command(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   CliResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -31,6 +32,10 @@ inline CliResult run_cli(const std::string& args) {
   const int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+inline CliResult run_cli(const std::string& args) {
+  return run_command(std::string(MOVA_CLI_PATH) + " " + args);
 }
 
 }  // namespace mova::test
