@@ -1,0 +1,116 @@
+// Generation through the public C API: defaults, progress and abort callbacks, clip access,
+// and that invalid parameters fail before any stage runs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "models/tiny_checkpoint.h"
+#include "mova.h"
+#include "test_util.h"
+
+namespace mova {
+namespace {
+
+struct Events {
+  std::vector<std::string> stages;  // each stage start
+  int64_t steps_seen = 0;
+  int abort_after_steps = -1;  // -1: never abort
+};
+
+void on_progress(const char* stage, int64_t step, int64_t, double secs, void* user) {
+  auto* e = static_cast<Events*>(user);
+  if (step > 0) ++e->steps_seen;
+  if (step == 0 && secs == 0.0) e->stages.emplace_back(stage);
+}
+
+int should_abort(void* user) {
+  auto* e = static_cast<Events*>(user);
+  return e->abort_after_steps >= 0 && e->steps_seen >= e->abort_after_steps;
+}
+
+class CApiGenerate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_tiny_checkpoint(dir.file("m"), {});
+    ASSERT_EQ(mova_model_open(dir.file("m").c_str(), &model), MOVA_OK) << mova_last_error();
+    mova_generate_params_init(&p);
+    p.prompt = "a bell rings";
+    p.frames = 5;
+    p.width = 32;
+    p.height = 32;
+    p.steps = 3;
+    p.progress = on_progress;
+    p.should_abort = should_abort;
+    p.user_data = &events;
+  }
+  void TearDown() override { mova_model_close(model); }
+  test::TempDir dir;
+  mova_model* model = nullptr;
+  mova_generate_params p{};
+  Events events;
+};
+
+TEST_F(CApiGenerate, DefaultsAreUpstreams) {
+  mova_generate_params d;
+  mova_generate_params_init(&d);
+  EXPECT_EQ(d.seed, 42u);
+  EXPECT_LT(d.cfg, 0.0);  // "use the default" (5.0)
+  EXPECT_EQ(d.frames, 0);
+  EXPECT_EQ(d.prompt, nullptr);
+  EXPECT_EQ(d.negative_prompt, nullptr);
+}
+
+TEST_F(CApiGenerate, GeneratesWithProgressAndWritesMp4) {
+  mova_clip* clip = nullptr;
+  ASSERT_EQ(mova_generate(model, &p, &clip), MOVA_OK) << mova_last_error();
+  EXPECT_EQ(events.stages, (std::vector<std::string>{"text", "condition", "denoise", "video-decode",
+                                                     "audio-decode"}));
+  EXPECT_EQ(events.steps_seen, 3);
+  const mova_clip_info info = mova_clip_get_info(clip);
+  EXPECT_EQ(info.width, 32);
+  EXPECT_EQ(info.height, 32);
+  EXPECT_EQ(info.frames, 5);
+  EXPECT_EQ(info.fps, 24.0);
+  EXPECT_EQ(info.sample_rate, 48000);
+  EXPECT_EQ(info.samples, 10000);  // int(48000 * 5 / 24)
+  ASSERT_NE(mova_clip_frame(clip, 4), nullptr);
+  EXPECT_EQ(mova_clip_frame(clip, 5), nullptr);
+  EXPECT_EQ(mova_clip_frame(clip, -1), nullptr);
+  ASSERT_NE(mova_clip_audio(clip), nullptr);
+  EXPECT_EQ(mova_clip_stage_count(clip), 5);
+  EXPECT_STREQ(mova_clip_stage_name(clip, 2), "denoise");
+  EXPECT_GT(mova_clip_stage_seconds(clip, 2), 0.0);
+  EXPECT_EQ(mova_clip_stage_name(clip, 5), nullptr);
+  EXPECT_EQ(mova_clip_write_mp4(clip, dir.file("c.mp4").c_str()), MOVA_OK) << mova_last_error();
+  EXPECT_GT(std::filesystem::file_size(dir.file("c.mp4")), 0u);
+  mova_clip_free(clip);
+}
+
+TEST_F(CApiGenerate, AbortStopsBetweenSteps) {
+  events.abort_after_steps = 1;
+  mova_clip* clip = reinterpret_cast<mova_clip*>(0x1);
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_ABORTED);
+  EXPECT_EQ(clip, nullptr);
+  EXPECT_EQ(events.steps_seen, 1);  // stopped right after the first step
+  EXPECT_NE(std::string(mova_last_error()).find("aborted"), std::string::npos);
+}
+
+TEST_F(CApiGenerate, InvalidParamsFailBeforeAnyStage) {
+  mova_clip* clip = nullptr;
+  p.frames = 6;
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mova_last_error()).find("--frames 6"), std::string::npos);
+  p.frames = 5;
+  p.image_path = "/nonexistent.png";
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_IO);
+  p.image_path = nullptr;
+  p.prompt = nullptr;
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+  EXPECT_TRUE(events.stages.empty());
+  EXPECT_EQ(mova_generate(nullptr, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace mova
