@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The README's main-job command. Installs dependencies, builds `mova`, writes the tiny
-# checkpoint (the interim default model) to models/tiny and validates it with `mova info`.
-# `mova generate` (prompt + image -> MP4) is not implemented yet: see docs/status.md.
+# The README's main-job command: installs dependencies, builds `mova`, writes the default model
+# (the random-weight tiny checkpoint until the trained nano model lands, docs/status.md) to
+# models/tiny, and generates out/demo.mp4 from a prompt and a first frame, with previews.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,4 +10,7 @@ cmake --build build -j "$(nproc)" --target mova
 if [[ ! -f models/tiny/model_index.json ]]; then
   build/bin/mova make-tiny models/tiny --seed 0
 fi
-build/bin/mova info models/tiny
+mkdir -p out
+build/bin/mova generate --model models/tiny --image docs/assets/first_frame.png \
+  --prompt "A red ball bounces twice on a wooden floor, thudding at each bounce." \
+  --output out/demo.mp4 --preview

@@ -295,7 +295,10 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
   sched.extra_one_step = true;
   write_json(root / "scheduler/scheduler_config.json", sched.to_json());
 
-  write_json(root / "model_index.json", ModelIndex::published_json(0.9));
+  nlohmann::json index = ModelIndex::published_json(0.9);
+  // Random weights make noise whatever the size; small defaults keep `mova generate` quick.
+  index["mova_cpp_defaults"] = {{"width", 128}, {"height", 96}, {"frames", 25}, {"steps", 10}};
+  write_json(root / "model_index.json", index);
   MOVA_LOG_INFO("wrote tiny MOVA checkpoint to ", dir, " (seed ", opt.seed, ")");
 }
 

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "media/image_io.h"
+#include "media/resize.h"
 #include "models/dac.h"
 #include "models/umt5_encoder.h"
 #include "models/wan_dit.h"
@@ -128,6 +130,16 @@ TensorMap run_text_encode(StageContext& ctx) {
   const auto mask = ctx.input_ints("attention_mask", {1, static_cast<int64_t>(ids.size())});
   const Umt5Encoder enc(ckpt.text_encoder_config(), ckpt.weights(Component::kTextEncoder));
   return {{"context", enc.encode(*ctx.exec, ids, mask)}};
+}
+
+TensorMap run_preprocess_image(StageContext& ctx) {
+  const std::string path = ctx.params->get_string("image", "");
+  MOVA_CHECK(!path.empty(), ErrorKind::kInvalidArgument, "--set image=PATH is required");
+  const int64_t width = ctx.params->get_int("width", 640);
+  const int64_t height = ctx.params->get_int("height", 352);
+  MOVA_CHECK(width > 0 && height > 0 && width <= 8192 && height <= 8192,
+             ErrorKind::kInvalidArgument, "--set width/height must be in [1, 8192]");
+  return {{"image", image_to_tensor(crop_and_resize(read_image(path), width, height))}};
 }
 
 TensorMap run_schedule(StageContext& ctx) {
@@ -272,6 +284,12 @@ TensorMap run_image_condition(StageContext& ctx) {
 
 const std::vector<EvalStage>& eval_stages() {
   static const std::vector<EvalStage> stages = {
+      {"preprocess-image",
+       "--set image=PATH width=W height=H -> image [1,3,H,W] in [-1,1] (PNG/JPEG, cover-resize "
+       "and centre crop as upstream's crop_and_resize)",
+       false,
+       {"image", "width", "height"},
+       run_preprocess_image},
       {"schedule",
        "--set steps=N -> timesteps [N,2] (video, audio), step_deltas [N,2] (sigma_to - "
        "sigma_from), expert [N] (1 = video_dit, 2 = video_dit_2)",
