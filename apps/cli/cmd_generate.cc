@@ -87,7 +87,11 @@ std::string beside(const std::string& output, const std::string& suffix) {
 
 struct Abort {
   static volatile std::sig_atomic_t requested;
-  static void on_signal(int) { requested = 1; }
+  // The first Ctrl-C asks for a clean stop after the current step; a second one kills.
+  static void on_signal(int) {
+    requested = 1;
+    std::signal(SIGINT, SIG_DFL);
+  }
   static int poll(void*) { return requested; }
 };
 volatile std::sig_atomic_t Abort::requested = 0;

@@ -4,28 +4,11 @@
 #include <cstring>
 
 #include "runtime/error.h"
+#include "runtime/ops/concat.h"
 
 namespace mova {
 
-Tensor concat_channels(const Tensor& a, const Tensor& b) {
-  MOVA_CHECK(a.dim() == b.dim() && a.dim() >= 2 && a.size(0) == b.size(0), ErrorKind::kShape,
-             "cannot concatenate ", a.describe(), " and ", b.describe(), " along channels");
-  for (int d = 2; d < a.dim(); ++d)
-    MOVA_CHECK(a.size(d) == b.size(d), ErrorKind::kShape, "cannot concatenate ", a.describe(),
-               " and ", b.describe(), " along channels");
-  Shape shape = a.shape();
-  shape[1] += b.size(1);
-  Tensor out = Tensor::empty(shape, DType::kF32);
-  const Tensor ac = a.to(DType::kF32).contiguous(), bc = b.to(DType::kF32).contiguous();
-  const int64_t outer = a.size(0);
-  const int64_t na = ac.numel() / outer, nb = bc.numel() / outer;
-  for (int64_t o = 0; o < outer; ++o) {
-    std::memcpy(out.data<float>() + o * (na + nb), ac.data<float>() + o * na, na * sizeof(float));
-    std::memcpy(out.data<float>() + o * (na + nb) + na, bc.data<float>() + o * nb,
-                nb * sizeof(float));
-  }
-  return out;
-}
+Tensor concat_channels(const Tensor& a, const Tensor& b) { return concat({a, b}, 1); }
 
 JointDenoiser::JointDenoiser(const Checkpoint& ckpt) {
   video_[0] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit),

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "runtime/exec.h"
+#include "runtime/ops/concat.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/norm.h"
 #include "runtime/ops/reduce.h"
@@ -135,6 +136,50 @@ TEST_F(Ops, BinaryBroadcastsLikeTorch) {
   EXPECT_FLOAT_EQ(affine(ex, b, 2.0f, 1.0f).item_f32({0, 0}), 7.0f);
   test::expect_error([&] { add(ex, x, Tensor::zeros({3}, DType::kF32)); },
                      {"do not broadcast", "[37, 129]", "[3]"});
+}
+
+}  // namespace
+}  // namespace mova
+
+namespace mova {
+namespace {
+
+TEST(Concat, EveryDimAgainstIndexing) {
+  const Shape a_shape{2, 3, 4}, b_shape_base{2, 3, 4};
+  for (int dim = 0; dim < 3; ++dim) {
+    Shape bs = b_shape_base;
+    bs[dim] = 2;
+    const auto va = test::random_vector(24, 1), vb = test::random_vector(bs[0] * bs[1] * bs[2], 2);
+    const Tensor a = Tensor::from_vector(a_shape, va);
+    // A non-contiguous, BF16 second input: concat converts and gathers.
+    const Tensor b =
+        Tensor::from_vector({bs[2], bs[1], bs[0]}, vb).to(DType::kBF16).permute({2, 1, 0});
+    const Tensor empty = Tensor::empty(dim == 0   ? Shape{0, 3, 4}
+                                       : dim == 1 ? Shape{2, 0, 4}
+                                                  : Shape{2, 3, 0},
+                                       DType::kF32);
+    const Tensor c = concat({a, empty, b}, dim);
+    Shape want = a_shape;
+    want[dim] += 2;
+    ASSERT_EQ(c.shape(), want);
+    for (int64_t i = 0; i < want[0]; ++i)
+      for (int64_t j = 0; j < want[1]; ++j)
+        for (int64_t k = 0; k < want[2]; ++k) {
+          std::vector<int64_t> idx{i, j, k};
+          const float got = c.item_f32(idx);
+          if (idx[dim] < a_shape[dim]) {
+            EXPECT_EQ(got, a.item_f32(idx));
+          } else {
+            idx[dim] -= a_shape[dim];
+            EXPECT_EQ(got, b.item_f32(idx));
+          }
+        }
+  }
+  test::expect_error(
+      [] {
+        concat({Tensor::empty({2, 3}, DType::kF32), Tensor::empty({3, 3}, DType::kF32)}, 1);
+      },
+      {"cannot concatenate"});
 }
 
 }  // namespace
