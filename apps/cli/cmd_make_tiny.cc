@@ -21,8 +21,10 @@ void register_make_tiny(CLI::App& app, GlobalOptions& /*global*/) {
       ->check(CLI::IsMember({"bf16", "f32", "f16"}))
       ->capture_default_str();
   cmd->add_flag("--force", *force, "overwrite an existing non-empty folder");
-  cmd->add_option("--preset", *preset, "tiny (tests) or mid (benchmarks: head_dim 128)")
-      ->check(CLI::IsMember({"tiny", "mid"}))
+  cmd->add_option("--preset", *preset,
+                  "tiny (tests), mid (benchmarks: head_dim 128) or published-vaes (both VAEs at "
+                  "published size)")
+      ->check(CLI::IsMember({"tiny", "mid", "published-vaes"}))
       ->capture_default_str();
   cmd->callback([=] {
     std::error_code ec;

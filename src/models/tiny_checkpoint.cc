@@ -201,9 +201,11 @@ void train_tokenizer(const fs::path& folder) {
 }  // namespace
 
 void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& opt) {
-  MOVA_CHECK(opt.preset == "tiny" || opt.preset == "mid", ErrorKind::kInvalidArgument,
-             "unknown preset '", opt.preset, "' (expected tiny or mid)");
+  MOVA_CHECK(opt.preset == "tiny" || opt.preset == "mid" || opt.preset == "published-vaes",
+             ErrorKind::kInvalidArgument, "unknown preset '", opt.preset,
+             "' (expected tiny, mid or published-vaes)");
   const bool mid = opt.preset == "mid";
+  const bool published_vaes = opt.preset == "published-vaes";
   MOVA_CHECK(opt.dtype == DType::kF32 || opt.dtype == DType::kBF16 || opt.dtype == DType::kF16,
              ErrorKind::kInvalidArgument, "tiny checkpoint dtype must be F32, BF16 or F16");
   const fs::path root(dir);
@@ -241,10 +243,10 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
   }
 
   DacConfig dac;
-  dac.encoder_dim = 4;
+  dac.encoder_dim = published_vaes ? 128 : 4;
   dac.encoder_rates = {2, 3, 4, 5, 8};
-  dac.latent_dim = 8;
-  dac.decoder_dim = 64;
+  dac.latent_dim = published_vaes ? 128 : 8;
+  dac.decoder_dim = published_vaes ? 2048 : 64;
   dac.decoder_rates = {8, 5, 4, 3, 2};
   dac.sample_rate = 48000;
   dac.continuous = true;
@@ -280,7 +282,7 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
                 "dual_tower_bridge", 1);
 
   WanVaeConfig vae;
-  vae.base_dim = 8;
+  vae.base_dim = published_vaes ? 96 : 8;
   vae.z_dim = 16;
   Rng rng{hash_name("video_vae/latents", opt.seed)};
   for (int i = 0; i < vae.z_dim; ++i) {

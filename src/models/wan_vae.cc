@@ -6,6 +6,7 @@
 
 #include "runtime/error.h"
 #include "runtime/ops/attention.h"
+#include "runtime/ops/concat.h"
 #include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
 
@@ -14,15 +15,24 @@ namespace mova {
 WanVae::WanVae(WanVaeConfig config, WeightSet weights)
     : config_(std::move(config)), weights_(std::move(weights)) {}
 
-// A causal conv: 2·p zero frames in front for a temporal kernel, symmetric spatial padding.
-Tensor WanVae::causal_conv(Exec& ex, const Tensor& x, const std::string& name) const {
+// A causal conv: the last (kt − 1) frames of the previous chunk in front (zeros before the
+// first frame), symmetric spatial padding.
+Tensor WanVae::causal_conv(Exec& ex, const Tensor& x, const std::string& name, Stream& s) const {
   const Tensor wt = w(name + ".weight"), b = w(name + ".bias");
   const Tensor w5 = wt.dim() == 4 ? wt.unsqueeze(2) : wt;  // 2-D 1×1 convs (attention)
   Conv3dParams p;
-  p.pad_t_front = w5.size(2) - 1;
   p.pad_top = p.pad_bottom = (w5.size(3) - 1) / 2;
   p.pad_left = p.pad_right = (w5.size(4) - 1) / 2;
-  return conv3d(ex, x, w5, &b, p);
+  const int64_t context = w5.size(2) - 1;
+  if (context == 0) return conv3d(ex, x, w5, &b, p);
+  Tensor& cache = s.cache[name];
+  const bool cached = cache.dim() == 4;  // [C, t, H, W]; absent before the first chunk
+  const Tensor in = cached ? concat({cache, x}, 1) : x;
+  p.pad_t_front = context - (cached ? cache.size(1) : 0);
+  const int64_t keep = std::min(context, in.size(1));
+  Tensor y = conv3d(ex, in, w5, &b, p);
+  cache = in.narrow(1, in.size(1) - keep, keep).contiguous();
+  return y;
 }
 
 // x / max(‖x‖₂ over channels, 1e-12) · √C · γ, at every (t, h, w).
@@ -47,18 +57,20 @@ Tensor WanVae::rms(Exec& ex, const Tensor& x, const std::string& gamma) const {
   return y;
 }
 
-Tensor WanVae::resblock(Exec& ex, const Tensor& x, const std::string& p) const {
-  const Tensor shortcut =
-      weights_.contains(p + ".conv_shortcut.weight") ? causal_conv(ex, x, p + ".conv_shortcut") : x;
-  Tensor h = causal_conv(ex, silu(ex, rms(ex, x, p + ".norm1.gamma")), p + ".conv1");
-  h = causal_conv(ex, silu(ex, rms(ex, h, p + ".norm2.gamma")), p + ".conv2");
+Tensor WanVae::resblock(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const {
+  const Tensor shortcut = weights_.contains(p + ".conv_shortcut.weight")
+                              ? causal_conv(ex, x, p + ".conv_shortcut", s)
+                              : x;
+  Tensor h = causal_conv(ex, silu(ex, rms(ex, x, p + ".norm1.gamma")), p + ".conv1", s);
+  h = causal_conv(ex, silu(ex, rms(ex, h, p + ".norm2.gamma")), p + ".conv2", s);
   return add(ex, h, shortcut);
 }
 
 // Single-head self-attention over the H·W positions of each frame.
-Tensor WanVae::attention_block(Exec& ex, const Tensor& x, const std::string& p) const {
+Tensor WanVae::attention_block(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const {
   const int64_t C = x.size(0), T = x.size(1), H = x.size(2), W = x.size(3);
-  const Tensor qkv = causal_conv(ex, rms(ex, x, p + ".norm.gamma"), p + ".to_qkv");  // [3C,T,H,W]
+  const Tensor qkv =
+      causal_conv(ex, rms(ex, x, p + ".norm.gamma"), p + ".to_qkv", s);  // [3C,T,H,W]
   Tensor attended = Tensor::empty({C, T, H, W}, DType::kF32, &ex.buffers());
   for (int64_t t = 0; t < T; ++t) {
     // [3C, HW] of this frame -> q, k, v [1, HW, 1, C]
@@ -72,57 +84,54 @@ Tensor WanVae::attention_block(Exec& ex, const Tensor& x, const std::string& p) 
     for (int64_t c = 0; c < C; ++c)
       for (int64_t i = 0; i < H * W; ++i) pa[(c * T + t) * H * W + i] = po[i * C + c];
   }
-  return add(ex, causal_conv(ex, attended, p + ".proj"), x);
+  return add(ex, causal_conv(ex, attended, p + ".proj", s), x);
 }
 
-Tensor WanVae::mid_block(Exec& ex, const Tensor& x, const std::string& p) const {
-  Tensor h = resblock(ex, x, p + ".resnets.0");
-  h = attention_block(ex, h, p + ".attentions.0");
-  return resblock(ex, h, p + ".resnets.1");
+Tensor WanVae::mid_block(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const {
+  Tensor h = resblock(ex, x, p + ".resnets.0", s);
+  h = attention_block(ex, h, p + ".attentions.0", s);
+  return resblock(ex, h, p + ".resnets.1", s);
 }
 
-Tensor WanVae::downsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal) const {
+Tensor WanVae::downsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal,
+                          Stream& s) const {
   // Per frame: pad one zero column right and one row at the bottom, 3×3 stride-2 conv.
   const Tensor wt = w(p + ".resample.1.weight"), b = w(p + ".resample.1.bias");
   Conv3dParams sp;
   sp.stride_h = sp.stride_w = 2;
   sp.pad_bottom = sp.pad_right = 1;
-  Tensor y = conv3d(ex, x, wt, &b, sp);
-  if (!temporal || y.size(1) == 1) return y;
-  // Frame 0 passes; then a kernel-3 stride-2 time conv over the whole sequence.
-  const Tensor tw = w(p + ".time_conv.weight"), tb = w(p + ".time_conv.bias");
-  Conv3dParams tp;
-  tp.stride_t = 2;
-  const Tensor rest = conv3d(ex, y, tw, &tb, tp);
-  const int64_t C = y.size(0), P = y.size(2) * y.size(3), Tr = rest.size(1);
-  Tensor out = Tensor::empty({C, 1 + Tr, y.size(2), y.size(3)}, DType::kF32, &ex.buffers());
-  for (int64_t c = 0; c < C; ++c) {
-    std::memcpy(out.data<float>() + c * (1 + Tr) * P, y.data<float>() + c * y.size(1) * P,
-                P * sizeof(float));
-    std::memcpy(out.data<float>() + (c * (1 + Tr) + 1) * P, rest.data<float>() + c * Tr * P,
-                Tr * P * sizeof(float));
+  const Tensor y = conv3d(ex, x, wt, &b, sp);
+  if (!temporal) return y;
+  // Frame 0 passes on its own (first chunk); later chunks go through a kernel-3 stride-2 time
+  // conv with the previous chunk's last frame in front.
+  const std::string name = p + ".time_conv";
+  Tensor& cache = s.cache[name];
+  Tensor out = y;
+  if (!s.first_chunk) {
+    const Tensor tw = w(name + ".weight"), tb = w(name + ".bias");
+    Conv3dParams tp;
+    tp.stride_t = 2;
+    out = conv3d(ex, concat({cache, y}, 1), tw, &tb, tp);
   }
+  cache = y.narrow(1, y.size(1) - 1, 1).contiguous();
   return out;
 }
 
-Tensor WanVae::upsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal) const {
+Tensor WanVae::upsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal,
+                        Stream& s) const {
   const int64_t C = x.size(0), H = x.size(2), W = x.size(3), P = H * W;
   Tensor seq = x;
-  if (temporal && x.size(1) > 1) {
-    // Frames 1.. go through a causal time conv C -> 2C whose halves become two frames each;
-    // frame 0 is neither upsampled nor used as context.
+  if (temporal && !s.first_chunk) {
+    // After the first chunk, a causal time conv C -> 2C whose halves become two frames each
+    // (frame 0 is neither doubled nor used as context: the cache starts empty).
     const int64_t T = x.size(1);
-    const Tensor tail = x.narrow(1, 1, T - 1).contiguous();
-    const Tensor doubled = causal_conv(ex, tail, p + ".time_conv");  // [2C, T-1, H, W]
-    const int64_t To = 1 + 2 * (T - 1);
-    seq = Tensor::empty({C, To, H, W}, DType::kF32, &ex.buffers());
+    const Tensor doubled = causal_conv(ex, x, p + ".time_conv", s);  // [2C, T, H, W]
+    seq = Tensor::empty({C, 2 * T, H, W}, DType::kF32, &ex.buffers());
     for (int64_t c = 0; c < C; ++c) {
-      float* dst = seq.data<float>() + c * To * P;
-      std::memcpy(dst, x.data<float>() + c * T * P, P * sizeof(float));
-      for (int64_t t = 0; t < T - 1; ++t) {
-        std::memcpy(dst + (1 + 2 * t) * P, doubled.data<float>() + (c * (T - 1) + t) * P,
-                    P * sizeof(float));
-        std::memcpy(dst + (2 + 2 * t) * P, doubled.data<float>() + ((C + c) * (T - 1) + t) * P,
+      float* dst = seq.data<float>() + c * 2 * T * P;
+      for (int64_t t = 0; t < T; ++t) {
+        std::memcpy(dst + 2 * t * P, doubled.data<float>() + (c * T + t) * P, P * sizeof(float));
+        std::memcpy(dst + (2 * t + 1) * P, doubled.data<float>() + ((C + c) * T + t) * P,
                     P * sizeof(float));
       }
     }
@@ -144,49 +153,73 @@ Tensor WanVae::upsample(Exec& ex, const Tensor& x, const std::string& p, bool te
   return conv3d(ex, up, wt, &b, sp);
 }
 
+Tensor WanVae::encode_chunk(Exec& ex, const Tensor& frames, Stream& s) const {
+  Tensor x = causal_conv(ex, frames, "encoder.conv_in", s);
+  const int64_t levels = static_cast<int64_t>(config_.dim_mult.size());
+  int64_t k = 0;
+  for (int64_t i = 0; i < levels; ++i) {
+    for (int64_t r = 0; r < config_.num_res_blocks; ++r, ++k)
+      x = resblock(ex, x, "encoder.down_blocks." + std::to_string(k), s);
+    if (i < levels - 1)
+      x = downsample(ex, x, "encoder.down_blocks." + std::to_string(k++),
+                     config_.temperal_downsample[i], s);
+  }
+  x = mid_block(ex, x, "encoder.mid_block", s);
+  x = causal_conv(ex, silu(ex, rms(ex, x, "encoder.norm_out.gamma")), "encoder.conv_out", s);
+  x = causal_conv(ex, x, "quant_conv", s);
+  return x.narrow(0, 0, config_.z_dim).contiguous();  // the mean half of the posterior
+}
+
 Tensor WanVae::encode(Exec& ex, const Tensor& video) const {
   MOVA_CHECK(video.dim() == 5 && video.size(0) == 1 && video.size(1) == config_.in_channels &&
                  (video.size(2) - 1) % 4 == 0 && video.size(3) % 8 == 0 && video.size(4) % 8 == 0,
              ErrorKind::kShape, "video ", video.describe(), " must be [1, ", config_.in_channels,
              ", 1+4k, H, W] with H and W multiples of 8");
-  Tensor x = video.to(DType::kF32).contiguous().squeeze(0);
-  x = causal_conv(ex, x, "encoder.conv_in");
-  const int64_t levels = static_cast<int64_t>(config_.dim_mult.size());
-  int64_t k = 0;
-  for (int64_t i = 0; i < levels; ++i) {
-    for (int64_t r = 0; r < config_.num_res_blocks; ++r, ++k)
-      x = resblock(ex, x, "encoder.down_blocks." + std::to_string(k));
-    if (i < levels - 1)
-      x = downsample(ex, x, "encoder.down_blocks." + std::to_string(k++),
-                     config_.temperal_downsample[i]);
+  const Tensor x = video.squeeze(0);
+  Stream s;
+  std::vector<Tensor> latents;
+  for (int64_t t = 0; t < x.size(1); t += (t == 0 ? 1 : 4)) {  // frame 0, then 4-frame chunks
+    const Tensor chunk = x.narrow(1, t, t == 0 ? 1 : 4).to(DType::kF32).contiguous();
+    latents.push_back(encode_chunk(ex, chunk, s));
+    s.first_chunk = false;
   }
-  x = mid_block(ex, x, "encoder.mid_block");
-  x = causal_conv(ex, silu(ex, rms(ex, x, "encoder.norm_out.gamma")), "encoder.conv_out");
-  x = causal_conv(ex, x, "quant_conv");
-  const int64_t z = config_.z_dim;
-  return x.narrow(0, 0, z).contiguous().unsqueeze(0);  // the mean half of the posterior
+  return concat(latents, 1).unsqueeze(0);
 }
 
-Tensor WanVae::decode(Exec& ex, const Tensor& latents) const {
-  MOVA_CHECK(latents.dim() == 5 && latents.size(0) == 1 && latents.size(1) == config_.z_dim,
-             ErrorKind::kShape, "video latents ", latents.describe(), " must be [1, ",
-             config_.z_dim, ", T, h, w]");
-  Tensor x = latents.to(DType::kF32).contiguous().squeeze(0);
-  x = causal_conv(ex, x, "post_quant_conv");
-  x = causal_conv(ex, x, "decoder.conv_in");
-  x = mid_block(ex, x, "decoder.mid_block");
+Tensor WanVae::decode_chunk(Exec& ex, const Tensor& z, Stream& s) const {
+  Tensor x = causal_conv(ex, z, "post_quant_conv", s);
+  x = causal_conv(ex, x, "decoder.conv_in", s);
+  x = mid_block(ex, x, "decoder.mid_block", s);
   const int64_t levels = static_cast<int64_t>(config_.dim_mult.size());
   for (int64_t i = 0; i < levels; ++i) {
     const std::string p = "decoder.up_blocks." + std::to_string(i);
     for (int64_t r = 0; r <= config_.num_res_blocks; ++r)
-      x = resblock(ex, x, p + ".resnets." + std::to_string(r));
+      x = resblock(ex, x, p + ".resnets." + std::to_string(r), s);
     if (i < levels - 1)
-      x = upsample(ex, x, p + ".upsamplers.0", config_.temperal_downsample[levels - 2 - i]);
+      x = upsample(ex, x, p + ".upsamplers.0", config_.temperal_downsample[levels - 2 - i], s);
   }
-  x = causal_conv(ex, silu(ex, rms(ex, x, "decoder.norm_out.gamma")), "decoder.conv_out");
+  x = causal_conv(ex, silu(ex, rms(ex, x, "decoder.norm_out.gamma")), "decoder.conv_out", s);
   float* p = x.data<float>();
   for (int64_t i = 0; i < x.numel(); ++i) p[i] = std::clamp(p[i], -1.0f, 1.0f);
-  return x.unsqueeze(0);
+  return x;
+}
+
+void WanVae::decode(Exec& ex, const Tensor& latents, const FrameSink& sink) const {
+  MOVA_CHECK(latents.dim() == 5 && latents.size(0) == 1 && latents.size(1) == config_.z_dim,
+             ErrorKind::kShape, "video latents ", latents.describe(), " must be [1, ",
+             config_.z_dim, ", T, h, w]");
+  const Tensor z = latents.squeeze(0);
+  Stream s;
+  for (int64_t t = 0; t < z.size(1); ++t) {
+    sink(decode_chunk(ex, z.narrow(1, t, 1).to(DType::kF32).contiguous(), s));
+    s.first_chunk = false;
+  }
+}
+
+Tensor WanVae::decode(Exec& ex, const Tensor& latents) const {
+  std::vector<Tensor> chunks;
+  decode(ex, latents, [&](const Tensor& frames) { chunks.push_back(frames); });
+  return concat(chunks, 1).unsqueeze(0);
 }
 
 Tensor WanVae::image_condition(Exec& ex, const Tensor& image, int64_t frames) const {

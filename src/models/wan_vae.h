@@ -1,12 +1,17 @@
-// The Wan2.1 causal 3-D video VAE (diffusers AutoencoderKLWan as MOVA uses it). Upstream runs
-// it in chunks with cached conv state (encoder: frame 0, then 4-frame chunks; decoder: one
-// latent frame at a time); because every conv is causal in time, norms are per position and
-// attention is per frame, that equals one pass over the whole sequence, which is what this
-// file computes (docs/upstream/vae.md, "full-sequence equivalent").
+// The Wan2.1 causal 3-D video VAE (diffusers AutoencoderKLWan as MOVA uses it), run in chunks
+// exactly as upstream: the encoder takes frame 0, then 4-frame chunks; the decoder one latent
+// frame at a time. Each temporal conv keeps the last (kernel − 1) frames it saw as a cache, so
+// memory stays bounded by one chunk whatever the clip length, and the result equals one pass
+// over the whole sequence (every conv is causal in time, norms are per position, attention is
+// per frame; docs/upstream/vae.md).
 //
 // Layout here is [C, T, H, W] (batch 1); the public entry points take upstream's
 // [1, C, T, H, W].
 #pragma once
+
+#include <functional>
+#include <map>
+#include <string>
 
 #include "io/weight_set.h"
 #include "models/wan_vae_config.h"
@@ -24,6 +29,10 @@ class WanVae {
   Tensor encode(Exec& ex, const Tensor& video) const;
   // latents [1, z, 1+k, h, w] (de-normalised) -> video [1, 3, 1+4k, 8h, 8w] clamped to [-1, 1].
   Tensor decode(Exec& ex, const Tensor& latents) const;
+  // The same, handing over frames as they are decoded ([3, n, 8h, 8w]: 1 frame for latent
+  // frame 0, then 4 per latent frame) so a caller never holds the whole float video.
+  using FrameSink = std::function<void(const Tensor& frames)>;
+  void decode(Exec& ex, const Tensor& latents, const FrameSink& sink) const;
 
   // MOVA's first-frame condition (prepare_latents): [image, zero frames] encoded, normalised
   // (x − mean)/std, after a 4-channel mask that is 1 on latent frame 0: [1, 4+z, T, H/8, W/8].
@@ -32,14 +41,24 @@ class WanVae {
   const WanVaeConfig& config() const { return config_; }
 
  private:
+  // What a chunked pass carries from one chunk to the next: per temporal conv (by weight name)
+  // the last input frames it saw, and whether this is the first chunk.
+  struct Stream {
+    std::map<std::string, Tensor> cache;
+    bool first_chunk = true;
+  };
+
   Tensor w(const std::string& name) const { return weights_.get(name); }
-  Tensor causal_conv(Exec& ex, const Tensor& x, const std::string& name) const;
+  Tensor causal_conv(Exec& ex, const Tensor& x, const std::string& name, Stream& s) const;
   Tensor rms(Exec& ex, const Tensor& x, const std::string& gamma) const;
-  Tensor resblock(Exec& ex, const Tensor& x, const std::string& p) const;
-  Tensor attention_block(Exec& ex, const Tensor& x, const std::string& p) const;
-  Tensor mid_block(Exec& ex, const Tensor& x, const std::string& p) const;
-  Tensor downsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal) const;
-  Tensor upsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal) const;
+  Tensor resblock(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const;
+  Tensor attention_block(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const;
+  Tensor mid_block(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const;
+  Tensor downsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal,
+                    Stream& s) const;
+  Tensor upsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal, Stream& s) const;
+  Tensor encode_chunk(Exec& ex, const Tensor& x, Stream& s) const;
+  Tensor decode_chunk(Exec& ex, const Tensor& z, Stream& s) const;
 
   WanVaeConfig config_;
   WeightSet weights_;

@@ -1,0 +1,106 @@
+// Decodes video and audio latents with both VAEs at the published sizes (random weights from
+// `mova make-tiny --preset published-vaes`), reporting time and peak RSS. Video is decoded
+// chunk by chunk into 8-bit frames, as `mova generate` does, so peak memory should not grow
+// with the clip length: run it with two --latent-frames values to see that.
+//   build/bin/bench_vae --model DIR [--latent-frames T] [--height H] [--width W]
+//                       [--audio-seconds S] [--skip-video] [--skip-audio]
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "models/checkpoint.h"
+#include "models/dac.h"
+#include "models/wan_vae.h"
+#include "pipeline/noise.h"
+#include "runtime/log.h"
+#include "runtime/memory_stats.h"
+
+namespace {
+
+double mib(int64_t bytes) {
+  return static_cast<double>(bytes) / (1 << 20);
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model;
+  int64_t T = 3, H = 352, W = 640;
+  double audio_seconds = 8.0;
+  bool video = true, audio = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (k == "--model")
+      model = next();
+    else if (k == "--latent-frames")
+      T = std::stoll(next());
+    else if (k == "--height")
+      H = std::stoll(next());
+    else if (k == "--width")
+      W = std::stoll(next());
+    else if (k == "--audio-seconds")
+      audio_seconds = std::stod(next());
+    else if (k == "--skip-video")
+      video = false;
+    else if (k == "--skip-audio")
+      audio = false;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  if (model.empty()) {
+    std::fprintf(stderr,
+                 "usage: bench_vae --model DIR (mova make-tiny DIR --preset published-vaes)\n");
+    return 2;
+  }
+  try {
+    mova::Exec ex;
+    const mova::Checkpoint ck = mova::Checkpoint::open(model);
+    std::printf("threads %d, baseline peak RSS %.1f MiB\n", ex.threads(),
+                mib(mova::peak_rss_bytes()));
+    if (video) {
+      const mova::WanVae vae(ck.video_vae_config(), ck.weights(mova::Component::kVideoVae));
+      const mova::Tensor z = mova::seeded_noise({1, 16, T, H / 8, W / 8}, 1, 0);
+      int64_t frames = 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      double first = 0;
+      vae.decode(ex, z, [&](const mova::Tensor& chunk) {
+        frames += chunk.size(1);
+        if (first == 0) first = since(t0);
+        std::printf("  video chunk -> %lld frames, %.1f s, peak RSS %.1f MiB\n",
+                    static_cast<long long>(frames), since(t0), mib(mova::peak_rss_bytes()));
+        std::fflush(stdout);
+      });
+      const double total = since(t0);
+      const double per_later = T > 1 ? (total - first) / static_cast<double>(T - 1) : 0;
+      std::printf(
+          "video decode %lldx%lld: %lld latent frames -> %lld frames in %.1f s "
+          "(first chunk %.1f s, later chunks %.1f s each), peak RSS %.1f MiB\n",
+          static_cast<long long>(W), static_cast<long long>(H), static_cast<long long>(T),
+          static_cast<long long>(frames), total, first, per_later, mib(mova::peak_rss_bytes()));
+      std::printf("  extrapolated 193 frames (49 latent frames): %.0f s\n", first + 48 * per_later);
+    }
+    if (audio) {
+      const mova::DacVae dac(ck.audio_vae_config(), ck.weights(mova::Component::kAudioVae));
+      const int64_t samples = static_cast<int64_t>(audio_seconds * 48000);
+      const int64_t L = (samples - 1) / dac.config().hop_length() + 1;
+      const mova::Tensor z = mova::seeded_noise({1, dac.config().latent_channels(), L}, 1, 1);
+      const auto t0 = std::chrono::steady_clock::now();
+      const mova::Tensor wave = dac.decode(ex, z);
+      std::printf("audio decode %.1f s (%lld latents -> %lld samples): %.1f s, peak RSS %.1f MiB\n",
+                  audio_seconds, static_cast<long long>(L), static_cast<long long>(wave.numel()),
+                  since(t0), mib(mova::peak_rss_bytes()));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_vae: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
