@@ -73,12 +73,11 @@ std::pair<int64_t, int64_t> fallback_size(const std::string& dir) {
   return {640, 352};
 }
 
-std::vector<RgbImage> to_frames(const Tensor& video) {  // [1, 3, F, H, W] in [-1, 1]
-  const Tensor v = video.contiguous();
-  const int64_t F = v.size(2), H = v.size(3), W = v.size(4), plane = H * W;
+// Appends decoded frames [3, n, H, W] in [-1, 1] as 8-bit RGB images.
+void append_frames(const Tensor& chunk, std::vector<RgbImage>& frames) {
+  const Tensor v = chunk.contiguous();
+  const int64_t F = v.size(1), H = v.size(2), W = v.size(3), plane = H * W;
   const float* p = v.data<float>();
-  std::vector<RgbImage> frames;
-  frames.reserve(static_cast<size_t>(F));
   for (int64_t f = 0; f < F; ++f) {
     RgbImage img(W, H);
     for (int64_t c = 0; c < 3; ++c) {
@@ -91,7 +90,6 @@ std::vector<RgbImage> to_frames(const Tensor& video) {  // [1, 3, F, H, W] in [-
     }
     frames.push_back(std::move(img));
   }
-  return frames;
 }
 
 Tensor denormalise(const Tensor& latents, const WanVaeConfig& cfg) {  // x·std + mean per channel
@@ -217,7 +215,11 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
 
   clip.frames = stage("video-decode", [&](Clock::time_point) {
     const WanVae vae(vae_config, ck.weights(Component::kVideoVae));
-    return to_frames(vae.decode(ex, denormalise(latents.video_latents, vae_config)));
+    std::vector<RgbImage> frames;  // chunk by chunk: the float video is never held whole
+    frames.reserve(static_cast<size_t>(r.frames));
+    vae.decode(ex, denormalise(latents.video_latents, vae_config),
+               [&](const Tensor& chunk) { append_frames(chunk, frames); });
+    return frames;
   });
 
   clip.audio = stage("audio-decode", [&](Clock::time_point) {
