@@ -102,6 +102,7 @@ typedef struct mova_generate_params {
   uint64_t seed;               /* default 42 */
   const char* noise_path;      /* safetensors with video_noise/audio_noise, or NULL */
   int32_t threads;             /* 0: all cores */
+  int32_t vae_tiling;          /* non-zero: decode video in 256-pixel tiles (less memory) */
   mova_progress_callback progress;
   mova_abort_callback should_abort;
   void* user_data; /* passed to both callbacks */

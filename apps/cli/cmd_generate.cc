@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 
 struct GenerateOptions {
   std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
-  bool has_negative = false, preview = false;
+  bool has_negative = false, preview = false, vae_tiling = false;
   int frames = 0, width = 0, height = 0, steps = 0;
   double fps = 0, cfg = -1;
   uint64_t seed = 42;
@@ -130,6 +130,7 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.seed = o.seed;
   p.noise_path = o.noise.empty() ? nullptr : o.noise.c_str();
   p.threads = global.threads;
+  p.vae_tiling = o.vae_tiling ? 1 : 0;
   p.user_data = &printer;
   p.progress = [](const char* stage, int64_t step, int64_t steps, double secs, void* user) {
     (*static_cast<ProgressPrinter*>(user))({stage, step, steps, secs});
@@ -224,6 +225,8 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
                   "safetensors with video_noise/audio_noise (overrides --seed)");
   cmd->add_option("--save-wav", opt->save_wav, "also write the audio as float WAV");
   cmd->add_option("--save-frames", opt->save_frames, "also write every frame as PNG here");
+  cmd->add_flag("--vae-tiling", opt->vae_tiling,
+                "decode video in 256-pixel tiles: less memory for large frames, small seams");
   cmd->add_flag("--preview", opt->preview,
                 "also write OUT.frames.png (contact sheet) and OUT.audio.png (waveform)");
   cmd->callback([opt, &global] { run_generate(*opt, global); });

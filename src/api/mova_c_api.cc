@@ -140,6 +140,7 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     if (p->cfg >= 0) r.cfg = p->cfg;
     r.seed = p->seed;
     if (p->noise_path) r.noise_path = p->noise_path;
+    r.vae_tiling = p->vae_tiling != 0;
     r = generator.resolve(r);
     if (p->image_path) r.image = mova::read_image(p->image_path);
     mova::ProgressFn progress;

@@ -204,15 +204,97 @@ Tensor WanVae::decode_chunk(Exec& ex, const Tensor& z, Stream& s) const {
   return x;
 }
 
-void WanVae::decode(Exec& ex, const Tensor& latents, const FrameSink& sink) const {
+namespace {
+
+// Tile starts every `stride` below `size`, as diffusers' range(0, size, stride).
+std::vector<int64_t> tile_starts(int64_t size, int64_t stride) {
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s < size; s += stride) starts.push_back(s);
+  return starts;
+}
+
+}  // namespace
+
+void WanVae::decode(Exec& ex, const Tensor& latents, const FrameSink& sink,
+                    const VaeTiling* tiling) const {
   MOVA_CHECK(latents.dim() == 5 && latents.size(0) == 1 && latents.size(1) == config_.z_dim,
              ErrorKind::kShape, "video latents ", latents.describe(), " must be [1, ",
              config_.z_dim, ", T, h, w]");
   const Tensor z = latents.squeeze(0);
-  Stream s;
+  const int64_t h = z.size(2), w = z.size(3);
+  if (tiling) {
+    MOVA_CHECK(tiling->tile > 0 && tiling->stride > 0 && tiling->stride <= tiling->tile,
+               ErrorKind::kInvalidArgument, "VAE tiling: need 0 < stride <= tile");
+  }
+  if (!tiling || (h <= tiling->tile && w <= tiling->tile)) {
+    Stream s;
+    for (int64_t t = 0; t < z.size(1); ++t) {
+      sink(decode_chunk(ex, z.narrow(1, t, 1).to(DType::kF32).contiguous(), s));
+      s.first_chunk = false;
+    }
+    return;
+  }
+  const int64_t scale = config_.scale_factor_spatial;
+  const std::vector<int64_t> rows = tile_starts(h, tiling->stride);
+  const std::vector<int64_t> cols = tile_starts(w, tiling->stride);
+  const int64_t blend = (tiling->tile - tiling->stride) * scale;  // overlap in pixels
+  const int64_t step = tiling->stride * scale;
+  std::vector<Stream> streams(rows.size() * cols.size());
   for (int64_t t = 0; t < z.size(1); ++t) {
-    sink(decode_chunk(ex, z.narrow(1, t, 1).to(DType::kF32).contiguous(), s));
-    s.first_chunk = false;
+    // Decode every tile of this latent frame, then blend each with its upper and left
+    // neighbours over the overlap and keep its top-left stride x stride part.
+    std::vector<Tensor> tiles(streams.size());
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (size_t c = 0; c < cols.size(); ++c) {
+        const int64_t th = std::min(tiling->tile, h - rows[r]);
+        const int64_t tw = std::min(tiling->tile, w - cols[c]);
+        const Tensor part = z.narrow(1, t, 1).narrow(2, rows[r], th).narrow(3, cols[c], tw);
+        Stream& s = streams[r * cols.size() + c];
+        tiles[r * cols.size() + c] = decode_chunk(ex, part.to(DType::kF32).contiguous(), s);
+        s.first_chunk = false;
+      }
+    const int64_t n = tiles[0].size(1);
+    Tensor out = Tensor::empty({3, n, h * scale, w * scale}, DType::kF32);
+    const int64_t H = h * scale, W = w * scale;
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (size_t c = 0; c < cols.size(); ++c) {
+        Tensor& cur = tiles[r * cols.size() + c];
+        const int64_t th = cur.size(2), tw = cur.size(3);
+        float* pc = cur.data<float>();
+        if (r > 0) {  // blend rows with the tile above
+          const Tensor& up = tiles[(r - 1) * cols.size() + c];
+          const int64_t uh = up.size(2), ext = std::min({blend, uh, th});
+          for (int64_t ct = 0; ct < 3 * n; ++ct)
+            for (int64_t y = 0; y < ext; ++y) {
+              const float a = static_cast<float>(y) / static_cast<float>(ext);
+              const float* pu = up.data<float>() + (ct * uh + uh - ext + y) * up.size(3);
+              float* row = pc + (ct * th + y) * tw;
+              for (int64_t x = 0; x < tw && x < up.size(3); ++x)
+                row[x] = pu[x] * (1 - a) + row[x] * a;
+            }
+        }
+        if (c > 0) {  // blend columns with the tile on the left
+          const Tensor& left = tiles[r * cols.size() + c - 1];
+          const int64_t lw = left.size(3), ext = std::min({blend, lw, tw});
+          for (int64_t ct = 0; ct < 3 * n; ++ct)
+            for (int64_t y = 0; y < th && y < left.size(2); ++y) {
+              const float* pl = left.data<float>() + (ct * left.size(2) + y) * lw + lw - ext;
+              float* row = pc + (ct * th + y) * tw;
+              for (int64_t x = 0; x < ext; ++x) {
+                const float a = static_cast<float>(x) / static_cast<float>(ext);
+                row[x] = pl[x] * (1 - a) + row[x] * a;
+              }
+            }
+        }
+        // Each tile keeps its first stride x stride pixels (the next tiles cover the rest).
+        const int64_t y0 = rows[r] * scale, x0 = cols[c] * scale;
+        const int64_t ch = std::min(step, th), cw = std::min(step, tw);
+        for (int64_t ct = 0; ct < 3 * n; ++ct)
+          for (int64_t y = 0; y < ch; ++y)
+            std::memcpy(out.data<float>() + (ct * H + y0 + y) * W + x0, pc + (ct * th + y) * tw,
+                        static_cast<size_t>(cw) * sizeof(float));
+      }
+    sink(out);
   }
 }
 

@@ -20,6 +20,15 @@
 
 namespace mova {
 
+// Optional spatial tiling of the decoder (diffusers AutoencoderKLWan.tiled_decode's scheme):
+// latent tiles of `tile` x `tile` positions every `stride`, each decoded with its own causal
+// state, overlaps blended linearly. Bounds memory by a tile instead of a frame, at a small
+// error near tile seams (docs/benchmarks.md states it).
+struct VaeTiling {
+  int64_t tile = 32;    // latent positions (256 pixels)
+  int64_t stride = 24;  // latent positions (192 pixels); tile − stride is the overlap
+};
+
 class WanVae {
  public:
   WanVae(WanVaeConfig config, WeightSet weights);
@@ -31,8 +40,10 @@ class WanVae {
   Tensor decode(Exec& ex, const Tensor& latents) const;
   // The same, handing over frames as they are decoded ([3, n, 8h, 8w]: 1 frame for latent
   // frame 0, then 4 per latent frame) so a caller never holds the whole float video.
+  // With `tiling`, frames larger than one tile are decoded tile by tile.
   using FrameSink = std::function<void(const Tensor& frames)>;
-  void decode(Exec& ex, const Tensor& latents, const FrameSink& sink) const;
+  void decode(Exec& ex, const Tensor& latents, const FrameSink& sink,
+              const VaeTiling* tiling = nullptr) const;
 
   // MOVA's first-frame condition (prepare_latents): [image, zero frames] encoded, normalised
   // (x − mean)/std, after a 4-channel mask that is 1 on latent frame 0: [1, 4+z, T, H/8, W/8].

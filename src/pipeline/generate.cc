@@ -217,8 +217,11 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
     const WanVae vae(vae_config, ck.weights(Component::kVideoVae));
     std::vector<RgbImage> frames;  // chunk by chunk: the float video is never held whole
     frames.reserve(static_cast<size_t>(r.frames));
-    vae.decode(ex, denormalise(latents.video_latents, vae_config),
-               [&](const Tensor& chunk) { append_frames(chunk, frames); });
+    const VaeTiling tiling;
+    vae.decode(
+        ex, denormalise(latents.video_latents, vae_config),
+        [&](const Tensor& chunk) { append_frames(chunk, frames); },
+        r.vae_tiling ? &tiling : nullptr);
     return frames;
   });
 

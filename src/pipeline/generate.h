@@ -28,7 +28,8 @@ struct GenerateRequest {
   double fps = 0;
   std::optional<double> cfg;
   uint64_t seed = 42;
-  std::string noise_path;  // safetensors with video_noise/audio_noise; overrides the seed
+  std::string noise_path;   // safetensors with video_noise/audio_noise; overrides the seed
+  bool vae_tiling = false;  // decode video in 256-pixel tiles (less memory, seams; wan_vae.h)
 };
 
 struct GenerateProgress {
