@@ -3,7 +3,7 @@
 // chunk by chunk into 8-bit frames, as `mova generate` does, so peak memory should not grow
 // with the clip length: run it with two --latent-frames values to see that.
 //   build/bin/bench_vae --model DIR [--latent-frames T] [--height H] [--width W]
-//                       [--audio-seconds S] [--skip-video] [--skip-audio]
+//                       [--audio-seconds S] [--skip-video] [--skip-audio] [--tiling]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   std::string model;
   int64_t T = 3, H = 352, W = 640;
   double audio_seconds = 8.0;
-  bool video = true, audio = true;
+  bool video = true, audio = true, tiled = false;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -71,13 +71,17 @@ int main(int argc, char** argv) {
       int64_t frames = 0;
       const auto t0 = std::chrono::steady_clock::now();
       double first = 0;
-      vae.decode(ex, z, [&](const mova::Tensor& chunk) {
-        frames += chunk.size(1);
-        if (first == 0) first = since(t0);
-        std::printf("  video chunk -> %lld frames, %.1f s, peak RSS %.1f MiB\n",
-                    static_cast<long long>(frames), since(t0), mib(mova::peak_rss_bytes()));
-        std::fflush(stdout);
-      });
+      const mova::VaeTiling tiling;
+      vae.decode(
+          ex, z,
+          [&](const mova::Tensor& chunk) {
+            frames += chunk.size(1);
+            if (first == 0) first = since(t0);
+            std::printf("  video chunk -> %lld frames, %.1f s, peak RSS %.1f MiB\n",
+                        static_cast<long long>(frames), since(t0), mib(mova::peak_rss_bytes()));
+            std::fflush(stdout);
+          },
+          tiled ? &tiling : nullptr);
       const double total = since(t0);
       const double per_later = T > 1 ? (total - first) / static_cast<double>(T - 1) : 0;
       std::printf(

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "runtime/error.h"
 
@@ -26,7 +27,83 @@ void append_utf8(std::string& out, uint32_t cp) {
   }
 }
 
+// Decodes UTF-8 already checked by check_utf8 into code points.
+std::u32string decode_utf8(const std::string& text) {
+  std::u32string out;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = text[i];
+    const size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
+    for (size_t k = 1; k < len && i + k < text.size(); ++k) cp = (cp << 6) | (text[i + k] & 0x3f);
+    out.push_back(cp);
+    i += len;
+  }
+  return out;
+}
+
+// Windows-1252 meanings of the C1 controls U+0080..U+009F (0: undefined, kept).
+constexpr uint16_t kCp1252[32] = {0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+                                  0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017d, 0,
+                                  0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+                                  0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178};
+
+// What ftfy's remove_control_chars deletes.
+bool is_removed_control(uint32_t cp) {
+  return cp <= 0x08 || cp == 0x0b || (cp >= 0x0e && cp <= 0x1f) || cp == 0x7f ||
+         (cp >= 0x206a && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffc) ||
+         (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
 }  // namespace
+
+std::string ftfy_subset(const std::string& text) {
+  // ftfy unescapes HTML itself only when the text has no '<' (it may be real HTML).
+  const std::string unescaped = text.find('<') == std::string::npos ? html_unescape(text) : text;
+  const std::u32string in = decode_utf8(unescaped);
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    uint32_t cp = in[i];
+    if (cp == 0x1b && i + 1 < in.size() && in[i + 1] == '[') {  // terminal escape \e[...m
+      size_t j = i + 2;
+      while (j < in.size() && ((in[j] >= '0' && in[j] <= '9') || in[j] == ';')) ++j;
+      if (j < in.size() && ((in[j] >= 'a' && in[j] <= 'z') || (in[j] >= 'A' && in[j] <= 'Z'))) {
+        i = j;
+        continue;
+      }
+    }
+    if (cp >= 0x80 && cp <= 0x9f && kCp1252[cp - 0x80] != 0) cp = kCp1252[cp - 0x80];
+    switch (cp) {  // Latin ligatures
+      case 0xfb00:
+        out += "ff";
+        continue;
+      case 0xfb01:
+        out += "fi";
+        continue;
+      case 0xfb02:
+        out += "fl";
+        continue;
+      case 0xfb03:
+        out += "ffi";
+        continue;
+      case 0xfb04:
+        out += "ffl";
+        continue;
+      case 0xfb05:
+        out += "\xc5\xbft";
+        continue;  // long s + t
+      case 0xfb06:
+        out += "st";
+        continue;
+      default:
+        break;
+    }
+    if (cp == 0x02bc || (cp >= 0x2018 && cp <= 0x201b)) cp = '\'';  // uncurl quotes
+    if (cp >= 0x201c && cp <= 0x201f) cp = '"';
+    if (is_removed_control(cp)) continue;
+    append_utf8(out, cp);
+  }
+  return out;
+}
 
 void check_utf8(const std::string& s, const char* what) {
   const size_t n = s.size();
@@ -101,7 +178,7 @@ bool is_unicode_space(uint32_t cp) {
 
 std::string clean_prompt(const std::string& prompt) {
   check_utf8(prompt, "prompt");
-  const std::string text = html_unescape(html_unescape(prompt));
+  const std::string text = html_unescape(html_unescape(ftfy_subset(prompt)));
   std::string out;
   bool pending_space = false;
   for (size_t i = 0; i < text.size();) {

@@ -69,6 +69,21 @@ TEST_F(TextReference, EncoderMatchesTorch) {
   EXPECT_EQ(a.to_vector().back(), 0.0f);  // padded rows are zero
 }
 
+// Hand-worked ftfy.fix_text cases (ftfy 6 defaults), one per reproduced step.
+TEST(PromptClean, FtfySubset) {
+  EXPECT_EQ(clean_prompt("\xe2\x80\x9cHi,\xe2\x80\x9d she said. It\xe2\x80\x99s"),
+            "\"Hi,\" she said. It's");
+  EXPECT_EQ(clean_prompt("\xef\xac\x81sh \xef\xac\x82op"), "fish flop");  // U+FB01, U+FB02
+  EXPECT_EQ(clean_prompt("\xc2\x93ok\xc2\x94"), "\"ok\"");  // C1 0x93/0x94 as cp1252 quotes
+  EXPECT_EQ(clean_prompt("\x1b[1;31mred\x1b[0m"), "red");
+  EXPECT_EQ(clean_prompt("a\xef\xbb\xbf" "b\x07" "c"), "abc");  // BOM and BEL removed
+  // &ldquo; is unescaped (then uncurled) by ftfy only when the text has no '<'.
+  EXPECT_EQ(clean_prompt("&ldquo;x&rdquo;"), "\"x\"");
+  EXPECT_EQ(clean_prompt("<i> &ldquo;x&rdquo;"), "<i> \xe2\x80\x9cx\xe2\x80\x9d");
+  // Left to the tokenizer's NFKC: fullwidth forms and U+200B pass through unchanged here.
+  EXPECT_EQ(clean_prompt("\xef\xbc\xa1\xe2\x80\x8b"), "\xef\xbc\xa1\xe2\x80\x8b");
+}
+
 TEST(PromptClean, WhitespaceEntitiesAndUtf8) {
   EXPECT_EQ(clean_prompt("  a \t b\n\nc  "), "a b c");
   EXPECT_EQ(clean_prompt("fish &amp;amp; chips"), "fish & chips");  // unescaped twice

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Reference tokenization with Debian's python3-sentencepiece: html.unescape twice, whitespace
-collapsed and stripped (upstream's prompt_clean without ftfy, which mova.cpp does not
-reproduce), sentencepiece ids truncated to max_length-1, EOS, padding.
+"""Reference tokenization with Debian's python3-sentencepiece: upstream's prompt_clean (the
+ftfy.fix_text steps mova.cpp reproduces, restated below from ftfy's documented behaviour, then
+html.unescape twice, whitespace collapsed and stripped), sentencepiece ids truncated to
+max_length-1, EOS, padding.
 
   tokenize_reference.py --model DIR --prompts FILE.json [--max-length 512]
 Prints JSON: a list of [ids] (unpadded, EOS included), one per prompt.
@@ -15,8 +16,28 @@ import re
 import sentencepiece as spm
 
 
+TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;]*[a-zA-Z]")
+LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+             "\ufb05": "\u017ft", "\ufb06": "st"}
+CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc"
+                     "\U0001d173-\U0001d17a\U000e0000-\U000e007f]")
+
+
+def ftfy_subset(text):
+    if "<" not in text:
+        text = html.unescape(text)
+    text = TERMINAL_ESCAPE.sub("", text)
+    # C1 controls that Windows-1252 defines become those characters.
+    text = re.sub("[\x80-\x9f]", lambda m: (bytes([ord(m.group())]).decode("cp1252", "ignore")
+                                            or m.group()), text)
+    text = "".join(LIGATURES.get(c, c) for c in text)
+    text = re.sub("[\u02bc\u2018-\u201b]", "'", text)
+    text = re.sub("[\u201c-\u201f]", '"', text)
+    return CONTROL.sub("", text)
+
+
 def clean(text):
-    text = html.unescape(html.unescape(text))
+    text = html.unescape(html.unescape(ftfy_subset(text)))
     return re.sub(r"\s+", " ", text).strip()
 
 
