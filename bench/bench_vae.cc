@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
       video = false;
     else if (k == "--skip-audio")
       audio = false;
+    else if (k == "--tiling")
+      tiled = true;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
