@@ -138,13 +138,20 @@ RgbImage crop(const RgbImage& image, int64_t x0, int64_t y0, int64_t width, int6
 }
 
 RgbImage crop_and_resize(const RgbImage& image, int64_t width, int64_t height) {
-  const double scale = std::max(static_cast<double>(width) / static_cast<double>(image.width),
-                                static_cast<double>(height) / static_cast<double>(image.height));
-  const int64_t scaled_w = static_cast<int64_t>(std::round(image.width * scale));
-  const int64_t scaled_h = static_cast<int64_t>(std::round(image.height * scale));
-  const RgbImage scaled =
-      resize_bicubic(image, std::max(scaled_w, width), std::max(scaled_h, height));
-  return crop(scaled, (scaled.width - width) / 2, (scaled.height - height) / 2, width, height);
+  MOVA_CHECK(width > 0 && height > 0, ErrorKind::kInvalidArgument, "crop_and_resize: target ",
+             width, "x", height, " must be positive");
+  // Upstream (mova/datasets/transforms/custom.py): centre-crop to the target aspect first,
+  // sizes truncated and offsets floored in Python's float64 arithmetic, then one resize.
+  const double ih = static_cast<double>(image.height), iw = static_cast<double>(image.width);
+  RgbImage cropped;
+  if (ih / iw < static_cast<double>(height) / static_cast<double>(width)) {  // wider: crop width
+    const int64_t cw = static_cast<int64_t>(ih / static_cast<double>(height) * width);
+    cropped = crop(image, (image.width - cw) / 2, 0, cw, image.height);
+  } else {
+    const int64_t ch = static_cast<int64_t>(iw / static_cast<double>(width) * height);
+    cropped = crop(image, 0, (image.height - ch) / 2, image.width, ch);
+  }
+  return resize_bicubic(cropped, width, height);
 }
 
 Tensor image_to_tensor(const RgbImage& image) {

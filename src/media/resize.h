@@ -17,11 +17,11 @@ struct ResizeBox {
 // horizontal pass first with an 8-bit intermediate.
 RgbImage resize_bicubic(const RgbImage& image, int64_t width, int64_t height, ResizeBox box = {});
 
-// Upstream's crop_and_resize (docs/upstream/generate.md): scale to cover width x height,
-// centre-crop, giving exactly width x height.
+// Upstream's crop_and_resize (docs/upstream/generate.md §1.3): centre-crop to the target
+// aspect ratio, then resize_bicubic to exactly width x height.
 RgbImage crop_and_resize(const RgbImage& image, int64_t width, int64_t height);
 
-// The crop box crop_and_resize takes from the source, in source pixels.
+// The width x height rectangle at (x0, y0).
 RgbImage crop(const RgbImage& image, int64_t x0, int64_t y0, int64_t width, int64_t height);
 
 // RGB8 -> [1, 3, H, W] float32 in [-1, 1] (v / 255 · 2 − 1, as diffusers' image processor).

@@ -2,6 +2,7 @@
 // frame with PIL, and one level of difference in a pixel changes the image latent.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -104,6 +105,39 @@ TEST(ImageInput, BicubicResizeMatchesPilBitForBit) {
     const RgbImage ours = resize_bicubic(src, c.w, c.h, box);
     const RgbImage pil = read_image(dir.file("pil" + std::to_string(i) + ".png"));
     EXPECT_EQ(differing(ours, pil, "case " + std::to_string(i)), 0);
+  }
+}
+
+TEST(ImageInput, CropAndResizeMatchesUpstreamBitForBit) {
+  MOVA_REQUIRE_PYTHON_MODULE("PIL");
+  TempDir dir;
+  // Wider and taller sources than the target, equal aspect, exact size, and odd sizes whose
+  // crop sizes truncate.
+  const std::vector<std::array<int, 4>> cases = {
+      {1920, 1080, 640, 352}, {1080, 1920, 640, 352}, {1280, 704, 640, 352}, {640, 352, 640, 352},
+      {333, 517, 128, 96},    {517, 333, 96, 128},    {101, 67, 1280, 720}};
+  nlohmann::json jobs = nlohmann::json::array();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    const std::string src = dir.file("c" + std::to_string(i) + ".png");
+    jobs.push_back({{"op", "make"},
+                    {"kind", "png-rgb"},
+                    {"out", src},
+                    {"w", c[0]},
+                    {"h", c[1]},
+                    {"seed", 300 + i}});
+    jobs.push_back({{"op", "crop_and_resize"},
+                    {"in", src},
+                    {"out", dir.file("u" + std::to_string(i) + ".png")},
+                    {"w", c[2]},
+                    {"h", c[3]}});
+  }
+  run_jobs(dir, jobs);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const RgbImage src = read_image(dir.file("c" + std::to_string(i) + ".png"));
+    const RgbImage ours = crop_and_resize(src, cases[i][2], cases[i][3]);
+    const RgbImage want = read_image(dir.file("u" + std::to_string(i) + ".png"));
+    EXPECT_EQ(differing(ours, want, "crop_and_resize case " + std::to_string(i)), 0);
   }
 }
 

@@ -7,6 +7,7 @@ JOBS.json is a list of jobs; each writes an RGB PNG (or, for "make", a test imag
        "jpeg"|"jpeg-progressive"|"jpeg-gray", "w": W, "h": H, "seed": S}
   {"op": "decode", "in": P, "out": P}
   {"op": "resize", "in": P, "out": P, "w": W, "h": H, "box": [x0, y0, x1, y1] (optional)}
+  {"op": "crop_and_resize", "in": P, "out": P, "w": W, "h": H}  (upstream's, restated)
 Prints {"jobs": N} as JSON when all jobs succeed.
 """
 import json
@@ -50,6 +51,22 @@ def make(job):
         raise SystemExit("unknown kind " + kind)
 
 
+def crop_and_resize(src, dst, width, height):
+    """MOVA's crop_and_resize as docs/upstream/generate.md §1.3 states it: centre-crop to the
+    target aspect (sizes truncated, offsets floored), then PIL's default (bicubic) resize."""
+    a = np.array(Image.open(src).convert("RGB"))
+    ih, iw = a.shape[:2]
+    if ih / iw < height / width:
+        cw = int(ih / height * width)
+        left = (iw - cw) // 2
+        a = a[:, left:left + cw]
+    else:
+        ch = int(iw / width * height)
+        top = (ih - ch) // 2
+        a = a[top:top + ch]
+    Image.fromarray(a).resize((width, height)).save(dst, format="PNG")
+
+
 def main():
     jobs = json.load(open(sys.argv[1]))
     for job in jobs:
@@ -62,6 +79,8 @@ def main():
             img = Image.open(job["in"]).convert("RGB")
             box = tuple(job["box"]) if "box" in job else None
             img.resize((job["w"], job["h"]), Image.BICUBIC, box=box).save(job["out"], format="PNG")
+        elif op == "crop_and_resize":
+            crop_and_resize(job["in"], job["out"], job["w"], job["h"])
         else:
             raise SystemExit("unknown op " + op)
     print(json.dumps({"jobs": len(jobs)}))
