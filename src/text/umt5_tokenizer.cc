@@ -6,18 +6,30 @@
 
 #include "runtime/error.h"
 #include "text/prompt_clean.h"
+#include "text/tokenizer_json.h"
 
 namespace mova {
 
 Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
     : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
-  const std::string path = (std::filesystem::path(dir) / "spiece.model").string();
+  // tokenizer.json first, as upstream's T5TokenizerFast reads it; spiece.model otherwise.
+  const std::string json = (std::filesystem::path(dir) / "tokenizer.json").string();
+  const std::string spm = (std::filesystem::path(dir) / "spiece.model").string();
   std::error_code ec;
-  MOVA_CHECK(std::filesystem::is_regular_file(path, ec), ErrorKind::kIo, path,
-             ": missing (only sentencepiece tokenizers are supported so far)");
-  const auto status = sp_->Load(path);
-  MOVA_CHECK(status.ok(), ErrorKind::kFormat, path,
-             ": not a sentencepiece model: ", status.ToString());
+  std::string path;
+  if (std::filesystem::is_regular_file(json, ec)) {
+    path = json;
+    const auto status = sp_->LoadFromSerializedProto(tokenizer_json_to_sentencepiece(json));
+    MOVA_CHECK(status.ok(), ErrorKind::kFormat, json,
+               ": cannot build a tokenizer from it: ", status.ToString());
+  } else {
+    path = spm;
+    MOVA_CHECK(std::filesystem::is_regular_file(spm, ec), ErrorKind::kIo, dir,
+               ": has neither tokenizer.json nor spiece.model");
+    const auto status = sp_->Load(spm);
+    MOVA_CHECK(status.ok(), ErrorKind::kFormat, spm,
+               ": not a sentencepiece model: ", status.ToString());
+  }
   MOVA_CHECK(sp_->eos_id() >= 0 && sp_->pad_id() >= 0, ErrorKind::kFormat, path,
              ": the model defines no </s> or <pad> id");
 }

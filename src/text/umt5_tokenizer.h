@@ -1,4 +1,4 @@
-// The UMT5 tokenizer from the checkpoint's tokenizer/ folder (sentencepiece spiece.model):
+// The UMT5 tokenizer from the checkpoint's tokenizer/ folder (tokenizer.json or spiece.model):
 // ids = sentencepiece(clean_prompt(text)) truncated to max_length−1, then EOS, then padding
 // to max_length; the mask is 1 on real tokens including EOS. No BOS. Special ids come from the
 // model file.
@@ -22,7 +22,8 @@ struct TokenizedPrompt {
 
 class Umt5Tokenizer {
  public:
-  // Loads `tokenizer_dir`/spiece.model; throws naming the file when absent or invalid.
+  // Loads `tokenizer_dir`/tokenizer.json (converted, text/tokenizer_json.h) or else
+  // spiece.model; throws naming the file when absent or invalid.
   explicit Umt5Tokenizer(const std::string& tokenizer_dir);
   ~Umt5Tokenizer();
 

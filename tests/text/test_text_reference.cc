@@ -1,12 +1,14 @@
-// The text side against references: token ids against Debian's python3-sentencepiece on 57
+// The text side against references: token ids against Debian's python3-sentencepiece on 64
 // varied prompts (multilingual, emoji, HTML entities, odd whitespace, empty, > 512 tokens), and
 // the UMT5 encoder against a float64 PyTorch reference (max-rel ≤ 1e-4).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_runner.h"
+#include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "models/tiny_checkpoint.h"
 #include "python_reference.h"
@@ -48,6 +50,40 @@ TEST_F(TextReference, TokenIdsMatchSentencepiece) {
   }
 }
 
+// A folder with only tokenizer.json (what T5TokenizerFast reads; the published folder may ship
+// nothing else) tokenizes exactly like the spiece.model it was converted from.
+TEST_F(TextReference, TokenizerJsonOnlyFolderMatchesSpieceModel) {
+  MOVA_REQUIRE_REFERENCE_PYTHON();
+  const std::string spm_dir = dir.file("m") + "/tokenizer", json_dir = dir.file("json_only");
+  std::filesystem::create_directories(json_dir);
+  ASSERT_TRUE(test::run_reference("tools/reference/spm_to_tokenizer_json.py",
+                                  spm_dir + "/spiece.model " + json_dir + "/tokenizer.json"));
+  nlohmann::json prompts;
+  std::ifstream(std::string(MOVA_SOURCE_DIR) + "/tests/data/prompts.json") >> prompts;
+  const Umt5Tokenizer from_spm(spm_dir), from_json(json_dir);
+  EXPECT_EQ(from_json.vocab_size(), from_spm.vocab_size());
+  EXPECT_EQ(from_json.eos_id(), from_spm.eos_id());
+  EXPECT_EQ(from_json.pad_id(), from_spm.pad_id());
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(from_json.encode(prompts[i].get<std::string>()).ids,
+              from_spm.encode(prompts[i].get<std::string>()).ids)
+        << "prompt " << i;
+}
+
+TEST(TokenizerJson, UnsupportedOrBrokenFilesAreNamed) {
+  test::TempDir d;
+  write_text_file(d.file("tokenizer.json"), R"({"model": {"type": "BPE", "vocab": {}}})");
+  test::expect_error([&] { Umt5Tokenizer t(d.str()); }, {"tokenizer.json", "only Unigram"});
+  write_text_file(d.file("tokenizer.json"), R"({"model": {"type": "Unigram", "unk_id": 5,
+      "vocab": [["<pad>", 0.0]]}})");
+  test::expect_error([&] { Umt5Tokenizer t(d.str()); }, {"tokenizer.json", "unk_id 5"});
+  write_text_file(d.file("tokenizer.json"), "{not json");
+  test::expect_error([&] { Umt5Tokenizer t(d.str()); }, {"tokenizer.json", "not valid JSON"});
+  std::filesystem::remove(d.file("tokenizer.json"));
+  test::expect_error([&] { Umt5Tokenizer t(d.str()); },
+                     {"neither tokenizer.json nor spiece.model"});
+}
+
 TEST_F(TextReference, EncoderMatchesTorch) {
   MOVA_REQUIRE_REFERENCE_PYTHON();
   auto r = test::run_cli(
@@ -76,7 +112,10 @@ TEST(PromptClean, FtfySubset) {
   EXPECT_EQ(clean_prompt("\xef\xac\x81sh \xef\xac\x82op"), "fish flop");  // U+FB01, U+FB02
   EXPECT_EQ(clean_prompt("\xc2\x93ok\xc2\x94"), "\"ok\"");  // C1 0x93/0x94 as cp1252 quotes
   EXPECT_EQ(clean_prompt("\x1b[1;31mred\x1b[0m"), "red");
-  EXPECT_EQ(clean_prompt("a\xef\xbb\xbf" "b\x07" "c"), "abc");  // BOM and BEL removed
+  EXPECT_EQ(clean_prompt("a\xef\xbb\xbf"
+                         "b\x07"
+                         "c"),
+            "abc");  // BOM and BEL removed
   // &ldquo; is unescaped (then uncurled) by ftfy only when the text has no '<'.
   EXPECT_EQ(clean_prompt("&ldquo;x&rdquo;"), "\"x\"");
   EXPECT_EQ(clean_prompt("<i> &ldquo;x&rdquo;"), "<i> \xe2\x80\x9cx\xe2\x80\x9d");
