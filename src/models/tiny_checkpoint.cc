@@ -82,31 +82,32 @@ void write_json(const fs::path& path, const nlohmann::json& j) {
 // `stem.safetensors.index.json` (the transformers/diffusers sharded form).
 void write_weights(const fs::path& folder, const std::string& stem, const TensorLayout& layout,
                    const TinyCheckpointOptions& opt, const std::string& component, int shards) {
-  std::vector<SafetensorsWriter> writers(shards);
+  auto shard_name = [&](size_t s) {
+    char name[128];
+    if (shards > 1) {
+      std::snprintf(name, sizeof name, "%s-%05zu-of-%05d.safetensors", stem.c_str(), s + 1, shards);
+    } else {
+      std::snprintf(name, sizeof name, "%s.safetensors", stem.c_str());
+    }
+    return std::string(name);
+  };
   nlohmann::json weight_map = nlohmann::json::object();
   uint64_t total = 0;
   const auto& specs = layout.specs();
+  // Shards hold consecutive tensors; each is written as soon as it is complete, so at most one
+  // shard is in memory (the published-size presets are gigabytes).
+  SafetensorsWriter writer;
   for (size_t i = 0; i < specs.size(); ++i) {
     const size_t shard = i * shards / specs.size();
     Tensor t = init_tensor(specs[i], opt.seed, component).to(opt.dtype);
     total += t.nbytes();
-    writers[shard].add(specs[i].name, t);
-    if (shards > 1) {
-      char name[128];
-      std::snprintf(name, sizeof name, "%s-%05zu-of-%05d.safetensors", stem.c_str(), shard + 1,
-                    shards);
-      weight_map[specs[i].name] = name;
+    writer.add(specs[i].name, t);
+    if (shards > 1) weight_map[specs[i].name] = shard_name(shard);
+    if (i + 1 == specs.size() || (i + 1) * shards / specs.size() != shard) {
+      writer.set_metadata("format", "pt");
+      writer.write((folder / shard_name(shard)).string());
+      writer = SafetensorsWriter();
     }
-  }
-  for (int s = 0; s < shards; ++s) {
-    writers[s].set_metadata("format", "pt");
-    char name[128];
-    if (shards > 1) {
-      std::snprintf(name, sizeof name, "%s-%05d-of-%05d.safetensors", stem.c_str(), s + 1, shards);
-    } else {
-      std::snprintf(name, sizeof name, "%s.safetensors", stem.c_str());
-    }
-    writers[s].write((folder / name).string());
   }
   if (shards > 1)
     write_json(folder / (stem + ".safetensors.index.json"),
@@ -201,11 +202,13 @@ void train_tokenizer(const fs::path& folder) {
 }  // namespace
 
 void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& opt) {
-  MOVA_CHECK(opt.preset == "tiny" || opt.preset == "mid" || opt.preset == "published-vaes",
+  MOVA_CHECK(opt.preset == "tiny" || opt.preset == "mid" || opt.preset == "published-vaes" ||
+                 opt.preset == "published-text",
              ErrorKind::kInvalidArgument, "unknown preset '", opt.preset,
-             "' (expected tiny, mid or published-vaes)");
+             "' (expected tiny, mid, published-vaes or published-text)");
   const bool mid = opt.preset == "mid";
   const bool published_vaes = opt.preset == "published-vaes";
+  const bool published_text = opt.preset == "published-text";
   MOVA_CHECK(opt.dtype == DType::kF32 || opt.dtype == DType::kBF16 || opt.dtype == DType::kF16,
              ErrorKind::kInvalidArgument, "tiny checkpoint dtype must be F32, BF16 or F16");
   const fs::path root(dir);
@@ -223,8 +226,17 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
   text.num_heads = 4;
   text.d_ff = mid ? 512 : 96;
   text.num_layers = 2;
+  if (published_text) {  // UMT5-XXL as published (5.68B parameters)
+    text.vocab_size = 256384;
+    text.d_model = 4096;
+    text.d_kv = 64;
+    text.num_heads = 64;
+    text.d_ff = 10240;
+    text.num_layers = 24;
+  }
   write_json(root / "text_encoder/config.json", text.to_json());
-  write_weights(root / "text_encoder", "model", text.layout(), opt, "text_encoder", 2);
+  write_weights(root / "text_encoder", "model", text.layout(), opt, "text_encoder",
+                published_text ? 12 : 2);
 
   WanDitConfig video;
   video.dim = mid ? 512 : 64;

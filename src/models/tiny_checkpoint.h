@@ -18,7 +18,8 @@ struct TinyCheckpointOptions {
   // "tiny": a few KB per component, for tests. "mid": DiTs with head_dim 128 like the
   // published model (video 512 wide × 8 layers, audio 256 × 6), for benchmarks.
   // "published-vaes": tiny DiTs and text encoder, but both VAEs at the published sizes
-  // (Wan2.1 VAE 127M parameters, DAC 372M), for VAE benchmarks.
+  // (Wan2.1 VAE 127M parameters, DAC 372M), for VAE benchmarks. "published-text": tiny
+  // model, but the UMT5-XXL text encoder at its published size (5.68B parameters, 11 GB).
   std::string preset = "tiny";
 };
 
