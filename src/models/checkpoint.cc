@@ -4,6 +4,7 @@
 
 #include "io/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/log.h"
 
 namespace mova {
 namespace fs = std::filesystem;
@@ -187,6 +188,12 @@ WeightSet Checkpoint::weights(Component c) const {
   require(c, "its weights");
   WeightSet w = WeightSet::open_folder(folder(c));
   check_layout(w, layout_for(c, w), folder(c));
+  if (log_level() <= LogLevel::kDebug) {
+    uint64_t bytes = 0;
+    for (const auto& f : w.files()) bytes += f->file_size();
+    MOVA_LOG_DEBUG("loaded ", d.folder, ": ", w.size(), " tensors in ", w.files().size(),
+                   " file(s), ", static_cast<double>(bytes) / (1 << 20), " MiB memory-mapped");
+  }
   return w;
 }
 
