@@ -239,20 +239,27 @@ void WanVae::decode(Exec& ex, const Tensor& latents, const FrameSink& sink,
   const std::vector<int64_t> cols = tile_starts(w, tiling->stride);
   const int64_t blend = (tiling->tile - tiling->stride) * scale;  // overlap in pixels
   const int64_t step = tiling->stride * scale;
-  std::vector<Stream> streams(rows.size() * cols.size());
-  for (int64_t t = 0; t < z.size(1); ++t) {
-    // Decode every tile of this latent frame, then blend each with its upper and left
-    // neighbours over the overlap and keep its top-left stride x stride part.
-    std::vector<Tensor> tiles(streams.size());
-    for (size_t r = 0; r < rows.size(); ++r)
-      for (size_t c = 0; c < cols.size(); ++c) {
-        const int64_t th = std::min(tiling->tile, h - rows[r]);
-        const int64_t tw = std::min(tiling->tile, w - cols[c]);
+  // Tile by tile, each over the whole clip with its own causal state (as diffusers does): only
+  // one tile's activations and caches are alive at a time; the decoded tiles are kept.
+  std::vector<Tensor> tiles(rows.size() * cols.size());
+  std::vector<int64_t> chunk_frames;
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (size_t c = 0; c < cols.size(); ++c) {
+      const int64_t th = std::min(tiling->tile, h - rows[r]);
+      const int64_t tw = std::min(tiling->tile, w - cols[c]);
+      Stream s;
+      std::vector<Tensor> chunks;
+      for (int64_t t = 0; t < z.size(1); ++t) {
         const Tensor part = z.narrow(1, t, 1).narrow(2, rows[r], th).narrow(3, cols[c], tw);
-        Stream& s = streams[r * cols.size() + c];
-        tiles[r * cols.size() + c] = decode_chunk(ex, part.to(DType::kF32).contiguous(), s);
+        chunks.push_back(decode_chunk(ex, part.to(DType::kF32).contiguous(), s));
         s.first_chunk = false;
+        if (r == 0 && c == 0) chunk_frames.push_back(chunks.back().size(1));
       }
+      tiles[r * cols.size() + c] = concat(chunks, 1);
+    }
+  {
+    // Blend each tile with its upper and left neighbours over the overlap and keep its
+    // top-left stride x stride part.
     const int64_t n = tiles[0].size(1);
     Tensor out = Tensor::empty({3, n, h * scale, w * scale}, DType::kF32);
     const int64_t H = h * scale, W = w * scale;
@@ -294,7 +301,11 @@ void WanVae::decode(Exec& ex, const Tensor& latents, const FrameSink& sink,
             std::memcpy(out.data<float>() + (ct * H + y0 + y) * W + x0, pc + (ct * th + y) * tw,
                         static_cast<size_t>(cw) * sizeof(float));
       }
-    sink(out);
+    int64_t at = 0;  // hand over in the untiled chunk sizes (1 frame, then 4 per latent frame)
+    for (int64_t n_frames : chunk_frames) {
+      sink(out.narrow(1, at, n_frames).contiguous());
+      at += n_frames;
+    }
   }
 }
 

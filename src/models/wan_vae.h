@@ -21,9 +21,10 @@
 namespace mova {
 
 // Optional spatial tiling of the decoder (diffusers AutoencoderKLWan.tiled_decode's scheme):
-// latent tiles of `tile` x `tile` positions every `stride`, each decoded with its own causal
-// state, overlaps blended linearly. Bounds memory by a tile instead of a frame, at a small
-// error near tile seams (docs/benchmarks.md states it).
+// latent tiles of `tile` x `tile` positions every `stride`, each decoded over the whole clip
+// with its own causal state, overlaps blended linearly. Activation memory is bounded by one
+// tile instead of one frame, but the decoded float video is held until all tiles are done,
+// and pixels near seams differ from untiled decoding (docs/benchmarks.md).
 struct VaeTiling {
   int64_t tile = 32;    // latent positions (256 pixels)
   int64_t stride = 24;  // latent positions (192 pixels); tile − stride is the overlap
