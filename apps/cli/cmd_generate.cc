@@ -166,9 +166,13 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
       write_png((fs::path(o.save_frames) / name).string(), frame(i));
     }
   if (o.preview) {
+    // Copy only the frames the sheet shows (12, evenly spaced), not the whole clip.
+    const int32_t shown = std::min<int32_t>(12, info.frames);
     std::vector<RgbImage> frames;
-    for (int32_t i = 0; i < info.frames; ++i) frames.push_back(frame(i));
-    write_png(beside(o.output, ".frames.png"), contact_sheet(frames));
+    frames.reserve(static_cast<size_t>(shown));
+    for (int32_t i = 0; i < shown; ++i)
+      frames.push_back(frame(shown == 1 ? 0 : i * (info.frames - 1) / (shown - 1)));
+    write_png(beside(o.output, ".frames.png"), contact_sheet(frames, shown));
     write_png(beside(o.output, ".audio.png"), audio_picture(audio, info.sample_rate));
   }
 

@@ -47,9 +47,12 @@ Taps precompute(int64_t in_size, double in0, double in1, int64_t out_size) {
   for (int64_t xx = 0; xx < out_size; ++xx) {
     const double center = in0 + (static_cast<double>(xx) + 0.5) * scale;
     const double ss = 1.0 / filterscale;
-    int64_t xmin = static_cast<int64_t>(center - support + 0.5);  // truncation, as in C
+    // Truncation toward zero, as Pillow's C casts (not rounding).
+    int64_t xmin =
+        static_cast<int64_t>(center - support + 0.5);  // NOLINT(bugprone-incorrect-roundings)
     if (xmin < 0) xmin = 0;
-    int64_t xmax = static_cast<int64_t>(center + support + 0.5);
+    int64_t xmax =
+        static_cast<int64_t>(center + support + 0.5);  // NOLINT(bugprone-incorrect-roundings)
     if (xmax > in_size) xmax = in_size;
     xmax -= xmin;
     double ww = 0.0;

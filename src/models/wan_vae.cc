@@ -100,7 +100,7 @@ Tensor WanVae::downsample(Exec& ex, const Tensor& x, const std::string& p, bool 
   Conv3dParams sp;
   sp.stride_h = sp.stride_w = 2;
   sp.pad_bottom = sp.pad_right = 1;
-  const Tensor y = conv3d(ex, x, wt, &b, sp);
+  Tensor y = conv3d(ex, x, wt, &b, sp);
   if (!temporal) return y;
   // Frame 0 passes on its own (first chunk); later chunks go through a kernel-3 stride-2 time
   // conv with the previous chunk's last frame in front.
