@@ -3,7 +3,7 @@
 # the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and 60 s of libFuzzer on
 # the safetensors header parser. This is the README's test command and what CI runs.
 #   MOVA_TEST_QUICK=1 scripts/test.sh   # Release suite only
-#   MOVA_FUZZ_SECONDS=N                 # fuzzing time (default 60)
+#   MOVA_FUZZ_SECONDS=N                 # total fuzzing time over all targets (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -24,13 +24,20 @@ cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
-echo "== fuzz the safetensors header parser (libFuzzer + ASan)"
+echo "== fuzz the parsers of untrusted files (libFuzzer + ASan)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMOVA_FUZZ=ON -DMOVA_BUILD_TESTS=OFF -DMOVA_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j "$jobs" --target fuzz_safetensors_header
-work=$(mktemp -d)
-cp fuzz/corpus/* "$work/"
-build-fuzz/bin/fuzz_safetensors_header -max_total_time="${MOVA_FUZZ_SECONDS:-60}" \
-  -print_final_stats=1 "$work" 2>&1 | tail -n 12
-rm -rf "$work"
+targets=(safetensors_header:corpus image_decode:corpus_image tokenizer_json:corpus_tokenizer_json)
+for entry in "${targets[@]}"; do
+  cmake --build build-fuzz -j "$jobs" --target "fuzz_${entry%%:*}"
+done
+for entry in "${targets[@]}"; do
+  name=${entry%%:*}
+  work=$(mktemp -d)
+  cp "fuzz/${entry#*:}"/* "$work/"
+  echo "-- fuzz_$name"
+  build-fuzz/bin/fuzz_"$name" -max_total_time=$(( ${MOVA_FUZZ_SECONDS:-60} / 3 )) \
+    -print_final_stats=1 "$work" 2>&1 | tail -n 4
+  rm -rf "$work"
+done
 echo "== all tests passed"

@@ -17,7 +17,10 @@
 namespace mova {
 namespace {
 
-constexpr int64_t kMaxSide = 1 << 15;  // refuse absurd headers before allocating
+// Refuse absurd headers before allocating: 32768 pixels a side, 64 megapixels in all (an 8K
+// frame is 33 MP).
+constexpr int64_t kMaxSide = 1 << 15;
+constexpr int64_t kMaxPixels = int64_t{1} << 26;
 
 // The libpng and libjpeg error paths longjmp, so the decoders below keep only plain data
 // between setjmp and the library calls, and report through these POD structs; the C++ wrapper
@@ -69,7 +72,8 @@ bool decode_png_raw(const unsigned char* data, size_t size, RawImage* raw) {
   png_read_info(png, info);
   const png_uint_32 w = png_get_image_width(png, info);
   const png_uint_32 h = png_get_image_height(png, info);
-  if (w == 0 || h == 0 || w > kMaxSide || h > kMaxSide) png_error(png, "unsupported image size");
+  if (w == 0 || h == 0 || w > kMaxSide || h > kMaxSide || static_cast<int64_t>(w) * h > kMaxPixels)
+    png_error(png, "unsupported image size");
   const int color = png_get_color_type(png, info);
   // PIL opens 16-bit grey as mode I;16, whose conversion to RGB saturates at 255 instead of
   // keeping the high byte; that case is read raw and converted below.
@@ -153,9 +157,18 @@ bool decode_jpeg_raw(const unsigned char* data, size_t size, RawImage* raw) {
     return false;
   }
   cinfo.out_color_space = JCS_RGB;
+  // Check the size before start_decompress, which allocates (for progressive files) buffers
+  // for the whole image.
+  if (cinfo.image_width > kMaxSide || cinfo.image_height > kMaxSide ||
+      static_cast<int64_t>(cinfo.image_width) * cinfo.image_height > kMaxPixels) {
+    std::snprintf(raw->error, sizeof raw->error, "unsupported image size");
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
   jpeg_start_decompress(&cinfo);
   const JDIMENSION w = cinfo.output_width, h = cinfo.output_height;
-  if (w == 0 || h == 0 || w > kMaxSide || h > kMaxSide || cinfo.output_components != 3) {
+  if (w == 0 || h == 0 || w > kMaxSide || h > kMaxSide ||
+      static_cast<int64_t>(w) * h > kMaxPixels || cinfo.output_components != 3) {
     std::snprintf(raw->error, sizeof raw->error, "unsupported image size or channel count");
     jpeg_destroy_decompress(&cinfo);
     return false;

@@ -77,12 +77,32 @@ std::string find_charsmap(const nlohmann::json& n) {
 }  // namespace
 
 std::string tokenizer_json_to_sentencepiece(const std::string& path) {
+  return tokenizer_json_text_to_sentencepiece(read_text_file(path), path);
+}
+
+namespace {
+
+std::string convert(const nlohmann::json& j, const std::string& path);
+
+}  // namespace
+
+std::string tokenizer_json_text_to_sentencepiece(const std::string& text, const std::string& path) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_text_file(path));
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorKind::kFormat, path, ": not valid JSON: ", e.what());
   }
+  try {
+    return convert(j, path);
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong JSON type
+    fail(ErrorKind::kFormat, path, ": unexpected structure: ", e.what());
+  }
+}
+
+namespace {
+
+std::string convert(const nlohmann::json& j, const std::string& path) {
   MOVA_CHECK(j.is_object() && j.contains("model") && j["model"].is_object(), ErrorKind::kFormat,
              path, ": has no \"model\" object");
   const auto& model = j["model"];
@@ -140,4 +160,5 @@ std::string tokenizer_json_to_sentencepiece(const std::string& path) {
   return proto;
 }
 
+}  // namespace
 }  // namespace mova

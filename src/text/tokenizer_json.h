@@ -13,5 +13,8 @@ namespace mova {
 // are `special` added tokens become CONTROL, the unk id UNKNOWN, the rest NORMAL. Throws
 // Error(kFormat) naming the file and the field that does not fit.
 std::string tokenizer_json_to_sentencepiece(const std::string& path);
+// The same on the file's contents; `origin` names it in errors.
+std::string tokenizer_json_text_to_sentencepiece(const std::string& text,
+                                                 const std::string& origin);
 
 }  // namespace mova

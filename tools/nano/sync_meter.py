@@ -148,7 +148,11 @@ def stops_going_down(y, near):
             continue
         v_in, v_out = y[k] - y[k - 1], y[k + 1] - y[k]
         if v_in > 0.5 and v_out < 0.3 * v_in and y[k] >= near:
-            ev.append(k)
+            if ev and k - ev[-1] <= 2:      # one contact seen on two frames: keep the lower
+                if y[k] > y[ev[-1]]:
+                    ev[-1] = k
+            else:
+                ev.append(k)
     return ev
 
 
@@ -306,7 +310,8 @@ def main(argv=None):
     print(f"{os.path.basename(args.clip)}: kind {r['kind']}, audio shifted {args.shift_ms:+g} ms")
     print(f"  visual events {r['visual_events']} at {r['visual_times']}")
     print(f"  audio onsets  {r['audio_onsets']} at {r['audio_times']}")
-    print(f"  offset {fmt(r['offset_ms'])} (audio - visual), |offset| {fmt(r['abs_offset_ms'])}")
+    absf = "n/a" if r["abs_offset_ms"] is None else f"{r['abs_offset_ms']:.1f} ms"
+    print(f"  offset {fmt(r['offset_ms'])} (audio - visual), median |offset| {absf}")
     print(f"  recall {r['recall']:.2f}, precision {r['precision']:.2f}")
     if "truth_events" in r:
         print(f"  vs ground truth ({r['truth_events']} events): visual {r['visual_vs_truth_ms']} ms, "

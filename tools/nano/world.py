@@ -69,8 +69,12 @@ _YY, _XX = np.mgrid[0:H, 0:W].astype(np.float32) + 0.5  # pixel centres
 
 # ----------------------------------------------------------------- helpers
 
+def number(n):
+    return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
+
+
 def times_word(n):
-    return {1: "once", 2: "twice"}.get(n, f"{NUMBER_WORDS[n]} times")
+    return {1: "once", 2: "twice"}.get(n, f"{number(n)} times")
 
 
 def a_(word):
@@ -173,7 +177,7 @@ def thud(rng, radius, strength):
 def drum_hit(rng, f0, strength):
     t = np.arange(int(0.5 * SR)) / SR
     f = f0 * (1 + 0.6 * np.exp(-t / 0.015))
-    body = np.sin(2 * np.pi * np.cumsum(f) / SR) * np.exp(-t / 0.18)
+    body = np.sin(2 * np.pi * np.cumsum(f) / SR) * np.exp(-t / 0.12)
     skin = rng.standard_normal(len(t)) * np.exp(-t / 0.03) * 0.35
     return (strength * (body + skin)).astype(np.float32)
 
@@ -308,7 +312,7 @@ def scene_ball(rng):
             f"A {size(a['r'])} {a['name']} ball and a {size(b['r'])} {b['name']} ball bounce "
             f"on a {floor_name} floor; every landing makes a thud.",
             f"Two balls, one {size(a['r'])} and {a['name']}, one {size(b['r'])} and "
-            f"{b['name']}, land {n} times in total in front of {a_(wall_name)} wall.",
+            f"{b['name']}, land {number(n)} times in total in front of {a_(wall_name)} wall.",
             f"{a['name'].capitalize()} and {b['name']} balls bouncing on the {floor_name} "
             f"floor, knocking {times_word(n)}.",
         ))
@@ -357,7 +361,7 @@ def scene_drum(rng):
     f0 = 1800.0 / rx
     prev = None
     for t in hits:
-        strength = 0.25 + 0.25 * (1 if prev is None else min(1, (t - prev) / 0.45))
+        strength = 0.3 + 0.2 * (1 if prev is None else min(1, (t - prev) / 0.45))
         add_at(audio, place(t)[0], drum_hit(rng, f0, strength))
         prev = t
     size = "small" if rx < 13 else "large"
@@ -365,7 +369,7 @@ def scene_drum(rng):
     caption = choose(rng, (
         f"{a_(drum_name).capitalize()} drum is hit {times_word(n)} with a stick.",
         f"A stick strikes a {size} {drum_name} drum {times_word(n)}; each hit booms.",
-        f"Drumming: {NUMBER_WORDS[n]} strikes on a {size} {drum_name} drum in front of "
+        f"Drumming: {number(n)} strikes on a {size} {drum_name} drum in front of "
         f"{a_(wall_name)} wall.",
     ))
     return frames, audio, list(hits), caption
@@ -409,7 +413,7 @@ def scene_face(rng):
     caption = choose(rng, (
         f"A cartoon face with {skin_name} skin says 'ba' {times_word(n)}.",
         f"{a_(skin_name).capitalize()} cartoon face says 'ba' {times_word(n)} in a {voice} voice.",
-        f"{a_(skin_name).capitalize()} face in front of {a_(wall_name)} wall saying ba, {NUMBER_WORDS[n]} "
+        f"{a_(skin_name).capitalize()} face in front of {a_(wall_name)} wall saying ba, {number(n)} "
         f"{'time' if n == 1 else 'times'}.",
     ))
     return frames, audio, [s[0] for s in syl], caption
@@ -512,9 +516,10 @@ def main(argv=None):
         seed = args.seed + i
         clip = make_clip(seed, args.kind)
         name = f"clip_{i:05d}"
-        np.savez(os.path.join(args.out, name + ".npz"), frames=clip["frames"], audio=clip["audio"],
-                 sample_rate=SR, fps=FPS, caption=clip["caption"], kind=clip["kind"],
-                 events=np.asarray(clip["events"], np.float64))
+        np.savez_compressed(os.path.join(args.out, name + ".npz"),
+                            frames=clip["frames"], audio=clip["audio"], sample_rate=SR, fps=FPS,
+                            caption=clip["caption"], kind=clip["kind"],
+                            events=np.asarray(clip["events"], np.float64))
         if args.mp4:
             write_mp4(os.path.join(args.out, name + ".mp4"), clip)
         index.append(dict(name=name, seed=seed, kind=clip["kind"], caption=clip["caption"],

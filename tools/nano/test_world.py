@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""Tests for the nano world and the sync meter: /usr/bin/python3 tools/nano/test_world.py"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import eval_sync  # noqa: E402
+import sync_meter  # noqa: E402
+import world  # noqa: E402
+
+
+def test_clip_format():
+    for seed in range(8):
+        c = world.make_clip(seed)
+        assert c["kind"] == world.KINDS[seed % 4]
+        f, a = c["frames"], c["audio"]
+        assert f.shape == (49, 64, 64, 3) and f.dtype == np.uint8
+        assert (f.shape[0] - 1) % 4 == 0
+        assert a.shape == (32666,) and a.dtype == np.float32 and len(a) == int(16000 * 49 / 24)
+        assert np.all(np.abs(a) <= 1.0) and np.abs(a).max() > 0.1
+        assert c["sample_rate"] == 16000 and c["fps"] == 24
+        assert isinstance(c["caption"], str) and len(c["caption"]) > 10
+        assert sync_meter.kind_from_caption(c["caption"]) == c["kind"], c["caption"]
+        ev = c["events"]
+        assert ev and ev == sorted(ev) and 0 < ev[0] and ev[-1] < 49 / 24
+        assert all(abs(e * 16000 - round(e * 16000)) < 1e-6 for e in ev), "events on samples"
+        assert min(np.diff(ev), default=1) >= world.MIN_GAP - 1e-9
+        # background noise: no exactly silent stretch
+        assert np.std(a[:1000]) > 1e-3
+
+
+def test_determinism():
+    for seed in (3, 10, 12345):
+        a, b = world.make_clip(seed), world.make_clip(seed)
+        assert a["frames"].tobytes() == b["frames"].tobytes()
+        assert a["audio"].tobytes() == b["audio"].tobytes()
+        assert (a["caption"], a["events"]) == (b["caption"], b["events"])
+    x, y = world.make_clip(100), world.make_clip(104)      # same kind, other seed
+    assert x["frames"].tobytes() != y["frames"].tobytes()
+    assert x["audio"].tobytes() != y["audio"].tobytes()
+
+
+def test_meter_in_memory():
+    for seed in range(200, 216):
+        c = world.make_clip(seed)
+        r = sync_meter.measure(c["frames"], c["audio"], 24, c["kind"], truth=c["events"])
+        assert r["recall"] >= 0.9 and abs(r["offset_ms"]) <= 42, (seed, r)
+        assert r["audio_vs_truth_ms"] <= 10, (seed, r)
+        s = sync_meter.measure(c["frames"], c["audio"], 24, c["kind"], shift_ms=200)
+        assert s["recall"] < 0.9 or abs(s["offset_ms"]) > 42, (seed, s)
+
+
+def test_cli_mp4_and_eval():
+    d = tempfile.mkdtemp(prefix="nano_world_")
+    try:
+        world.main(["--out", d, "--count", "8", "--seed", "40", "--mp4"])
+        with open(os.path.join(d, "index.json")) as f:
+            index = json.load(f)
+        assert len(index["clips"]) == 8
+        for c in index["clips"]:
+            for ext in (".npz", ".mp4"):
+                assert os.path.exists(os.path.join(d, c["name"] + ext))
+        z = np.load(os.path.join(d, "clip_00000.npz"))
+        ref = world.make_clip(40)
+        assert z["frames"].tobytes() == ref["frames"].tobytes()
+        # the MP4 carries its kind; the meter finds it without help
+        r = sync_meter.measure_file(os.path.join(d, "clip_00001.mp4"))
+        assert r["kind"] == index["clips"][1]["kind"] and r["recall"] >= 0.9, r
+        good, _ = eval_sync.evaluate(d)
+        assert good["source"] == "mp4" and good["pass"], good
+        assert good["median_abs_offset_ms"] <= 42 and good["mean_recall"] >= 0.9, good
+        bad, _ = eval_sync.evaluate(d, shift_ms=200)
+        assert not bad["pass"], bad
+        assert bad["mean_recall"] < 0.9, bad
+    finally:
+        shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    for name, fn in list(globals().items()):
+        if name.startswith("test_") and callable(fn):
+            fn()
+            print(f"ok  {name}")
+    print("all nano world tests passed")
