@@ -91,7 +91,9 @@ int main(int argc, char** argv) {
           "(first chunk %.1f s, later chunks %.1f s each), peak RSS %.1f MiB\n",
           static_cast<long long>(W), static_cast<long long>(H), static_cast<long long>(T),
           static_cast<long long>(frames), total, first, per_later, mib(mova::peak_rss_bytes()));
-      std::printf("  extrapolated 193 frames (49 latent frames): %.0f s\n", first + 48 * per_later);
+      if (!tiled)  // tiled decoding hands every frame over at the end
+        std::printf("  extrapolated 193 frames (49 latent frames): %.0f s\n",
+                    first + 48 * per_later);
     }
     if (audio) {
       const mova::DacVae dac(ck.audio_vae_config(), ck.weights(mova::Component::kAudioVae));
