@@ -22,9 +22,10 @@ void register_make_tiny(CLI::App& app, GlobalOptions& /*global*/) {
       ->capture_default_str();
   cmd->add_flag("--force", *force, "overwrite an existing non-empty folder");
   cmd->add_option("--preset", *preset,
-                  "tiny (tests), mid (benchmarks: head_dim 128), published-vaes or "
-                  "published-text (tiny DiTs; both VAEs / the UMT5-XXL encoder at published size)")
-      ->check(CLI::IsMember({"tiny", "mid", "published-vaes", "published-text"}))
+                  "tiny (tests), mid (benchmarks: head_dim 128), nano (the nano model's "
+                  "architecture), published-vaes or published-text (tiny DiTs; both VAEs / the "
+                  "UMT5-XXL encoder at published size)")
+      ->check(CLI::IsMember({"tiny", "mid", "nano", "published-vaes", "published-text"}))
       ->capture_default_str();
   cmd->callback([=] {
     std::error_code ec;

@@ -199,16 +199,130 @@ void train_tokenizer(const fs::path& folder) {
                                                 {"legacy", true}});
 }
 
+// The component configs of each preset: "tiny" first, then what a preset changes.
+struct PresetConfigs {
+  Umt5Config text;
+  int text_shards = 2;
+  WanDitConfig video, audio;
+  DacConfig dac;
+  BridgeConfig bridge;
+  WanVaeConfig vae;
+  nlohmann::json defaults;  // model_index.json "mova_cpp_defaults"
+};
+
+PresetConfigs preset_configs(const std::string& preset) {
+  MOVA_CHECK(preset == "tiny" || preset == "mid" || preset == "nano" ||
+                 preset == "published-vaes" || preset == "published-text",
+             ErrorKind::kInvalidArgument, "unknown preset '", preset,
+             "' (expected tiny, mid, nano, published-vaes or published-text)");
+  PresetConfigs c;
+  // Text side. UMT5 ids: <pad> 0, </s> 1, <s> 2, <unk> 3; d_model is the DiTs' text_dim.
+  c.text.vocab_size = 640;  // >= the trained sentencepiece vocabulary, like UMT5's padded table
+  c.text.d_model = 48;
+  c.text.d_kv = 12;
+  c.text.num_heads = 4;
+  c.text.d_ff = 96;
+  c.text.num_layers = 2;
+
+  c.video.dim = 64;
+  c.video.in_dim = 36;
+  c.video.ffn_dim = 128;
+  c.video.out_dim = 16;
+  c.video.freq_dim = 32;
+  c.video.patch_size = {1, 2, 2};
+  // head_dim 32 (tiny): RoPE split 12/10/10, like 44/42/42 at the published 128.
+  c.video.num_heads = 2;
+  c.video.num_layers = 4;
+
+  c.dac.encoder_dim = 4;
+  c.dac.encoder_rates = {2, 3, 4, 5, 8};
+  c.dac.latent_dim = 8;
+  c.dac.decoder_dim = 64;
+  c.dac.decoder_rates = {8, 5, 4, 3, 2};
+  c.dac.sample_rate = 48000;
+  c.dac.continuous = true;
+
+  c.audio.audio = true;
+  c.audio.dim = 32;
+  c.audio.ffn_dim = 64;
+  c.audio.freq_dim = 32;
+  c.audio.patch_size = {1};
+  c.audio.num_heads = 2;
+  c.audio.num_layers = 3;
+  c.audio.vae_type = "dac";
+
+  c.bridge.head_dim = 16;
+  c.bridge.interaction_strategy = "full";
+  c.bridge.apply_cross_rope = true;
+
+  c.vae.base_dim = 8;
+  c.vae.z_dim = 16;
+  // Random weights make noise whatever the size; small defaults keep `mova generate` quick.
+  c.defaults = {{"width", 128}, {"height", 96}, {"frames", 25}, {"steps", 10}};
+
+  if (preset == "mid") {  // head_dim 128 like the published DiTs, for benchmarks
+    c.text.d_model = 256;
+    c.text.d_kv = 64;
+    c.text.d_ff = 512;
+    c.video.dim = 512;
+    c.video.ffn_dim = 1536;
+    c.video.num_heads = 4;
+    c.video.num_layers = 8;
+    c.audio.dim = 256;
+    c.audio.ffn_dim = 768;
+    c.audio.num_layers = 6;
+    c.bridge.head_dim = 128;
+  } else if (preset == "nano") {
+    // The bundled nano model's architecture (tools/nano): 64x64 video, 16 kHz audio whose
+    // latent rate (hop 320) keeps the published 50 steps per second.
+    c.text.d_model = 128;
+    c.text.d_kv = 32;
+    c.text.d_ff = 256;
+    c.video.dim = c.audio.dim = 256;
+    c.video.ffn_dim = c.audio.ffn_dim = 768;
+    // head_dim 128 as published (64 would not split into even t/h/w RoPE thirds).
+    c.video.num_heads = c.audio.num_heads = 2;
+    c.video.num_layers = c.audio.num_layers = 4;
+    c.video.freq_dim = c.audio.freq_dim = 64;
+    c.bridge.head_dim = 128;
+    c.dac.encoder_dim = 8;
+    c.dac.encoder_rates = {2, 4, 5, 8};
+    c.dac.latent_dim = 16;
+    c.dac.decoder_dim = 96;
+    c.dac.decoder_rates = {8, 5, 4, 2};
+    c.dac.sample_rate = 16000;
+    c.vae.base_dim = 16;
+    c.vae.num_res_blocks = 1;
+    c.defaults = {{"width", 64}, {"height", 64}, {"frames", 49}, {"steps", 20}};
+  } else if (preset == "published-vaes") {  // Wan2.1 VAE 127M parameters, DAC 372M
+    c.dac.encoder_dim = 128;
+    c.dac.latent_dim = 128;
+    c.dac.decoder_dim = 2048;
+    c.vae.base_dim = 96;
+  } else if (preset == "published-text") {  // UMT5-XXL as published (5.68B parameters)
+    c.text.vocab_size = 256384;
+    c.text.d_model = 4096;
+    c.text.d_kv = 64;
+    c.text.num_heads = 64;
+    c.text.d_ff = 10240;
+    c.text.num_layers = 24;
+    c.text_shards = 12;
+  }
+  // What follows from the choices above.
+  c.video.text_dim = c.audio.text_dim = c.text.d_model;
+  c.audio.in_dim = c.audio.out_dim = c.dac.latent_channels();
+  c.bridge.visual_layers = c.video.num_layers;
+  c.bridge.audio_layers = c.audio.num_layers;
+  c.bridge.visual_hidden_dim = c.video.dim;
+  c.bridge.audio_hidden_dim = c.audio.dim;
+  c.bridge.audio_fps = static_cast<double>(c.dac.sample_rate) / c.dac.hop_length();
+  return c;
+}
+
 }  // namespace
 
 void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& opt) {
-  MOVA_CHECK(opt.preset == "tiny" || opt.preset == "mid" || opt.preset == "published-vaes" ||
-                 opt.preset == "published-text",
-             ErrorKind::kInvalidArgument, "unknown preset '", opt.preset,
-             "' (expected tiny, mid, published-vaes or published-text)");
-  const bool mid = opt.preset == "mid";
-  const bool published_vaes = opt.preset == "published-vaes";
-  const bool published_text = opt.preset == "published-text";
+  PresetConfigs c = preset_configs(opt.preset);
   MOVA_CHECK(opt.dtype == DType::kF32 || opt.dtype == DType::kBF16 || opt.dtype == DType::kF16,
              ErrorKind::kInvalidArgument, "tiny checkpoint dtype must be F32, BF16 or F16");
   const fs::path root(dir);
@@ -217,92 +331,30 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
   MOVA_CHECK(!ec, ErrorKind::kIo, dir, ": cannot create folder: ", ec.message());
   for (const auto& d : all_components()) fs::create_directories(root / d.folder);
 
-  // Text side. UMT5 ids: <pad> 0, </s> 1, <s> 2, <unk> 3; d_model 48 is the DiTs' text_dim.
   train_tokenizer(root / "tokenizer");
-  Umt5Config text;
-  text.vocab_size = 640;  // >= the trained sentencepiece vocabulary, like UMT5's padded table
-  text.d_model = mid ? 256 : 48;
-  text.d_kv = mid ? 64 : 12;
-  text.num_heads = 4;
-  text.d_ff = mid ? 512 : 96;
-  text.num_layers = 2;
-  if (published_text) {  // UMT5-XXL as published (5.68B parameters)
-    text.vocab_size = 256384;
-    text.d_model = 4096;
-    text.d_kv = 64;
-    text.num_heads = 64;
-    text.d_ff = 10240;
-    text.num_layers = 24;
-  }
-  write_json(root / "text_encoder/config.json", text.to_json());
-  write_weights(root / "text_encoder", "model", text.layout(), opt, "text_encoder",
-                published_text ? 12 : 2);
-
-  WanDitConfig video;
-  video.dim = mid ? 512 : 64;
-  video.in_dim = 36;
-  video.ffn_dim = mid ? 1536 : 128;
-  video.out_dim = 16;
-  video.text_dim = text.d_model;
-  video.freq_dim = 32;
-  video.patch_size = {1, 2, 2};
-  // head_dim 32 (tiny): RoPE split 12/10/10, like 44/42/42 at the published 128.
-  video.num_heads = mid ? 4 : 2;
-  video.num_layers = mid ? 8 : 4;
+  write_json(root / "text_encoder/config.json", c.text.to_json());
+  write_weights(root / "text_encoder", "model", c.text.layout(), opt, "text_encoder",
+                c.text_shards);
   for (const char* expert : {"video_dit", "video_dit_2"}) {
-    write_json(root / expert / "config.json", video.to_json());
-    write_weights(root / expert, "diffusion_pytorch_model", video.layout(), opt, expert, 2);
+    write_json(root / expert / "config.json", c.video.to_json());
+    write_weights(root / expert, "diffusion_pytorch_model", c.video.layout(), opt, expert, 2);
   }
-
-  DacConfig dac;
-  dac.encoder_dim = published_vaes ? 128 : 4;
-  dac.encoder_rates = {2, 3, 4, 5, 8};
-  dac.latent_dim = published_vaes ? 128 : 8;
-  dac.decoder_dim = published_vaes ? 2048 : 64;
-  dac.decoder_rates = {8, 5, 4, 3, 2};
-  dac.sample_rate = 48000;
-  dac.continuous = true;
-  write_json(root / "audio_vae/config.json", dac.to_json());
-  write_weights(root / "audio_vae", "diffusion_pytorch_model", dac.layout(), opt, "audio_vae", 1);
-
-  WanDitConfig audio;
-  audio.audio = true;
-  audio.dim = mid ? 256 : 32;
-  audio.in_dim = dac.latent_channels();
-  audio.ffn_dim = mid ? 768 : 64;
-  audio.out_dim = dac.latent_channels();
-  audio.text_dim = text.d_model;
-  audio.freq_dim = 32;
-  audio.patch_size = {1};
-  audio.num_heads = 2;
-  audio.num_layers = mid ? 6 : 3;
-  audio.vae_type = "dac";
-  write_json(root / "audio_dit/config.json", audio.to_json());
-  write_weights(root / "audio_dit", "diffusion_pytorch_model", audio.layout(), opt, "audio_dit", 1);
-
-  BridgeConfig bridge;
-  bridge.visual_layers = video.num_layers;
-  bridge.audio_layers = audio.num_layers;
-  bridge.visual_hidden_dim = video.dim;
-  bridge.audio_hidden_dim = audio.dim;
-  bridge.head_dim = mid ? 128 : 16;
-  bridge.audio_fps = static_cast<double>(dac.sample_rate) / dac.hop_length();
-  bridge.interaction_strategy = "full";
-  bridge.apply_cross_rope = true;
-  write_json(root / "dual_tower_bridge/config.json", bridge.to_json());
-  write_weights(root / "dual_tower_bridge", "diffusion_pytorch_model", bridge.layout(), opt,
+  write_json(root / "audio_vae/config.json", c.dac.to_json());
+  write_weights(root / "audio_vae", "diffusion_pytorch_model", c.dac.layout(), opt, "audio_vae", 1);
+  write_json(root / "audio_dit/config.json", c.audio.to_json());
+  write_weights(root / "audio_dit", "diffusion_pytorch_model", c.audio.layout(), opt, "audio_dit",
+                1);
+  write_json(root / "dual_tower_bridge/config.json", c.bridge.to_json());
+  write_weights(root / "dual_tower_bridge", "diffusion_pytorch_model", c.bridge.layout(), opt,
                 "dual_tower_bridge", 1);
 
-  WanVaeConfig vae;
-  vae.base_dim = published_vaes ? 96 : 8;
-  vae.z_dim = 16;
   Rng rng{hash_name("video_vae/latents", opt.seed)};
-  for (int i = 0; i < vae.z_dim; ++i) {
-    vae.latents_mean.push_back(std::round(rng.normal() * 0.5 * 1e4) / 1e4);
-    vae.latents_std.push_back(std::round((1.0 + 2.0 * rng.uniform()) * 1e4) / 1e4);
+  for (int i = 0; i < c.vae.z_dim; ++i) {
+    c.vae.latents_mean.push_back(std::round(rng.normal() * 0.5 * 1e4) / 1e4);
+    c.vae.latents_std.push_back(std::round((1.0 + 2.0 * rng.uniform()) * 1e4) / 1e4);
   }
-  write_json(root / "video_vae/config.json", vae.to_json());
-  write_weights(root / "video_vae", "diffusion_pytorch_model", vae.layout(), opt, "video_vae", 1);
+  write_json(root / "video_vae/config.json", c.vae.to_json());
+  write_weights(root / "video_vae", "diffusion_pytorch_model", c.vae.layout(), opt, "video_vae", 1);
 
   SchedulerConfig sched;
   sched.shift = 5.0;
@@ -310,10 +362,9 @@ void write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& 
   write_json(root / "scheduler/scheduler_config.json", sched.to_json());
 
   nlohmann::json index = ModelIndex::published_json(0.9);
-  // Random weights make noise whatever the size; small defaults keep `mova generate` quick.
-  index["mova_cpp_defaults"] = {{"width", 128}, {"height", 96}, {"frames", 25}, {"steps", 10}};
+  index["mova_cpp_defaults"] = c.defaults;
   write_json(root / "model_index.json", index);
-  MOVA_LOG_INFO("wrote tiny MOVA checkpoint to ", dir, " (seed ", opt.seed, ")");
+  MOVA_LOG_INFO("wrote ", opt.preset, " MOVA checkpoint to ", dir, " (seed ", opt.seed, ")");
 }
 
 }  // namespace mova

@@ -17,6 +17,8 @@ struct TinyCheckpointOptions {
   DType dtype = DType::kBF16;  // published weights are BF16
   // "tiny": a few KB per component, for tests. "mid": DiTs with head_dim 128 like the
   // published model (video 512 wide × 8 layers, audio 256 × 6), for benchmarks.
+  // "nano": the bundled nano model's architecture (64x64 video, 16 kHz audio, 256-wide DiTs),
+  // random until tools/nano trains it.
   // "published-vaes": tiny DiTs and text encoder, but both VAEs at the published sizes
   // (Wan2.1 VAE 127M parameters, DAC 372M), for VAE benchmarks. "published-text": tiny
   // model, but the UMT5-XXL text encoder at its published size (5.68B parameters, 11 GB).

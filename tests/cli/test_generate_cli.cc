@@ -216,3 +216,34 @@ TEST_F(GenerateCli, NoiseFileReplacesTheSeed) {
 
 }  // namespace
 }  // namespace mova
+
+namespace mova {
+namespace {
+
+// The nano architecture (the bundled model's, before training): valid, within the 40 MB
+// bundle budget, and generating at 16 kHz audio with the published 50 latent steps per second.
+TEST(NanoPreset, LoadsFitsTheBundleBudgetAndGenerates) {
+  test::TempDir dir;
+  TinyCheckpointOptions opt;
+  opt.preset = "nano";
+  write_tiny_checkpoint(dir.file("nano"), opt);
+  auto r = test::run_cli("info " + test::shell_quote(dir.file("nano")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("hop_length=320"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("audio_fps=50"), std::string::npos) << r.output;
+  uintmax_t bytes = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir.file("nano")))
+    if (e.is_regular_file()) bytes += e.file_size();
+  EXPECT_LE(bytes, 40u << 20);
+  r = test::run_cli("generate --model " + test::shell_quote(dir.file("nano")) +
+                    " --prompt 'a light beeps' --frames 9 --steps 2 -o " +
+                    test::shell_quote(dir.file("n.mp4")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const DecodedClip clip = read_clip(dir.file("n.mp4"));
+  EXPECT_EQ(clip.frames.size(), 9u);
+  EXPECT_EQ(clip.frames[0].width, 64);  // the preset's default size
+  EXPECT_EQ(clip.sample_rate, 16000);
+}
+
+}  // namespace
+}  // namespace mova
