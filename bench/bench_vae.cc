@@ -79,8 +79,12 @@ int main(int argc, char** argv) {
           [&](const mova::Tensor& chunk) {
             frames += chunk.size(1);
             if (first == 0) first = since(t0);
-            std::printf("  video chunk -> %lld frames, %.1f s, peak RSS %.1f MiB\n",
-                        static_cast<long long>(frames), since(t0), mib(mova::peak_rss_bytes()));
+            const mova::MemoryStats m = ex.buffers().stats();
+            std::printf(
+                "  video chunk -> %lld frames, %.1f s, peak RSS %.1f MiB (buffer pool: "
+                "peak in use %.1f MiB, cached %.1f MiB)\n",
+                static_cast<long long>(frames), since(t0), mib(mova::peak_rss_bytes()),
+                mib(static_cast<int64_t>(m.peak_in_use)), mib(static_cast<int64_t>(m.cached)));
             std::fflush(stdout);
           },
           tiled ? &tiling : nullptr);

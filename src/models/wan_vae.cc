@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/concat.h"
@@ -35,8 +36,9 @@ Tensor WanVae::causal_conv(Exec& ex, const Tensor& x, const std::string& name, S
   return y;
 }
 
-// x / max(‖x‖₂ over channels, 1e-12) · √C · γ, at every (t, h, w).
-Tensor WanVae::rms(Exec& ex, const Tensor& x, const std::string& gamma) const {
+// x / max(‖x‖₂ over channels, 1e-12) · √C · γ, at every (t, h, w); then SiLU when asked, in
+// the same pass, so the un-activated tensor (full-resolution, 4 frames) never exists.
+Tensor WanVae::rms(Exec& ex, const Tensor& x, const std::string& gamma, bool then_silu) const {
   const auto g = w(gamma).to_vector();
   const int64_t C = x.size(0), P = x.numel() / C;
   MOVA_CHECK(static_cast<int64_t>(g.size()) == C, ErrorKind::kShape, "video_vae: ", gamma, " has ",
@@ -50,8 +52,10 @@ Tensor WanVae::rms(Exec& ex, const Tensor& x, const std::string& gamma) const {
       double ss = 0;
       for (int64_t c = 0; c < C; ++c) ss += static_cast<double>(px[c * P + i]) * px[c * P + i];
       const double scale = root_c / std::max(std::sqrt(ss), 1e-12);
-      for (int64_t c = 0; c < C; ++c)
-        py[c * P + i] = static_cast<float>(px[c * P + i] * scale * g[c]);
+      for (int64_t c = 0; c < C; ++c) {
+        const float y = static_cast<float>(px[c * P + i] * scale * g[c]);
+        py[c * P + i] = then_silu ? cpu::silu(y) : y;
+      }
     }
   });
   return y;
@@ -61,8 +65,8 @@ Tensor WanVae::resblock(Exec& ex, const Tensor& x, const std::string& p, Stream&
   const Tensor shortcut = weights_.contains(p + ".conv_shortcut.weight")
                               ? causal_conv(ex, x, p + ".conv_shortcut", s)
                               : x;
-  Tensor h = causal_conv(ex, silu(ex, rms(ex, x, p + ".norm1.gamma")), p + ".conv1", s);
-  h = causal_conv(ex, silu(ex, rms(ex, h, p + ".norm2.gamma")), p + ".conv2", s);
+  Tensor h = causal_conv(ex, rms(ex, x, p + ".norm1.gamma", true), p + ".conv1", s);
+  h = causal_conv(ex, rms(ex, h, p + ".norm2.gamma", true), p + ".conv2", s);
   return add(ex, h, shortcut);
 }
 
@@ -165,7 +169,7 @@ Tensor WanVae::encode_chunk(Exec& ex, const Tensor& frames, Stream& s) const {
                      config_.temperal_downsample[i], s);
   }
   x = mid_block(ex, x, "encoder.mid_block", s);
-  x = causal_conv(ex, silu(ex, rms(ex, x, "encoder.norm_out.gamma")), "encoder.conv_out", s);
+  x = causal_conv(ex, rms(ex, x, "encoder.norm_out.gamma", true), "encoder.conv_out", s);
   x = causal_conv(ex, x, "quant_conv", s);
   return x.narrow(0, 0, config_.z_dim).contiguous();  // the mean half of the posterior
 }
@@ -198,7 +202,7 @@ Tensor WanVae::decode_chunk(Exec& ex, const Tensor& z, Stream& s) const {
     if (i < levels - 1)
       x = upsample(ex, x, p + ".upsamplers.0", config_.temperal_downsample[levels - 2 - i], s);
   }
-  x = causal_conv(ex, silu(ex, rms(ex, x, "decoder.norm_out.gamma")), "decoder.conv_out", s);
+  x = causal_conv(ex, rms(ex, x, "decoder.norm_out.gamma", true), "decoder.conv_out", s);
   float* p = x.data<float>();
   for (int64_t i = 0; i < x.numel(); ++i) p[i] = std::clamp(p[i], -1.0f, 1.0f);
   return x;

@@ -62,7 +62,7 @@ class WanVae {
 
   Tensor w(const std::string& name) const { return weights_.get(name); }
   Tensor causal_conv(Exec& ex, const Tensor& x, const std::string& name, Stream& s) const;
-  Tensor rms(Exec& ex, const Tensor& x, const std::string& gamma) const;
+  Tensor rms(Exec& ex, const Tensor& x, const std::string& gamma, bool then_silu = false) const;
   Tensor resblock(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const;
   Tensor attention_block(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const;
   Tensor mid_block(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const;

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
+#include <iterator>
 #include <new>
+#include <vector>
 
 #include "runtime/error.h"
 
@@ -50,6 +52,7 @@ size_t BufferPool::size_class(size_t bytes) {
 std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
   const size_t cls = size_class(bytes);
   void* p = nullptr;
+  std::vector<void*> evicted;
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
     auto& st = state_->stats;
@@ -63,7 +66,18 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
     }
     st.in_use += cls;
     st.peak_in_use = std::max(st.peak_in_use, st.in_use);
+    // A miss adds memory: evict cached buffers (largest first) so that live plus cached bytes
+    // never exceed the live high-water mark. Shapes that repeat (a denoising loop) still hit
+    // the cache; a pass whose sizes keep changing (the VAE's levels) no longer piles up
+    // buffers it will not reuse.
+    while (!p && st.in_use + st.cached > st.peak_in_use && !state_->free_list.empty()) {
+      auto last = std::prev(state_->free_list.end());
+      st.cached -= last->first;
+      evicted.push_back(last->second);
+      state_->free_list.erase(last);
+    }
   }
+  for (void* e : evicted) std::free(e);
   if (!p) p = aligned_malloc(cls);
   std::shared_ptr<State> state = state_;
   return std::shared_ptr<void>(p, [state, cls](void* ptr) {

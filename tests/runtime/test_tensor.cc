@@ -89,6 +89,23 @@ TEST(BufferPool, ReusesFreedBuffers) {
   EXPECT_GE(s.peak_in_use, 4000u);
 }
 
+TEST(BufferPool, CacheNeverExceedsTheLivePeak) {
+  BufferPool pool;
+  { Tensor big = Tensor::empty({1 << 20}, DType::kF32, &pool); }  // 4 MiB, now cached
+  EXPECT_EQ(pool.stats().cached, size_t{4} << 20);
+  {
+    // A miss of another size: keeping the 4 MiB buffer would make live + cached (5 MiB)
+    // exceed the 4 MiB live peak, so it is freed.
+    Tensor small = Tensor::empty({1 << 18}, DType::kF32, &pool);
+    EXPECT_EQ(pool.stats().cached, 0u);
+  }
+  // Repeating shapes still reuse: the 1 MiB buffer comes back from the cache.
+  Tensor again = Tensor::empty({1 << 18}, DType::kF32, &pool);
+  const MemoryStats s = pool.stats();
+  EXPECT_EQ(s.reuses, 1u);
+  EXPECT_LE(s.in_use + s.cached, s.peak_in_use);
+}
+
 TEST(BufferPool, SizeClassesBoundSlack) {
   for (size_t bytes : {1ul, 255ul, 257ul, 1000ul, 4097ul, 123456789ul}) {
     const size_t c = BufferPool::size_class(bytes);

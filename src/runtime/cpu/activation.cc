@@ -14,10 +14,6 @@ inline float gelu_tanh(float x) {
 inline float gelu_erf(float x) {
   return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
 }
-inline float silu(float x) {
-  return x / (1.0f + std::exp(-x));
-}
-
 template <float (*F)(float)>
 void apply(const float* x, float* y, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) y[i] = F(x[i]);

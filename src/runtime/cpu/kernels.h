@@ -2,6 +2,7 @@
 // kernels are threaded over rows, pointwise kernels over chunks of elements.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace mova {
@@ -9,6 +10,11 @@ class ThreadPool;
 }
 
 namespace mova::cpu {
+
+// SiLU of one value; shared by the unary kernel and ops that fuse it (the video VAE's norm).
+inline float silu(float x) {
+  return x / (1.0f + std::exp(-x));
+}
 
 enum class Unary { kGeluTanh, kGeluErf, kSilu };
 void unary(Unary op, const float* x, float* y, int64_t n, ThreadPool* pool);
