@@ -48,11 +48,23 @@ def load_component(model, name, to_tensor):
     return cfg, {k: to_tensor(v) for k, v in read_component(folder).items()}
 
 
-def write(path, tensors):
+def to_bf16_bytes(a):
+    """float32 -> BF16 bytes, rounding to nearest even (as torch's .to(bfloat16))."""
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+    return u.astype(np.uint16).tobytes()
+
+
+def write(path, tensors, dtype="F32"):
+    """Writes float tensors as F32 or BF16."""
+    assert dtype in ("F32", "BF16")
     header, blobs, off = {}, [], 0
     for name in sorted(tensors):
-        b = np.ascontiguousarray(tensors[name], dtype=np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(np.shape(tensors[name])),
+        if dtype == "BF16":
+            b = to_bf16_bytes(tensors[name])
+        else:
+            b = np.ascontiguousarray(tensors[name], dtype=np.float32).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(np.shape(tensors[name])),
                         "data_offsets": [off, off + len(b)]}
         off += len(b)
         blobs.append(b)

@@ -99,7 +99,7 @@ class WanVae:
         x = self.cconv(x, "quant_conv")
         return x[:, : cfg["z_dim"]]
 
-    def decode(self, z):
+    def decode(self, z, clamp=True):
         cfg = self.cfg
         x = self.cconv(self.cconv(z, "post_quant_conv"), "decoder.conv_in")
         x = self.mid(x, "decoder.mid_block")
@@ -112,7 +112,7 @@ class WanVae:
             if i < L - 1:
                 x = self.up(x, p + ".upsamplers.0", up_temporal[i])
         x = self.cconv(Fn.silu(self.rms(x, "decoder.norm_out.gamma")), "decoder.conv_out")
-        return x.clamp(-1, 1)
+        return x.clamp(-1, 1) if clamp else x
 
     def condition(self, image, frames):
         _, _, H, W = image.shape

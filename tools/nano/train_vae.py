@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""Trains the nano model's video VAE (Wan2.1 layout) and audio VAE (DAC layout) on world.py
+clips, in place in a checkpoint folder made by `mova make-tiny DIR --preset nano`.
+
+The forward passes are tools/reference's (the same formulas the C++ engine is tested
+against), run in float32 with autograd, so the trained weights mean the same thing in C++.
+
+  train_vae.py --model DIR --data DIR --which video|audio [--steps N] [--lr X]
+               [--state FILE] [--export-every N]
+
+Resumable: optimiser state and step go to --state (default DIR/../<which>_vae_state.pt);
+weights are written back into DIR/<which>_vae/diffusion_pytorch_model.safetensors (BF16)
+every --export-every steps and at the end. For the video VAE, latents_mean/latents_std in
+config.json are set from the encoder's statistics over the data at export.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+import dac_reference  # noqa: E402
+import safetensors_np  # noqa: E402
+import wan_vae_reference  # noqa: E402
+
+dac_reference.F = torch.float32
+wan_vae_reference.F = torch.float32
+
+WEIGHTS = "diffusion_pytorch_model.safetensors"
+
+
+def load_params(model, component):
+    cfg, W = safetensors_np.load_component(
+        model, component, lambda v: torch.from_numpy(v).float().requires_grad_())
+    return cfg, W
+
+
+def build(cls, cfg, W):
+    obj = cls.__new__(cls)
+    obj.cfg, obj.W = cfg, W
+    return obj
+
+
+class Clips:
+    """world.py npz clips, loaded lazily and cached."""
+
+    def __init__(self, data):
+        self.paths = sorted(glob.glob(os.path.join(data, "clip_*.npz")))
+        if not self.paths:
+            raise SystemExit(f"{data}: no clip_*.npz (run world.py --out {data} --count N)")
+        self.cache = {}
+
+    def get(self, i):
+        p = self.paths[i % len(self.paths)]
+        if p not in self.cache:
+            z = np.load(p)
+            self.cache[p] = (z["frames"], z["audio"])
+        return self.cache[p]
+
+
+def stft_loss(x, y):
+    loss = 0.0
+    for n in (256, 512, 1024):
+        win = torch.hann_window(n)
+        X = torch.stft(x, n, n // 4, window=win, return_complex=True).abs()
+        Y = torch.stft(y, n, n // 4, window=win, return_complex=True).abs()
+        loss = loss + (X - Y).abs().mean() + (torch.log(X + 1e-5) - torch.log(Y + 1e-5)).abs().mean()
+    return loss
+
+
+def video_batch(clips, rng, frames):
+    f, _ = clips.get(int(rng.integers(1 << 30)))
+    v = torch.from_numpy(f[:frames].astype(np.float32) / 127.5 - 1.0)  # [T, H, W, 3]
+    return v.permute(3, 0, 1, 2).unsqueeze(0)  # [1, 3, T, H, W]
+
+
+def audio_batch(clips, rng, samples):
+    _, a = clips.get(int(rng.integers(1 << 30)))
+    start = int(rng.integers(0, max(1, len(a) - samples)))
+    return torch.from_numpy(a[start:start + samples].astype(np.float32)).reshape(1, 1, -1)
+
+
+def export(model, component, cfg, W, clips=None, vae=None):
+    folder = os.path.join(model, component)
+    safetensors_np.write(os.path.join(folder, WEIGHTS),
+                         {k: v.detach().numpy() for k, v in W.items()}, "BF16")
+    if component == "video_vae" and vae is not None:
+        with torch.no_grad():  # latent statistics over (up to) 32 clips, per channel
+            zs = [vae.encode(video_batch(clips, np.random.default_rng(i), 49)) for i in range(32)]
+            z = torch.cat([t.flatten(2) for t in zs], dim=2)[0]
+            cfg["latents_mean"] = [round(float(m), 4) for m in z.mean(dim=1)]
+            cfg["latents_std"] = [round(max(float(s), 1e-3), 4) for s in z.std(dim=1)]
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--which", choices=["video", "audio"], required=True)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--state")
+    ap.add_argument("--export-every", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.manual_seed(a.seed)
+    component = a.which + "_vae"
+    state_path = a.state or os.path.join(os.path.dirname(os.path.abspath(a.model)),
+                                         component + "_state.pt")
+    cfg, W = load_params(a.model, component)
+    vae = build(wan_vae_reference.WanVae if a.which == "video" else dac_reference.Dac, cfg, W)
+    opt = torch.optim.Adam(W.values(), lr=a.lr)
+    step = 0
+    if os.path.exists(state_path):
+        st = torch.load(state_path)
+        with torch.no_grad():
+            for k, v in st["weights"].items():
+                W[k].copy_(v)
+        opt.load_state_dict(st["opt"])
+        step = st["step"]
+        print(f"resumed {component} at step {step}")
+    clips = Clips(a.data)
+    rng = np.random.default_rng(a.seed + step)
+    t0, avg = time.time(), None
+    while step < a.steps:
+        if a.which == "video":
+            # Clip starts (frame 0 is encoded on its own, as in MOVA's image condition) of
+            # 1, 5 or 17 frames.
+            x = video_batch(clips, rng, int(rng.choice([1, 5, 17])))
+            z = vae.encode(x)
+            y = vae.decode(z, clamp=False)
+            loss = (y - x).abs().mean() + ((y - x) ** 2).mean() + 1e-4 * (z ** 2).mean()
+        else:
+            x = audio_batch(clips, rng, 8000)
+            z = vae.encode(x)
+            y = vae.decode(z)[..., : x.shape[-1]]
+            loss = (y - x).abs().mean() + stft_loss(y[0], x[0]) + 1e-4 * (z ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        avg = float(loss) if avg is None else 0.98 * avg + 0.02 * float(loss)
+        if step % 25 == 0 or step == a.steps:
+            print(f"{component} step {step}/{a.steps} loss {avg:.4f} "
+                  f"({(time.time() - t0) / 25:.2f} s/step)", flush=True)
+            t0 = time.time()
+        if step % a.export_every == 0 or step == a.steps:
+            torch.save({"weights": {k: v.detach() for k, v in W.items()},
+                        "opt": opt.state_dict(), "step": step}, state_path + ".tmp")
+            os.replace(state_path + ".tmp", state_path)
+            export(a.model, component, cfg, W, clips, vae)
+    print(json.dumps({"component": component, "step": step, "loss": avg}))
+
+
+if __name__ == "__main__":
+    main()
