@@ -285,8 +285,9 @@ TensorMap run_image_condition(StageContext& ctx) {
 const std::vector<EvalStage>& eval_stages() {
   static const std::vector<EvalStage> stages = {
       {"preprocess-image",
-       "--set image=PATH width=W height=H -> image [1,3,H,W] in [-1,1] (PNG/JPEG, cover-resize "
-       "and centre crop as upstream's crop_and_resize)",
+       "--set image=PATH width=W height=H -> image [1,3,H,W] in [-1,1] (PNG/JPEG; upstream's "
+       "crop_and_resize: "
+       "centre-crop to the aspect, then PIL bicubic resize)",
        false,
        {"image", "width", "height"},
        run_preprocess_image},

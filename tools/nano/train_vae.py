@@ -130,7 +130,7 @@ def main():
         print(f"resumed {component} at step {step}")
     clips = Clips(a.data)
     rng = np.random.default_rng(a.seed + step)
-    t0, avg = time.time(), None
+    t0, avg, last = time.time(), None, step
     while step < a.steps:
         if a.which == "video":
             # Clip starts (frame 0 is encoded on its own, as in MOVA's image condition) of
@@ -151,8 +151,8 @@ def main():
         avg = float(loss) if avg is None else 0.98 * avg + 0.02 * float(loss)
         if step % 25 == 0 or step == a.steps:
             print(f"{component} step {step}/{a.steps} loss {avg:.4f} "
-                  f"({(time.time() - t0) / 25:.2f} s/step)", flush=True)
-            t0 = time.time()
+                  f"({(time.time() - t0) / (step - last):.2f} s/step)", flush=True)
+            t0, last = time.time(), step
         if step % a.export_every == 0 or step == a.steps:
             torch.save({"weights": {k: v.detach() for k, v in W.items()},
                         "opt": opt.state_dict(), "step": step}, state_path + ".tmp")

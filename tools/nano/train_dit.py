@@ -1,0 +1,197 @@
+#!/usr/bin/python3
+"""Trains the nano model's joint denoiser (both video experts, the audio DiT and the bridge)
+with MOVA's flow-matching objective, in place in a nano checkpoint folder whose VAEs are
+already trained (train_vae.py).
+
+  train_dit.py --model DIR --data DIR [--steps N] [--lr X] [--state FILE] [--mova BIN]
+
+Forward passes are tools/reference's (mova_reference.Mova.step: towers + bridge, the formulas
+the C++ engine is tested against) in float32 with autograd. Latents come from the reference
+VAEs, text contexts from the C++ engine (`mova eval tokenize` + `text-encode`, the text
+encoder stays as it is), so training sees exactly what `mova generate` will feed the model.
+
+Per step: one clip; sigma from the shift-5 training schedule, the same for both towers;
+x_t = (1 − σ)·x0 + σ·noise, target noise − x0, MSE on both velocities. The first-frame
+condition is dropped 20% of the time (text-only generation), the caption 10% (CFG's
+unconditional branch). t ≥ boundary·1000 trains video_dit, below trains video_dit_2.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+import wan_dit_reference  # noqa: E402
+wan_dit_reference.F = torch.float32
+import dac_reference  # noqa: E402
+import mova_reference  # noqa: E402
+import safetensors_np  # noqa: E402
+import wan_vae_reference  # noqa: E402
+from train_vae import Clips, build  # noqa: E402
+
+mova_reference.F = torch.float32
+dac_reference.F = torch.float32
+wan_vae_reference.F = torch.float32
+
+COMPONENTS = ["video_dit", "video_dit_2", "audio_dit", "dual_tower_bridge"]
+
+
+def load(model, component, grad):
+    return safetensors_np.load_component(
+        model, component, lambda v: torch.from_numpy(v).float().requires_grad_(grad))
+
+
+def write_component(model, component, W):
+    """Writes W back into the component's files, keeping its sharding (index.json)."""
+    folder = os.path.join(model, component)
+    arrays = {k: v.detach().numpy() for k, v in W.items()}
+    index = [f for f in os.listdir(folder) if f.endswith(".safetensors.index.json")]
+    if not index:
+        files = [f for f in os.listdir(folder) if f.endswith(".safetensors")]
+        assert len(files) == 1, folder
+        safetensors_np.write(os.path.join(folder, files[0]), arrays, "BF16")
+        return
+    weight_map = json.load(open(os.path.join(folder, index[0])))["weight_map"]
+    for shard in sorted(set(weight_map.values())):
+        safetensors_np.write(os.path.join(folder, shard),
+                             {k: arrays[k] for k, s in weight_map.items() if s == shard}, "BF16")
+
+
+def context(mova, model, text, cache):
+    """[1, 512, d_model] from the C++ engine, cached per caption."""
+    if text not in cache:
+        with tempfile.TemporaryDirectory() as d:
+            tok, ctx = os.path.join(d, "t.safetensors"), os.path.join(d, "c.safetensors")
+            subprocess.run([mova, "-q", "eval", "tokenize", "--model", model, "--set",
+                            "text=" + text, "--out", tok], check=True)
+            subprocess.run([mova, "-q", "eval", "text-encode", "--model", model, "--in", tok,
+                            "--out", ctx], check=True)
+            cache[text] = torch.from_numpy(safetensors_np.read(ctx)["context"]).float()
+    return cache[text]
+
+
+def sigma_of(t, shift, n=1000):
+    s = t / n
+    return shift * s / (1 + (shift - 1) * s)
+
+
+class Latents:
+    """Per-clip training inputs from the trained VAEs, computed once."""
+
+    def __init__(self, model, clips):
+        vcfg, vW = load(model, "video_vae", False)
+        acfg, aW = load(model, "audio_vae", False)
+        self.vae = build(wan_vae_reference.WanVae, vcfg, vW)
+        self.dac = build(dac_reference.Dac, acfg, aW)
+        self.mean = torch.tensor(vcfg["latents_mean"]).reshape(1, -1, 1, 1, 1)
+        self.std = torch.tensor(vcfg["latents_std"]).reshape(1, -1, 1, 1, 1)
+        self.clips, self.cache = clips, {}
+
+    @torch.no_grad()
+    def get(self, i):
+        i %= len(self.clips.paths)
+        if i not in self.cache:
+            frames, audio = self.clips.get(i)
+            v = torch.from_numpy(frames.astype(np.float32) / 127.5 - 1.0).permute(3, 0, 1, 2)[None]
+            z = (self.vae.encode(v) - self.mean) / self.std
+            cond = self.vae.condition(v[:, :, 0], v.shape[2])
+            za = self.dac.encode(torch.from_numpy(audio.astype(np.float32)).reshape(1, 1, -1))
+            caption = str(np.load(self.clips.paths[i])["caption"])
+            self.cache[i] = (z, cond, za, caption)
+        return self.cache[i]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--steps", type=int, default=5000)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--state")
+    ap.add_argument("--export-every", type=int, default=500)
+    ap.add_argument("--mova", default=os.path.join(HERE, "..", "..", "build", "bin", "mova"))
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.manual_seed(a.seed)
+    state_path = a.state or os.path.join(os.path.dirname(os.path.abspath(a.model)),
+                                         "dit_state.pt")
+    m = mova_reference.Mova.__new__(mova_reference.Mova)
+    params = {}
+    for c in COMPONENTS:
+        cfg, W = load(a.model, c, True)
+        params[c] = W
+        if c == "dual_tower_bridge":
+            m.bridge = mova_reference.Bridge.__new__(mova_reference.Bridge)
+            m.bridge.cfg, m.bridge.W = cfg, W
+            m.bridge.layers = set(range(min(cfg["visual_layers"], cfg["audio_layers"])))
+        else:
+            tower = wan_dit_reference.Tower(cfg, W, c == "audio_dit")
+            if c == "audio_dit":
+                m.audio = tower
+            else:
+                m.video = getattr(m, "video", {})
+                m.video[1 if c == "video_dit" else 2] = tower
+    all_params = [p for W in params.values() for p in W.values()]
+    opt = torch.optim.Adam(all_params, lr=a.lr)
+    step = 0
+    if os.path.exists(state_path):
+        st = torch.load(state_path)
+        with torch.no_grad():
+            for c in COMPONENTS:
+                for k, v in st["weights"][c].items():
+                    params[c][k].copy_(v)
+        opt.load_state_dict(st["opt"])
+        step = st["step"]
+        print(f"resumed the denoiser at step {step}")
+    index = json.load(open(os.path.join(a.model, "model_index.json")))
+    sched = json.load(open(os.path.join(a.model, "scheduler", "scheduler_config.json")))
+    boundary = index.get("boundary_ratio", 0.9) * 1000
+    shift = sched.get("shift", 5.0)
+    clips = Clips(a.data)
+    lat = Latents(a.model, clips)
+    ctx_cache = {}
+    rng = np.random.default_rng(a.seed + step)
+    t0, avg, last = time.time(), None, step
+    while step < a.steps:
+        i = int(rng.integers(len(clips.paths)))
+        z, cond, za, caption = lat.get(i)
+        if rng.random() < 0.1:
+            caption = ""
+        if rng.random() < 0.2:
+            cond = torch.zeros_like(cond)
+        ctx = context(a.mova, a.model, caption, ctx_cache)
+        t = float(rng.uniform(0, 1000))
+        s = sigma_of(t, shift)
+        nv, na = torch.randn_like(z), torch.randn_like(za)
+        xv, xa = (1 - s) * z + s * nv, (1 - s) * za + s * na
+        vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, ctx, t, t, 24.0)
+        loss = ((vv - (nv - z)) ** 2).mean() + ((va - (na - za)) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        avg = float(loss) if avg is None else 0.98 * avg + 0.02 * float(loss)
+        if step % 25 == 0 or step == a.steps:
+            print(f"denoiser step {step}/{a.steps} loss {avg:.4f} "
+                  f"({(time.time() - t0) / (step - last):.2f} s/step)", flush=True)
+            t0, last = time.time(), step
+        if step % a.export_every == 0 or step == a.steps:
+            torch.save({"weights": {c: {k: v.detach() for k, v in W.items()}
+                                    for c, W in params.items()},
+                        "opt": opt.state_dict(), "step": step}, state_path + ".tmp")
+            os.replace(state_path + ".tmp", state_path)
+            for c in COMPONENTS:
+                write_component(a.model, c, params[c])
+    print(json.dumps({"step": step, "loss": avg}))
+
+
+if __name__ == "__main__":
+    main()
