@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "api/status.h"
 #include "commands.h"
 #include "format.h"
 #include "media/image_io.h"
@@ -35,27 +36,8 @@ struct GenerateOptions {
   uint64_t seed = 42;
 };
 
-ErrorKind kind_of(mova_status s) {
-  switch (s) {
-    case MOVA_ERR_INVALID_ARGUMENT:
-      return ErrorKind::kInvalidArgument;
-    case MOVA_ERR_IO:
-      return ErrorKind::kIo;
-    case MOVA_ERR_FORMAT:
-      return ErrorKind::kFormat;
-    case MOVA_ERR_SHAPE:
-      return ErrorKind::kShape;
-    case MOVA_ERR_UNSUPPORTED:
-      return ErrorKind::kUnsupported;
-    case MOVA_ERR_ABORTED:
-      return ErrorKind::kAborted;
-    default:
-      return ErrorKind::kInternal;
-  }
-}
-
 void check(mova_status s) {
-  if (s != MOVA_OK) throw Error(kind_of(s), mova_last_error());
+  if (s != MOVA_OK) throw Error(from_status(s), mova_last_error());
 }
 
 // The model used when --model is absent: $MOVA_MODEL, else the bundled nano model.
@@ -101,8 +83,6 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   check_writable_folder(o.output, "--output");
   if (!o.save_wav.empty()) check_writable_folder(o.save_wav, "--save-wav");
-  if (!o.image.empty())  // decode now: a bad image is reported before the model loads
-    (void)read_image(o.image);
   if (!o.save_frames.empty()) {
     std::error_code ec;
     fs::create_directories(o.save_frames, ec);

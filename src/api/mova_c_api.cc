@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "api/status.h"
 #include "media/image_io.h"
 #include "media/mp4_writer.h"
 #include "models/checkpoint.h"
@@ -26,26 +27,6 @@ namespace {
 
 thread_local std::string t_last_error;
 
-mova_status to_status(mova::ErrorKind kind) {
-  switch (kind) {
-    case mova::ErrorKind::kInvalidArgument:
-      return MOVA_ERR_INVALID_ARGUMENT;
-    case mova::ErrorKind::kIo:
-      return MOVA_ERR_IO;
-    case mova::ErrorKind::kFormat:
-      return MOVA_ERR_FORMAT;
-    case mova::ErrorKind::kShape:
-      return MOVA_ERR_SHAPE;
-    case mova::ErrorKind::kUnsupported:
-      return MOVA_ERR_UNSUPPORTED;
-    case mova::ErrorKind::kInternal:
-      return MOVA_ERR_INTERNAL;
-    case mova::ErrorKind::kAborted:
-      return MOVA_ERR_ABORTED;
-  }
-  return MOVA_ERR_INTERNAL;
-}
-
 template <typename Fn>
 mova_status guarded(Fn&& fn) {
   try {
@@ -54,7 +35,7 @@ mova_status guarded(Fn&& fn) {
     return MOVA_OK;
   } catch (const mova::Error& e) {
     t_last_error = e.what();
-    return to_status(e.kind());
+    return mova::to_status(e.kind());
   } catch (const std::exception& e) {
     t_last_error = std::string("internal error: ") + e.what();
     return MOVA_ERR_INTERNAL;

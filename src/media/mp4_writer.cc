@@ -181,6 +181,10 @@ void write_mp4(const std::string& path, const std::vector<RgbImage>& frames,
     yuv->height = static_cast<int>(H);
     ff::check(av_frame_get_buffer(yuv.get(), 0), ErrorKind::kInternal, path + ": frame buffer");
 
+    // The AAC encoder takes whole frames of frame_size samples; only the very last may be
+    // shorter.
+    const int64_t audio_frame =
+        sound.codec && sound.codec->frame_size > 0 ? sound.codec->frame_size : 1024;
     ff::FramePtr pcm;
     int64_t sent_samples = 0;
     if (sound.codec) {
@@ -188,13 +192,10 @@ void write_mp4(const std::string& path, const std::vector<RgbImage>& frames,
       pcm->format = AV_SAMPLE_FMT_FLTP;
       pcm->sample_rate = sample_rate;
       av_channel_layout_default(&pcm->ch_layout, 1);
-      pcm->nb_samples = sound.codec->frame_size > 0 ? sound.codec->frame_size : 1024;
+      pcm->nb_samples = static_cast<int>(audio_frame);
       ff::check(av_frame_get_buffer(pcm.get(), 0), ErrorKind::kInternal, path + ": audio buffer");
     }
-    // Audio is interleaved with video by time so the muxer never buffers a whole track. The
-    // encoder takes whole frames of frame_size samples; only the very last may be shorter.
-    const int64_t audio_frame =
-        sound.codec && sound.codec->frame_size > 0 ? sound.codec->frame_size : 1024;
+    // Audio is interleaved with video by time so the muxer never buffers a whole track.
     auto send_audio_until = [&](int64_t until, bool last) {
       until = std::min(until, keep_samples);
       while (sound.codec && sent_samples < until) {

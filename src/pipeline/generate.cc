@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "media/mp4_writer.h"
 #include "media/resize.h"
 #include "models/dac.h"
 #include "models/umt5_encoder.h"
@@ -155,8 +156,8 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   const DacConfig dac_config = ck.audio_vae_config();
   const int64_t T = (r.frames - 1) / 4 + 1, h = r.height / 8, w = r.width / 8;
   const Shape video_shape{1, vae_config.z_dim, T, h, w};
-  const int64_t samples = static_cast<int64_t>(std::floor(
-      static_cast<double>(dac_config.sample_rate) * static_cast<double>(r.frames) / r.fps + 1e-6));
+  const int64_t samples =
+      audio_samples_for_frames(r.frames, r.fps, static_cast<int>(dac_config.sample_rate));
   const int64_t L = (samples - 1) / dac_config.hop_length() + 1;
   const Shape audio_shape{1, dac_config.latent_channels(), L};
 

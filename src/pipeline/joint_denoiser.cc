@@ -8,8 +8,6 @@
 
 namespace mova {
 
-Tensor concat_channels(const Tensor& a, const Tensor& b) { return concat({a, b}, 1); }
-
 JointDenoiser::JointDenoiser(const Checkpoint& ckpt) {
   video_[0] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit),
                                        ckpt.weights(Component::kVideoDit));
@@ -31,7 +29,7 @@ Velocities JointDenoiser::step(Exec& ex, int expert, const Tensor& video_latents
                                const Tensor& context, float timestep, float audio_timestep,
                                double video_fps) const {
   const WanDit& video = video_expert(expert);
-  const Tensor video_in = concat_channels(video_latents, video_condition);
+  const Tensor video_in = concat({video_latents, video_condition}, 1);
   WanDit::State vs = video.begin(ex, video_in, timestep, context);
   WanDit::State as = audio_->begin(ex, audio_latents.to(DType::kF32), audio_timestep, context);
 

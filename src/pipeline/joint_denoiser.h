@@ -38,7 +38,4 @@ class JointDenoiser {
   std::unique_ptr<DualTowerBridge> bridge_;
 };
 
-// Concatenates along dim 1 (channels); shapes must agree elsewhere.
-Tensor concat_channels(const Tensor& a, const Tensor& b);
-
 }  // namespace mova

@@ -45,7 +45,8 @@ TEST_F(EvalCli, Errors) {
   const std::string out = dir.file("o.safetensors");
   auto r = run_cli("eval nonsense --model " + model() + " --out " + shell_quote(out));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("unknown stage 'nonsense' (available: preprocess-image, schedule"), std::string::npos)
+  EXPECT_NE(r.output.find("unknown stage 'nonsense' (available: preprocess-image, schedule"),
+            std::string::npos)
       << r.output;
   r = run_cli("eval schedule --model " + model() + " --out " + shell_quote(out) + " --set stpes=3");
   EXPECT_EQ(r.exit_code, 2);

@@ -17,12 +17,10 @@ unconditional branch). t ≥ boundary·1000 trains video_dit, below trains video
 """
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
@@ -35,7 +33,7 @@ import dac_reference  # noqa: E402
 import mova_reference  # noqa: E402
 import safetensors_np  # noqa: E402
 import wan_vae_reference  # noqa: E402
-from train_vae import Clips, build  # noqa: E402
+from train_vae import Clips, Progress, build, optimizer_step, save_state  # noqa: E402
 
 mova_reference.F = torch.float32
 dac_reference.F = torch.float32
@@ -159,7 +157,7 @@ def main():
     lat = Latents(a.model, clips)
     ctx_cache = {}
     rng = np.random.default_rng(a.seed + step)
-    t0, avg, last = time.time(), None, step
+    progress = Progress("denoiser", a.steps, step)
     while step < a.steps:
         i = int(rng.integers(len(clips.paths)))
         z, cond, za, caption = lat.get(i)
@@ -174,23 +172,15 @@ def main():
         xv, xa = (1 - s) * z + s * nv, (1 - s) * za + s * na
         vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, ctx, t, t, 24.0)
         loss = ((vv - (nv - z)) ** 2).mean() + ((va - (na - za)) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        optimizer_step(opt, loss)
         step += 1
-        avg = float(loss) if avg is None else 0.98 * avg + 0.02 * float(loss)
-        if step % 25 == 0 or step == a.steps:
-            print(f"denoiser step {step}/{a.steps} loss {avg:.4f} "
-                  f"({(time.time() - t0) / (step - last):.2f} s/step)", flush=True)
-            t0, last = time.time(), step
+        progress.update(step, loss)
         if step % a.export_every == 0 or step == a.steps:
-            torch.save({"weights": {c: {k: v.detach() for k, v in W.items()}
-                                    for c, W in params.items()},
-                        "opt": opt.state_dict(), "step": step}, state_path + ".tmp")
-            os.replace(state_path + ".tmp", state_path)
+            save_state(state_path, {c: {k: v.detach() for k, v in W.items()}
+                                    for c, W in params.items()}, opt, step)
             for c in COMPONENTS:
                 write_component(a.model, c, params[c])
-    print(json.dumps({"step": step, "loss": avg}))
+    print(json.dumps({"step": step, "loss": progress.avg}))
 
 
 if __name__ == "__main__":

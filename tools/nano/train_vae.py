@@ -65,6 +65,32 @@ class Clips:
         return self.cache[p]
 
 
+def optimizer_step(opt, loss):
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
+class Progress:
+    """A smoothed loss, printed every 25 steps with the time per step."""
+
+    def __init__(self, name, steps, step):
+        self.name, self.steps, self.last, self.t0, self.avg = name, steps, step, time.time(), None
+
+    def update(self, step, loss):
+        self.avg = float(loss) if self.avg is None else 0.98 * self.avg + 0.02 * float(loss)
+        if step % 25 == 0 or step == self.steps:
+            print(f"{self.name} step {step}/{self.steps} loss {self.avg:.4f} "
+                  f"({(time.time() - self.t0) / (step - self.last):.2f} s/step)", flush=True)
+            self.t0, self.last = time.time(), step
+
+
+def save_state(path, weights, opt, step):
+    """Writes the resumable state atomically (a crash mid-write keeps the previous one)."""
+    torch.save({"weights": weights, "opt": opt.state_dict(), "step": step}, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def stft_loss(x, y):
     loss = 0.0
     for n in (256, 512, 1024):
@@ -130,7 +156,7 @@ def main():
         print(f"resumed {component} at step {step}")
     clips = Clips(a.data)
     rng = np.random.default_rng(a.seed + step)
-    t0, avg, last = time.time(), None, step
+    progress = Progress(component, a.steps, step)
     while step < a.steps:
         if a.which == "video":
             # Clip starts (frame 0 is encoded on its own, as in MOVA's image condition) of
@@ -144,21 +170,13 @@ def main():
             z = vae.encode(x)
             y = vae.decode(z)[..., : x.shape[-1]]
             loss = (y - x).abs().mean() + stft_loss(y[0], x[0]) + 1e-4 * (z ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        optimizer_step(opt, loss)
         step += 1
-        avg = float(loss) if avg is None else 0.98 * avg + 0.02 * float(loss)
-        if step % 25 == 0 or step == a.steps:
-            print(f"{component} step {step}/{a.steps} loss {avg:.4f} "
-                  f"({(time.time() - t0) / (step - last):.2f} s/step)", flush=True)
-            t0, last = time.time(), step
+        progress.update(step, loss)
         if step % a.export_every == 0 or step == a.steps:
-            torch.save({"weights": {k: v.detach() for k, v in W.items()},
-                        "opt": opt.state_dict(), "step": step}, state_path + ".tmp")
-            os.replace(state_path + ".tmp", state_path)
+            save_state(state_path, {k: v.detach() for k, v in W.items()}, opt, step)
             export(a.model, component, cfg, W, clips, vae)
-    print(json.dumps({"component": component, "step": step, "loss": avg}))
+    print(json.dumps({"component": component, "step": step, "loss": progress.avg}))
 
 
 if __name__ == "__main__":
