@@ -39,6 +39,11 @@ mova_reference.F = torch.float32
 dac_reference.F = torch.float32
 wan_vae_reference.F = torch.float32
 
+# src/pipeline/generate.cc's default negative prompt (upstream's, verbatim).
+UPSTREAM_NEGATIVE_PROMPT = (
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，"
+    "低质量，JPEG压缩残留，丑陋的，残缺的，多余的手指")
+
 COMPONENTS = ["video_dit", "video_dit_2", "audio_dit", "dual_tower_bridge"]
 
 
@@ -84,14 +89,26 @@ def sigma_of(t, shift, n=1000):
 class Latents:
     """Per-clip training inputs from the trained VAEs, computed once."""
 
-    def __init__(self, model, clips):
+    def __init__(self, model, clips, cache_path=None):
         vcfg, vW = load(model, "video_vae", False)
         acfg, aW = load(model, "audio_vae", False)
         self.vae = build(wan_vae_reference.WanVae, vcfg, vW)
         self.dac = build(dac_reference.Dac, acfg, aW)
         self.mean = torch.tensor(vcfg["latents_mean"]).reshape(1, -1, 1, 1, 1)
         self.std = torch.tensor(vcfg["latents_std"]).reshape(1, -1, 1, 1, 1)
-        self.clips, self.cache = clips, {}
+        self.clips, self.cache, self.cache_path = clips, {}, cache_path
+        if cache_path and os.path.exists(cache_path):
+            self.cache = torch.load(cache_path)
+            print(f"{cache_path}: {len(self.cache)} clips' latents")
+        self.saved = len(self.cache)
+
+    def save(self):
+        """Keeps the encoded clips across runs (encoding costs more than a training step).
+        Only valid while the VAE encoders stay as they are: delete the file after retraining."""
+        if self.cache_path and len(self.cache) != self.saved:
+            torch.save(self.cache, self.cache_path + ".tmp")
+            os.replace(self.cache_path + ".tmp", self.cache_path)
+            self.saved = len(self.cache)
 
     @torch.no_grad()
     def get(self, i):
@@ -117,7 +134,12 @@ def main():
     ap.add_argument("--export-every", type=int, default=500)
     ap.add_argument("--mova", default=os.path.join(HERE, "..", "..", "build", "bin", "mova"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--clips", type=int, default=0, help="train on the first N clips (0: all)")
+    ap.add_argument("--latents", help="latent cache file (default DIR/../dit_latents.pt)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     state_path = a.state or os.path.join(os.path.dirname(os.path.abspath(a.model)),
                                          "dit_state.pt")
@@ -154,7 +176,10 @@ def main():
     boundary = index.get("boundary_ratio", 0.9) * 1000
     shift = sched.get("shift", 5.0)
     clips = Clips(a.data)
-    lat = Latents(a.model, clips)
+    if a.clips:
+        clips.paths = clips.paths[:a.clips]
+    lat = Latents(a.model, clips, a.latents or os.path.join(
+        os.path.dirname(os.path.abspath(a.model)), "dit_latents.pt"))
     ctx_cache = {}
     rng = np.random.default_rng(a.seed + step)
     progress = Progress("denoiser", a.steps, step)
@@ -162,12 +187,16 @@ def main():
         i = int(rng.integers(len(clips.paths)))
         z, cond, za, caption = lat.get(i)
         if rng.random() < 0.1:
-            caption = ""
+            # CFG's unconditional branch: `mova generate` passes the negative prompt, by
+            # default upstream's, so both it and the empty prompt are trained as "no caption".
+            caption = "" if rng.random() < 0.5 else UPSTREAM_NEGATIVE_PROMPT
         if rng.random() < 0.2:
             cond = torch.zeros_like(cond)
         ctx = context(a.mova, a.model, caption, ctx_cache)
-        t = float(rng.uniform(0, 1000))
-        s = sigma_of(t, shift)
+        # The sampler feeds the model t = 1000·σ with σ on the shifted schedule, and picks the
+        # expert by that t; training draws σ the same way.
+        s = sigma_of(float(rng.uniform(0, 1000)), shift)
+        t = 1000.0 * s
         nv, na = torch.randn_like(z), torch.randn_like(za)
         xv, xa = (1 - s) * z + s * nv, (1 - s) * za + s * na
         vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, ctx, t, t, 24.0)
@@ -180,6 +209,7 @@ def main():
                                     for c, W in params.items()}, opt, step)
             for c in COMPONENTS:
                 write_component(a.model, c, params[c])
+            lat.save()
     print(json.dumps({"step": step, "loss": progress.avg}))
 
 

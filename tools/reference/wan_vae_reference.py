@@ -43,24 +43,30 @@ class WanVae:
         return y + h
 
     def attn(self, x, p):
-        _, C, T, H, W = x.shape
+        _, C, _, H, W = x.shape
         g = self.W[p + ".norm.gamma"].reshape(1, -1, 1, 1)
-        frames = x[0].permute(1, 0, 2, 3)  # [T, C, H, W]
-        n = frames / frames.norm(dim=1, keepdim=True).clamp_min(1e-12) * math.sqrt(C) * g
-        qkv = Fn.conv2d(n, self.W[p + ".to_qkv.weight"], self.W[p + ".to_qkv.bias"])
-        q, k, v = qkv.reshape(T, 3 * C, H * W).transpose(1, 2).chunk(3, dim=-1)
-        o = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(C), dim=-1) @ v  # [T, HW, C]
-        o = o.transpose(1, 2).reshape(T, C, H, W)
-        o = Fn.conv2d(o, self.W[p + ".proj.weight"], self.W[p + ".proj.bias"])
-        return x + o.permute(1, 0, 2, 3).unsqueeze(0)
+
+        def frame_attention(frames):  # [N, C, H, W], each frame on its own
+            N = frames.shape[0]
+            n = frames / frames.norm(dim=1, keepdim=True).clamp_min(1e-12) * math.sqrt(C) * g
+            qkv = Fn.conv2d(n, self.W[p + ".to_qkv.weight"], self.W[p + ".to_qkv.bias"])
+            q, k, v = qkv.reshape(N, 3 * C, H * W).transpose(1, 2).chunk(3, dim=-1)
+            o = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(C), dim=-1) @ v  # [N, HW, C]
+            o = o.transpose(1, 2).reshape(N, C, H, W)
+            return Fn.conv2d(o, self.W[p + ".proj.weight"], self.W[p + ".proj.bias"])
+
+        return x + self.per_frame(x, frame_attention)
 
     def mid(self, x, p):
         return self.res(self.attn(self.res(x, p + ".resnets.0"), p + ".attentions.0"),
                         p + ".resnets.1")
 
     def per_frame(self, x, fn):
-        fr = x[0].permute(1, 0, 2, 3)
-        return fn(fr).permute(1, 0, 2, 3).unsqueeze(0)
+        """fn over every frame of [B, C, T, H, W] as one [B·T, C, H, W] batch (the
+        references are batch 1; the nano trainer batches clips)."""
+        B, C, T, H, W = x.shape
+        y = fn(x.permute(0, 2, 1, 3, 4).reshape(B * T, C, H, W))
+        return y.reshape(B, T, *y.shape[1:]).permute(0, 2, 1, 3, 4)
 
     def down(self, x, p, temporal):
         w, b = self.W[p + ".resample.1.weight"], self.W[p + ".resample.1.bias"]
@@ -76,7 +82,7 @@ class WanVae:
             C = x.shape[1]
             d = self.cconv(x[:, :, 1:], p + ".time_conv")  # [1, 2C, T-1, H, W]
             a, b2 = d[:, :C], d[:, C:]
-            inter = torch.stack([a, b2], dim=3).reshape(1, C, -1, x.shape[3], x.shape[4])
+            inter = torch.stack([a, b2], dim=3).reshape(x.shape[0], C, -1, x.shape[3], x.shape[4])
             x = torch.cat([x[:, :, :1], inter], dim=2)
         w, b = self.W[p + ".resample.1.weight"], self.W[p + ".resample.1.bias"]
         return self.per_frame(x, lambda f: Fn.conv2d(
