@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import torch
@@ -111,17 +112,29 @@ class Latents:
             self.saved = len(self.cache)
 
     @torch.no_grad()
-    def get(self, i):
-        i %= len(self.clips.paths)
-        if i not in self.cache:
-            frames, audio = self.clips.get(i)
-            v = torch.from_numpy(frames.astype(np.float32) / 127.5 - 1.0).permute(3, 0, 1, 2)[None]
+    def fill(self, batch=4):
+        """Encodes every clip not cached yet, `batch` at a time (a batch-4 reference pass
+        costs about what batch 1 does), saving as it goes."""
+        todo = [i for i in range(len(self.clips.paths)) if i not in self.cache]
+        t0 = time.time()
+        for n in range(0, len(todo), batch):
+            ids = todo[n:n + batch]
+            frames, audio = zip(*(self.clips.get(i) for i in ids))
+            v = torch.from_numpy(np.stack(frames).astype(np.float32) / 127.5 - 1.0)
+            v = v.permute(0, 4, 1, 2, 3)  # [B, 3, T, H, W]
             z = (self.vae.encode(v) - self.mean) / self.std
             cond = self.vae.condition(v[:, :, 0], v.shape[2])
-            za = self.dac.encode(torch.from_numpy(audio.astype(np.float32)).reshape(1, 1, -1))
-            caption = str(np.load(self.clips.paths[i])["caption"])
-            self.cache[i] = (z, cond, za, caption)
-        return self.cache[i]
+            za = self.dac.encode(torch.from_numpy(np.stack(audio).astype(np.float32))[:, None])
+            for j, i in enumerate(ids):
+                caption = str(np.load(self.clips.paths[i])["caption"])
+                self.cache[i] = (z[j:j + 1], cond[j:j + 1], za[j:j + 1], caption)
+            done = n + len(ids)
+            if done % 200 < batch or done == len(todo):
+                self.save()
+                print(f"latents {done}/{len(todo)} ({time.time() - t0:.0f} s)", flush=True)
+
+    def get(self, i):
+        return self.cache[i % len(self.clips.paths)]
 
 
 def main():
@@ -180,6 +193,7 @@ def main():
         clips.paths = clips.paths[:a.clips]
     lat = Latents(a.model, clips, a.latents or os.path.join(
         os.path.dirname(os.path.abspath(a.model)), "dit_latents.pt"))
+    lat.fill()
     ctx_cache = {}
     rng = np.random.default_rng(a.seed + step)
     progress = Progress("denoiser", a.steps, step)

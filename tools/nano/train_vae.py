@@ -144,6 +144,34 @@ def export(model, component, cfg, W, clips=None, vae=None):
             json.dump(cfg, f, indent=2)
 
 
+def normalize_dac_latents(model, clips):
+    """Rescales the DAC so its latents have about unit standard deviation, the scale the
+    denoiser's unit noise assumes (MOVA feeds DAC latents to the audio DiT unnormalised).
+    The encoder's quant_conv (its mean half) is multiplied and post_quant_conv divided by one
+    power of two, so the BF16 weights change exactly and decode(encode(x)) is unchanged."""
+    cfg, W = safetensors_np.load_component(model, "audio_vae", lambda v: torch.from_numpy(v).float())
+    dac = build(dac_reference.Dac, cfg, W)
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        z = torch.cat([dac.encode(audio_batch(clips, rng, 32000, 4)) for _ in range(4)])
+    std = float(z.std())
+    scale = 2.0 ** round(math.log2(1.0 / std))
+    half = W["quant_conv.bias"].shape[0] // 2
+
+    def scale_conv(p, rows, factor):
+        key = p + (".weight_g" if p + ".weight_g" in W else ".weight")
+        W[key][rows] *= factor
+        if rows != slice(None):
+            W[p + ".bias"][rows] *= factor
+
+    scale_conv("quant_conv", slice(0, half), scale)
+    scale_conv("post_quant_conv", slice(None), 1.0 / scale)
+    safetensors_np.write(os.path.join(model, "audio_vae", WEIGHTS),
+                         {k: v.numpy() for k, v in W.items()}, "BF16")
+    print(json.dumps({"audio_latent_std": round(std, 4), "scale": scale,
+                      "new_std": round(std * scale, 4)}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -155,6 +183,10 @@ def main():
     ap.add_argument("--export-every", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--normalize-latents", action="store_true",
+                    help="audio only: rescale the trained DAC's latents to about unit std "
+                    "(exact power-of-two reparametrisation) and exit; run once before the "
+                    "denoiser's latents are computed")
     ap.add_argument("--batch", type=int, default=4,
                     help="clips per step (1-frame video steps take 4x as many); the "
                     "reference passes cost about the same per call at batch 1 and 4")
@@ -166,6 +198,11 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     component = a.which + "_vae"
+    if a.normalize_latents:
+        if a.which != "audio":
+            raise SystemExit("--normalize-latents is for --which audio (the video VAE has "
+                             "latents_mean/latents_std in its config)")
+        return normalize_dac_latents(a.model, Clips(a.data))
     here = os.path.dirname(os.path.abspath(a.model))
     full_state = os.path.join(here, component + "_state.pt")
     state_path = a.state or (os.path.join(here, component + "_decoder_state.pt")

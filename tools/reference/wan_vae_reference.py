@@ -121,8 +121,9 @@ class WanVae:
         return x.clamp(-1, 1) if clamp else x
 
     def condition(self, image, frames):
-        _, _, H, W = image.shape
-        video = torch.cat([image[:, :, None], torch.zeros(1, 3, frames - 1, H, W, dtype=F)], 2)
+        B, _, H, W = image.shape
+        video = torch.cat([image[:, :, None],
+                           torch.zeros(B, 3, frames - 1, H, W, dtype=image.dtype)], 2)
         z = self.encode(video)
         mean = torch.tensor(self.cfg["latents_mean"], dtype=F).reshape(1, -1, 1, 1, 1)
         std = torch.tensor(self.cfg["latents_std"], dtype=F).reshape(1, -1, 1, 1, 1)
@@ -130,8 +131,8 @@ class WanVae:
         mask = torch.ones(1, 1, frames, H // 8, W // 8, dtype=F)
         mask[:, :, 1:] = 0
         mask = torch.cat([mask[:, :, :1].repeat(1, 1, 4, 1, 1), mask[:, :, 1:]], dim=2)
-        mask = mask.reshape(1, -1, 4, H // 8, W // 8).transpose(1, 2)
-        return torch.cat([mask, z], dim=1)
+        mask = mask.reshape(1, -1, 4, H // 8, W // 8).transpose(1, 2).to(z.dtype)
+        return torch.cat([mask.expand(B, -1, -1, -1, -1), z], dim=1)
 
 
 def main():
