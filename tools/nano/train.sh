@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Trains the nano MOVA end to end, resumably: every stage skips what is already done, and the
+# trainers resume from their state files, so re-running after an interruption continues.
+#
+#   tools/nano/train.sh [STAGE...]     stages: data model vae gate normalize dit export eval
+#                                      (none: all, in that order)
+#
+# Everything lives in $NANO_WORK (default: .nano-train in the repository, git-ignored):
+# data/ and heldout/ (world.py), model/ (the checkpoint being trained, published layout),
+# the trainers' *_state.pt and logs. `export` copies model/ to models/nano (the bundled
+# default). Step counts: $VIDEO_VAE_STEPS, $AUDIO_VAE_STEPS, $DIT_STEPS, $DECODER_STEPS.
+# On the 2-core machine each VAE trainer takes one core; see tools/nano/TRAINING.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+WORK="${NANO_WORK:-$ROOT/.nano-train}"
+PY=/usr/bin/python3
+NANO="$ROOT/tools/nano"
+MOVA="$ROOT/build/bin/mova"
+VIDEO_VAE_STEPS="${VIDEO_VAE_STEPS:-20000}"
+AUDIO_VAE_STEPS="${AUDIO_VAE_STEPS:-40000}"
+DIT_STEPS="${DIT_STEPS:-30000}"
+DECODER_STEPS="${DECODER_STEPS:-10000}"
+mkdir -p "$WORK"
+cd "$WORK"
+
+stage_data() {
+  [[ -f data/index.json ]] || "$PY" "$NANO/world.py" --out data --count 2000 --seed 1000 2>/dev/null
+  [[ -f heldout/index.json ]] || "$PY" "$NANO/world.py" --out heldout --count 20 --seed 500000 2>/dev/null
+}
+
+stage_model() {
+  [[ -x "$MOVA" ]] || { echo "build mova first (cmake --build build --target mova)" >&2; exit 2; }
+  if [[ ! -f model/model_index.json ]]; then
+    "$MOVA" make-tiny model --preset nano --seed 0
+    "$PY" "$NANO/train_tokenizer.py" --model model --data data
+  fi
+}
+
+stage_vae() {
+  "$PY" "$NANO/train_vae.py" --model model --data data --which audio --steps "$AUDIO_VAE_STEPS" \
+    --threads 1 --lr 5e-4 --batch 4 --export-every 500 >>audio_vae.log 2>&1 &
+  local audio=$!
+  "$PY" "$NANO/train_vae.py" --model model --data data --which video --steps "$VIDEO_VAE_STEPS" \
+    --threads 1 --lr 1e-3 --batch 4 --export-every 200 >>video_vae.log 2>&1
+  wait "$audio"
+}
+
+stage_gate() {
+  "$PY" "$NANO/vae_gate.py" --model model --data heldout --which audio
+  "$PY" "$NANO/vae_gate.py" --model model --data heldout --which video
+}
+
+# Once, after the VAEs and before the denoiser's latents exist (they depend on it).
+stage_normalize() {
+  if [[ ! -f dac_normalized ]]; then
+    "$PY" "$NANO/train_vae.py" --model model --data data --which audio --normalize-latents
+    touch dac_normalized
+  fi
+}
+
+# The denoiser trains on the frozen encoders' latents while the decoders keep improving.
+stage_dit() {
+  "$PY" "$NANO/train_vae.py" --model model --data data --which video --decoder-only \
+    --steps "$DECODER_STEPS" --threads 1 --lr 5e-4 --batch 4 --export-every 200 \
+    >>video_decoder.log 2>&1 &
+  local decoder=$!
+  "$PY" "$NANO/train_dit.py" --model model --data data --steps "$DIT_STEPS" --threads 1 \
+    --mova "$MOVA" >>dit.log 2>&1
+  wait "$decoder"
+}
+
+stage_export() {
+  rm -rf "$ROOT/models/nano.tmp"
+  cp -r model "$ROOT/models/nano.tmp"
+  "$MOVA" info "$ROOT/models/nano.tmp" >/dev/null
+  rm -rf "$ROOT/models/nano"
+  mv "$ROOT/models/nano.tmp" "$ROOT/models/nano"
+  du -sh "$ROOT/models/nano"
+}
+
+stage_eval() {
+  "$PY" "$NANO/eval_generated.py" --model "$ROOT/models/nano" --heldout heldout --out eval \
+    --mova "$MOVA"
+}
+
+stages=("$@")
+[[ ${#stages[@]} -gt 0 ]] || stages=(data model vae gate normalize dit export eval)
+for s in "${stages[@]}"; do
+  case "$s" in
+    data | model | vae | gate | normalize | dit | export | eval) echo "== $s" && "stage_$s" ;;
+    *) echo "unknown stage '$s' (data model vae gate normalize dit export eval)" >&2 && exit 2 ;;
+  esac
+done
