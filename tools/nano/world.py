@@ -8,7 +8,7 @@ Every clip is one small scene whose sounds are caused by visible events:
   drum   a stick strikes a drum; a drum hit at every contact
   face   a cartoon face says "ba" a few times; mouth opening follows the
          syllable's loudness envelope
-  light  a coloured light beeps (pure tone) exactly while it is lit
+  light  a coloured light beeps (a buzzer tone) exactly while it is lit
 
 Video: 64x64 RGB uint8, 24 fps, 49 frames (2.04 s). Audio: mono float32,
 16 kHz, 32666 samples. Every sound onset is placed on an exact audio sample
@@ -211,9 +211,12 @@ def ba_syllable(rng, f0, dur, strength):
 
 
 def beep(freq, dur, strength):
+    """A buzzer beep: a soft-clipped sine (odd harmonics). A pure sine was the one sound the
+    nano DAC did not learn to reconstruct in thousands of steps (all energy in one bin)."""
     t = np.arange(int(round(dur * SR))) / SR
     ramp = np.clip(np.minimum(t, dur - t) / 0.003, 0, 1)
-    return (strength * ramp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    tone = np.tanh(3.0 * np.sin(2 * np.pi * freq * t)) / np.tanh(3.0)
+    return (strength * ramp * tone).astype(np.float32)
 
 
 # ----------------------------------------------------------------- scenes
