@@ -106,6 +106,15 @@ def stft_loss(x, y):
     return loss
 
 
+def edge_loss(y, x):
+    """L1 between the images' horizontal and vertical differences: the plain pixel losses
+    are satisfied by blur, and the meter's detectors need the balls', stick's and mouth's
+    edges."""
+    dx = lambda v: v[..., :, 1:] - v[..., :, :-1]  # noqa: E731
+    dy = lambda v: v[..., 1:, :] - v[..., :-1, :]  # noqa: E731
+    return (dx(y) - dx(x)).abs().mean() + (dy(y) - dy(x)).abs().mean()
+
+
 def video_batch(clips, rng, frames, n=1):
     """[n, 3, frames, H, W]: the first `frames` frames of n random clips, in [-1, 1]."""
     vs = []
@@ -247,7 +256,8 @@ def main():
             x = video_batch(clips, rng, frames, n)
             z = vae.encode(x)
             y = vae.decode(z, clamp=False)
-            loss = (y - x).abs().mean() + ((y - x) ** 2).mean() + 1e-4 * (z ** 2).mean()
+            loss = ((y - x).abs().mean() + ((y - x) ** 2).mean() + edge_loss(y, x)
+                    + 1e-4 * (z ** 2).mean())
         else:
             x = audio_batch(clips, rng, 8000, a.batch)
             z = vae.encode(x)
