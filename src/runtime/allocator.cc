@@ -13,33 +13,46 @@ namespace mova {
 namespace {
 constexpr size_t kAlignment = 64;
 
-void* aligned_malloc(size_t bytes) {
+void* aligned_malloc_or_null(size_t bytes) {
   const size_t rounded = (std::max<size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
+  return std::aligned_alloc(kAlignment, rounded);
+}
+
+void* aligned_malloc(size_t bytes) {
+  void* p = aligned_malloc_or_null(bytes);
   MOVA_CHECK(p != nullptr, ErrorKind::kIo, "out of memory allocating ", bytes, " bytes");
   return p;
 }
 }  // namespace
 
+RawAllocator host_allocator() {
+  return {"host", aligned_malloc_or_null, [](void* p) { std::free(p); }};
+}
+
 struct BufferPool::State {
   std::mutex mutex;
+  RawAllocator raw;
   std::multimap<size_t, void*> free_list;  // size class -> buffer
   MemoryStats stats;
   bool alive = true;
 
-  ~State() {
-    for (auto& [size, p] : free_list) std::free(p);
+  explicit State(RawAllocator r) : raw(std::move(r)) {}
+  ~State() { free_cached(); }
+
+  // Called with `mutex` held.
+  void free_cached() {
+    for (auto& [size, p] : free_list) raw.free(p);
+    free_list.clear();
+    stats.cached = 0;
   }
 };
 
-BufferPool::BufferPool() : state_(std::make_shared<State>()) {}
+BufferPool::BufferPool(RawAllocator raw) : state_(std::make_shared<State>(std::move(raw))) {}
 
 BufferPool::~BufferPool() {
   std::lock_guard<std::mutex> lock(state_->mutex);
   state_->alive = false;
-  for (auto& [size, p] : state_->free_list) std::free(p);
-  state_->free_list.clear();
-  state_->stats.cached = 0;
+  state_->free_cached();
 }
 
 size_t BufferPool::size_class(size_t bytes) {
@@ -77,8 +90,21 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
       state_->free_list.erase(last);
     }
   }
-  for (void* e : evicted) std::free(e);
-  if (!p) p = aligned_malloc(cls);
+  for (void* e : evicted) state_->raw.free(e);
+  if (!p) p = state_->raw.alloc(cls);
+  if (!p) {  // out of memory: give back what the cache holds and try once more
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      state_->free_cached();
+    }
+    p = state_->raw.alloc(cls);
+  }
+  if (!p) {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->stats.in_use -= cls;
+    fail(ErrorKind::kIo, "out of ", state_->raw.name, " memory allocating ", cls, " bytes (",
+         state_->stats.in_use, " bytes in use)");
+  }
   std::shared_ptr<State> state = state_;
   return std::shared_ptr<void>(p, [state, cls](void* ptr) {
     std::lock_guard<std::mutex> lock(state->mutex);
@@ -87,16 +113,14 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
       state->free_list.emplace(cls, ptr);
       state->stats.cached += cls;
     } else {
-      std::free(ptr);
+      state->raw.free(ptr);
     }
   });
 }
 
 void BufferPool::trim() {
   std::lock_guard<std::mutex> lock(state_->mutex);
-  for (auto& [size, p] : state_->free_list) std::free(p);
-  state_->free_list.clear();
-  state_->stats.cached = 0;
+  state_->free_cached();
 }
 
 MemoryStats BufferPool::stats() const {

@@ -5,12 +5,25 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace mova {
+
+// Where a BufferPool's memory comes from: 64-byte aligned host memory by default; the CUDA
+// backend passes cudaMalloc/cudaFree for one device. `alloc` returns nullptr when out of
+// memory (the pool then frees its cache and tries once more before throwing).
+struct RawAllocator {
+  std::string name;  // "host", "cuda:0": named in out-of-memory errors
+  std::function<void*(size_t)> alloc;
+  std::function<void(void*)> free;
+};
+
+RawAllocator host_allocator();
 
 struct MemoryStats {
   size_t in_use = 0;       // bytes handed out and not yet returned
@@ -22,7 +35,7 @@ struct MemoryStats {
 
 class BufferPool {
  public:
-  BufferPool();
+  explicit BufferPool(RawAllocator raw = host_allocator());
   ~BufferPool();
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;

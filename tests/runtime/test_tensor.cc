@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <cstdlib>
 
 #include "runtime/allocator.h"
 #include "runtime/tensor.h"
@@ -112,6 +113,45 @@ TEST(BufferPool, SizeClassesBoundSlack) {
     EXPECT_GE(c, bytes);
     EXPECT_LE(c, std::max<size_t>(256, bytes + bytes / 4 + 1)) << bytes;
   }
+}
+
+// A device pool (the CUDA backend's) is a BufferPool over another RawAllocator. When that
+// memory runs out (another user took it), the pool frees its whole cache, retries once, and
+// then throws an error naming the memory, with its counters left consistent.
+TEST(BufferPool, OutOfMemoryFreesTheCacheThenNamesTheAllocator) {
+  struct Budget {
+    size_t left = 1 << 20;
+    int freed = 0;
+  };
+  auto budget = std::make_shared<Budget>();
+  RawAllocator limited{"test-device",
+                       [budget](size_t bytes) -> void* {
+                         if (bytes > budget->left) return nullptr;
+                         budget->left -= bytes;
+                         return std::malloc(bytes);
+                       },
+                       [budget](void* p) {
+                         ++budget->freed;
+                         std::free(p);
+                       }};
+  BufferPool pool(limited);
+  { auto a = pool.allocate(4096), b = pool.allocate(4096), c = pool.allocate(4096); }
+  EXPECT_EQ(pool.stats().cached, 3u * 4096);
+  budget->left = 0;  // someone else takes the rest of the device
+  try {
+    auto d = pool.allocate(2048);
+    FAIL() << "expected an out-of-memory error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kIo);
+    EXPECT_NE(std::string(e.what()).find("out of test-device memory"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(budget->freed, 3);  // one evicted on the miss, the other two by the retry
+  EXPECT_EQ(pool.stats().cached, 0u);
+  EXPECT_EQ(pool.stats().in_use, 0u);
+  budget->left = 1 << 20;
+  auto e = pool.allocate(2048);  // usable again once memory is back
+  EXPECT_EQ(pool.stats().in_use, 2048u);
 }
 
 TEST(BufferPool, BufferOutlivesPool) {

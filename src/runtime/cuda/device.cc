@@ -1,0 +1,51 @@
+#include "runtime/cuda/device.h"
+
+#include <cstdio>
+
+#include "runtime/cuda/cuda_check.h"
+
+namespace mova::cuda {
+
+void fail_cuda(cudaError_t status, const char* call, const char* file, int line) {
+  fail(status == cudaErrorMemoryAllocation ? ErrorKind::kIo : ErrorKind::kInternal, "CUDA error ",
+       cudaGetErrorName(status), " (", cudaGetErrorString(status), ") in ", call, " at ", file, ":",
+       line);
+}
+
+void fail_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
+  fail(ErrorKind::kInternal, "cuBLAS error ", cublasLtGetStatusName(status), " (",
+       cublasLtGetStatusString(status), ") in ", call, " at ", file, ":", line);
+}
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // no driver / no device: clear the sticky status, report none
+    return 0;
+  }
+  return n;
+}
+
+DeviceInfo device_info(int index) {
+  const int n = device_count();
+  MOVA_CHECK(index >= 0 && index < n, ErrorKind::kInvalidArgument, "no CUDA device ", index,
+             n == 0 ? " (this machine has no usable CUDA device or driver)"
+                    : str_cat(" (devices 0..", n - 1, " exist)"));
+  cudaDeviceProp p{};
+  MOVA_CUDA_CHECK(cudaGetDeviceProperties(&p, index));
+  return {index, p.name, p.major, p.minor, p.totalGlobalMem, p.multiProcessorCount};
+}
+
+std::string describe(const DeviceInfo& info) {
+  char gib[32];
+  std::snprintf(gib, sizeof gib, "%.1f", static_cast<double>(info.total_bytes) / (1 << 30));
+  return str_cat(info.name, " (sm_", info.major, info.minor, ", ", info.multiprocessors, " SMs, ",
+                 gib, " GiB)");
+}
+
+void set_device(int index) {
+  device_info(index);
+  MOVA_CUDA_CHECK(cudaSetDevice(index));
+}
+
+}  // namespace mova::cuda
