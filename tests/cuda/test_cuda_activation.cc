@@ -37,18 +37,13 @@ TEST(CudaActivation, F32MatchesCpu) {
 TEST(CudaActivation, Bf16IsWithinOneRoundingOfCpu) {
   MOVA_REQUIRE_GPU();
   auto x = test::random_vector(4099, 4, -8.0f, 8.0f);
-  std::vector<uint16_t> bits(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    bits[i] = f32_to_bf16(x[i]);
-    x[i] = bf16_to_f32(bits[i]);
-  }
+  const auto bits = test::round_to_bf16(x);
   for (const Pair& p : kPairs) {
     test::DeviceScratch d;
     void* dx = d.upload(bits);
     cuda::activation_inplace(p.gpu, dx, DType::kBF16, static_cast<int64_t>(x.size()));
-    const auto back = d.download<uint16_t>(dx, x.size());
-    std::vector<float> got(x.size()), ref(x.size());
-    for (size_t i = 0; i < x.size(); ++i) got[i] = bf16_to_f32(back[i]);
+    const auto got = test::from_bf16(d.download<uint16_t>(dx, x.size()));
+    std::vector<float> ref(x.size());
     cpu::unary(p.cpu, x.data(), ref.data(), static_cast<int64_t>(x.size()), nullptr);
     EXPECT_LE(test::max_rel_error(got, ref), 8e-3) << p.name;
   }

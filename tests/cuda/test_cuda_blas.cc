@@ -32,23 +32,6 @@ std::vector<float> cpu_gemm(const Case& c, const std::vector<float>& a, const st
   return out;
 }
 
-double cosine(const std::vector<float>& x, const std::vector<float>& y) {
-  double xy = 0, xx = 0, yy = 0;
-  for (size_t i = 0; i < x.size(); ++i) xy += x[i] * y[i], xx += x[i] * x[i], yy += y[i] * y[i];
-  return xy / std::sqrt(xx * yy);
-}
-
-std::vector<float> round_bf16(std::vector<float> v) {
-  for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));
-  return v;
-}
-
-std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
-  std::vector<uint16_t> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = f32_to_bf16(v[i]);
-  return out;
-}
-
 const Case kCases[] = {
     {1, 1, 1, false, false, false, false},    {7, 13, 29, false, true, true, false},
     {64, 96, 128, false, true, false, false}, {33, 65, 257, true, false, true, true},
@@ -83,26 +66,25 @@ TEST(CudaBlas, Bf16MatchesTheCpuGemmOnTheSameRoundedInputs) {
   cuda::Blas blas(0);
   uint32_t seed = 100;
   for (const Case& c : kCases) {
-    const auto a = round_bf16(test::random_vector(c.m * c.k, seed++));
-    const auto b = round_bf16(test::random_vector(c.k * c.n, seed++));
+    auto a = test::random_vector(c.m * c.k, seed++), b = test::random_vector(c.k * c.n, seed++);
     const auto bias = test::random_vector(c.n, seed++);
-    const auto c0 = round_bf16(test::random_vector(c.m * c.n, seed++));
+    auto c0 = test::random_vector(c.m * c.n, seed++);
+    const auto a_bits = test::round_to_bf16(a), b_bits = test::round_to_bf16(b),
+               c0_bits = test::round_to_bf16(c0);
     test::DeviceScratch d;
     cuda::DeviceGemm g;
     g.m = c.m, g.n = c.n, g.k = c.k;
     g.ab_dtype = DType::kBF16, g.c_dtype = DType::kBF16;
-    g.a = d.upload(to_bf16(a)), g.lda = c.trans_a ? c.m : c.k, g.trans_a = c.trans_a;
-    g.b = d.upload(to_bf16(b)), g.ldb = c.trans_b ? c.k : c.n, g.trans_b = c.trans_b;
-    g.c = d.upload(to_bf16(c0)), g.ldc = c.n;
+    g.a = d.upload(a_bits), g.lda = c.trans_a ? c.m : c.k, g.trans_a = c.trans_a;
+    g.b = d.upload(b_bits), g.ldb = c.trans_b ? c.k : c.n, g.trans_b = c.trans_b;
+    g.c = d.upload(c0_bits), g.ldc = c.n;
     g.bias = c.bias ? static_cast<const float*>(d.upload(bias)) : nullptr;
     g.accumulate = c.accumulate;
     blas.gemm(g);
-    const auto bits = d.download<uint16_t>(g.c, c.m * c.n);
-    std::vector<float> got(bits.size());
-    for (size_t i = 0; i < bits.size(); ++i) got[i] = bf16_to_f32(bits[i]);
+    const auto got = test::from_bf16(d.download<uint16_t>(g.c, c.m * c.n));
     const auto ref = cpu_gemm(c, a, b, bias, c0);
     EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << c.m << "x" << c.n << "x" << c.k;
-    EXPECT_GT(cosine(got, ref), 0.9999) << c.m << "x" << c.n << "x" << c.k;
+    EXPECT_GT(test::cosine(got, ref), 0.9999) << c.m << "x" << c.n << "x" << c.k;
   }
 }
 
@@ -115,13 +97,7 @@ TEST(CudaBlas, RejectsUnsupportedDtypesByName) {
   g.a = g.b = g.c = d.zeros(64);
   g.lda = g.ldb = g.ldc = 4;
   g.ab_dtype = DType::kF64;
-  try {
-    blas.gemm(g);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kUnsupported);
-    EXPECT_NE(std::string(e.what()).find("F64"), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { blas.gemm(g); }, {"F64"});
 }
 
 }  // namespace

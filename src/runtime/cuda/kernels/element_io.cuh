@@ -1,0 +1,65 @@
+// Device-side helpers shared by the kernels: F32/BF16 element loads and stores (arithmetic is
+// always F32; BF16 is rounded to nearest even on the way back, as the CPU path rounds) and
+// warp-wide reductions.
+#pragma once
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+#include "runtime/dtype.h"
+#include "runtime/error.h"
+
+namespace mova::cuda {
+
+__device__ __forceinline__ float load(const float* p) {
+  return *p;
+}
+__device__ __forceinline__ float load(const __nv_bfloat16* p) {
+  return __bfloat162float(*p);
+}
+
+__device__ __forceinline__ void store(float* p, float v) {
+  *p = v;
+}
+__device__ __forceinline__ void store(__nv_bfloat16* p, float v) {
+  *p = __float2bfloat16_rn(v);
+}
+
+constexpr unsigned kFullWarp = 0xffffffffu;
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullWarp, v, offset);
+  return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+  for (int offset = 16; offset > 0; offset /= 2)
+    v = fmaxf(v, __shfl_xor_sync(kFullWarp, v, offset));
+  return v;
+}
+
+// Grid size for a grid-stride loop over n elements.
+inline int grid_for(int64_t n, int threads) {
+  const int64_t blocks = (n + threads - 1) / threads;
+  return static_cast<int>(blocks < 65535 ? blocks : 65535);
+}
+
+// Calls fn(T{}) with T the storage type of `dtype` (float or __nv_bfloat16); other dtypes are a
+// kUnsupported error naming `op`.
+template <typename Fn>
+void dispatch_storage(DType dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case DType::kF32:
+      fn(float{});
+      break;
+    case DType::kBF16:
+      fn(__nv_bfloat16{});
+      break;
+    default:
+      fail(ErrorKind::kUnsupported, "CUDA ", op, ": dtype ", dtype_name(dtype),
+           " (F32 and BF16 are supported)");
+  }
+}
+
+}  // namespace mova::cuda
