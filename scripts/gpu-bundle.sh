@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the CUDA parity tests here (no GPU needed to build) and packs them into .gpu/ (git-
+# Builds the CUDA parity tests and the CUDA block benchmark here (no GPU needed to build) and
+# packs them into .gpu/ (git-
 # ignored) for a GPU machine that has none of this project's build dependencies, such as the
 # device machines lent to sessions. On the GPU machine: scripts/gpu-run.sh (it finds the
 # driver's and CUDA's libraries there). With the device tool: run scripts/gpu-run.sh with
@@ -7,11 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOVA_CUDA=ON >/dev/null
-cmake --build build -j "$(nproc)" --target mova_cuda_tests
+cmake --build build -j "$(nproc)" --target mova_cuda_tests bench_cuda_dit_block
 rm -rf .gpu && mkdir -p .gpu/lib
-cp build/bin/mova_cuda_tests .gpu/
+cp build/bin/mova_cuda_tests build/bin/bench_cuda_dit_block .gpu/
 # Debian libraries the binary needs that a CUDA image may lack (not glibc, libstdc++, CUDA's).
-ldd .gpu/mova_cuda_tests | awk '/=> \// {print $3}' |
+ldd .gpu/mova_cuda_tests .gpu/bench_cuda_dit_block | sort -u | awk '/=> \// {print $3}' |
   grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|libcublas|libcublasLt)\.so' |
   xargs -r -I{} cp -L {} .gpu/lib/
 echo "packed .gpu ($(du -sh .gpu | cut -f1)):"

@@ -1,14 +1,43 @@
 #!/usr/bin/env bash
-# On a GPU machine, runs what scripts/gpu-bundle.sh packed into .gpu/: the CUDA parity tests.
+# On a GPU machine, runs what scripts/gpu-bundle.sh packed into .gpu/:
+#   scripts/gpu-run.sh tests [FILTER]   the CUDA parity tests (default filter Cuda*)
+#   scripts/gpu-run.sh bench [CONFIG]   bench_cuda_dit_block, then bench/torch_wan_block.py on the
+#                                       same GPU, and the ratio (CONFIG: video360|video720|audio|all)
+#   scripts/gpu-run.sh                  both (bench with `all`)
 # Finds libcublasLt.so.13 wherever that machine's CUDA or PyTorch installation keeps it.
-# Usage: scripts/gpu-run.sh [gtest filter, default Cuda*]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -x .gpu/mova_cuda_tests ]] || { echo "no .gpu/mova_cuda_tests: run scripts/gpu-bundle.sh first" >&2; exit 2; }
+[[ -x .gpu/mova_cuda_tests ]] || { echo "no .gpu/: run scripts/gpu-bundle.sh first" >&2; exit 2; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
   lib=$(find /usr/local /opt /usr/lib -name 'libcublasLt.so.13*' 2>/dev/null | head -n 1)
   [[ -n "$lib" ]] || { echo "libcublasLt.so.13 not found on this machine" >&2; exit 2; }
   export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
-.gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*}" --gtest_color=no
+
+run_tests() { .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*}" --gtest_color=no; }
+
+run_bench() {
+  local config="${1:-all}"
+  .gpu/bench_cuda_dit_block --config "$config"
+  .gpu/bench_cuda_dit_block --config "$config" --json --iters 2 >/tmp/mova_bench.jsonl
+  python3 bench/torch_wan_block.py --config "$config" >/tmp/torch_bench.jsonl
+  python3 - <<'PY'
+import json
+ours = {r["config"]: r for r in map(json.loads, open("/tmp/mova_bench.jsonl"))}
+for t in map(json.loads, open("/tmp/torch_bench.jsonl")):
+    o = ours.get(t["config"])
+    if o:
+        print(f'{t["config"]}: mova {o["block_ms"]:.2f} ms ({o["device_gib"]} GiB), PyTorch '
+              f'{t["block_ms"]:.2f} ms ({t.get("device_gib")} GiB, torch {t.get("torch")}): '
+              f'speed ratio {t["block_ms"] / o["block_ms"]:.2f}x; attention alone: mova '
+              f'{o.get("self-attention_ms", 0):.2f} ms, SDPA {t["self_attention_ms"]:.2f} ms')
+PY
+}
+
+case "${1:-}" in
+  tests) shift && run_tests "$@" ;;
+  bench) shift && run_bench "$@" ;;
+  "") run_tests && run_bench all ;;
+  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG]]" >&2 && exit 2 ;;
+esac

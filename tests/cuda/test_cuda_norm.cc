@@ -64,7 +64,7 @@ TEST(CudaNorm, LayerNormModulateMatchesCpu) {
     }
     void* dx = d.upload(x);
     void* dy = d.zeros(x.size() * sizeof(float));
-    cuda::layer_norm_modulate(dx, dy, DType::kF32, c.rows, c.dim, p);
+    cuda::layer_norm_modulate(dx, DType::kF32, dy, DType::kF32, c.rows, c.dim, p);
     const auto got = d.download<float>(dy, x.size());
     const auto ref =
         cpu_layer_norm_modulate(x, c.rows, c.dim, c.affine ? &w : nullptr, c.affine ? &b : nullptr,
@@ -85,11 +85,18 @@ TEST(CudaNorm, LayerNormModulateBf16) {
   p.shift = static_cast<const float*>(d.upload(shift));
   p.scale = static_cast<const float*>(d.upload(scale));
   void* dx = d.upload(bits);
-  cuda::layer_norm_modulate(dx, dx, DType::kBF16, rows, dim, p);  // in place
+  cuda::layer_norm_modulate(dx, DType::kBF16, dx, DType::kBF16, rows, dim, p);  // in place
   const auto got = test::from_bf16(d.download<uint16_t>(dx, x.size()));
   const auto ref = cpu_layer_norm_modulate(x, rows, dim, nullptr, nullptr, &shift, &scale);
   EXPECT_LE(test::max_rel_error(got, ref), 1e-2);
   EXPECT_GT(test::cosine(got, ref), 0.9999);
+  // The DiT's case: the F32 residual stream in, BF16 out (one rounding of the F32 result).
+  void* dx32 = d.upload(x);
+  void* dy16 = d.zeros(x.size() * 2);
+  cuda::layer_norm_modulate(dx32, DType::kF32, dy16, DType::kBF16, rows, dim, p);
+  const auto mixed = test::from_bf16(d.download<uint16_t>(dy16, x.size()));
+  EXPECT_LE(test::max_rel_error(mixed, ref), 1e-2);
+  EXPECT_GT(test::cosine(mixed, ref), 0.9999);
 }
 
 TEST(CudaNorm, RmsNormMatchesCpu) {

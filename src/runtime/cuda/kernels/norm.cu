@@ -24,11 +24,11 @@ __device__ float block_sum(float v, float* scratch) {
 
 // Two passes over the row (mean, then squared deviations): as accurate as the CPU's float64
 // accumulation to ~1e-6 relative at the DiTs' widths, where one-pass E[x²]−E[x]² is not.
-template <typename T>
-__global__ void layer_norm_kernel(const T* x, T* y, int64_t dim, LayerNormParams p) {
+template <typename TX, typename TY>
+__global__ void layer_norm_kernel(const TX* x, TY* y, int64_t dim, LayerNormParams p) {
   __shared__ float scratch[kThreads / 32];
-  const T* xr = x + blockIdx.x * dim;
-  T* yr = y + blockIdx.x * dim;
+  const TX* xr = x + blockIdx.x * dim;
+  TY* yr = y + blockIdx.x * dim;
   float s = 0.0f;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) s += load(xr + i);
   const float mean = block_sum(s, scratch) / static_cast<float>(dim);
@@ -70,14 +70,17 @@ void check_rows(int64_t rows, int64_t dim, const char* op) {
 
 }  // namespace
 
-void layer_norm_modulate(const void* x, void* y, DType dtype, int64_t rows, int64_t dim,
-                         const LayerNormParams& params, cudaStream_t stream) {
+void layer_norm_modulate(const void* x, DType x_dtype, void* y, DType y_dtype, int64_t rows,
+                         int64_t dim, const LayerNormParams& params, cudaStream_t stream) {
   check_rows(rows, dim, "layer_norm_modulate");
   if (rows == 0) return;
-  dispatch_storage(dtype, "layer_norm_modulate", [&](auto tag) {
-    using T = decltype(tag);
-    layer_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
-        static_cast<const T*>(x), static_cast<T*>(y), dim, params);
+  dispatch_storage(x_dtype, "layer_norm_modulate", [&](auto x_tag) {
+    dispatch_storage(y_dtype, "layer_norm_modulate", [&](auto y_tag) {
+      using TX = decltype(x_tag);
+      using TY = decltype(y_tag);
+      layer_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+          static_cast<const TX*>(x), static_cast<TY*>(y), dim, params);
+    });
   });
   MOVA_CUDA_CHECK(cudaGetLastError());
 }

@@ -1,6 +1,6 @@
 // Row normalisations on device memory, one block per row of `dim` contiguous elements. Storage
-// F32 or BF16 (x and y alike); statistics and arithmetic in F32; parameters are F32 device
-// vectors of length dim, each optional (null).
+// F32 or BF16; statistics and arithmetic in F32; parameters are F32 device vectors of length
+// dim, each optional (null).
 #pragma once
 
 #include <cstdint>
@@ -20,8 +20,10 @@ struct LayerNormParams {
   const float* scale = nullptr;
   float eps = 1e-6f;
 };
-void layer_norm_modulate(const void* x, void* y, DType dtype, int64_t rows, int64_t dim,
-                         const LayerNormParams& params, cudaStream_t stream = nullptr);
+// x and y may differ in dtype (the F32 residual stream in, BF16 activations out) and may alias
+// when they do not.
+void layer_norm_modulate(const void* x, DType x_dtype, void* y, DType y_dtype, int64_t rows,
+                         int64_t dim, const LayerNormParams& params, cudaStream_t stream = nullptr);
 
 // y = x / sqrt(mean(x²) + eps) · w (T5 / Wan q-k norm).
 void rms_norm(const void* x, void* y, DType dtype, int64_t rows, int64_t dim, const float* weight,
