@@ -3,7 +3,11 @@
 # trainers resume from their state files, so re-running after an interruption continues.
 #
 #   tools/nano/train.sh [STAGE...]     stages: data model vae gate normalize dit export eval
-#                                      (none: all, in that order)
+#                                      (none: all, in that order); also `save COMPONENT...`
+#
+# Work files do not survive a machine, so trained components are carried between sessions in
+# the repository: `train.sh save video_vae audio_vae` copies them from model/ to
+# tools/nano/trained/, and the model stage starts from them (the rest from make-tiny).
 #
 # Everything lives in $NANO_WORK (default: .nano-train in the repository, git-ignored):
 # data/ and heldout/ (world.py), model/ (the checkpoint being trained, published layout),
@@ -33,14 +37,29 @@ stage_model() {
   if [[ ! -f model/model_index.json ]]; then
     "$MOVA" make-tiny model --preset nano --seed 0
     "$PY" "$NANO/train_tokenizer.py" --model model --data data
+    for c in "$NANO"/trained/*/; do
+      [[ -f "$c/config.json" ]] || continue
+      rm -rf "model/$(basename "$c")" && cp -r "$c" "model/$(basename "$c")"
+      echo "model: $(basename "$c") from tools/nano/trained"
+    done
   fi
+}
+
+# Copies trained components (model/<name>/) into the repository (tools/nano/trained/<name>/).
+stage_save() {
+  [[ $# -gt 0 ]] || { echo "save: name the components (e.g. save video_vae audio_vae)" >&2; exit 2; }
+  for c in "$@"; do
+    [[ -f "model/$c/config.json" ]] || { echo "save: model/$c is not a component" >&2; exit 2; }
+    rm -rf "$NANO/trained/$c" && mkdir -p "$NANO/trained" && cp -r "model/$c" "$NANO/trained/$c"
+    echo "saved $c to tools/nano/trained/$c ($(du -sh "$NANO/trained/$c" | cut -f1))"
+  done
 }
 
 stage_vae() {
   "$PY" "$NANO/train_vae.py" --model model --data data --which audio --steps "$AUDIO_VAE_STEPS" \
     --threads 1 --lr 5e-4 --batch 4 --export-every 500 >>audio_vae.log 2>&1 &
   local audio=$!
-  "$PY" "$NANO/train_vae.py" --model model --data data --which video --steps "$VIDEO_VAE_STEPS" \
+  "$PY" "$NANO/train_vae.py" --model model --data data --which video --steps "$VIDEO_VAE_STEPS" --crop 32 \
     --threads 1 --lr 1e-3 --batch 4 --export-every 200 >>video_vae.log 2>&1
   wait "$audio"
 }
@@ -83,11 +102,14 @@ stage_eval() {
     --mova "$MOVA"
 }
 
+if [[ "${1:-}" == save ]]; then
+  shift && stage_save "$@" && exit 0
+fi
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=(data model vae gate normalize dit export eval)
 for s in "${stages[@]}"; do
   case "$s" in
     data | model | vae | gate | normalize | dit | export | eval) echo "== $s" && "stage_$s" ;;
-    *) echo "unknown stage '$s' (data model vae gate normalize dit export eval)" >&2 && exit 2 ;;
+    *) echo "unknown stage '$s' (data model vae gate normalize dit export eval; save NAME...)" >&2 && exit 2 ;;
   esac
 done

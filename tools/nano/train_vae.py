@@ -115,12 +115,17 @@ def edge_loss(y, x):
     return (dx(y) - dx(x)).abs().mean() + (dy(y) - dy(x)).abs().mean()
 
 
-def video_batch(clips, rng, frames, n=1):
-    """[n, 3, frames, H, W]: the first `frames` frames of n random clips, in [-1, 1]."""
+def video_batch(clips, rng, frames, n=1, crop=0):
+    """[n, 3, frames, H, W]: the first `frames` frames of n random clips, in [-1, 1]; with
+    `crop`, the same random crop×crop square of every frame of a clip."""
     vs = []
     for _ in range(n):
         f, _ = clips.get(int(rng.integers(1 << 30)))
-        vs.append(torch.from_numpy(f[:frames].astype(np.float32) / 127.5 - 1.0))  # [T, H, W, 3]
+        f = f[:frames]
+        if 0 < crop < min(f.shape[1:3]):
+            y, x = (int(rng.integers(0, s - crop + 1)) for s in f.shape[1:3])
+            f = f[:, y:y + crop, x:x + crop]
+        vs.append(torch.from_numpy(f.astype(np.float32) / 127.5 - 1.0))  # [T, H, W, 3]
     return torch.stack(vs).permute(0, 4, 1, 2, 3)
 
 
@@ -199,10 +204,16 @@ def main():
     ap.add_argument("--batch", type=int, default=4,
                     help="clips per step (1-frame video steps take 4x as many); the "
                     "reference passes cost about the same per call at batch 1 and 4")
+    ap.add_argument("--crop", type=int, default=0,
+                    help="video: train multi-frame windows on random crop×crop squares (a "
+                    "multiple of 8; 1-frame windows stay whole, so the mid-block attention "
+                    "still sees whole frames): the convolutions cost per pixel")
     ap.add_argument("--decoder-only", action="store_true",
                     help="freeze the encoder (as exported) and train the decoder only, so the "
                     "denoiser can train on the encoder's latents meanwhile")
     a = ap.parse_args()
+    if a.crop % 8:
+        raise SystemExit(f"--crop {a.crop}: must be a multiple of 8 (the VAE downsamples 8x)")
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -253,7 +264,7 @@ def main():
             # windows the first run's reconstructions darkened after frame ~16.
             frames = int(rng.choice([1, 5, 9, 17]))
             n = {1: 4 * a.batch, 17: max(1, a.batch // 2)}.get(frames, a.batch)
-            x = video_batch(clips, rng, frames, n)
+            x = video_batch(clips, rng, frames, n, 0 if frames == 1 else a.crop)
             z = vae.encode(x)
             y = vae.decode(z, clamp=False)
             loss = ((y - x).abs().mean() + ((y - x) ** 2).mean() + edge_loss(y, x)
