@@ -97,22 +97,36 @@ TEST(CudaAttention, F32MatchesCpu) {
   }
 }
 
+// Both kernels on BF16: the CUDA-core one (F32 arithmetic) and the tensor-core one (P rounded to
+// BF16 before P·V); the same bounds, which the P rounding fits (2^-9 relative per weight).
 TEST(CudaAttention, Bf16MatchesCpuOnTheSameRoundedInputs) {
   MOVA_REQUIRE_GPU();
-  uint32_t seed = 500;
-  for (const Case& c : kCases) {
-    Inputs in = make_inputs(c, seed += 10);
-    const auto q = test::round_to_bf16(in.q_fused), k = test::round_to_bf16(in.k),
-               v = test::round_to_bf16(in.v);
-    test::DeviceScratch d;
-    cuda::AttentionArgs a = device_args(c, in, q, k, v, d);
-    a.dtype = DType::kBF16;
-    cuda::attention(a);
-    const auto got = test::from_bf16(d.download<uint16_t>(a.out, c.B * c.Lq * c.H * c.D));
-    const auto ref = cpu_attention(c, in);
-    EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << name(c);
-    EXPECT_GT(test::cosine(got, ref), 0.9999) << name(c);
+  for (auto kernel : {cuda::AttentionKernel::kCudaCores, cuda::AttentionKernel::kTensorCores}) {
+    const char* kname = kernel == cuda::AttentionKernel::kCudaCores ? "cuda cores" : "tensor cores";
+    uint32_t seed = 500;
+    for (const Case& c : kCases) {
+      Inputs in = make_inputs(c, seed += 10);
+      const auto q = test::round_to_bf16(in.q_fused), k = test::round_to_bf16(in.k),
+                 v = test::round_to_bf16(in.v);
+      test::DeviceScratch d;
+      cuda::AttentionArgs a = device_args(c, in, q, k, v, d);
+      a.dtype = DType::kBF16;
+      a.kernel = kernel;
+      cuda::attention(a);
+      const auto got = test::from_bf16(d.download<uint16_t>(a.out, c.B * c.Lq * c.H * c.D));
+      const auto ref = cpu_attention(c, in);
+      EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << name(c) << " " << kname;
+      EXPECT_GT(test::cosine(got, ref), 0.9999) << name(c) << " " << kname;
+    }
   }
+}
+
+TEST(CudaAttention, TensorCoresNeedBf16) {  // checked before any launch: no GPU needed
+  cuda::AttentionArgs a;
+  a.batch = a.q_len = a.kv_len = a.heads = 1;
+  a.head_dim = 64;
+  a.kernel = cuda::AttentionKernel::kTensorCores;
+  test::expect_error([&] { cuda::attention(a); }, {"tensor-core", "F32"});
 }
 
 TEST(CudaAttention, RejectsUnsupportedHeadDimByName) {  // checked before any launch: no GPU

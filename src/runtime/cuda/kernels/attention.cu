@@ -105,6 +105,13 @@ void attention(const AttentionArgs& a, cudaStream_t stream) {
              "CUDA attention: bias has ", a.bias_heads, " heads for ", a.heads);
   if (a.batch == 0 || a.q_len == 0) return;
   const float scale = a.scale != 0.0f ? a.scale : 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+  const bool bf16 = a.dtype == DType::kBF16;
+  MOVA_CHECK(bf16 || a.kernel != AttentionKernel::kTensorCores, ErrorKind::kUnsupported,
+             "CUDA attention: the tensor-core kernel takes BF16, not ", dtype_name(a.dtype));
+  if (bf16 && a.kernel != AttentionKernel::kCudaCores) {
+    attention_tensor_cores(a, scale, stream);
+    return;
+  }
   dispatch_storage(a.dtype, "attention",
                    [&](auto tag) { launch<decltype(tag)>(a, scale, stream); });
   MOVA_CUDA_CHECK(cudaGetLastError());

@@ -3,8 +3,9 @@
 // runtime/ops/attention.h: out = softmax(q·kᵀ·scale + bias + mask)·v per batch and head, padded
 // keys get −FLT_MAX (a fully padded row becomes uniform, as in PyTorch).
 //
-// This is the correctness-first kernel (F32 arithmetic on CUDA cores, F32 or BF16 storage);
-// the tensor-core path that the speed goal needs is still to come (issue 7).
+// Two kernels: BF16 runs on tensor cores (WMMA 16×16×16, F32 accumulation; P is rounded to
+// BF16 before P·V, as FlashAttention-2 does), F32 on CUDA cores in F32 throughout (the parity
+// path). `kernel` forces one, for tests and benchmarks.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,8 @@ struct HeadStrides {
   int64_t batch = 0, pos = 0, head = 0;
 };
 
+enum class AttentionKernel { kAuto, kCudaCores, kTensorCores };
+
 struct AttentionArgs {
   const void* q = nullptr;  // [B, Lq, H, D]
   const void* k = nullptr;  // [B, Lk, H, D]
@@ -28,13 +31,17 @@ struct AttentionArgs {
   HeadStrides q_strides, k_strides, v_strides;
   DType dtype = DType::kF32;  // of q, k, v and out
   int64_t batch = 0, q_len = 0, kv_len = 0, heads = 0, head_dim = 0;
-  float scale = 0.0f;               // 0: 1/sqrt(head_dim)
-  const float* bias = nullptr;      // optional [bias_heads, Lq, Lk] F32
-  int64_t bias_heads = 1;           // 1 or heads
-  const float* key_mask = nullptr;  // optional [B, Lk] F32; 0 marks a padded key
+  float scale = 0.0f;                               // 0: 1/sqrt(head_dim)
+  const float* bias = nullptr;                      // optional [bias_heads, Lq, Lk] F32
+  int64_t bias_heads = 1;                           // 1 or heads
+  const float* key_mask = nullptr;                  // optional [B, Lk] F32; 0 marks a padded key
+  AttentionKernel kernel = AttentionKernel::kAuto;  // tensor cores need BF16
 };
 
 // head_dim 64 or 128 (UMT5-XXL and the DiTs/bridge); others are a kUnsupported error.
 void attention(const AttentionArgs& args, cudaStream_t stream = nullptr);
+
+// The tensor-core kernel (attention_tc.cu); called by attention() for BF16, arguments checked.
+void attention_tensor_cores(const AttentionArgs& args, float scale, cudaStream_t stream);
 
 }  // namespace mova::cuda
