@@ -277,11 +277,14 @@ def main():
     while step < a.steps:
         if a.which == "video":
             # Clip starts (frame 0 is encoded on its own, as in MOVA's image condition) of
-            # 1, 5, 9 or 17 frames: the VAE is causal and convolutional, so short windows teach
-            # it most of what 49 frames need at a fraction of the cost; without 17-frame
-            # windows the first run's reconstructions darkened after frame ~16.
-            frames = int(rng.choice([1, 5, 9, 17]))
-            n = {1: 4 * a.batch, 17: max(1, a.batch // 2)}.get(frames, a.batch)
+            # 1, 5, 9, 17 or 49 frames. Short windows are cheap, but the causal convolutions'
+            # temporal receptive field spans more than 17 frames, so latents deeper into a clip
+            # see a context (no start padding in view) that only long windows train: without
+            # 17-frame windows the first run darkened after frame ~16, and with them but not
+            # 49 the second darkened and left the face's mouth open after frame ~12.
+            frames = int(rng.choice([1, 5, 9, 17, 49]))
+            n = {1: 4 * a.batch, 17: max(1, a.batch // 2), 49: max(1, a.batch // 4)}.get(
+                frames, a.batch)
             x = video_batch(clips, rng, frames, n, 0 if frames == 1 else a.crop)
             z = vae.encode(x)
             y = vae.decode(z, clamp=False)
