@@ -8,8 +8,9 @@
 //
 //   bench_cuda_dit_block [--config video360|video720|audio|all] [--iters N] [--json]
 //
-// `all` is video360 and audio: until attention runs on tensor cores, one 720p block takes about
-// a minute (637 TFLOP of attention), so video720 is asked for by name.
+// `all` is video360 and audio; a 720p block holds 637 TFLOP of attention alone (seconds per
+// block even on tensor cores), so video720 is asked for by name.
+//
 // Prints ms per stage group, the TFLOP/s of the GEMMs and of attention, and the device memory
 // the block needed (weights + activations + cuBLASLt workspace, from cudaMemGetInfo).
 // bench/torch_wan_block.py times the same block with PyTorch on the same GPU.
