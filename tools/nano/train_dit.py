@@ -17,6 +17,7 @@ unconditional branch). t ≥ boundary·1000 trains video_dit, below trains video
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -80,6 +81,73 @@ def context(mova, model, text, cache):
                             "--out", ctx], check=True)
             cache[text] = torch.from_numpy(safetensors_np.read(ctx)["context"]).float()
     return cache[text]
+
+
+class CompactContextTower(wan_dit_reference.Tower):
+    """A tower that takes the text context compacted: its n real rows plus ONE of the zero rows
+    that pad it to 512 (MOVA attends to them). Identical keys and values are one key whose
+    softmax weight is multiplied by their count, so the cross-attention adds log(count) to
+    that key's score: the same output as the padded context (up to float rounding, checked by
+    tools/nano/test_train_dit.py), at a fraction of the text-embedding and cross-attention cost, which
+    dominates a nano step (512 text rows against ~200 video and 100 audio tokens)."""
+
+    key_log_count = None  # [n + 1]: 0 for the real rows, log(512 − n) for the zero row
+
+    def _attn(self, prefix, xq, kv, use_rope):
+        if use_rope or kv is not self.ctx or self.key_log_count is None:
+            return super()._attn(prefix, xq, kv, use_rope)
+        W, D, heads, eps = self.W, self.cfg["dim"], self.cfg["num_heads"], self.cfg["eps"]
+        hd = D // heads
+        q = wan_dit_reference.rms_norm(wan_dit_reference.lin(W, xq, prefix + ".q"),
+                                       W[prefix + ".norm_q.weight"], eps)
+        k = wan_dit_reference.rms_norm(wan_dit_reference.lin(W, kv, prefix + ".k"),
+                                       W[prefix + ".norm_k.weight"], eps)
+        v = wan_dit_reference.lin(W, kv, prefix + ".v")
+        q, k, v = (t.reshape(-1, heads, hd).transpose(0, 1) for t in (q, k, v))
+        s = q @ k.transpose(1, 2) / math.sqrt(hd) + self.key_log_count
+        o = (torch.softmax(s, dim=-1) @ v).transpose(0, 1).reshape(-1, D)
+        return wan_dit_reference.lin(W, o, prefix + ".o")
+
+
+def compact_context(ctx):
+    """[1, 512, d] padded context → ([1, n + 1, d], log counts [n + 1])."""
+    rows = ctx[0]
+    n = int((rows.abs().sum(dim=-1) != 0).sum())
+    if n == rows.shape[0] or bool(rows[n:].abs().sum() != 0):
+        return ctx, None  # not zero-padded at the end: use it as it is
+    log_count = torch.zeros(n + 1)
+    log_count[n] = math.log(rows.shape[0] - n)
+    return rows[: n + 1][None], log_count
+
+
+def set_context(m, ctx):
+    """The context for m.step: compacted, with the towers told its key counts."""
+    compact, log_count = compact_context(ctx)
+    for tower in [m.audio] + list(m.video.values()):
+        tower.key_log_count = log_count
+    return compact
+
+
+def build_denoiser(model, grad=True):
+    """The joint denoiser of a checkpoint folder as mova_reference.Mova, with its weights by
+    component (trainable when `grad`)."""
+    m = mova_reference.Mova.__new__(mova_reference.Mova)
+    params = {}
+    for c in COMPONENTS:
+        cfg, W = load(model, c, grad)
+        params[c] = W
+        if c == "dual_tower_bridge":
+            m.bridge = mova_reference.Bridge.__new__(mova_reference.Bridge)
+            m.bridge.cfg, m.bridge.W = cfg, W
+            m.bridge.layers = set(range(min(cfg["visual_layers"], cfg["audio_layers"])))
+        else:
+            tower = CompactContextTower(cfg, W, c == "audio_dit")
+            if c == "audio_dit":
+                m.audio = tower
+            else:
+                m.video = getattr(m, "video", {})
+                m.video[1 if c == "video_dit" else 2] = tower
+    return m, params
 
 
 def sigma_of(t, shift, n=1000):
@@ -156,22 +224,7 @@ def main():
     torch.manual_seed(a.seed)
     state_path = a.state or os.path.join(os.path.dirname(os.path.abspath(a.model)),
                                          "dit_state.pt")
-    m = mova_reference.Mova.__new__(mova_reference.Mova)
-    params = {}
-    for c in COMPONENTS:
-        cfg, W = load(a.model, c, True)
-        params[c] = W
-        if c == "dual_tower_bridge":
-            m.bridge = mova_reference.Bridge.__new__(mova_reference.Bridge)
-            m.bridge.cfg, m.bridge.W = cfg, W
-            m.bridge.layers = set(range(min(cfg["visual_layers"], cfg["audio_layers"])))
-        else:
-            tower = wan_dit_reference.Tower(cfg, W, c == "audio_dit")
-            if c == "audio_dit":
-                m.audio = tower
-            else:
-                m.video = getattr(m, "video", {})
-                m.video[1 if c == "video_dit" else 2] = tower
+    m, params = build_denoiser(a.model)
     all_params = [p for W in params.values() for p in W.values()]
     opt = torch.optim.Adam(all_params, lr=a.lr)
     step = 0
@@ -213,7 +266,7 @@ def main():
         t = 1000.0 * s
         nv, na = torch.randn_like(z), torch.randn_like(za)
         xv, xa = (1 - s) * z + s * nv, (1 - s) * za + s * na
-        vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, ctx, t, t, 24.0)
+        vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, set_context(m, ctx), t, t, 24.0)
         loss = ((vv - (nv - z)) ** 2).mean() + ((va - (na - za)) ** 2).mean()
         optimizer_step(opt, loss)
         step += 1
