@@ -41,7 +41,6 @@ stage_model() {
     "$MOVA" make-tiny model --preset nano --seed 0
     "$PY" "$NANO/train_tokenizer.py" --model model --data data
     for c in "$NANO"/trained/*/; do
-      [[ -f "$c/config.json" ]] || continue
       rm -rf "model/$(basename "$c")" && cp -r "$c" "model/$(basename "$c")"
       echo "model: $(basename "$c") from tools/nano/trained"
     done
@@ -52,7 +51,8 @@ stage_model() {
 stage_save() {
   [[ $# -gt 0 ]] || { echo "save: name the components (e.g. save video_vae audio_vae)" >&2; exit 2; }
   for c in "$@"; do
-    [[ -f "model/$c/config.json" ]] || { echo "save: model/$c is not a component" >&2; exit 2; }
+    [[ -n "$c" && -d "model/$c" && -f model/model_index.json ]] ||
+      { echo "save: model/$c is not a component folder" >&2; exit 2; }
     rm -rf "$NANO/trained/$c" && mkdir -p "$NANO/trained" && cp -r "model/$c" "$NANO/trained/$c"
     echo "saved $c to tools/nano/trained/$c ($(du -sh "$NANO/trained/$c" | cut -f1))"
   done
