@@ -38,6 +38,20 @@ const Case kCases[] = {
     {128, 48, 80, true, true, false, true},   {300, 256, 256, false, true, true, false},
 };
 
+// The case's GEMM over already uploaded operands (F32 or BF16, as their dtype says).
+cuda::DeviceGemm device_gemm(const Case& c, const void* a, const void* b, void* c0,
+                             const float* bias, DType dtype) {
+  cuda::DeviceGemm g;
+  g.m = c.m, g.n = c.n, g.k = c.k;
+  g.ab_dtype = g.c_dtype = dtype;
+  g.a = a, g.lda = c.trans_a ? c.m : c.k, g.trans_a = c.trans_a;
+  g.b = b, g.ldb = c.trans_b ? c.k : c.n, g.trans_b = c.trans_b;
+  g.c = c0, g.ldc = c.n;
+  g.bias = c.bias ? bias : nullptr;
+  g.accumulate = c.accumulate;
+  return g;
+}
+
 TEST(CudaBlas, F32MatchesTheCpuGemm) {
   MOVA_REQUIRE_GPU();
   cuda::Blas blas(0);
@@ -47,13 +61,8 @@ TEST(CudaBlas, F32MatchesTheCpuGemm) {
                b = test::random_vector(c.k * c.n, seed++);
     const auto bias = test::random_vector(c.n, seed++), c0 = test::random_vector(c.m * c.n, seed++);
     test::DeviceScratch d;
-    cuda::DeviceGemm g;
-    g.m = c.m, g.n = c.n, g.k = c.k;
-    g.a = d.upload(a), g.lda = c.trans_a ? c.m : c.k, g.trans_a = c.trans_a;
-    g.b = d.upload(b), g.ldb = c.trans_b ? c.k : c.n, g.trans_b = c.trans_b;
-    g.c = d.upload(c0), g.ldc = c.n;
-    g.bias = c.bias ? static_cast<const float*>(d.upload(bias)) : nullptr;
-    g.accumulate = c.accumulate;
+    const cuda::DeviceGemm g = device_gemm(c, d.upload(a), d.upload(b), d.upload(c0),
+                                           static_cast<const float*>(d.upload(bias)), DType::kF32);
     blas.gemm(g);
     const auto got = d.download<float>(g.c, c.m * c.n);
     const auto ref = cpu_gemm(c, a, b, bias, c0);
@@ -72,14 +81,8 @@ TEST(CudaBlas, Bf16MatchesTheCpuGemmOnTheSameRoundedInputs) {
     const auto a_bits = test::round_to_bf16(a), b_bits = test::round_to_bf16(b),
                c0_bits = test::round_to_bf16(c0);
     test::DeviceScratch d;
-    cuda::DeviceGemm g;
-    g.m = c.m, g.n = c.n, g.k = c.k;
-    g.ab_dtype = DType::kBF16, g.c_dtype = DType::kBF16;
-    g.a = d.upload(a_bits), g.lda = c.trans_a ? c.m : c.k, g.trans_a = c.trans_a;
-    g.b = d.upload(b_bits), g.ldb = c.trans_b ? c.k : c.n, g.trans_b = c.trans_b;
-    g.c = d.upload(c0_bits), g.ldc = c.n;
-    g.bias = c.bias ? static_cast<const float*>(d.upload(bias)) : nullptr;
-    g.accumulate = c.accumulate;
+    const cuda::DeviceGemm g = device_gemm(c, d.upload(a_bits), d.upload(b_bits), d.upload(c0_bits),
+                                           static_cast<const float*>(d.upload(bias)), DType::kBF16);
     blas.gemm(g);
     const auto got = test::from_bf16(d.download<uint16_t>(g.c, c.m * c.n));
     const auto ref = cpu_gemm(c, a, b, bias, c0);
