@@ -19,13 +19,16 @@ run_tests() { .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*}" --gtest_color=no
 
 run_bench() {
   local config="${1:-all}"
-  .gpu/bench_cuda_dit_block --config "$config"
-  .gpu/bench_cuda_dit_block --config "$config" --json --iters 2 >/tmp/mova_bench.jsonl
+  # One run (GPU time is scarce): the JSON carries every figure the table shows.
+  .gpu/bench_cuda_dit_block --config "$config" --json >/tmp/mova_bench.jsonl
   python3 bench/torch_wan_block.py --config "$config" >/tmp/torch_bench.jsonl
   python3 - <<'PY'
 import json
 ours = {r["config"]: r for r in map(json.loads, open("/tmp/mova_bench.jsonl"))}
+for o in ours.values():
+    print(json.dumps(o))
 for t in map(json.loads, open("/tmp/torch_bench.jsonl")):
+    print(json.dumps(t))
     o = ours.get(t["config"])
     if o:
         print(f'{t["config"]}: mova {o["block_ms"]:.2f} ms ({o["device_gib"]} GiB), PyTorch '

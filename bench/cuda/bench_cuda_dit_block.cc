@@ -259,7 +259,11 @@ void bench(const BlockShape& s, int iters, bool json) {
   if (json) {
     std::printf("{\"config\": \"%s\", \"tokens\": %lld, \"block_ms\": %.3f, \"device_gib\": %.2f",
                 s.name.c_str(), static_cast<long long>(s.tokens), total_ms, gib);
-    for (const auto& [group, t] : sum) std::printf(", \"%s_ms\": %.3f", group.c_str(), t.ms);
+    for (const auto& [group, t] : sum) {
+      std::printf(", \"%s_ms\": %.3f", group.c_str(), t.ms);
+      if (t.flops > 0)
+        std::printf(", \"%s_tflops\": %.1f", group.c_str(), t.flops / (t.ms * 1e-3) / 1e12);
+    }
     std::printf("}\n");
     return;
   }
