@@ -34,7 +34,7 @@ def step(m, params, ctx, expert, compact):
     used = train_dit.set_context(m, ctx) if compact else ctx
     if not compact:
         for tower in [m.audio] + list(m.video.values()):
-            tower.key_log_count = None
+            tower.context_key_bias = None
     vv, va = m.step(expert, z, cond, za, used, 950.0 if expert == 1 else 300.0, 500.0, 24.0)
     ((vv ** 2).mean() + (va ** 2).mean()).backward()
     grads = {f"{c}/{k}": p.grad.clone() for c, W in params.items() for k, p in W.items()

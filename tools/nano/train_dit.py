@@ -83,34 +83,14 @@ def context(mova, model, text, cache):
     return cache[text]
 
 
-class CompactContextTower(wan_dit_reference.Tower):
-    """A tower that takes the text context compacted: its n real rows plus ONE of the zero rows
-    that pad it to 512 (MOVA attends to them). Identical keys and values are one key whose
-    softmax weight is multiplied by their count, so the cross-attention adds log(count) to
-    that key's score: the same output as the padded context (up to float rounding, checked by
-    tools/nano/test_train_dit.py), at a fraction of the text-embedding and cross-attention cost, which
-    dominates a nano step (512 text rows against ~200 video and 100 audio tokens)."""
-
-    key_log_count = None  # [n + 1]: 0 for the real rows, log(512 − n) for the zero row
-
-    def _attn(self, prefix, xq, kv, use_rope):
-        if use_rope or kv is not self.ctx or self.key_log_count is None:
-            return super()._attn(prefix, xq, kv, use_rope)
-        W, D, heads, eps = self.W, self.cfg["dim"], self.cfg["num_heads"], self.cfg["eps"]
-        hd = D // heads
-        q = wan_dit_reference.rms_norm(wan_dit_reference.lin(W, xq, prefix + ".q"),
-                                       W[prefix + ".norm_q.weight"], eps)
-        k = wan_dit_reference.rms_norm(wan_dit_reference.lin(W, kv, prefix + ".k"),
-                                       W[prefix + ".norm_k.weight"], eps)
-        v = wan_dit_reference.lin(W, kv, prefix + ".v")
-        q, k, v = (t.reshape(-1, heads, hd).transpose(0, 1) for t in (q, k, v))
-        s = q @ k.transpose(1, 2) / math.sqrt(hd) + self.key_log_count
-        o = (torch.softmax(s, dim=-1) @ v).transpose(0, 1).reshape(-1, D)
-        return wan_dit_reference.lin(W, o, prefix + ".o")
-
-
 def compact_context(ctx):
-    """[1, 512, d] padded context → ([1, n + 1, d], log counts [n + 1])."""
+    """[1, 512, d] padded context → ([1, n + 1, d], log counts [n + 1]).
+
+    The padded context is its n real rows plus 512 − n zero rows (MOVA attends to them).
+    Identical keys and values act as one key whose softmax weight is multiplied by their
+    count, so keeping one zero row and adding log(count) to its score (the towers'
+    context_key_bias) gives the same cross-attention (checked by test_train_dit.py) at a
+    fraction of the text-embedding and cross-attention cost, which dominated a nano step."""
     rows = ctx[0]
     n = int((rows.abs().sum(dim=-1) != 0).sum())
     if n == rows.shape[0] or bool(rows[n:].abs().sum() != 0):
@@ -124,7 +104,7 @@ def set_context(m, ctx):
     """The context for m.step: compacted, with the towers told its key counts."""
     compact, log_count = compact_context(ctx)
     for tower in [m.audio] + list(m.video.values()):
-        tower.key_log_count = log_count
+        tower.context_key_bias = log_count
     return compact
 
 
@@ -141,7 +121,7 @@ def build_denoiser(model, grad=True):
             m.bridge.cfg, m.bridge.W = cfg, W
             m.bridge.layers = set(range(min(cfg["visual_layers"], cfg["audio_layers"])))
         else:
-            tower = CompactContextTower(cfg, W, c == "audio_dit")
+            tower = wan_dit_reference.Tower(cfg, W, c == "audio_dit")
             if c == "audio_dit":
                 m.audio = tower
             else:

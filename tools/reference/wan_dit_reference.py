@@ -56,13 +56,16 @@ def rope(x, angles):
     return out
 
 
-def attention(q, k, v, heads):
+def attention(q, k, v, heads, key_bias=None):
+    """key_bias [Lk], optional, is added to every query's scores (the nano trainer's compacted
+    text context: see tools/nano/train_dit.py)."""
     L, D = q.shape
     hd = D // heads
     q = q.reshape(L, heads, hd).transpose(0, 1)
     k = k.reshape(-1, heads, hd).transpose(0, 1)
     v = v.reshape(-1, heads, hd).transpose(0, 1)
-    s = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1)
+    s = q @ k.transpose(1, 2) / math.sqrt(hd)
+    s = torch.softmax(s if key_bias is None else s + key_bias, dim=-1)
     return (s @ v).transpose(0, 1).reshape(L, D)
 
 
@@ -91,6 +94,8 @@ def rope_angles(cfg, grid, audio):
 
 class Tower:
     """One DiT tower split as upstream's dual-tower loop uses it: prepare, block i, finish."""
+
+    context_key_bias = None  # optional [context rows], added to cross-attention scores
 
     def __init__(self, cfg, W, audio):
         self.cfg, self.W, self.audio = cfg, W, audio
@@ -126,7 +131,8 @@ class Tower:
             hd = D // heads
             q = rope(q.reshape(-1, heads, hd), self.angles).reshape(-1, D)
             k = rope(k.reshape(-1, heads, hd), self.angles).reshape(-1, D)
-        return lin(W, attention(q, k, v, heads), prefix + ".o")
+        bias = self.context_key_bias if kv is self.ctx else None
+        return lin(W, attention(q, k, v, heads, bias), prefix + ".o")
 
     def block(self, i):
         W, eps, h = self.W, self.cfg["eps"], self.h
