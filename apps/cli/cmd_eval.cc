@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "device_option.h"
 #include "io/safetensors.h"
 #include "models/checkpoint.h"
 #include "pipeline/eval_stage.h"
@@ -14,10 +15,14 @@ namespace mova::cli {
 void register_eval(CLI::App& app, GlobalOptions& global) {
   std::string help =
       "Run one pipeline stage on tensors (for cross-checks with upstream)\n\nStages:";
-  for (const auto& s : eval_stages()) help += std::string("\n  ") + s.name + ": " + s.summary;
+  std::string device_stages;
+  for (const auto& s : eval_stages()) {
+    help += std::string("\n  ") + s.name + ": " + s.summary;
+    if (s.on_device) device_stages += (device_stages.empty() ? "" : ", ") + std::string(s.name);
+  }
   auto* cmd = app.add_subcommand("eval", help);
   struct Args {
-    std::string stage, model, in, out;
+    std::string stage, model, in, out, device = "cpu";
     std::vector<std::string> sets;
   };
   auto a = std::make_shared<Args>();
@@ -26,10 +31,17 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--in", a->in, "input tensors (.safetensors)");
   cmd->add_option("--out", a->out, "output tensors (.safetensors)")->required();
   cmd->add_option("--set", a->sets, "stage option key=value (repeatable)");
+  cmd->add_option("--device", a->device,
+                  std::string("where the stage's model runs: ") + device_choices() +
+                      " (default cpu; stages that run on a GPU so far: " + device_stages + ")");
   cmd->callback([a, &global] {
     const EvalStage& stage = find_eval_stage(a->stage);
     StageParams params(a->sets);
     params.check_known(stage.options, a->stage);
+    const Device device = parse_device(a->device, "--device");
+    MOVA_CHECK(device.is_cpu() || stage.on_device, ErrorKind::kUnsupported, "eval ", a->stage,
+               ": runs on the CPU only so far (--device ", device.str(), " was given)");
+    const std::unique_ptr<Backend> backend = open_device(device);
     std::optional<Checkpoint> ckpt;
     if (stage.needs_model) {
       MOVA_CHECK(!a->model.empty(), ErrorKind::kInvalidArgument, "stage '", a->stage,
@@ -45,6 +57,7 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
     StageContext ctx;
     ctx.checkpoint = ckpt ? &*ckpt : nullptr;
     ctx.exec = &ex;
+    ctx.device = device;
     ctx.inputs = &inputs;
     ctx.params = &params;
     const TensorMap outputs = stage.run(ctx);

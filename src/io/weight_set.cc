@@ -106,7 +106,19 @@ const TensorInfo* WeightSet::info(const std::string& name) const {
 Tensor WeightSet::get(const std::string& name) const {
   auto it = where_.find(name);
   MOVA_CHECK(it != where_.end(), ErrorKind::kFormat, origin_, ": missing tensor '", name, "'");
-  return files_[it->second]->tensor(name);
+  if (device_.is_cpu()) return files_[it->second]->tensor(name);
+  std::lock_guard<std::mutex> lock(device_copies_->mutex);
+  const auto found = device_copies_->tensors.find(name);
+  if (found != device_copies_->tensors.end()) return found->second;
+  Tensor copy = files_[it->second]->tensor(name).to(device_);
+  device_copies_->tensors.emplace(name, copy);
+  return copy;
+}
+
+void WeightSet::place_on(Device device) {
+  if (device == device_) return;
+  device_ = device;
+  device_copies_ = device.is_cpu() ? nullptr : std::make_shared<DeviceCopies>();
 }
 
 std::vector<std::string> WeightSet::names() const {

@@ -6,10 +6,12 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "io/safetensors.h"
+#include "runtime/device.h"
 
 namespace mova {
 
@@ -23,8 +25,12 @@ class WeightSet {
 
   bool contains(const std::string& name) const { return where_.count(name) != 0; }
   const TensorInfo* info(const std::string& name) const;
-  // Zero-copy view; throws naming the component when absent.
+  // Zero-copy view of the file, or on a device the copy made there on first use (kept for
+  // the life of the set and its copies); throws naming the component when absent.
   Tensor get(const std::string& name) const;
+  // Where get() returns the tensors (the host by default). Weights keep their stored dtype.
+  void place_on(Device device);
+  Device device() const { return device_; }
   std::vector<std::string> names() const;  // sorted
   size_t size() const { return where_.size(); }
   const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
@@ -34,6 +40,12 @@ class WeightSet {
   std::string origin_;
   std::vector<std::shared_ptr<SafetensorsFile>> files_;
   std::map<std::string, size_t> where_;  // tensor name -> index into files_
+  Device device_;
+  struct DeviceCopies {
+    std::mutex mutex;
+    std::map<std::string, Tensor> tensors;
+  };
+  std::shared_ptr<DeviceCopies> device_copies_;
 };
 
 // True when `folder` holds a weights file or index we know how to open.

@@ -64,6 +64,9 @@ DualTowerBridge::Rope DualTowerBridge::aligned_rope(int64_t video_frames, int64_
         return static_cast<float>(f * audio_fps / (video_fps / 4.0));
       },
       r.video_cos, r.video_sin);
+  // The tables are built on the host and used where the bridge's weights are.
+  const Device device = weights_.device();
+  for (Tensor* t : {&r.audio_cos, &r.audio_sin, &r.video_cos, &r.video_sin}) *t = t->to(device);
   return r;
 }
 

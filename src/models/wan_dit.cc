@@ -109,18 +109,18 @@ WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
              ErrorKind::kShape, "DiT context ", context.describe(), " must be [1, S, ",
              config_.text_dim, "]");
   State s;
-  const Tensor tokens = patchify(ex, latents, s.grid);
+  const Tensor tokens = patchify(ex, latents.to(device()), s.grid);
   const Tensor pw = w("patch_embedding.weight");
   const Tensor pb = w("patch_embedding.bias");
   s.x = linear(ex, tokens, pw.reshape({config_.dim, -1}), &pb);
   s.rope = rope_angles(s.grid);
 
-  const Tensor ctx = context.to(DType::kF32);
+  const Tensor ctx = context.to(device()).to(DType::kF32);
   const Tensor tw0 = w("text_embedding.0.weight"), tb0 = w("text_embedding.0.bias");
   const Tensor tw2 = w("text_embedding.2.weight"), tb2 = w("text_embedding.2.bias");
   s.context = linear(ex, gelu(ex, linear(ex, ctx, tw0, &tb0), true), tw2, &tb2);
 
-  const Tensor sin = sinusoidal_embedding(timestep, config_.freq_dim);
+  const Tensor sin = sinusoidal_embedding(timestep, config_.freq_dim).to(device());
   const Tensor ew0 = w("time_embedding.0.weight"), eb0 = w("time_embedding.0.bias");
   const Tensor ew2 = w("time_embedding.2.weight"), eb2 = w("time_embedding.2.bias");
   s.t_emb = linear(ex, silu(ex, linear(ex, sin, ew0, &eb0)), ew2, &eb2);

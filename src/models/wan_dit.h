@@ -1,6 +1,8 @@
 // The Wan-style DiT of MOVA's towers: video experts (WanModel, video_dit/ and video_dit_2/)
 // and the audio DiT (WanAudioModel, audio_dit/). Weights are views into the memory-mapped
 // checkpoint, named as in upstream's state_dict(); the math follows docs/upstream/dit.md.
+// It runs where its weights are placed (WeightSet::place_on): inputs are moved there, and
+// states and outputs stay there.
 //
 // The forward pass is split into begin / block / end so the joint denoiser can run the bridge
 // between blocks of the two towers.
@@ -40,6 +42,7 @@ class WanDit {
   Tensor forward(Exec& ex, const Tensor& latents, float timestep, const Tensor& context) const;
 
   const WanDitConfig& config() const { return config_; }
+  Device device() const { return weights_.device(); }
 
  private:
   Tensor w(const std::string& name) const { return weights_.get(name); }

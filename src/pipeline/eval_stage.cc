@@ -184,8 +184,10 @@ TensorMap run_dit_forward(StageContext& ctx) {
       ctx.input("x", cfg.audio ? Shape{1, cfg.in_dim, -1} : Shape{1, cfg.in_dim, -1, -1, -1});
   const Tensor t = ctx.input("timestep", {1});
   const Tensor context = ctx.input("context", {1, -1, cfg.text_dim});
-  const WanDit dit(cfg, ckpt.weights(c));
-  return {{"velocity", dit.forward(*ctx.exec, x, t.item_f32({0}), context)}};
+  WeightSet weights = ckpt.weights(c);
+  weights.place_on(ctx.device);
+  const WanDit dit(cfg, std::move(weights));
+  return {{"velocity", dit.forward(*ctx.exec, x, t.item_f32({0}), context).to(Device::cpu())}};
 }
 
 Tensor scalar_input(const StageContext& ctx, const std::string& name) {
@@ -217,7 +219,7 @@ TensorMap run_denoise_step(StageContext& ctx) {
   const Tensor context = ctx.input("context", s.context);
   const float t = scalar_input(ctx, "timestep").item_f32({0});
   const float ta = scalar_input(ctx, "audio_timestep").item_f32({0});
-  const JointDenoiser denoiser(*ctx.checkpoint);
+  const JointDenoiser denoiser(*ctx.checkpoint, ctx.device);
   const Velocities v =
       denoiser.step(*ctx.exec, static_cast<int>(expert), video, cond, audio, context, t, ta, fps);
   return {{"video_velocity", v.video}, {"audio_velocity", v.audio}};
@@ -239,7 +241,7 @@ TensorMap run_sample(StageContext& ctx) {
   r.context = ctx.input("context", s.context);
   if (r.cfg != 1.0f) r.negative_context = ctx.input("negative_context", s.context);
   r.boundary_ratio = ckpt.index().boundary_ratio;
-  const JointDenoiser denoiser(ckpt);
+  const JointDenoiser denoiser(ckpt, ctx.device);
   const FlowMatchPairScheduler sched(ckpt.scheduler_config());
   const SampleResult out = sample(*ctx.exec, denoiser, sched, r);
   return {{"video_latents", out.video_latents}, {"audio_latents", out.audio_latents}};
@@ -302,20 +304,23 @@ const std::vector<EvalStage>& eval_stages() {
        "timestep [1], context [1,S,text_dim] -> velocity (one tower, no bridge)",
        true,
        {"component"},
-       run_dit_forward},
+       run_dit_forward,
+       true},
       {"denoise-step",
        "--set expert=1|2 fps=F: in video_latents [1,16,T,H,W], video_condition [1,20,T,H,W], "
        "audio_latents [1,C,L], context [1,S,text_dim], timestep [1], audio_timestep [1] -> "
        "video_velocity, audio_velocity (one joint pass, bridge included, no CFG)",
        true,
        {"expert", "fps"},
-       run_denoise_step},
+       run_denoise_step,
+       true},
       {"sample",
        "--set steps=N cfg=S fps=F: in video_noise, audio_noise, video_condition, context, "
        "negative_context -> video_latents, audio_latents (final, before VAE de-normalisation)",
        true,
        {"steps", "cfg", "fps"},
-       run_sample},
+       run_sample,
+       true},
       {"audio-decode",
        "in latents [1,C,L] -> audio [1,1,L*hop] (DAC decoder, 48 kHz, untrimmed)",
        true,

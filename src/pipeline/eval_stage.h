@@ -36,6 +36,7 @@ class StageParams {
 struct StageContext {
   const Checkpoint* checkpoint = nullptr;  // null when the stage needs no model
   Exec* exec = nullptr;
+  Device device;  // where the stage's model runs (a stage with on_device; else the CPU)
   const TensorMap* inputs = nullptr;
   StageParams* params = nullptr;
 
@@ -55,6 +56,7 @@ struct EvalStage {
   bool needs_model;
   std::vector<std::string> options;  // accepted --set keys
   std::function<TensorMap(StageContext&)> run;
+  bool on_device = false;  // runs on StageContext::device (outputs come back to the host)
 };
 
 const std::vector<EvalStage>& eval_stages();

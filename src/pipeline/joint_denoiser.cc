@@ -8,14 +8,18 @@
 
 namespace mova {
 
-JointDenoiser::JointDenoiser(const Checkpoint& ckpt) {
+JointDenoiser::JointDenoiser(const Checkpoint& ckpt, Device device) {
+  auto placed = [&](Component c) {
+    WeightSet w = ckpt.weights(c);
+    w.place_on(device);
+    return w;
+  };
   video_[0] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit),
-                                       ckpt.weights(Component::kVideoDit));
+                                       placed(Component::kVideoDit));
   video_[1] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit2),
-                                       ckpt.weights(Component::kVideoDit2));
-  audio_ = std::make_unique<WanDit>(ckpt.audio_dit_config(), ckpt.weights(Component::kAudioDit));
-  bridge_ =
-      std::make_unique<DualTowerBridge>(ckpt.bridge_config(), ckpt.weights(Component::kBridge));
+                                       placed(Component::kVideoDit2));
+  audio_ = std::make_unique<WanDit>(ckpt.audio_dit_config(), placed(Component::kAudioDit));
+  bridge_ = std::make_unique<DualTowerBridge>(ckpt.bridge_config(), placed(Component::kBridge));
 }
 
 const WanDit& JointDenoiser::video_expert(int expert) const {
@@ -44,7 +48,7 @@ Velocities JointDenoiser::step(Exec& ex, int expert, const Tensor& video_latents
   }
   for (int64_t l = shared; l < video.config().num_layers; ++l) video.block(ex, l, vs);
   for (int64_t l = shared; l < audio_->config().num_layers; ++l) audio_->block(ex, l, as);
-  return {video.end(ex, vs), audio_->end(ex, as)};
+  return {video.end(ex, vs).to(Device::cpu()), audio_->end(ex, as).to(Device::cpu())};
 }
 
 }  // namespace mova

@@ -19,12 +19,14 @@ struct Velocities {
 
 class JointDenoiser {
  public:
-  // Loads (memory-maps) both video experts, the audio DiT and the bridge, validating each.
-  explicit JointDenoiser(const Checkpoint& checkpoint);
+  // Loads (memory-maps) both video experts, the audio DiT and the bridge, validating each, and
+  // places them on `device` (their weights are copied there on first use).
+  explicit JointDenoiser(const Checkpoint& checkpoint, Device device = Device::cpu());
 
   // expert: 1 = video_dit (high noise), 2 = video_dit_2 (low noise).
   // video_latents [1, 16, T, H, W], video_condition [1, 20, T, H, W] (concatenated after the
-  // latents: 36 input channels), audio_latents [1, C, L], context [1, S, text_dim].
+  // latents: 36 input channels), audio_latents [1, C, L], context [1, S, text_dim]. Inputs may
+  // be on the host; the velocities are returned on the host.
   Velocities step(Exec& ex, int expert, const Tensor& video_latents, const Tensor& video_condition,
                   const Tensor& audio_latents, const Tensor& context, float timestep,
                   float audio_timestep, double video_fps) const;

@@ -26,7 +26,7 @@ void* aligned_malloc(size_t bytes) {
 }  // namespace
 
 RawAllocator host_allocator() {
-  return {"host", aligned_malloc_or_null, [](void* p) { std::free(p); }};
+  return {"host", Device::cpu(), aligned_malloc_or_null, [](void* p) { std::free(p); }};
 }
 
 struct BufferPool::State {
@@ -126,6 +126,10 @@ void BufferPool::trim() {
 MemoryStats BufferPool::stats() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->stats;
+}
+
+Device BufferPool::device() const {
+  return state_->raw.device;  // fixed at construction: no lock needed
 }
 
 std::shared_ptr<void> allocate_aligned(size_t bytes) {

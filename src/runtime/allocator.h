@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/device.h"
+
 namespace mova {
 
 // Where a BufferPool's memory comes from: 64-byte aligned host memory by default; the CUDA
@@ -19,6 +21,7 @@ namespace mova {
 // memory (the pool then frees its cache and tries once more before throwing).
 struct RawAllocator {
   std::string name;  // "host", "cuda:0": named in out-of-memory errors
+  Device device;     // where the memory is: tensors allocated from the pool live there
   std::function<void*(size_t)> alloc;
   std::function<void(void*)> free;
 };
@@ -46,6 +49,7 @@ class BufferPool {
   // Frees every cached buffer.
   void trim();
   MemoryStats stats() const;
+  Device device() const;
 
   // Size classes: four per power of two, so at most 25% of a buffer is slack.
   static size_t size_class(size_t bytes);

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "runtime/allocator.h"
+#include "runtime/backend.h"
 #include "runtime/error.h"
 
 namespace mova {
@@ -47,11 +48,18 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, BufferPool* pool) {
   const size_t bytes = static_cast<size_t>(n) * dtype_size(dtype);
   t.holder_ = pool ? pool->allocate(bytes) : allocate_aligned(bytes);
   t.data_ = t.holder_.get();
+  if (pool) t.device_ = pool->device();
   return t;
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  if (device.is_cpu()) return empty(shape, dtype);
+  return empty(shape, dtype, &backend_for(device, "Tensor::empty").buffers());
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, BufferPool* pool) {
   Tensor t = empty(shape, dtype, pool);
+  t.check_host_access(dtype_size(dtype));
   std::memset(t.data_, 0, t.nbytes());
   return t;
 }
@@ -70,8 +78,10 @@ Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values)
   return t;
 }
 
-Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> holder) {
+Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> holder,
+                    Device device) {
   Tensor t;
+  t.device_ = device;
   t.holder_ = std::move(holder);
   t.data_ = data;
   t.shape_ = shape;
@@ -112,10 +122,13 @@ bool Tensor::is_contiguous() const {
 
 std::string Tensor::describe() const {
   std::string s = name_.empty() ? "tensor" : "tensor '" + name_ + "'";
-  return s + " " + shape_str(shape_) + " " + dtype_name(dtype_);
+  s += " " + shape_str(shape_) + " " + dtype_name(dtype_);
+  return device_.is_cpu() ? s : s + " on " + device_.str();
 }
 
-void Tensor::check_element_type(size_t element_size) const {
+void Tensor::check_host_access(size_t element_size) const {
+  MOVA_CHECK(device_.is_cpu(), ErrorKind::kInternal, "host access to ", describe(),
+             " (copy it to the host first)");
   MOVA_CHECK(element_size == dtype_size(dtype_), ErrorKind::kShape, "element type of size ",
              element_size, " requested from ", describe());
 }
@@ -240,6 +253,11 @@ void for_each_row(const Shape& shape, const Shape& src_strides, Fn&& fn) {
 void Tensor::copy_from(const Tensor& src) {
   MOVA_CHECK(src.shape_ == shape_, ErrorKind::kShape, "copy from ", src.describe(), " into ",
              describe());
+  if (!device_.is_cpu() || !src.device_.is_cpu()) {
+    const Device d = device_.is_cpu() ? src.device_ : device_;
+    backend_for(d, "copy").copy(*this, src);
+    return;
+  }
   MOVA_CHECK(is_contiguous(), ErrorKind::kShape, "copy into non-contiguous ", describe());
   if (numel() == 0) return;
   const size_t in_size = dtype_size(src.dtype_);
@@ -277,8 +295,13 @@ Tensor Tensor::contiguous(BufferPool* pool) const {
   return clone(pool);
 }
 
+Tensor Tensor::empty_here(const Shape& shape, DType dtype, BufferPool* pool) const {
+  if (pool && pool->device() == device_) return empty(shape, dtype, pool);
+  return empty(shape, dtype, device_);
+}
+
 Tensor Tensor::clone(BufferPool* pool) const {
-  Tensor t = empty(shape_, dtype_, pool);
+  Tensor t = empty_here(shape_, dtype_, pool);
   t.copy_from(*this);
   t.name_ = name_;
   return t;
@@ -286,13 +309,27 @@ Tensor Tensor::clone(BufferPool* pool) const {
 
 Tensor Tensor::to(DType dtype, BufferPool* pool) const {
   if (dtype == dtype_) return *this;
-  Tensor t = empty(shape_, dtype, pool);
+  Tensor t = empty_here(shape_, dtype, pool);
   t.copy_from(*this);
   t.name_ = name_;
   return t;
 }
 
+Tensor Tensor::to(Device device, BufferPool* pool) const {
+  if (device == device_) return *this;
+  MOVA_CHECK(pool == nullptr || pool->device() == device, ErrorKind::kInternal, "copy of ",
+             describe(), " to ", device.str(), " with a pool on ",
+             pool ? pool->device().str() : "");
+  // Transfers move contiguous bytes; any re-layout happens on the source's side first.
+  const Tensor src = contiguous();
+  Tensor t = pool ? empty(shape_, dtype_, pool) : empty(shape_, dtype_, device);
+  t.copy_from(src);
+  t.name_ = name_;
+  return t;
+}
+
 float Tensor::item_f32(const std::vector<int64_t>& index) const {
+  check_host_access(dtype_size(dtype_));
   MOVA_CHECK(static_cast<int>(index.size()) == dim(), ErrorKind::kShape, "index of rank ",
              index.size(), " into ", describe());
   int64_t off = 0;

@@ -1,7 +1,9 @@
-// A strided view over host memory. Copying a Tensor copies the view, not the data: storage is
-// shared and kept alive by `holder_` (a pooled buffer, a plain allocation, or a memory-mapped
-// checkpoint file). View operations (reshape, narrow, permute, ...) never copy; contiguous()
-// and to() do.
+// A strided view over host or device memory. Copying a Tensor copies the view, not the data:
+// storage is shared and kept alive by `holder_` (a pooled buffer, a plain allocation, or a
+// memory-mapped checkpoint file). View operations (reshape, narrow, permute, ...) never copy;
+// contiguous() and to() do. Element access from the host (data<T>(), item_f32, to_vector) is for
+// host tensors only and fails naming the tensor otherwise; a device tensor's copies run on its
+// device's backend (runtime/backend.h).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/device.h"
 #include "runtime/dtype.h"
 
 namespace mova {
@@ -25,14 +28,17 @@ class Tensor {
  public:
   Tensor() = default;
 
-  // Uninitialised contiguous tensor; from `pool` when given.
+  // Uninitialised contiguous tensor; from `pool` when given, on the pool's device.
   static Tensor empty(const Shape& shape, DType dtype, BufferPool* pool = nullptr);
+  // Uninitialised contiguous tensor on `device` (from its backend's pool).
+  static Tensor empty(const Shape& shape, DType dtype, Device device);
   static Tensor zeros(const Shape& shape, DType dtype, BufferPool* pool = nullptr);
   static Tensor full(const Shape& shape, float value, BufferPool* pool = nullptr);
   // Copies `values` (length must equal the shape's numel) into a new F32 tensor.
   static Tensor from_vector(const Shape& shape, const std::vector<float>& values);
   // Wraps memory owned by `holder` (e.g. an mmap) without copying.
-  static Tensor wrap(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> holder);
+  static Tensor wrap(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> holder,
+                     Device device = Device::cpu());
 
   bool defined() const { return data_ != nullptr || numel() == 0; }
   const Shape& shape() const { return shape_; }
@@ -42,6 +48,7 @@ class Tensor {
   int64_t stride(int d) const;
   int64_t numel() const;
   DType dtype() const { return dtype_; }
+  Device device() const { return device_; }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
   bool is_contiguous() const;
 
@@ -54,10 +61,12 @@ class Tensor {
   // "name [1, 16, 5, 44, 80] F32", for messages.
   std::string describe() const;
 
+  // The address of element [0, ...] on the tensor's device (kernels' pointer arguments).
   void* raw_data() const { return data_; }
+  // Host access; fails for a device tensor or an element type of another size.
   template <typename T>
   T* data() const {
-    check_element_type(sizeof(T));
+    check_host_access(sizeof(T));
     return static_cast<T*>(data_);
   }
 
@@ -70,11 +79,14 @@ class Tensor {
   Tensor unsqueeze(int d) const;
   Tensor squeeze(int d) const;
 
-  // Copies.
+  // Copies, on the tensor's device: `pool` is used when it belongs to that device.
   Tensor contiguous(BufferPool* pool = nullptr) const;  // returns *this when already contiguous
   Tensor clone(BufferPool* pool = nullptr) const;
   Tensor to(DType dtype, BufferPool* pool = nullptr) const;  // float dtypes only
-  // Copies src into this tensor (same shape; dtypes may differ when both are float).
+  // A copy on `device` (*this when already there); `pool`, when given, must be on `device`.
+  Tensor to(Device device, BufferPool* pool = nullptr) const;
+  // Copies src into this tensor (same shape; dtypes may differ when both are float). Either
+  // may be on a device: a host/device pair is a transfer.
   void copy_from(const Tensor& src);
 
   // Element access for tests and small host-side work; converts to/from f32.
@@ -82,7 +94,9 @@ class Tensor {
   std::vector<float> to_vector() const;
 
  private:
-  void check_element_type(size_t element_size) const;
+  void check_host_access(size_t element_size) const;
+  // An uninitialised contiguous tensor on this tensor's device, from `pool` if it is there.
+  Tensor empty_here(const Shape& shape, DType dtype, BufferPool* pool) const;
   int wrap_dim(int d, int rank) const;
 
   std::shared_ptr<void> holder_;
@@ -90,6 +104,7 @@ class Tensor {
   Shape shape_;
   Shape strides_;  // in elements
   DType dtype_ = DType::kF32;
+  Device device_;
   std::string name_;
 };
 

@@ -41,6 +41,47 @@ TEST_F(EvalCli, ScheduleStageWritesPairedTimesteps) {
   EXPECT_EQ(expert.item_f32({6}), 2.0f);
 }
 
+// --device: a bad spelling and a CPU-only stage are named errors. dit-forward on cuda either
+// says why it cannot run here (a build without CUDA, or no GPU: exit 6) or, on a GPU machine,
+// gives the CPU's velocity to the F32 path's 1e-4.
+TEST_F(EvalCli, DeviceOption) {
+  const std::string out = dir.file("o.safetensors");
+  auto r =
+      run_cli("eval schedule --model " + model() + " --out " + shell_quote(out) + " --device gpu0");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--device: unknown device 'gpu0' (expected cpu, cuda or cuda:N)"),
+            std::string::npos)
+      << r.output;
+  r = run_cli("eval schedule --model " + model() + " --out " + shell_quote(out) +
+              " --device cuda:1");
+  EXPECT_EQ(r.exit_code, 6) << r.output;
+  EXPECT_NE(r.output.find("eval schedule: runs on the CPU only so far (--device cuda:1 was given)"),
+            std::string::npos)
+      << r.output;
+
+  SafetensorsWriter in;
+  in.add("x", Tensor::from_vector({1, 8, 5}, test::random_vector(40, 1, -2, 2)));
+  in.add("timestep", Tensor::from_vector({1}, {300.0f}));
+  in.add("context", Tensor::from_vector({1, 4, 48}, test::random_vector(192, 2)));
+  in.write(dir.file("in.safetensors"));
+  const std::string args = "eval dit-forward --set component=audio_dit --model " + model() +
+                           " --in " + shell_quote(dir.file("in.safetensors")) + " --out ";
+  r = run_cli(args + shell_quote(dir.file("cpu.safetensors")) + " --device cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli(args + shell_quote(out) + " --device cuda");
+  if (r.exit_code == 0) {
+    const double err =
+        test::max_rel_error(SafetensorsFile::open(out)->tensor("velocity"),
+                            SafetensorsFile::open(dir.file("cpu.safetensors"))->tensor("velocity"));
+    EXPECT_LE(err, 1e-4);
+  } else {
+    EXPECT_EQ(r.exit_code, 6) << r.output;
+    const bool explained = r.output.find("built without the CUDA backend") != std::string::npos ||
+                           r.output.find("no CUDA device or driver") != std::string::npos;
+    EXPECT_TRUE(explained) << r.output;
+  }
+}
+
 TEST_F(EvalCli, Errors) {
   const std::string out = dir.file("o.safetensors");
   auto r = run_cli("eval nonsense --model " + model() + " --out " + shell_quote(out));

@@ -124,7 +124,7 @@ TEST(BufferPool, OutOfMemoryFreesTheCacheThenNamesTheAllocator) {
     int freed = 0;
   };
   auto budget = std::make_shared<Budget>();
-  RawAllocator limited{"test-device",
+  RawAllocator limited{"test-device", Device::cpu(),
                        [budget](size_t bytes) -> void* {
                          if (bytes > budget->left) return nullptr;
                          budget->left -= bytes;

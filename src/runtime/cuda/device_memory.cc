@@ -9,7 +9,7 @@ namespace mova::cuda {
 
 RawAllocator device_allocator(int device) {
   set_device(device);  // checks the index once, up front
-  return {"cuda:" + std::to_string(device),
+  return {"cuda:" + std::to_string(device), Device::cuda(device),
           [device](size_t bytes) -> void* {
             void* p = nullptr;
             MOVA_CUDA_CHECK(cudaSetDevice(device));

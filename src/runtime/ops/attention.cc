@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "runtime/backend.h"
 #include "runtime/cpu/gemm.h"
 #include "runtime/error.h"
 #include "runtime/profile.h"
@@ -27,36 +28,41 @@ void check_qkv(const Tensor& q, const Tensor& k, const Tensor& v) {
              ", v ", shape_str(v.shape()), " do not fit together");
 }
 
-}  // namespace
-
-Tensor attention(Exec& ex, const Tensor& q, const Tensor& k, const Tensor& v,
-                 const AttentionOptions& opt) {
-  check_qkv(q, k, v);
-  const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3);
-  const int64_t Lk = k.size(1), Dv = v.size(3);
-  const float scale = opt.scale != 0.0f ? opt.scale : 1.0f / std::sqrt(static_cast<float>(D));
-  const float* bias = nullptr;
-  int64_t bias_heads = 0;
+void check_bias_and_mask(const Tensor& q, const Tensor& k, const AttentionOptions& opt) {
+  const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), Lk = k.size(1);
   if (opt.bias) {
     const Tensor& b = *opt.bias;
     MOVA_CHECK(b.dtype() == DType::kF32 && b.dim() == 3 && b.is_contiguous() &&
                    (b.size(0) == 1 || b.size(0) == H) && b.size(1) == Lq && b.size(2) == Lk,
                ErrorKind::kShape, "attention: bias ", b.describe(),
                " must be contiguous F32 [1 or ", H, ", ", Lq, ", ", Lk, "]");
-    bias = b.data<float>();
-    bias_heads = b.size(0);
   }
-  const float* mask = nullptr;
   if (opt.key_mask) {
     const Tensor& m = *opt.key_mask;
     MOVA_CHECK(m.dtype() == DType::kF32 && m.is_contiguous() && m.dim() == 2 && m.size(0) == B &&
                    m.size(1) == Lk,
                ErrorKind::kShape, "attention: key_mask ", m.describe(), " must be F32 [", B, ", ",
                Lk, "]");
-    mask = m.data<float>();
   }
+  MOVA_CHECK(Lk > 0 || q.size(1) == 0, ErrorKind::kShape, "attention: no keys (k ", k.describe(),
+             ")");
+}
 
-  MOVA_CHECK(Lk > 0 || Lq == 0, ErrorKind::kShape, "attention: no keys (k ", k.describe(), ")");
+}  // namespace
+
+Tensor attention(Exec& ex, const Tensor& q, const Tensor& k, const Tensor& v,
+                 const AttentionOptions& opt) {
+  check_qkv(q, k, v);
+  check_bias_and_mask(q, k, opt);
+  if (const Device d = common_device("attention", {&q, &k, &v, opt.bias, opt.key_mask});
+      !d.is_cpu())
+    return backend_for(d, "attention").attention(q, k, v, opt);
+  const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3);
+  const int64_t Lk = k.size(1), Dv = v.size(3);
+  const float scale = opt.scale != 0.0f ? opt.scale : 1.0f / std::sqrt(static_cast<float>(D));
+  const float* bias = opt.bias ? opt.bias->data<float>() : nullptr;
+  const int64_t bias_heads = opt.bias ? opt.bias->size(0) : 0;
+  const float* mask = opt.key_mask ? opt.key_mask->data<float>() : nullptr;
   Tensor out = Tensor::empty({B, Lq, H, Dv}, DType::kF32, &ex.buffers());
   if (out.numel() == 0) return out;
   const int64_t q_tiles = (Lq + kQueryTile - 1) / kQueryTile;

@@ -2,12 +2,16 @@
 
 #include <cstring>
 
+#include "runtime/backend.h"
 #include "runtime/error.h"
 
 namespace mova {
 
 Tensor concat(const std::vector<Tensor>& parts, int dim) {
   MOVA_CHECK(!parts.empty(), ErrorKind::kShape, "concat of no tensors");
+  for (const Tensor& t : parts) common_device("concat", {&parts[0], &t});
+  if (!parts[0].device().is_cpu())
+    return backend_for(parts[0].device(), "concat").concat(parts, dim);
   const Tensor& first = parts[0];
   MOVA_CHECK(dim >= 0 && dim < first.dim(), ErrorKind::kShape, "concat dim ", dim,
              " out of range for ", first.describe());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "runtime/backend.h"
 #include "runtime/cpu/gemm.h"
 #include "runtime/error.h"
 #include "runtime/profile.h"
@@ -28,6 +29,8 @@ void check_input(const Tensor& x, const Tensor& w, int64_t c_in, const char* op)
 
 Tensor conv1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
               const Conv1dParams& p) {
+  if (const Device d = common_device("conv1d", {&x, &weight, bias}); !d.is_cpu())
+    return backend_for(d, "conv1d").conv1d(x, weight, bias, p);
   MOVA_CHECK(weight.dim() == 3 && dtype_is_float(weight.dtype()), ErrorKind::kShape,
              "conv1d: weight ", weight.describe(), " must be [C_out, C_in, K]");
   const int64_t c_out = weight.size(0), c_in = weight.size(1), k = weight.size(2);
@@ -85,6 +88,8 @@ Tensor conv1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
 
 Tensor conv_transpose1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
                         const Conv1dParams& p) {
+  if (const Device d = common_device("conv_transpose1d", {&x, &weight, bias}); !d.is_cpu())
+    return backend_for(d, "conv_transpose1d").conv_transpose1d(x, weight, bias, p);
   MOVA_CHECK(weight.dim() == 3 && dtype_is_float(weight.dtype()), ErrorKind::kShape,
              "conv_transpose1d: weight ", weight.describe(), " must be [C_in, C_out, K]");
   const int64_t c_in = weight.size(0), c_out = weight.size(1), k = weight.size(2);
@@ -136,6 +141,8 @@ Tensor conv_transpose1d(Exec& ex, const Tensor& x, const Tensor& weight, const T
 
 Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
               const Conv3dParams& p) {
+  if (const Device d = common_device("conv3d", {&x, &weight, bias}); !d.is_cpu())
+    return backend_for(d, "conv3d").conv3d(x, weight, bias, p);
   MOVA_CHECK((weight.dim() == 5 || weight.dim() == 4) && dtype_is_float(weight.dtype()),
              ErrorKind::kShape, "conv3d: weight ", weight.describe(),
              " must be [C_out, C_in, kt, kh, kw] or [C_out, C_in, kh, kw]");

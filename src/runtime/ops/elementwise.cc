@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/backend.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
 
@@ -75,6 +76,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 Tensor binary(Exec& ex, BinaryOp op, const Tensor& a, const Tensor& b) {
   check_f32(a, "binary op");
   check_f32(b, "binary op");
+  if (const Device d = common_device("binary", {&a, &b}); !d.is_cpu())
+    return backend_for(d, "binary").binary(op, a, b);
   const Shape shape = broadcast_shapes(a.shape(), b.shape());
   Tensor y = Tensor::empty(shape, DType::kF32, &ex.buffers());
   if (y.numel() == 0) return y;
@@ -101,6 +104,8 @@ Tensor binary(Exec& ex, BinaryOp op, const Tensor& a, const Tensor& b) {
 
 Tensor affine(Exec& ex, const Tensor& x, float scale, float shift) {
   check_f32(x, "affine");
+  if (const Device d = common_device("affine", {&x}); !d.is_cpu())
+    return backend_for(d, "affine").affine(x, scale, shift);
   const Tensor xc = x.contiguous(&ex.buffers());
   Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
   const float* px = xc.data<float>();
@@ -122,10 +127,16 @@ Tensor unary_op(Exec& ex, const Tensor& x, cpu::Unary op, const char* name) {
 }  // namespace
 
 Tensor gelu(Exec& ex, const Tensor& x, bool tanh_approximation) {
+  check_f32(x, "gelu");
+  if (const Device d = common_device("gelu", {&x}); !d.is_cpu())
+    return backend_for(d, "gelu").gelu(x, tanh_approximation);
   return unary_op(ex, x, tanh_approximation ? cpu::Unary::kGeluTanh : cpu::Unary::kGeluErf, "gelu");
 }
 
 Tensor silu(Exec& ex, const Tensor& x) {
+  check_f32(x, "silu");
+  if (const Device d = common_device("silu", {&x}); !d.is_cpu())
+    return backend_for(d, "silu").silu(x);
   return unary_op(ex, x, cpu::Unary::kSilu, "silu");
 }
 

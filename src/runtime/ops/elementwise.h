@@ -3,11 +3,10 @@
 #pragma once
 
 #include "runtime/exec.h"
+#include "runtime/ops/binary_op.h"
 #include "runtime/tensor.h"
 
 namespace mova {
-
-enum class BinaryOp { kAdd, kSub, kMul, kDiv };
 
 Tensor binary(Exec& ex, BinaryOp op, const Tensor& a, const Tensor& b);
 inline Tensor add(Exec& ex, const Tensor& a, const Tensor& b) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/backend.h"
 #include "runtime/cpu/gemm.h"
 #include "runtime/error.h"
 #include "runtime/profile.h"
@@ -23,13 +24,13 @@ Tensor linear(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
              " must be a contiguous 2-D F32/BF16/F16 matrix");
   MOVA_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), ErrorKind::kShape, "linear: input ",
              x.describe(), " does not match weight ", weight.describe());
+  if (const Device d = common_device("linear", {&x, &weight, bias}); !d.is_cpu())
+    return backend_for(d, "linear").linear(x, weight, bias);
   const int64_t out = weight.size(0);
+  MOVA_CHECK(!bias || bias->numel() == out, ErrorKind::kShape, "linear: bias ",
+             bias ? bias->describe() : "", " does not match weight ", weight.describe());
   std::vector<float> bias_f32;
-  if (bias) {
-    MOVA_CHECK(bias->numel() == out, ErrorKind::kShape, "linear: bias ", bias->describe(),
-               " does not match weight ", weight.describe());
-    bias_f32 = bias->to_vector();
-  }
+  if (bias) bias_f32 = bias->to_vector();
   const Tensor xc = x.contiguous(&ex.buffers());
   const int64_t rows = x.numel() / std::max<int64_t>(x.size(-1), 1);
   Shape out_shape = x.shape();
@@ -62,6 +63,8 @@ Tensor matmul(Exec& ex, const Tensor& a, const Tensor& b, bool trans_b) {
   const int64_t n = trans_b ? b.size(0) : b.size(1);
   MOVA_CHECK((trans_b ? b.size(1) : b.size(0)) == k, ErrorKind::kShape, "matmul: ", a.describe(),
              " and ", b.describe(), trans_b ? " (b transposed)" : "", " do not chain");
+  if (const Device d = common_device("matmul", {&a, &b}); !d.is_cpu())
+    return backend_for(d, "matmul").matmul(a, b, trans_b);
   const Tensor ac = a.contiguous(&ex.buffers());
   const Tensor bc = b.contiguous(&ex.buffers());
   Tensor c = Tensor::empty({a.size(0), n}, DType::kF32, &ex.buffers());

@@ -1,16 +1,19 @@
 #include "runtime/ops/norm.h"
 
+#include "runtime/backend.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
 
 namespace mova {
 namespace {
 
-std::vector<float> param(const Tensor* t, int64_t dim, const Tensor& x, const char* what) {
-  if (!t) return {};
-  MOVA_CHECK(t->numel() == dim && dtype_is_float(t->dtype()), ErrorKind::kShape, what, " ",
-             t->describe(), " does not match the last dim of ", x.describe());
-  return t->to_vector();
+void check_param(const Tensor* t, const Tensor& x, const char* what) {
+  MOVA_CHECK(!t || (t->numel() == x.size(-1) && dtype_is_float(t->dtype())), ErrorKind::kShape,
+             what, " ", t ? t->describe() : "", " does not match the last dim of ", x.describe());
+}
+
+std::vector<float> param(const Tensor* t) {
+  return t ? t->to_vector() : std::vector<float>();
 }
 
 void check_input(const Tensor& x, const char* op) {
@@ -22,9 +25,13 @@ void check_input(const Tensor& x, const char* op) {
 
 Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor* bias, float eps) {
   check_input(x, "layer_norm");
+  check_param(weight, x, "layer_norm weight");
+  check_param(bias, x, "layer_norm bias");
+  if (const Device d = common_device("layer_norm", {&x, weight, bias}); !d.is_cpu())
+    return backend_for(d, "layer_norm").layer_norm(x, weight, bias, eps);
   const int64_t dim = x.size(-1);
-  const auto w = param(weight, dim, x, "layer_norm weight");
-  const auto b = param(bias, dim, x, "layer_norm bias");
+  const auto w = param(weight);
+  const auto b = param(bias);
   const Tensor xc = x.contiguous(&ex.buffers());
   Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
   cpu::layer_norm_rows(xc.data<float>(), y.data<float>(), dim ? x.numel() / dim : 0, dim,
@@ -35,8 +42,11 @@ Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor*
 
 Tensor rms_norm(Exec& ex, const Tensor& x, const Tensor* weight, float eps) {
   check_input(x, "rms_norm");
+  check_param(weight, x, "rms_norm weight");
+  if (const Device d = common_device("rms_norm", {&x, weight}); !d.is_cpu())
+    return backend_for(d, "rms_norm").rms_norm(x, weight, eps);
   const int64_t dim = x.size(-1);
-  const auto w = param(weight, dim, x, "rms_norm weight");
+  const auto w = param(weight);
   const Tensor xc = x.contiguous(&ex.buffers());
   Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
   cpu::rms_norm_rows(xc.data<float>(), y.data<float>(), dim ? x.numel() / dim : 0, dim,

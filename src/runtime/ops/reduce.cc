@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/backend.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
 
 namespace mova {
 
 Tensor reduce(Exec& ex, ReduceOp op, const Tensor& x, int dim, bool keepdim) {
+  if (const Device d = common_device("reduce", {&x}); !d.is_cpu())
+    return backend_for(d, "reduce").reduce(op, x, dim, keepdim);
   MOVA_CHECK(x.dtype() == DType::kF32, ErrorKind::kShape, "reduce: ", x.describe(), " must be F32");
   const int rank = x.dim();
   const int d = dim < 0 ? dim + rank : dim;
@@ -51,6 +54,8 @@ Tensor reduce(Exec& ex, ReduceOp op, const Tensor& x, int dim, bool keepdim) {
 }
 
 Tensor softmax(Exec& ex, const Tensor& x) {
+  if (const Device d = common_device("softmax", {&x}); !d.is_cpu())
+    return backend_for(d, "softmax").softmax(x);
   MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() >= 1, ErrorKind::kShape, "softmax: ", x.describe(),
              " must be F32 with at least one dim");
   const Tensor xc = x.contiguous(&ex.buffers());

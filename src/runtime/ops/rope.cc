@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "runtime/backend.h"
 #include "runtime/error.h"
 
 namespace mova {
@@ -21,6 +22,8 @@ Tensor rope_interleaved(Exec& ex, const Tensor& x, const RopeAngles& angles) {
                  static_cast<int64_t>(angles.angle.size()) == L * angles.pairs,
              ErrorKind::kShape, "rope_interleaved: table of ", angles.positions, " positions x ",
              angles.pairs, " pairs does not fit ", x.describe());
+  if (const Device d = common_device("rope_interleaved", {&x}); !d.is_cpu())
+    return backend_for(d, "rope_interleaved").rope_interleaved(x, angles);
   const Tensor xc = x.contiguous(&ex.buffers());
   Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
   const float* px = xc.data<float>();
@@ -51,6 +54,8 @@ Tensor rope_rotate_half(Exec& ex, const Tensor& x, const Tensor& cos, const Tens
                    t->size(0) == L && t->size(1) == D,
                ErrorKind::kShape, "rope_rotate_half: table ", t->describe(),
                " must be contiguous F32 [", L, ", ", D, "]");
+  if (const Device d = common_device("rope_rotate_half", {&x, &cos, &sin}); !d.is_cpu())
+    return backend_for(d, "rope_rotate_half").rope_rotate_half(x, cos, sin);
   const Tensor xc = x.contiguous(&ex.buffers());
   Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
   const float* px = xc.data<float>();

@@ -10,7 +10,7 @@
 
 namespace mova::cuda {
 
-enum class Activation { kSilu, kGeluTanh };
+enum class Activation { kSilu, kGeluTanh, kGeluErf };
 
 void activation_inplace(Activation act, void* x, DType dtype, int64_t n,
                         cudaStream_t stream = nullptr);

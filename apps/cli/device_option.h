@@ -1,0 +1,19 @@
+// `--device cpu|cuda[:N]`: where a command's models run.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "runtime/backend.h"
+
+namespace mova::cli {
+
+// The backend for `device`, registered while the result lives; null for the CPU. A CUDA device
+// needs a build with the CUDA backend (-DMOVA_CUDA=ON) and a GPU: otherwise a kUnsupported
+// error says which is missing.
+std::unique_ptr<Backend> open_device(Device device);
+
+// The devices this build can open, for help texts: "cpu" or "cpu, cuda[:N]".
+const char* device_choices();
+
+}  // namespace mova::cli

@@ -1,0 +1,119 @@
+#include "runtime/backend.h"
+
+#include <mutex>
+#include <vector>
+
+#include "runtime/error.h"
+
+namespace mova {
+namespace {
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::vector<Backend*>& registry() {
+  static std::vector<Backend*> backends;
+  return backends;
+}
+
+}  // namespace
+
+Backend::Backend(Device device) : device_(device) {
+  MOVA_CHECK(!device.is_cpu(), ErrorKind::kInternal, "the host has no Backend object");
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  for (const Backend* b : registry())
+    MOVA_CHECK(b->device_ != device, ErrorKind::kInvalidArgument, "a backend for ", device.str(),
+               " is already active");
+  registry().push_back(this);
+}
+
+Backend::~Backend() {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  std::erase(registry(), this);
+}
+
+void Backend::unsupported(const char* op) const {
+  fail(ErrorKind::kUnsupported, op, " is not implemented on ", device_.str(), " yet");
+}
+
+Tensor Backend::linear(const Tensor&, const Tensor&, const Tensor*) {
+  unsupported("linear");
+}
+Tensor Backend::matmul(const Tensor&, const Tensor&, bool) {
+  unsupported("matmul");
+}
+Tensor Backend::binary(BinaryOp, const Tensor&, const Tensor&) {
+  unsupported("binary");
+}
+Tensor Backend::affine(const Tensor&, float, float) {
+  unsupported("affine");
+}
+Tensor Backend::gelu(const Tensor&, bool) {
+  unsupported("gelu");
+}
+Tensor Backend::silu(const Tensor&) {
+  unsupported("silu");
+}
+Tensor Backend::layer_norm(const Tensor&, const Tensor*, const Tensor*, float) {
+  unsupported("layer_norm");
+}
+Tensor Backend::rms_norm(const Tensor&, const Tensor*, float) {
+  unsupported("rms_norm");
+}
+Tensor Backend::rope_interleaved(const Tensor&, const RopeAngles&) {
+  unsupported("rope_interleaved");
+}
+Tensor Backend::rope_rotate_half(const Tensor&, const Tensor&, const Tensor&) {
+  unsupported("rope_rotate_half");
+}
+Tensor Backend::attention(const Tensor&, const Tensor&, const Tensor&, const AttentionOptions&) {
+  unsupported("attention");
+}
+Tensor Backend::reduce(ReduceOp, const Tensor&, int, bool) {
+  unsupported("reduce");
+}
+Tensor Backend::softmax(const Tensor&) {
+  unsupported("softmax");
+}
+Tensor Backend::concat(const std::vector<Tensor>&, int) {
+  unsupported("concat");
+}
+Tensor Backend::conv1d(const Tensor&, const Tensor&, const Tensor*, const Conv1dParams&) {
+  unsupported("conv1d");
+}
+Tensor Backend::conv_transpose1d(const Tensor&, const Tensor&, const Tensor*, const Conv1dParams&) {
+  unsupported("conv_transpose1d");
+}
+Tensor Backend::conv3d(const Tensor&, const Tensor&, const Tensor*, const Conv3dParams&) {
+  unsupported("conv3d");
+}
+
+Backend& backend_for(Device device, const char* what) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  for (Backend* b : registry())
+    if (b->device() == device) return *b;
+  fail(ErrorKind::kUnsupported, what, ": no backend for ", device.str(),
+       " is active (was the device opened with --device?)");
+}
+
+Device common_device(const char* op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (t == nullptr) continue;
+    if (first == nullptr) {
+      first = t;
+    } else {
+      // describe() names a device tensor's device; the host is said explicitly here.
+      auto where = [](const Tensor* x) {
+        return x->describe() + (x->device().is_cpu() ? " on cpu" : "");
+      };
+      MOVA_CHECK(t->device() == first->device(), ErrorKind::kInvalidArgument, op,
+                 ": inputs on different devices: ", where(first), " and ", where(t));
+    }
+  }
+  return first ? first->device() : Device::cpu();
+}
+
+}  // namespace mova

@@ -1,0 +1,269 @@
+#include "runtime/cuda/cuda_backend.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <vector>
+
+#include "runtime/cuda/blas.h"
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/device.h"
+#include "runtime/cuda/device_memory.h"
+#include "runtime/cuda/kernels/activation.h"
+#include "runtime/cuda/kernels/attention.h"
+#include "runtime/cuda/kernels/norm.h"
+#include "runtime/cuda/kernels/rope.h"
+#include "runtime/cuda/kernels/strided.h"
+#include "runtime/error.h"
+
+namespace mova::cuda {
+namespace {
+
+float* f32(const Tensor& t) {
+  return static_cast<float*>(t.raw_data());
+}
+
+StridedLayout layout_of(const Tensor& t, const char* op) {
+  MOVA_CHECK(t.dim() <= kMaxRank, ErrorKind::kUnsupported, op, ": ", t.describe(),
+             " has more than ", kMaxRank, " dims");
+  StridedLayout l;
+  l.rank = t.dim();
+  for (int d = 0; d < t.dim(); ++d) {
+    l.shape[d] = t.size(d);
+    l.strides[d] = t.stride(d);
+  }
+  return l;
+}
+
+// `t`'s layout stretched to `shape` (PyTorch broadcast: size-1 dims get stride 0).
+StridedLayout broadcast_layout(const Tensor& t, const Shape& shape) {
+  StridedLayout l;
+  l.rank = static_cast<int>(shape.size());
+  const int off = l.rank - t.dim();
+  for (int d = 0; d < l.rank; ++d) {
+    l.shape[d] = shape[d];
+    l.strides[d] = d < off || t.size(d - off) == 1 ? 0 : t.stride(d - off);
+  }
+  return l;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(int index, Precision precision)
+      : Backend(Device::cuda(index)),
+        index_(index),
+        precision_(precision),
+        pool_(device_allocator(index)),
+        blas_(index) {}
+
+  ~CudaBackend() override {
+    cudaSetDevice(index_);
+    cudaDeviceSynchronize();  // a destructor reports nothing; queued work must not outlive us
+  }
+
+  BufferPool& buffers() override { return pool_; }
+
+  void synchronize() override {
+    set_device(index_);
+    MOVA_CUDA_CHECK(cudaDeviceSynchronize());
+  }
+
+  void copy(const Tensor& dst, const Tensor& src) override {
+    set_device(index_);
+    if (dst.numel() == 0) return;
+    if (dst.device().is_cpu() || src.device().is_cpu()) {
+      MOVA_CHECK(dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous(),
+                 ErrorKind::kInternal, "transfer from ", src.describe(), " to ", dst.describe(),
+                 " needs both contiguous with one dtype");
+      if (dst.device().is_cpu()) {
+        copy_to_host(dst.raw_data(), src.raw_data(), dst.nbytes());  // waits for queued work
+      } else {
+        copy_to_device(dst.raw_data(), src.raw_data(), dst.nbytes());
+      }
+      return;
+    }
+    copy_strided(dst.raw_data(), dst.dtype(), layout_of(dst, "copy"), src.raw_data(), src.dtype(),
+                 layout_of(src, "copy"));
+  }
+
+  Tensor linear(const Tensor& x, const Tensor& weight, const Tensor* bias) override {
+    const int64_t in = weight.size(1), out = weight.size(0);
+    Shape out_shape = x.shape();
+    out_shape.back() = out;
+    Tensor y = Tensor::empty(out_shape, DType::kF32, &pool_);
+    gemm(x, weight, false, bias, y, x.numel() / std::max<int64_t>(in, 1), out, in);
+    return y;
+  }
+
+  Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b) override {
+    const int64_t n = trans_b ? b.size(0) : b.size(1);
+    Tensor c = Tensor::empty({a.size(0), n}, DType::kF32, &pool_);
+    gemm(a, b.contiguous(&pool_), !trans_b, nullptr, c, a.size(0), n, a.size(1));
+    return c;
+  }
+
+  Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) override {
+    set_device(index_);
+    const Shape shape = broadcast_shapes(a.shape(), b.shape());
+    Tensor y = Tensor::empty(shape, DType::kF32, &pool_);
+    binary_strided(op, f32(y), layout_of(y, "binary"), f32(a), broadcast_layout(a, shape), f32(b),
+                   broadcast_layout(b, shape));
+    return y;
+  }
+
+  Tensor affine(const Tensor& x, float scale, float shift) override {
+    set_device(index_);
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    affine_strided(f32(y), layout_of(y, "affine"), f32(x), layout_of(x, "affine"), scale, shift);
+    return y;
+  }
+
+  Tensor gelu(const Tensor& x, bool tanh_approximation) override {
+    return activation(x, tanh_approximation ? Activation::kGeluTanh : Activation::kGeluErf);
+  }
+  Tensor silu(const Tensor& x) override { return activation(x, Activation::kSilu); }
+
+  Tensor layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps) override {
+    set_device(index_);
+    const Tensor xc = x.contiguous(&pool_);
+    const Tensor w = f32_or_empty(weight), b = f32_or_empty(bias);
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    LayerNormParams p;
+    p.weight = weight ? f32(w) : nullptr;
+    p.bias = bias ? f32(b) : nullptr;
+    p.eps = eps;
+    const int64_t dim = x.size(-1);
+    mova::cuda::layer_norm_modulate(xc.raw_data(), DType::kF32, y.raw_data(), DType::kF32,
+                                    dim ? x.numel() / dim : 0, dim, p);
+    return y;
+  }
+
+  Tensor rms_norm(const Tensor& x, const Tensor* weight, float eps) override {
+    set_device(index_);
+    const Tensor xc = x.contiguous(&pool_);
+    const Tensor w = f32_or_empty(weight);
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    const int64_t dim = x.size(-1);
+    mova::cuda::rms_norm(xc.raw_data(), y.raw_data(), DType::kF32, dim ? x.numel() / dim : 0, dim,
+                         weight ? f32(w) : nullptr, eps);
+    return y;
+  }
+
+  Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles) override {
+    set_device(index_);
+    const Tensor xc = x.contiguous(&pool_);
+    Tensor table = Tensor::empty({angles.positions, angles.pairs}, DType::kF64, &pool_);
+    copy_to_device(table.raw_data(), angles.angle.data(), angles.angle.size() * sizeof(double));
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    mova::cuda::rope_interleaved(xc.raw_data(), y.raw_data(), DType::kF32, rope_shape(x),
+                                 static_cast<const double*>(table.raw_data()));
+    return y;
+  }
+
+  Tensor rope_rotate_half(const Tensor& x, const Tensor& cos, const Tensor& sin) override {
+    set_device(index_);
+    const Tensor xc = x.contiguous(&pool_);
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    mova::cuda::rope_rotate_half(xc.raw_data(), y.raw_data(), DType::kF32, rope_shape(x), f32(cos),
+                                 f32(sin));
+    return y;
+  }
+
+  Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                   const AttentionOptions& options) override {
+    set_device(index_);
+    const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3), Lk = k.size(1);
+    MOVA_CHECK(v.size(3) == D, ErrorKind::kUnsupported, "attention on ", device().str(),
+               ": v head size ", v.size(3), " differs from q/k head size ", D);
+    AttentionArgs a;
+    if (options.bias) {
+      a.bias = f32(*options.bias);
+      a.bias_heads = options.bias->size(0);
+    }
+    if (options.key_mask) a.key_mask = f32(*options.key_mask);
+    // The BF16 path rounds q, k, v to BF16 (tensor cores); its output is widened back.
+    const DType dtype = precision_ == Precision::kBF16 ? DType::kBF16 : DType::kF32;
+    const Tensor qd = q.to(dtype, &pool_), kd = k.to(dtype, &pool_), vd = v.to(dtype, &pool_);
+    Tensor out = Tensor::empty({B, Lq, H, D}, dtype, &pool_);
+    a.q = qd.raw_data();
+    a.k = kd.raw_data();
+    a.v = vd.raw_data();
+    a.out = out.raw_data();
+    a.q_strides = head_strides(qd);
+    a.k_strides = head_strides(kd);
+    a.v_strides = head_strides(vd);
+    a.dtype = dtype;
+    a.batch = B;
+    a.q_len = Lq;
+    a.kv_len = Lk;
+    a.heads = H;
+    a.head_dim = D;
+    a.scale = options.scale;
+    mova::cuda::attention(a);
+    return out.to(DType::kF32, &pool_);
+  }
+
+ private:
+  static RopeShape rope_shape(const Tensor& x) {
+    return {x.size(0), x.size(1), x.size(2), x.size(3)};
+  }
+  static HeadStrides head_strides(const Tensor& t) {
+    return {t.stride(0), t.stride(1), t.stride(2)};
+  }
+
+  // A norm parameter as an F32 device vector (an empty tensor when absent).
+  Tensor f32_or_empty(const Tensor* t) const {
+    return t ? t->contiguous().to(DType::kF32) : Tensor();
+  }
+
+  Tensor activation(const Tensor& x, Activation act) {
+    set_device(index_);
+    Tensor y = x.clone(&pool_);
+    activation_inplace(act, y.raw_data(), DType::kF32, y.numel());
+    return y;
+  }
+
+  // c[m, n] = a[m, k] · op(b) (+ bias): b is [n, k] (a Linear weight) unless b_is_k_by_n.
+  void gemm(const Tensor& a, const Tensor& b, bool b_is_k_by_n, const Tensor* bias, const Tensor& c,
+            int64_t m, int64_t n, int64_t k) {
+    set_device(index_);
+    if (m == 0 || n == 0) return;
+    const DType dtype = precision_ == Precision::kBF16 ? DType::kBF16 : DType::kF32;
+    const Tensor ad = a.contiguous(&pool_).to(dtype, &pool_);
+    const Tensor bd = b.to(dtype, &pool_);
+    const Tensor bias_f32 = bias ? bias->contiguous().to(DType::kF32) : Tensor();
+    DeviceGemm g;
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.a = ad.raw_data();
+    g.lda = k;
+    g.b = bd.raw_data();
+    g.trans_b = !b_is_k_by_n;
+    g.ldb = b_is_k_by_n ? n : k;
+    g.ab_dtype = dtype;
+    g.c = c.raw_data();
+    g.ldc = n;
+    g.c_dtype = DType::kF32;
+    g.bias = bias ? f32(bias_f32) : nullptr;
+    blas_.gemm(g);
+  }
+
+  int index_;
+  Precision precision_;
+  BufferPool pool_;
+  Blas blas_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> open_backend(int index, Precision precision) {
+  const int count = device_count();
+  MOVA_CHECK(count > 0, ErrorKind::kUnsupported, "cuda:", index,
+             ": no CUDA device or driver on this machine");
+  MOVA_CHECK(index >= 0 && index < count, ErrorKind::kUnsupported, "cuda:", index,
+             ": no such device (this machine has ", count, ")");
+  return std::make_unique<CudaBackend>(index, precision);
+}
+
+}  // namespace mova::cuda
