@@ -82,8 +82,8 @@ stage_normalize() {
 
 # The denoiser trains on the frozen encoders' latents while the decoders keep improving.
 stage_dit() {
-  "$PY" "$NANO/train_vae.py" --model model --data data --which video --decoder-only \
-    --steps "$DECODER_STEPS" --threads 1 --lr 5e-4 --batch 4 --export-every 200 \
+  nice -n 5 "$PY" "$NANO/train_vae.py" --model model --data data --which video --decoder-only \
+    --steps "$DECODER_STEPS" --crop 32 --threads 1 --lr 5e-4 --batch 4 --export-every 200 \
     >>video_decoder.log 2>&1 &
   local decoder=$!
   "$PY" "$NANO/train_dit.py" --model model --data data --steps "$DIT_STEPS" --threads 1 \
