@@ -86,8 +86,11 @@ stage_dit() {
     --steps "$DECODER_STEPS" --crop 32 --threads 1 --lr 5e-4 --batch 4 --export-every 200 \
     >>video_decoder.log 2>&1 &
   local decoder=$!
+  # The trainer calls the engine for each new caption's text context, for hours: a private
+  # copy keeps it running when build/ is rebuilt meanwhile (a relink once killed a run).
+  mkdir -p bin && cp "$MOVA" bin/mova
   "$PY" "$NANO/train_dit.py" --model model --data data --steps "$DIT_STEPS" --threads 1 \
-    --mova "$MOVA" >>dit.log 2>&1
+    --mova "$WORK/bin/mova" >>dit.log 2>&1
   wait "$decoder"
 }
 
