@@ -2,8 +2,8 @@
 // Runs one pipeline stage on given tensors, for cross-implementation checks.
 #include <cstdio>
 
+#include "api/open_device.h"
 #include "commands.h"
-#include "device_option.h"
 #include "io/safetensors.h"
 #include "models/checkpoint.h"
 #include "pipeline/eval_stage.h"

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "api/open_device.h"
 #include "api/status.h"
 #include "commands.h"
 #include "format.h"
@@ -30,6 +31,7 @@ namespace fs = std::filesystem;
 
 struct GenerateOptions {
   std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
+  std::string device = "cpu";
   bool has_negative = false, preview = false, vae_tiling = false;
   int frames = 0, width = 0, height = 0, steps = 0;
   double fps = 0, cfg = -1;
@@ -80,6 +82,7 @@ volatile std::sig_atomic_t Abort::requested = 0;
 
 void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   const auto t_start = std::chrono::steady_clock::now();
+  parse_device(o.device, "--device");  // named as the option here; the C API parses it again
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   check_writable_folder(o.output, "--output");
   if (!o.save_wav.empty()) check_writable_folder(o.save_wav, "--save-wav");
@@ -111,6 +114,7 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.noise_path = o.noise.empty() ? nullptr : o.noise.c_str();
   p.threads = global.threads;
   p.vae_tiling = o.vae_tiling ? 1 : 0;
+  p.device = o.device.c_str();
   p.user_data = &printer;
   p.progress = [](const char* stage, int64_t step, int64_t steps, double secs, void* user) {
     (*static_cast<ProgressPrinter*>(user))({stage, step, steps, secs});
@@ -205,6 +209,9 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--cfg", opt->cfg, "guidance scale (default 5.0; 1 disables)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", opt->seed, "noise seed (default 42)");
+  cmd->add_option("--device", opt->device,
+                  std::string("where the denoiser runs: ") + device_choices() +
+                      " (default cpu; the text encoder and the VAEs run on the CPU so far)");
   cmd->add_option("--noise", opt->noise,
                   "safetensors with video_noise/audio_noise (overrides --seed)");
   cmd->add_option("--save-wav", opt->save_wav, "also write the audio as float WAV");

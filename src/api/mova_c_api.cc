@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "api/open_device.h"
 #include "api/status.h"
 #include "media/image_io.h"
 #include "media/mp4_writer.h"
@@ -122,6 +123,7 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     r.seed = p->seed;
     if (p->noise_path) r.noise_path = p->noise_path;
     r.vae_tiling = p->vae_tiling != 0;
+    if (p->device) r.device = mova::parse_device(p->device, "device");
     r = generator.resolve(r);
     if (p->image_path) r.image = mova::read_image(p->image_path);
     mova::ProgressFn progress;
@@ -131,6 +133,8 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
       };
     mova::AbortFn abort;
     if (p->should_abort) abort = [p] { return p->should_abort(p->user_data) != 0; };
+    // Open for this call only: the denoiser's weights are uploaded per call anyway.
+    const std::unique_ptr<mova::Backend> backend = mova::open_device(r.device);
     mova::Exec ex(p->threads);
     auto clip = std::make_unique<mova_clip>();
     clip->clip = generator.run(ex, r, progress, abort);

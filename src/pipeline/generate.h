@@ -10,6 +10,7 @@
 
 #include "media/image.h"
 #include "models/checkpoint.h"
+#include "runtime/device.h"
 #include "runtime/exec.h"
 
 namespace mova {
@@ -30,6 +31,9 @@ struct GenerateRequest {
   uint64_t seed = 42;
   std::string noise_path;   // safetensors with video_noise/audio_noise; overrides the seed
   bool vae_tiling = false;  // decode video in 256-pixel tiles (less memory, seams; wan_vae.h)
+  // Where the denoiser (both video experts, the audio DiT, the bridge) runs; its backend must
+  // be open (api/open_device.h). The text encoder and the VAEs run on the CPU so far.
+  Device device;
 };
 
 struct GenerateProgress {

@@ -106,6 +106,10 @@ TEST_F(CApiGenerate, InvalidParamsFailBeforeAnyStage) {
   p.image_path = "/nonexistent.png";
   EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_IO);
   p.image_path = nullptr;
+  p.device = "gpu";
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mova_last_error()).find("device: unknown device 'gpu'"), std::string::npos);
+  p.device = nullptr;  // the CPU
   p.prompt = nullptr;
   EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(events.stages.empty());

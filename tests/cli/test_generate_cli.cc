@@ -171,6 +171,8 @@ TEST_F(GenerateCli, BadInputFailsClearlyAndWritesNothing) {
       {job(out, "--noise " + shell_quote(file("missing.safetensors"))), 3,
        "missing.safetensors: no such file"},
       {job(out, "--prompt ''"), 2, "--prompt must not be empty"},
+      {job(out, "--device gpu"), 2,
+       "--device: unknown device 'gpu' (expected cpu, cuda or cuda:N)"},
   };
   for (const auto& c : cases) {
     const auto r = run_cli(c.args);
@@ -180,6 +182,22 @@ TEST_F(GenerateCli, BadInputFailsClearlyAndWritesNothing) {
   }
   for (const auto& e : fs::directory_iterator(dir_->str()))
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "left behind: " << e.path();
+}
+
+// --device cuda: without a GPU (or a CUDA build) a named error before any work and no output;
+// on a GPU machine the denoiser runs there and the clip is written.
+TEST_F(GenerateCli, DeviceCudaRunsTheDenoiserThereOrSaysWhy) {
+  const std::string out = file("cuda.mp4");
+  const auto r = run_cli(job(out, "--device cuda"));
+  if (r.exit_code == 0) {
+    EXPECT_TRUE(fs::exists(out));
+    return;
+  }
+  EXPECT_EQ(r.exit_code, 6) << r.output;
+  const bool explained = r.output.find("built without the CUDA backend") != std::string::npos ||
+                         r.output.find("no CUDA device or driver") != std::string::npos;
+  EXPECT_TRUE(explained) << r.output;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST_F(GenerateCli, NoiseFileReplacesTheSeed) {

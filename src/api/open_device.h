@@ -1,4 +1,5 @@
-// `--device cpu|cuda[:N]`: where a command's models run.
+// Opening a device for the models (`--device cpu|cuda[:N]`, mova_generate_params.device). Lives
+// above the engine (mova_api), the one library that links every backend this build has.
 #pragma once
 
 #include <memory>
@@ -6,7 +7,7 @@
 
 #include "runtime/backend.h"
 
-namespace mova::cli {
+namespace mova {
 
 // The backend for `device`, registered while the result lives; null for the CPU. A CUDA device
 // needs a build with the CUDA backend (-DMOVA_CUDA=ON) and a GPU: otherwise a kUnsupported
@@ -16,4 +17,4 @@ std::unique_ptr<Backend> open_device(Device device);
 // The devices this build can open, for help texts: "cpu" or "cpu, cuda[:N]".
 const char* device_choices();
 
-}  // namespace mova::cli
+}  // namespace mova

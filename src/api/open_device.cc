@@ -1,11 +1,11 @@
-#include "device_option.h"
+#include "api/open_device.h"
 
 #include "runtime/error.h"
 #if MOVA_WITH_CUDA
 #include "runtime/cuda/cuda_backend.h"
 #endif
 
-namespace mova::cli {
+namespace mova {
 
 std::unique_ptr<Backend> open_device(Device device) {
   if (device.is_cpu()) return nullptr;
@@ -25,4 +25,4 @@ const char* device_choices() {
 #endif
 }
 
-}  // namespace mova::cli
+}  // namespace mova
