@@ -1,8 +1,11 @@
-// One joint denoising step with CFG (two full passes of video expert + audio DiT + bridge) on
-// the "mid" random checkpoint (head_dim 128 like the published model), reporting wall time,
-// achieved GFLOP/s in GEMMs and in attention, and peak RSS.
-//   build/bin/bench_joint_step [--model DIR] [--frames T] [--height H] [--width W] [--audio L]
+// One joint denoising step with CFG (two full passes of video expert + audio DiT + bridge) on a
+// random checkpoint ("mid" by default: head_dim 128 like the published model), reporting wall
+// time, achieved GFLOP/s in GEMMs and in attention (CPU), and peak memory.
+//   build/bin/bench_joint_step [--model DIR | --preset NAME] [--frames T] [--height H]
+//       [--width W] [--audio L] [--device cpu|cuda[:N]] [--precision f32|bf16]
 // Sizes are latent sizes: video [1, 16, T, H, W] -> T·(H/2)·(W/2) tokens; audio L tokens.
+// The published 360p clip (193 frames) is --frames 49 --height 44 --width 80 --audio 402
+// (43,120 video tokens); with --preset published-layer one layer per tower at published width.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,9 +13,11 @@
 #include <filesystem>
 #include <string>
 
+#include "api/open_device.h"
 #include "models/checkpoint.h"
 #include "models/tiny_checkpoint.h"
 #include "pipeline/joint_denoiser.h"
+#include "runtime/error.h"
 #include "runtime/log.h"
 #include "runtime/memory_stats.h"
 #include "runtime/profile.h"
@@ -39,13 +44,19 @@ double peak_rss_mib() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model;
+  std::string model, preset = "mid", device_name = "cpu", precision = "f32";
   int64_t T = 5, H = 32, W = 32, L = 200;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
     if (k == "--model")
       model = v;
+    else if (k == "--preset")
+      preset = v;
+    else if (k == "--device")
+      device_name = v;
+    else if (k == "--precision")
+      precision = v;
     else if (k == "--frames")
       T = std::atoll(v);
     else if (k == "--height")
@@ -63,14 +74,20 @@ int main(int argc, char** argv) {
     mova::set_log_level(mova::LogLevel::kWarn);
     std::filesystem::path tmp;
     if (model.empty()) {
-      tmp = std::filesystem::temp_directory_path() / ("mova_bench_mid_" + std::to_string(getpid()));
+      tmp = std::filesystem::temp_directory_path() /
+            ("mova_bench_" + preset + "_" + std::to_string(getpid()));
       mova::TinyCheckpointOptions opt;
-      opt.preset = "mid";
+      opt.preset = preset;
       mova::write_tiny_checkpoint(tmp.string(), opt);
       model = tmp.string();
     }
+    const mova::Device device = mova::parse_device(device_name, "--device");
+    MOVA_CHECK(precision == "f32" || precision == "bf16", mova::ErrorKind::kInvalidArgument,
+               "--precision ", precision, ": expected f32 or bf16");
+    const auto backend = mova::open_device(
+        device, precision == "bf16" ? mova::Precision::kBF16 : mova::Precision::kF32);
     const mova::Checkpoint ckpt = mova::Checkpoint::open(model);
-    const mova::JointDenoiser denoiser(ckpt);
+    const mova::JointDenoiser denoiser(ckpt, device);
     const int64_t text_dim = ckpt.video_dit_config(mova::Component::kVideoDit).text_dim;
     const int64_t audio_ch = ckpt.audio_dit_config().in_dim;
     mova::Exec ex;
@@ -88,9 +105,12 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto g = mova::profile::totals(mova::profile::Category::kGemm);
     const auto a = mova::profile::totals(mova::profile::Category::kAttention);
-    std::printf("joint CFG step (2 passes), %d threads, video %lld tokens, audio %lld tokens\n",
-                ex.threads(), static_cast<long long>(T * (H / 2) * (W / 2)),
-                static_cast<long long>(L));
+    // The velocities come back to the host, so the time includes the device's queued work.
+    std::printf(
+        "joint CFG step (2 passes) on %s (%s), %d threads, video %lld tokens, audio %lld "
+        "tokens\n",
+        device.str().c_str(), device.is_cpu() ? "f32" : precision.c_str(), ex.threads(),
+        static_cast<long long>(T * (H / 2) * (W / 2)), static_cast<long long>(L));
     std::printf("  time          %8.3f s\n", secs);
     std::printf("  GEMM          %8.3f s  %8.1f GFLOP/s  (%.1f GFLOP)\n", g.seconds,
                 g.flops / g.seconds / 1e9, g.flops / 1e9);
@@ -98,6 +118,10 @@ int main(int argc, char** argv) {
                 a.flops / a.seconds / 1e9, a.flops / 1e9);
     std::printf("  other         %8.3f s\n", secs - g.seconds - a.seconds);
     std::printf("  peak RSS      %8.1f MiB\n", peak_rss_mib());
+    if (backend) {
+      std::printf("  device peak   %8.1f MiB  (GEMM/attention split above counts CPU ops only)\n",
+                  static_cast<double>(backend->buffers().stats().peak_in_use) / (1 << 20));
+    }
     if (!tmp.empty()) std::filesystem::remove_all(tmp);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_joint_step: %s\n", e.what());

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the CUDA parity tests and the CUDA block benchmark here (no GPU needed to build) and
+# Builds the CUDA parity tests, the CUDA block benchmark and the joint-step benchmark here (no GPU needed to build) and
 # packs them into .gpu/ (git-
 # ignored) for a GPU machine that has none of this project's build dependencies, such as the
 # device machines lent to sessions. On the GPU machine: scripts/gpu-run.sh (it finds the
@@ -8,11 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOVA_CUDA=ON >/dev/null
-cmake --build build -j "$(nproc)" --target mova_cuda_tests bench_cuda_dit_block
+cmake --build build -j "$(nproc)" --target mova_cuda_tests bench_cuda_dit_block bench_joint_step
 rm -rf .gpu && mkdir -p .gpu/lib
-cp build/bin/mova_cuda_tests build/bin/bench_cuda_dit_block .gpu/
+cp build/bin/mova_cuda_tests build/bin/bench_cuda_dit_block build/bin/bench_joint_step .gpu/
 # Debian libraries the binary needs that a CUDA image may lack (not glibc, libstdc++, CUDA's).
-ldd .gpu/mova_cuda_tests .gpu/bench_cuda_dit_block | sort -u | awk '/=> \// {print $3}' |
+ldd .gpu/mova_cuda_tests .gpu/bench_cuda_dit_block .gpu/bench_joint_step | sort -u | awk '/=> \// {print $3}' |
   grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|libcublas|libcublasLt)\.so' |
   xargs -r -I{} cp -L {} .gpu/lib/
 echo "packed .gpu ($(du -sh .gpu | cut -f1)):"

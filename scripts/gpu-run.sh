@@ -3,7 +3,10 @@
 #   scripts/gpu-run.sh tests [FILTER]   the CUDA parity tests (default filter Cuda*)
 #   scripts/gpu-run.sh bench [CONFIG]   bench_cuda_dit_block, then bench/torch_wan_block.py on the
 #                                       same GPU, and the ratio (CONFIG: video360|video720|audio|all)
-#   scripts/gpu-run.sh                  both (bench with `all`)
+#   scripts/gpu-run.sh step             bench_joint_step: one CFG step through the models at the
+#                                       published widths (1 layer per tower, 360p tokens), BF16
+#                                       and F32 paths
+#   scripts/gpu-run.sh                  tests, bench `all`, then step
 # Finds libcublasLt.so.13 wherever that machine's CUDA or PyTorch installation keeps it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,9 +41,17 @@ for t in map(json.loads, open("/tmp/torch_bench.jsonl")):
 PY
 }
 
+run_step() {
+  for precision in bf16 f32; do
+    .gpu/bench_joint_step --preset published-layer --device cuda --precision "$precision" \
+      --frames 49 --height 44 --width 80 --audio 402
+  done
+}
+
 case "${1:-}" in
   tests) shift && run_tests "$@" ;;
   bench) shift && run_bench "$@" ;;
-  "") run_tests && run_bench all ;;
-  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG]]" >&2 && exit 2 ;;
+  step) run_step ;;
+  "") run_tests && run_bench all && run_step ;;
+  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG] | step]" >&2 && exit 2 ;;
 esac

@@ -24,8 +24,10 @@ void register_make_tiny(CLI::App& app, GlobalOptions& /*global*/) {
   cmd->add_option("--preset", *preset,
                   "tiny (tests), mid (benchmarks: head_dim 128), nano (the nano model's "
                   "architecture), published-vaes or published-text (tiny DiTs; both VAEs / the "
-                  "UMT5-XXL encoder at published size)")
-      ->check(CLI::IsMember({"tiny", "mid", "nano", "published-vaes", "published-text"}))
+                  "UMT5-XXL encoder at published size), published-layer (DiTs and bridge at "
+                  "published width, one layer per tower)")
+      ->check(CLI::IsMember(
+          {"tiny", "mid", "nano", "published-vaes", "published-text", "published-layer"}))
       ->capture_default_str();
   cmd->callback([=] {
     std::error_code ec;

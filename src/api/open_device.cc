@@ -7,11 +7,12 @@
 
 namespace mova {
 
-std::unique_ptr<Backend> open_device(Device device) {
+std::unique_ptr<Backend> open_device(Device device, Precision precision) {
   if (device.is_cpu()) return nullptr;
 #if MOVA_WITH_CUDA
-  return cuda::open_backend(device.index);
+  return cuda::open_backend(device.index, precision);
 #else
+  (void)precision;
   fail(ErrorKind::kUnsupported, "--device ", device.str(),
        ": this mova was built without the CUDA backend (configure with -DMOVA_CUDA=ON)");
 #endif

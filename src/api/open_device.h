@@ -12,7 +12,7 @@ namespace mova {
 // The backend for `device`, registered while the result lives; null for the CPU. A CUDA device
 // needs a build with the CUDA backend (-DMOVA_CUDA=ON) and a GPU: otherwise a kUnsupported
 // error says which is missing.
-std::unique_ptr<Backend> open_device(Device device);
+std::unique_ptr<Backend> open_device(Device device, Precision precision = Precision::kF32);
 
 // The devices this build can open, for help texts: "cpu" or "cpu, cuda[:N]".
 const char* device_choices();

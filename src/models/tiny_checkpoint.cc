@@ -212,9 +212,10 @@ struct PresetConfigs {
 
 PresetConfigs preset_configs(const std::string& preset) {
   MOVA_CHECK(preset == "tiny" || preset == "mid" || preset == "nano" ||
-                 preset == "published-vaes" || preset == "published-text",
+                 preset == "published-vaes" || preset == "published-text" ||
+                 preset == "published-layer",
              ErrorKind::kInvalidArgument, "unknown preset '", preset,
-             "' (expected tiny, mid, nano, published-vaes or published-text)");
+             "' (expected tiny, mid, nano, published-vaes, published-text or published-layer)");
   PresetConfigs c;
   // Text side. UMT5 ids: <pad> 0, </s> 1, <s> 2, <unk> 3; d_model is the DiTs' text_dim.
   c.text.vocab_size = 640;  // >= the trained sentencepiece vocabulary, like UMT5's padded table
@@ -299,6 +300,22 @@ PresetConfigs preset_configs(const std::string& preset) {
     c.dac.latent_dim = 128;
     c.dac.decoder_dim = 2048;
     c.vae.base_dim = 96;
+  } else if (preset == "published-layer") {
+    // The published DiTs' and bridge's widths with one layer per tower (a real-size joint step
+    // costs about 40 of these; the VAEs and text encoder stay tiny): GPU benchmarks, 2 GB.
+    c.text.d_model = 4096;
+    c.video.dim = 5120;
+    c.video.ffn_dim = 13824;
+    c.video.num_heads = 40;
+    c.video.freq_dim = 256;
+    c.video.num_layers = 1;
+    c.audio.dim = 1536;
+    c.audio.ffn_dim = 6144;
+    c.audio.num_heads = 12;
+    c.audio.freq_dim = 256;
+    c.audio.num_layers = 1;
+    c.dac.latent_dim = 128;
+    c.bridge.head_dim = 128;
   } else if (preset == "published-text") {  // UMT5-XXL as published (5.68B parameters)
     c.text.vocab_size = 256384;
     c.text.d_model = 4096;

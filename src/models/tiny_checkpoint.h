@@ -22,6 +22,8 @@ struct TinyCheckpointOptions {
   // "published-vaes": tiny DiTs and text encoder, but both VAEs at the published sizes
   // (Wan2.1 VAE 127M parameters, DAC 372M), for VAE benchmarks. "published-text": tiny
   // model, but the UMT5-XXL text encoder at its published size (5.68B parameters, 11 GB).
+  // "published-layer": the DiTs and bridge at the published widths (video 5120 × 40 heads,
+  // audio 1536 × 12, DAC latent 128, text_dim 4096) with one layer per tower (2 GB).
   std::string preset = "tiny";
 };
 

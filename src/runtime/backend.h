@@ -20,6 +20,10 @@
 
 namespace mova {
 
+// How a backend computes: kF32 matches the CPU (~1e-5); kBF16 rounds GEMM and attention
+// inputs to BF16 with F32 accumulation (tensor cores), within each backend's stated budget.
+enum class Precision { kF32, kBF16 };
+
 class Backend {
  public:
   // Registers for `device`; throws kInvalidArgument when another backend already has it.

@@ -46,7 +46,7 @@ class CudaBackendOps : public ::testing::Test {
  protected:
   void SetUp() override {
     MOVA_REQUIRE_GPU();
-    backend_ = cuda::open_backend(0, cuda::Precision::kF32);
+    backend_ = cuda::open_backend(0, Precision::kF32);
   }
   Exec ex_{2};
   std::unique_ptr<Backend> backend_;
@@ -123,7 +123,7 @@ TEST_F(CudaBackendOps, LinearNormsRopeAttentionMatchTheCpu) {
 
 TEST(CudaBackend, Bf16PathStaysInItsBudget) {
   MOVA_REQUIRE_GPU();
-  const auto backend = cuda::open_backend(0, cuda::Precision::kBF16);
+  const auto backend = cuda::open_backend(0, Precision::kBF16);
   Exec ex(2);
   const Tensor x = random({1, 200, 256}, 13);
   const Tensor w = random({384, 256}, 14, -0.1f, 0.1f).to(DType::kBF16);
@@ -146,7 +146,7 @@ TEST(CudaBackend, TinyDitTowersMatchTheCpu) {
   test::TempDir dir;
   write_tiny_checkpoint(dir.file("m"), {});
   const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
-  const auto backend = cuda::open_backend(0, cuda::Precision::kF32);
+  const auto backend = cuda::open_backend(0, Precision::kF32);
   Exec ex(2);
   const Tensor ctx = random({1, 9, 48}, 18);
   struct Case {
