@@ -64,12 +64,12 @@ class CudaBackend final : public Backend {
   BufferPool& buffers() override { return pool_; }
 
   void synchronize() override {
-    set_device(index_);
+    make_current();
     MOVA_CUDA_CHECK(cudaDeviceSynchronize());
   }
 
   void copy(const Tensor& dst, const Tensor& src) override {
-    set_device(index_);
+    make_current();
     if (dst.numel() == 0) return;
     if (dst.device().is_cpu() || src.device().is_cpu()) {
       MOVA_CHECK(dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous(),
@@ -103,7 +103,7 @@ class CudaBackend final : public Backend {
   }
 
   Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) override {
-    set_device(index_);
+    make_current();
     const Shape shape = broadcast_shapes(a.shape(), b.shape());
     Tensor y = Tensor::empty(shape, DType::kF32, &pool_);
     binary_strided(op, f32(y), layout_of(y, "binary"), f32(a), broadcast_layout(a, shape), f32(b),
@@ -112,7 +112,7 @@ class CudaBackend final : public Backend {
   }
 
   Tensor affine(const Tensor& x, float scale, float shift) override {
-    set_device(index_);
+    make_current();
     Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
     affine_strided(f32(y), layout_of(y, "affine"), f32(x), layout_of(x, "affine"), scale, shift);
     return y;
@@ -124,7 +124,7 @@ class CudaBackend final : public Backend {
   Tensor silu(const Tensor& x) override { return activation(x, Activation::kSilu); }
 
   Tensor layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps) override {
-    set_device(index_);
+    make_current();
     const Tensor xc = x.contiguous(&pool_);
     const Tensor w = f32_or_empty(weight), b = f32_or_empty(bias);
     Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
@@ -139,7 +139,7 @@ class CudaBackend final : public Backend {
   }
 
   Tensor rms_norm(const Tensor& x, const Tensor* weight, float eps) override {
-    set_device(index_);
+    make_current();
     const Tensor xc = x.contiguous(&pool_);
     const Tensor w = f32_or_empty(weight);
     Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
@@ -150,7 +150,7 @@ class CudaBackend final : public Backend {
   }
 
   Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles) override {
-    set_device(index_);
+    make_current();
     const Tensor xc = x.contiguous(&pool_);
     Tensor table = Tensor::empty({angles.positions, angles.pairs}, DType::kF64, &pool_);
     copy_to_device(table.raw_data(), angles.angle.data(), angles.angle.size() * sizeof(double));
@@ -161,7 +161,7 @@ class CudaBackend final : public Backend {
   }
 
   Tensor rope_rotate_half(const Tensor& x, const Tensor& cos, const Tensor& sin) override {
-    set_device(index_);
+    make_current();
     const Tensor xc = x.contiguous(&pool_);
     Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
     mova::cuda::rope_rotate_half(xc.raw_data(), y.raw_data(), DType::kF32, rope_shape(x), f32(cos),
@@ -171,7 +171,7 @@ class CudaBackend final : public Backend {
 
   Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v,
                    const AttentionOptions& options) override {
-    set_device(index_);
+    make_current();
     const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3), Lk = k.size(1);
     MOVA_CHECK(v.size(3) == D, ErrorKind::kUnsupported, "attention on ", device().str(),
                ": v head size ", v.size(3), " differs from q/k head size ", D);
@@ -204,6 +204,10 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // Per op: only cudaSetDevice (cheap); open_backend checked the index once, whereas
+  // cuda::set_device also re-reads the device properties.
+  void make_current() const { MOVA_CUDA_CHECK(cudaSetDevice(index_)); }
+
   static RopeShape rope_shape(const Tensor& x) {
     return {x.size(0), x.size(1), x.size(2), x.size(3)};
   }
@@ -217,7 +221,7 @@ class CudaBackend final : public Backend {
   }
 
   Tensor activation(const Tensor& x, Activation act) {
-    set_device(index_);
+    make_current();
     Tensor y = x.clone(&pool_);
     activation_inplace(act, y.raw_data(), DType::kF32, y.numel());
     return y;
@@ -226,7 +230,7 @@ class CudaBackend final : public Backend {
   // c[m, n] = a[m, k] · op(b) (+ bias): b is [n, k] (a Linear weight) unless b_is_k_by_n.
   void gemm(const Tensor& a, const Tensor& b, bool b_is_k_by_n, const Tensor* bias, const Tensor& c,
             int64_t m, int64_t n, int64_t k) {
-    set_device(index_);
+    make_current();
     if (m == 0 || n == 0) return;
     const DType dtype = precision_ == Precision::kBF16 ? DType::kBF16 : DType::kF32;
     const Tensor ad = a.contiguous(&pool_).to(dtype, &pool_);
