@@ -13,6 +13,7 @@
 #include "models/checkpoint.h"
 #include "models/tiny_checkpoint.h"
 #include "models/wan_dit.h"
+#include "pipeline/joint_denoiser.h"
 #include "runtime/backend.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/linear.h"
@@ -83,6 +84,9 @@ class HostBackedDevice : public Backend {
   }
   Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles) override {
     return back(mova::rope_interleaved(ex_, host(x), angles));
+  }
+  Tensor rope_rotate_half(const Tensor& x, const Tensor& cos, const Tensor& sin) override {
+    return back(mova::rope_rotate_half(ex_, host(x), host(cos), host(sin)));
   }
   Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v,
                    const AttentionOptions& options) override {
@@ -197,6 +201,31 @@ TEST(Backend, WanDitRunsWhereItsWeightsArePlaced) {
   EXPECT_GT(dev.ops, 50);
   EXPECT_EQ(got.shape(), expected.shape());
   EXPECT_EQ(got.to(Device::cpu()).to_vector(), expected.to_vector());
+}
+
+// A whole joint pass (both experts' video tower, the audio DiT, the bridge with its aligned
+// RoPE tables) placed on the device: host velocities equal to the CPU's, bit for bit.
+TEST(Backend, JointDenoiserStepRunsOnTheDevice) {
+  test::TempDir dir;
+  write_tiny_checkpoint(dir.file("m"), {});
+  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  Exec ex(1);
+  const Tensor video = Tensor::from_vector({1, 16, 2, 4, 4}, test::random_vector(512, 5, -2, 2));
+  const Tensor cond = Tensor::from_vector({1, 20, 2, 4, 4}, test::random_vector(640, 6));
+  const Tensor audio = Tensor::from_vector({1, 8, 9}, test::random_vector(72, 7, -2, 2));
+  const Tensor ctx = Tensor::from_vector({1, 5, 48}, test::random_vector(240, 8));
+  HostBackedDevice dev;
+  for (int expert : {1, 2}) {
+    const Velocities cpu =
+        JointDenoiser(ckpt).step(ex, expert, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+    const Velocities got =
+        JointDenoiser(ckpt, kFake).step(ex, expert, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+    EXPECT_EQ(got.video.device(), Device::cpu());
+    EXPECT_EQ(got.audio.device(), Device::cpu());
+    EXPECT_EQ(got.video.to_vector(), cpu.video.to_vector()) << "expert " << expert;
+    EXPECT_EQ(got.audio.to_vector(), cpu.audio.to_vector()) << "expert " << expert;
+  }
+  EXPECT_GT(dev.ops, 100);
 }
 
 }  // namespace
