@@ -80,9 +80,10 @@ RopeAngles WanDit::rope_angles(const Shape& grid) const {
     // vae_type "dac": plain 1-D RoPE over the whole head (upstream's 3-way chunking of the
     // table re-concatenates to the same thing).
     r.positions = grid[0];
-    r.angle.resize(r.positions * r.pairs);
+    r.angle = Tensor::empty({r.positions, r.pairs}, DType::kF64);
+    double* table = r.angle.data<double>();
     for (int64_t pos = 0; pos < r.positions; ++pos)
-      for (int64_t j = 0; j < r.pairs; ++j) r.angle[pos * r.pairs + j] = pos * omega(j, hd);
+      for (int64_t j = 0; j < r.pairs; ++j) table[pos * r.pairs + j] = pos * omega(j, hd);
     return r;
   }
   // Frame, height and width parts of head_dim − 2·(head_dim/3), head_dim/3, head_dim/3
@@ -90,11 +91,11 @@ RopeAngles WanDit::rope_angles(const Shape& grid) const {
   const int64_t dh = hd / 3, df = hd - 2 * dh;
   const int64_t f = grid[0], h = grid[1], w = grid[2];
   r.positions = f * h * w;
-  r.angle.resize(r.positions * r.pairs);
+  r.angle = Tensor::empty({r.positions, r.pairs}, DType::kF64);
   for (int64_t a = 0; a < f; ++a)
     for (int64_t b = 0; b < h; ++b)
       for (int64_t c = 0; c < w; ++c) {
-        double* row = r.angle.data() + ((a * h + b) * w + c) * r.pairs;
+        double* row = r.angle.data<double>() + ((a * h + b) * w + c) * r.pairs;
         int64_t k = 0;
         for (int64_t j = 0; j < df / 2; ++j) row[k++] = a * omega(j, df);
         for (int64_t j = 0; j < dh / 2; ++j) row[k++] = b * omega(j, dh);
@@ -114,6 +115,7 @@ WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
   const Tensor pb = w("patch_embedding.bias");
   s.x = linear(ex, tokens, pw.reshape({config_.dim, -1}), &pb);
   s.rope = rope_angles(s.grid);
+  s.rope.angle = s.rope.angle.to(device());  // once per pass, not per attention
 
   const Tensor ctx = context.to(device()).to(DType::kF32);
   const Tensor tw0 = w("text_embedding.0.weight"), tb0 = w("text_embedding.0.bias");

@@ -99,12 +99,13 @@ TEST_F(CudaBackendOps, LinearNormsRopeAttentionMatchTheCpu) {
 
   const Tensor q = random({1, 37, 2, 128}, 8), k = random({1, 21, 2, 128}, 9),
                v = random({1, 21, 2, 128}, 10);
-  RopeAngles angles;
-  angles.positions = 37;
-  angles.pairs = 64;
+  RopeAngles angles{37, 64, Tensor::empty({37, 64}, DType::kF64)};
   for (int64_t p = 0; p < 37; ++p)
-    for (int64_t j = 0; j < 64; ++j) angles.angle.push_back(p * std::pow(10000.0, -j / 64.0));
-  expect_close_f32(rope_interleaved(ex_, q.to(kGpu), angles), rope_interleaved(ex_, q, angles),
+    for (int64_t j = 0; j < 64; ++j)
+      angles.angle.data<double>()[p * 64 + j] = p * std::pow(10000.0, -j / 64.0);
+  RopeAngles on_gpu = angles;
+  on_gpu.angle = angles.angle.to(kGpu);
+  expect_close_f32(rope_interleaved(ex_, q.to(kGpu), on_gpu), rope_interleaved(ex_, q, angles),
                    1e-6, "rope interleaved");
   const Tensor cos = random({37, 128}, 11), sin = random({37, 128}, 12);
   expect_close_f32(rope_rotate_half(ex_, q.to(kGpu), cos.to(kGpu), sin.to(kGpu)),

@@ -18,7 +18,12 @@ const cuda::RopeShape kShape{2, 19, 3, 128};
 RopeAngles random_angles(int64_t positions, int64_t pairs, uint32_t seed) {
   // Up to ±400 rad: the largest Wan angles (position × frequency) are of that order.
   const auto a = test::random_vector(positions * pairs, seed, -400.0f, 400.0f);
-  return RopeAngles{positions, pairs, std::vector<double>(a.begin(), a.end())};
+  return RopeAngles{positions, pairs, Tensor::from_vector({positions, pairs}, a).to(DType::kF64)};
+}
+
+std::vector<double> table(const RopeAngles& angles) {
+  const double* p = angles.angle.data<double>();
+  return std::vector<double>(p, p + angles.angle.numel());
 }
 
 Tensor as_tensor(const std::vector<float>& v, const cuda::RopeShape& s) {
@@ -35,7 +40,7 @@ TEST(CudaRope, InterleavedMatchesCpu) {
   void* dx = d.upload(x);
   void* dy = d.zeros(x.size() * sizeof(float));
   cuda::rope_interleaved(dx, dy, DType::kF32, kShape,
-                         static_cast<const double*>(d.upload(angles.angle)));
+                         static_cast<const double*>(d.upload(table(angles))));
   const auto ref = rope_interleaved(ex, as_tensor(x, kShape), angles).to_vector();
   EXPECT_LE(test::max_rel_error(d.download<float>(dy, x.size()), ref), 1e-6);
 }
@@ -48,7 +53,7 @@ TEST(CudaRope, RotateHalfMatchesCpuInPlace) {
   std::vector<float> cos(L * D), sin(L * D);
   for (int64_t l = 0; l < L; ++l)
     for (int64_t j = 0; j < D; ++j) {  // the frequency vector repeated over both halves
-      const double a = angles.angle[l * (D / 2) + j % (D / 2)];
+      const double a = angles.angle.data<double>()[l * (D / 2) + j % (D / 2)];
       cos[l * D + j] = static_cast<float>(std::cos(a));
       sin[l * D + j] = static_cast<float>(std::sin(a));
     }
@@ -72,7 +77,7 @@ TEST(CudaRope, InterleavedBf16) {
   test::DeviceScratch d;
   void* dx = d.upload(bits);
   cuda::rope_interleaved(dx, dx, DType::kBF16, kShape,
-                         static_cast<const double*>(d.upload(angles.angle)));
+                         static_cast<const double*>(d.upload(table(angles))));
   const auto got = test::from_bf16(d.download<uint16_t>(dx, x.size()));
   const auto ref = rope_interleaved(ex, as_tensor(x, kShape), angles).to_vector();
   EXPECT_LE(test::max_rel_error(got, ref), 1e-2);

@@ -83,7 +83,9 @@ class HostBackedDevice : public Backend {
     return back(mova::rms_norm(ex_, host(x), w ? &hw : nullptr, eps));
   }
   Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles) override {
-    return back(mova::rope_interleaved(ex_, host(x), angles));
+    RopeAngles on_host = angles;
+    on_host.angle = host(angles.angle);
+    return back(mova::rope_interleaved(ex_, host(x), on_host));
   }
   Tensor rope_rotate_half(const Tensor& x, const Tensor& cos, const Tensor& sin) override {
     return back(mova::rope_rotate_half(ex_, host(x), host(cos), host(sin)));

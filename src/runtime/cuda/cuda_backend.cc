@@ -152,11 +152,9 @@ class CudaBackend final : public Backend {
   Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles) override {
     make_current();
     const Tensor xc = x.contiguous(&pool_);
-    Tensor table = Tensor::empty({angles.positions, angles.pairs}, DType::kF64, &pool_);
-    copy_to_device(table.raw_data(), angles.angle.data(), angles.angle.size() * sizeof(double));
     Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
     mova::cuda::rope_interleaved(xc.raw_data(), y.raw_data(), DType::kF32, rope_shape(x),
-                                 static_cast<const double*>(table.raw_data()));
+                                 static_cast<const double*>(angles.angle.raw_data()));
     return y;
   }
 

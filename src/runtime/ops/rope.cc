@@ -19,18 +19,20 @@ Tensor rope_interleaved(Exec& ex, const Tensor& x, const RopeAngles& angles) {
   check_x(x, "rope_interleaved");
   const int64_t B = x.size(0), L = x.size(1), H = x.size(2), D = x.size(3);
   MOVA_CHECK(angles.positions == L && angles.pairs * 2 == D &&
-                 static_cast<int64_t>(angles.angle.size()) == L * angles.pairs,
-             ErrorKind::kShape, "rope_interleaved: table of ", angles.positions, " positions x ",
-             angles.pairs, " pairs does not fit ", x.describe());
-  if (const Device d = common_device("rope_interleaved", {&x}); !d.is_cpu())
+                 angles.angle.shape() == Shape({L, angles.pairs}) &&
+                 angles.angle.dtype() == DType::kF64 && angles.angle.is_contiguous(),
+             ErrorKind::kShape, "rope_interleaved: table ", angles.angle.describe(), " of ",
+             angles.positions, " positions x ", angles.pairs, " pairs does not fit ", x.describe());
+  if (const Device d = common_device("rope_interleaved", {&x, &angles.angle}); !d.is_cpu())
     return backend_for(d, "rope_interleaved").rope_interleaved(x, angles);
   const Tensor xc = x.contiguous(&ex.buffers());
   Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
   const float* px = xc.data<float>();
   float* py = y.data<float>();
+  const double* table = angles.angle.data<double>();
   ex.pool().parallel_for(B * L, 16, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const double* a = angles.angle.data() + (r % L) * angles.pairs;
+      const double* a = table + (r % L) * angles.pairs;
       for (int64_t h = 0; h < H; ++h) {
         const float* src = px + (r * H + h) * D;
         float* dst = py + (r * H + h) * D;

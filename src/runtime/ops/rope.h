@@ -12,11 +12,12 @@
 
 namespace mova {
 
-// Angles for `positions` tokens × `pairs` frequency pairs, row-major.
+// Angles for `positions` tokens × `pairs` frequency pairs: `angle` is F64 [positions, pairs],
+// contiguous, on the device of the tensors it rotates (a model moves it there once per pass).
 struct RopeAngles {
   int64_t positions = 0;
   int64_t pairs = 0;
-  std::vector<double> angle;
+  Tensor angle;
 };
 
 // x [B, L, H, D] F32 with D = 2·pairs and L = angles.positions; returns a new tensor.
