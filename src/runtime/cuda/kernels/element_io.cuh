@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 
 #include <cstdint>
 
@@ -19,11 +20,18 @@ __device__ __forceinline__ float load(const __nv_bfloat16* p) {
   return __bfloat162float(*p);
 }
 
+__device__ __forceinline__ float load(const __half* p) {
+  return __half2float(*p);
+}
+
 __device__ __forceinline__ void store(float* p, float v) {
   *p = v;
 }
 __device__ __forceinline__ void store(__nv_bfloat16* p, float v) {
   *p = __float2bfloat16_rn(v);
+}
+__device__ __forceinline__ void store(__half* p, float v) {
+  *p = __float2half_rn(v);
 }
 
 constexpr unsigned kFullWarp = 0xffffffffu;
@@ -59,6 +67,20 @@ void dispatch_storage(DType dtype, const char* op, Fn&& fn) {
     default:
       fail(ErrorKind::kUnsupported, "CUDA ", op, ": dtype ", dtype_name(dtype),
            " (F32 and BF16 are supported)");
+  }
+}
+
+// dispatch_storage plus F16: for kernels that only convert (copies), where F16 checkpoints
+// matter; compute kernels stay F32/BF16.
+template <typename Fn>
+void dispatch_float(DType dtype, const char* op, Fn&& fn) {
+  if (dtype == DType::kF16) {
+    fn(__half{});
+  } else if (dtype == DType::kF32 || dtype == DType::kBF16) {
+    dispatch_storage(dtype, op, fn);
+  } else {
+    fail(ErrorKind::kUnsupported, "CUDA ", op, ": dtype ", dtype_name(dtype),
+         " (F32, BF16 and F16 convert; other dtypes copy unchanged only)");
   }
 }
 

@@ -1,5 +1,3 @@
-#include <cuda_fp16.h>
-
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/kernels/element_io.cuh"
 #include "runtime/cuda/kernels/strided.h"
@@ -8,16 +6,6 @@ namespace mova::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-// F16 beside element_io's F32 and BF16 (only the copies convert F16).
-using mova::cuda::load;
-using mova::cuda::store;
-__device__ __forceinline__ float load(const __half* p) {
-  return __half2float(*p);
-}
-__device__ __forceinline__ void store(__half* p, float v) {
-  *p = __float2half_rn(v);
-}
 
 // The offset (elements) of linear index i of `shape` in a view with `strides`.
 __device__ __forceinline__ int64_t offset_of(int64_t i, const StridedLayout& l) {
@@ -82,25 +70,6 @@ __global__ void affine_kernel(float* out, StridedLayout ol, const float* x, Stri
     out[offset_of(i, ol)] = __fadd_rn(__fmul_rn(x[offset_of(i, xl)], scale), shift);
 }
 
-// Calls fn(T{}) with T the device storage type of a float dtype.
-template <typename Fn>
-void dispatch_float(DType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DType::kF32:
-      fn(float{});
-      break;
-    case DType::kBF16:
-      fn(__nv_bfloat16{});
-      break;
-    case DType::kF16:
-      fn(__half{});
-      break;
-    default:
-      fail(ErrorKind::kUnsupported, "CUDA copy: conversion from or to ", dtype_name(dtype),
-           " (F32, BF16 and F16 convert; other dtypes copy unchanged only)");
-  }
-}
-
 }  // namespace
 
 void copy_strided(void* dst, DType dst_dtype, const StridedLayout& dl, const void* src,
@@ -131,8 +100,8 @@ void copy_strided(void* dst, DType dst_dtype, const StridedLayout& dl, const voi
         fail(ErrorKind::kInternal, "CUDA copy: element size ", dtype_size(dst_dtype));
     }
   } else {
-    dispatch_float(dst_dtype, [&](auto dtag) {
-      dispatch_float(src_dtype, [&](auto stag) {
+    dispatch_float(dst_dtype, "copy", [&](auto dtag) {
+      dispatch_float(src_dtype, "copy", [&](auto stag) {
         using D = decltype(dtag);
         using S = decltype(stag);
         convert_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<D*>(dst), dl,
