@@ -27,31 +27,36 @@ Tensor fold_weight_norm(const Tensor& g, const Tensor& v) {
 
 }  // namespace
 
-DacVae::DacVae(DacConfig config, const WeightSet& weights) : config_(std::move(config)) {
+DacVae::DacVae(DacConfig config, const WeightSet& weights)
+    : config_(std::move(config)), device_(weights.device()) {
   static const std::string kParam = ".parametrizations.weight.original";
+  auto host = [&](const std::string& name) { return weights.get(name).to(Device::cpu()); };
   for (const auto& name : weights.names()) {
     const auto param = name.find(kParam);
     if (param != std::string::npos) {  // original0 = g, original1 = v
       if (name.back() == '1') {
         const std::string prefix = name.substr(0, param);
-        convs_[prefix].weight =
-            fold_weight_norm(weights.get(prefix + kParam + "0"), weights.get(name));
+        convs_[prefix].weight = fold_weight_norm(host(prefix + kParam + "0"), host(name));
       }
       continue;
     }
     const auto dot = name.rfind('.');
     const std::string prefix = name.substr(0, dot), leaf = name.substr(dot + 1);
     if (leaf == "alpha") {
-      alphas_[prefix] = weights.get(name).to(DType::kF32).reshape({-1}).contiguous();
+      alphas_[prefix] = host(name).to(DType::kF32).contiguous().reshape({-1});
     } else if (leaf == "bias") {
-      convs_[prefix].bias = weights.get(name).to(DType::kF32);
+      convs_[prefix].bias = host(name).to(DType::kF32);
     } else if (leaf == "weight") {
-      convs_[prefix].weight = weights.get(name).to(DType::kF32).contiguous();
+      convs_[prefix].weight = host(name).to(DType::kF32).contiguous();
     } else if (leaf == "weight_v") {
-      convs_[prefix].weight =
-          fold_weight_norm(weights.get(prefix + ".weight_g"), weights.get(name));
+      convs_[prefix].weight = fold_weight_norm(host(prefix + ".weight_g"), host(name));
     }
   }
+  for (auto& [name, c] : convs_) {
+    if (c.weight.defined()) c.weight = c.weight.to(device_);
+    if (c.bias.defined()) c.bias = c.bias.to(device_);
+  }
+  for (auto& [name, a] : alphas_) a = a.to(device_);
 }
 
 const DacVae::Conv& DacVae::conv(const std::string& name) const {
@@ -67,27 +72,8 @@ const Tensor& DacVae::alpha(const std::string& name) const {
   return it->second;
 }
 
-// Snake: x + 1/(α + 1e-9) · sin²(α·x), per channel.
 Tensor DacVae::snake(Exec& ex, const Tensor& x, const std::string& name) const {
-  const Tensor& a = alpha(name);
-  const int64_t C = x.size(0), L = x.size(1);
-  MOVA_CHECK(a.numel() == C, ErrorKind::kShape, "audio_vae: Snake '", name, "' has ", a.numel(),
-             " channels, input has ", C);
-  Tensor y = Tensor::empty({C, L}, DType::kF32, &ex.buffers());
-  const float* px = x.data<float>();
-  const float* pa = a.data<float>();
-  float* py = y.data<float>();
-  ex.pool().parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const float al = pa[c], inv = 1.0f / (al + 1e-9f);
-      for (int64_t i = 0; i < L; ++i) {
-        const float v = px[c * L + i];
-        const float s = std::sin(al * v);
-        py[c * L + i] = v + inv * s * s;
-      }
-    }
-  });
-  return y;
+  return mova::snake(ex, x, alpha(name));
 }
 
 Tensor DacVae::residual_unit(Exec& ex, const Tensor& x, const std::string& p,
@@ -108,7 +94,7 @@ Tensor DacVae::decode(Exec& ex, const Tensor& latents) const {
   MOVA_CHECK(
       latents.dim() == 3 && latents.size(0) == 1 && latents.size(1) == C && latents.size(2) >= 1,
       ErrorKind::kShape, "audio latents ", latents.describe(), " must be [1, ", C, ", L]");
-  Tensor x = latents.to(DType::kF32).contiguous().reshape({C, latents.size(2)});
+  Tensor x = latents.to(DType::kF32).to(device_).contiguous().reshape({C, latents.size(2)});
   const Conv& pq = conv("post_quant_conv");
   x = conv1d(ex, x, pq.weight, &pq.bias, {});
   Conv1dParams c7;
@@ -131,7 +117,7 @@ Tensor DacVae::decode(Exec& ex, const Tensor& latents) const {
   }
   x = snake(ex, x, "decoder.model." + std::to_string(n + 1));
   const Conv& out = conv("decoder.model." + std::to_string(n + 2));
-  x = conv1d(ex, x, out.weight, &out.bias, c7);
+  x = conv1d(ex, x, out.weight, &out.bias, c7).to(Device::cpu());  // tanh on the host
   float* p = x.data<float>();
   for (int64_t i = 0; i < x.numel(); ++i) p[i] = std::tanh(p[i]);
   return x.reshape({1, 1, x.size(1)});
@@ -144,6 +130,7 @@ Tensor DacVae::encode(Exec& ex, const Tensor& audio) const {
   const int64_t N = audio.size(2), padded = (N + hop - 1) / hop * hop;
   Tensor x = Tensor::zeros({1, padded}, DType::kF32);
   x.narrow(1, 0, N).copy_from(audio.reshape({1, N}).to(DType::kF32));
+  x = x.to(device_);
   Conv1dParams c7;
   c7.padding = 3;
   const Conv& in = conv("encoder.block.0");
@@ -169,7 +156,7 @@ Tensor DacVae::encode(Exec& ex, const Tensor& audio) const {
   const Conv& q = conv("quant_conv");
   x = conv1d(ex, x, q.weight, &q.bias, {});  // [2C, L]: mean then log-variance
   const int64_t C = config_.latent_channels();
-  return x.narrow(0, 0, C).contiguous().reshape({1, C, x.size(1)});
+  return x.narrow(0, 0, C).to(Device::cpu()).reshape({1, C, x.size(1)});
 }
 
 }  // namespace mova

@@ -15,12 +15,16 @@ namespace mova {
 
 class DacVae {
  public:
+  // Folds the weight norms on the host, then keeps the folded weights on the device
+  // `weights` are placed on (WeightSet::place_on), where the passes run.
   DacVae(DacConfig config, const WeightSet& weights);
 
   // latents [1, C, L] -> waveform [1, 1, L·hop] in [-1, 1] (tanh output, not trimmed).
   Tensor decode(Exec& ex, const Tensor& latents) const;
   // waveform [1, 1, N] -> posterior mean [1, C, ceil(N/hop)] (zero-padded to a multiple of hop).
   Tensor encode(Exec& ex, const Tensor& audio) const;
+  // Inputs and outputs of both passes are host tensors wherever the passes run.
+  Device device() const { return device_; }
 
   const DacConfig& config() const { return config_; }
 
@@ -36,6 +40,7 @@ class DacVae {
                        int64_t dilation) const;
 
   DacConfig config_;
+  Device device_;
   std::map<std::string, Conv> convs_;     // by module prefix, e.g. "decoder.model.1.block.1"
   std::map<std::string, Tensor> alphas_;  // Snake alpha [C], by module prefix
 };

@@ -38,14 +38,14 @@ Tensor Umt5Encoder::encode(Exec& ex, const std::vector<int64_t>& ids,
   MOVA_CHECK(L >= 1 && mask.size() == ids.size(), ErrorKind::kShape,
              "text encoder: ids and attention mask must have the same non-zero length");
   const float eps = static_cast<float>(config_.layer_norm_epsilon);
-  // Embedding lookup, no scaling.
+  const Device device = weights_.device();
+  // Embedding lookup, no scaling: row by row, on the table's device.
   const Tensor table = w(embedding_name_);
-  Tensor h = Tensor::empty({1, L, D}, DType::kF32);
+  Tensor h = Tensor::empty({1, L, D}, DType::kF32, device);
   for (int64_t i = 0; i < L; ++i) {
     MOVA_CHECK(ids[i] >= 0 && ids[i] < config_.vocab_size, ErrorKind::kInvalidArgument, "token id ",
                ids[i], " at position ", i, " is outside the vocabulary of ", config_.vocab_size);
-    Tensor row = table.select(0, ids[i]).to(DType::kF32);
-    std::memcpy(h.data<float>() + i * D, row.data<float>(), D * sizeof(float));
+    h.select(1, i).copy_from(table.select(0, ids[i]).unsqueeze(0));
   }
   Tensor key_mask = Tensor::empty({1, L}, DType::kF32);
   int64_t real = 0;
@@ -53,6 +53,7 @@ Tensor Umt5Encoder::encode(Exec& ex, const std::vector<int64_t>& ids,
     key_mask.data<float>()[i] = mask[i] ? 1.0f : 0.0f;
     real += mask[i] ? 1 : 0;
   }
+  key_mask = key_mask.to(device);
   std::vector<int64_t> bucket(2 * L - 1);
   for (int64_t d = -(L - 1); d <= L - 1; ++d)
     bucket[d + L - 1] = relative_position_bucket(d, config_.relative_attention_num_buckets,
@@ -60,14 +61,16 @@ Tensor Umt5Encoder::encode(Exec& ex, const std::vector<int64_t>& ids,
 
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
     const std::string p = "encoder.block." + std::to_string(layer) + ".layer.";
-    // Position bias [H, L, L] from this layer's own table [buckets, H].
-    const auto rel = w(p + "0.SelfAttention.relative_attention_bias.weight").to_vector();
+    // Position bias [H, L, L] from this layer's own table [buckets, H], built on the host.
+    const auto rel =
+        w(p + "0.SelfAttention.relative_attention_bias.weight").to(Device::cpu()).to_vector();
     Tensor bias = Tensor::empty({H, L, L}, DType::kF32, &ex.buffers());
     float* pb = bias.data<float>();
     for (int64_t hh = 0; hh < H; ++hh)
       for (int64_t i = 0; i < L; ++i)
         for (int64_t j = 0; j < L; ++j)
           pb[(hh * L + i) * L + j] = rel[bucket[j - i + L - 1] * H + hh];
+    bias = bias.to(device);
 
     const Tensor ln0 = w(p + "0.layer_norm.weight");
     const Tensor x = rms_norm(ex, h, &ln0, eps);
@@ -88,7 +91,7 @@ Tensor Umt5Encoder::encode(Exec& ex, const std::vector<int64_t>& ids,
     h = add(ex, h, linear(ex, mul(ex, gate, up), w(p + "1.DenseReluDense.wo.weight")));
   }
   const Tensor fl = w("encoder.final_layer_norm.weight");
-  Tensor out = rms_norm(ex, h, &fl, eps);
+  Tensor out = rms_norm(ex, h, &fl, eps).to(Device::cpu());
   std::memset(out.data<float>() + real * D, 0, (L - real) * D * sizeof(float));
   return out;
 }

@@ -23,6 +23,7 @@ class Umt5Encoder {
   // ids and mask: L token ids and 0/1 flags (padded keys are masked in attention; padded
   // query rows are computed anyway, as upstream). Returns the last hidden state [1, L, d_model]
   // with rows at and past the real length (mask sum) zeroed, as MOVA's pipeline does.
+  // Runs on the device the weights are placed on (WeightSet::place_on); returns a host tensor.
   Tensor encode(Exec& ex, const std::vector<int64_t>& ids, const std::vector<int64_t>& mask) const;
 
   const Umt5Config& config() const { return config_; }

@@ -4,12 +4,12 @@
 #include <cmath>
 #include <cstring>
 
-#include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/concat.h"
 #include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/norm.h"
 
 namespace mova {
 
@@ -36,29 +36,10 @@ Tensor WanVae::causal_conv(Exec& ex, const Tensor& x, const std::string& name, S
   return y;
 }
 
-// x / max(‖x‖₂ over channels, 1e-12) · √C · γ, at every (t, h, w); then SiLU when asked, in
-// the same pass, so the un-activated tensor (full-resolution, 4 frames) never exists.
+// The norm and the SiLU after it in one pass, so the un-activated tensor (full resolution,
+// 4 frames) never exists.
 Tensor WanVae::rms(Exec& ex, const Tensor& x, const std::string& gamma, bool then_silu) const {
-  const auto g = w(gamma).to_vector();
-  const int64_t C = x.size(0), P = x.numel() / C;
-  MOVA_CHECK(static_cast<int64_t>(g.size()) == C, ErrorKind::kShape, "video_vae: ", gamma, " has ",
-             g.size(), " channels, input has ", C);
-  Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
-  const float* px = x.data<float>();
-  float* py = y.data<float>();
-  const double root_c = std::sqrt(static_cast<double>(C));
-  ex.pool().parallel_for(P, 1024, [&](int64_t a, int64_t e) {
-    for (int64_t i = a; i < e; ++i) {
-      double ss = 0;
-      for (int64_t c = 0; c < C; ++c) ss += static_cast<double>(px[c * P + i]) * px[c * P + i];
-      const double scale = root_c / std::max(std::sqrt(ss), 1e-12);
-      for (int64_t c = 0; c < C; ++c) {
-        const float y = static_cast<float>(px[c * P + i] * scale * g[c]);
-        py[c * P + i] = then_silu ? cpu::silu(y) : y;
-      }
-    }
-  });
-  return y;
+  return channel_rms_norm(ex, x, w(gamma), then_silu);
 }
 
 Tensor WanVae::resblock(Exec& ex, const Tensor& x, const std::string& p, Stream& s) const {
@@ -75,19 +56,17 @@ Tensor WanVae::attention_block(Exec& ex, const Tensor& x, const std::string& p, 
   const int64_t C = x.size(0), T = x.size(1), H = x.size(2), W = x.size(3);
   const Tensor qkv =
       causal_conv(ex, rms(ex, x, p + ".norm.gamma"), p + ".to_qkv", s);  // [3C,T,H,W]
-  Tensor attended = Tensor::empty({C, T, H, W}, DType::kF32, &ex.buffers());
+  std::vector<Tensor> frames;
   for (int64_t t = 0; t < T; ++t) {
     // [3C, HW] of this frame -> q, k, v [1, HW, 1, C]
     const Tensor frame = qkv.narrow(1, t, 1).contiguous().reshape({3 * C, H * W});
     auto part = [&](int64_t i) {
       return frame.narrow(0, i * C, C).transpose(0, 1).contiguous().reshape({1, H * W, 1, C});
     };
-    const Tensor o = attention(ex, part(0), part(1), part(2)).reshape({H * W, C});
-    const float* po = o.data<float>();
-    float* pa = attended.data<float>();
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < H * W; ++i) pa[(c * T + t) * H * W + i] = po[i * C + c];
+    const Tensor o = attention(ex, part(0), part(1), part(2));
+    frames.push_back(o.reshape({H, W, C}).permute({2, 0, 1}).unsqueeze(1));  // [C, 1, H, W]
   }
+  const Tensor attended = concat(frames, 1);
   return add(ex, causal_conv(ex, attended, p + ".proj", s), x);
 }
 
@@ -123,34 +102,25 @@ Tensor WanVae::downsample(Exec& ex, const Tensor& x, const std::string& p, bool 
 
 Tensor WanVae::upsample(Exec& ex, const Tensor& x, const std::string& p, bool temporal,
                         Stream& s) const {
-  const int64_t C = x.size(0), H = x.size(2), W = x.size(3), P = H * W;
+  const int64_t C = x.size(0), H = x.size(2), W = x.size(3);
   Tensor seq = x;
   if (temporal && !s.first_chunk) {
     // After the first chunk, a causal time conv C -> 2C whose halves become two frames each
-    // (frame 0 is neither doubled nor used as context: the cache starts empty).
+    // (frame 0 is neither doubled nor used as context: the cache starts empty):
+    // seq[c, 2t + k] = doubled[k·C + c, t].
     const int64_t T = x.size(1);
     const Tensor doubled = causal_conv(ex, x, p + ".time_conv", s);  // [2C, T, H, W]
-    seq = Tensor::empty({C, 2 * T, H, W}, DType::kF32, &ex.buffers());
-    for (int64_t c = 0; c < C; ++c) {
-      float* dst = seq.data<float>() + c * 2 * T * P;
-      for (int64_t t = 0; t < T; ++t) {
-        std::memcpy(dst + 2 * t * P, doubled.data<float>() + (c * T + t) * P, P * sizeof(float));
-        std::memcpy(dst + (2 * t + 1) * P, doubled.data<float>() + ((C + c) * T + t) * P,
-                    P * sizeof(float));
-      }
-    }
+    seq = doubled.reshape({2, C, T, H * W})
+              .permute({1, 2, 0, 3})
+              .contiguous(&ex.buffers())
+              .reshape({C, 2 * T, H, W});
   }
-  // Nearest 2× in space, then a 3×3 pad-1 conv to C/2 channels.
+  // Nearest 2× in space (a stride-0 view made contiguous), then a 3×3 pad-1 conv to C/2.
   const int64_t T = seq.size(1);
-  Tensor up = Tensor::empty({C, T, 2 * H, 2 * W}, DType::kF32, &ex.buffers());
-  const float* ps = seq.data<float>();
-  float* pu = up.data<float>();
-  ex.pool().parallel_for(C * T, 1, [&](int64_t a, int64_t e) {
-    for (int64_t ct = a; ct < e; ++ct)
-      for (int64_t i = 0; i < 2 * H; ++i)
-        for (int64_t j = 0; j < 2 * W; ++j)
-          pu[(ct * 2 * H + i) * 2 * W + j] = ps[(ct * H + i / 2) * W + j / 2];
-  });
+  const Tensor up = seq.reshape({C, T, H, 1, W, 1})
+                        .expand({C, T, H, 2, W, 2})
+                        .contiguous(&ex.buffers())
+                        .reshape({C, T, 2 * H, 2 * W});
   const Tensor wt = w(p + ".resample.1.weight"), b = w(p + ".resample.1.bias");
   Conv3dParams sp;
   sp.pad_top = sp.pad_bottom = sp.pad_left = sp.pad_right = 1;
@@ -183,8 +153,8 @@ Tensor WanVae::encode(Exec& ex, const Tensor& video) const {
   Stream s;
   std::vector<Tensor> latents;
   for (int64_t t = 0; t < x.size(1); t += (t == 0 ? 1 : 4)) {  // frame 0, then 4-frame chunks
-    const Tensor chunk = x.narrow(1, t, t == 0 ? 1 : 4).to(DType::kF32).contiguous();
-    latents.push_back(encode_chunk(ex, chunk, s));
+    const Tensor chunk = x.narrow(1, t, t == 0 ? 1 : 4).to(DType::kF32).to(device());
+    latents.push_back(encode_chunk(ex, chunk.contiguous(), s).to(Device::cpu()));
     s.first_chunk = false;
   }
   return concat(latents, 1).unsqueeze(0);
@@ -203,6 +173,7 @@ Tensor WanVae::decode_chunk(Exec& ex, const Tensor& z, Stream& s) const {
       x = upsample(ex, x, p + ".upsamplers.0", config_.temperal_downsample[levels - 2 - i], s);
   }
   x = causal_conv(ex, rms(ex, x, "decoder.norm_out.gamma", true), "decoder.conv_out", s);
+  x = x.to(Device::cpu());  // frames go to the host anyway; clamp there
   float* p = x.data<float>();
   for (int64_t i = 0; i < x.numel(); ++i) p[i] = std::clamp(p[i], -1.0f, 1.0f);
   return x;
@@ -233,7 +204,7 @@ void WanVae::decode(Exec& ex, const Tensor& latents, const FrameSink& sink,
   if (!tiling || (h <= tiling->tile && w <= tiling->tile)) {
     Stream s;
     for (int64_t t = 0; t < z.size(1); ++t) {
-      sink(decode_chunk(ex, z.narrow(1, t, 1).to(DType::kF32).contiguous(), s));
+      sink(decode_chunk(ex, z.narrow(1, t, 1).to(DType::kF32).to(device()).contiguous(), s));
       s.first_chunk = false;
     }
     return;
@@ -255,7 +226,7 @@ void WanVae::decode(Exec& ex, const Tensor& latents, const FrameSink& sink,
       std::vector<Tensor> chunks;
       for (int64_t t = 0; t < z.size(1); ++t) {
         const Tensor part = z.narrow(1, t, 1).narrow(2, rows[r], th).narrow(3, cols[c], tw);
-        chunks.push_back(decode_chunk(ex, part.to(DType::kF32).contiguous(), s));
+        chunks.push_back(decode_chunk(ex, part.to(DType::kF32).to(device()).contiguous(), s));
         s.first_chunk = false;
         if (r == 0 && c == 0) chunk_frames.push_back(chunks.back().size(1));
       }

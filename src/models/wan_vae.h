@@ -51,6 +51,9 @@ class WanVae {
   Tensor image_condition(Exec& ex, const Tensor& image, int64_t frames) const;
 
   const WanVaeConfig& config() const { return config_; }
+  // Where the passes run: the device the weights are placed on (WeightSet::place_on). Inputs
+  // and outputs are host tensors wherever that is.
+  Device device() const { return weights_.device(); }
 
  private:
   // What a chunked pass carries from one chunk to the next: per temporal conv (by weight name)

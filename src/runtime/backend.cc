@@ -62,6 +62,12 @@ Tensor Backend::layer_norm(const Tensor&, const Tensor*, const Tensor*, float) {
 Tensor Backend::rms_norm(const Tensor&, const Tensor*, float) {
   unsupported("rms_norm");
 }
+Tensor Backend::channel_rms_norm(const Tensor&, const Tensor&, bool) {
+  unsupported("channel_rms_norm");
+}
+Tensor Backend::snake(const Tensor&, const Tensor&) {
+  unsupported("snake");
+}
 Tensor Backend::rope_interleaved(const Tensor&, const RopeAngles&) {
   unsupported("rope_interleaved");
 }
@@ -76,9 +82,6 @@ Tensor Backend::reduce(ReduceOp, const Tensor&, int, bool) {
 }
 Tensor Backend::softmax(const Tensor&) {
   unsupported("softmax");
-}
-Tensor Backend::concat(const std::vector<Tensor>&, int) {
-  unsupported("concat");
 }
 Tensor Backend::conv1d(const Tensor&, const Tensor&, const Tensor*, const Conv1dParams&) {
   unsupported("conv1d");

@@ -49,15 +49,16 @@ class Backend {
   virtual Tensor affine(const Tensor& x, float scale, float shift);
   virtual Tensor gelu(const Tensor& x, bool tanh_approximation);
   virtual Tensor silu(const Tensor& x);
+  virtual Tensor snake(const Tensor& x, const Tensor& alpha);
   virtual Tensor layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps);
   virtual Tensor rms_norm(const Tensor& x, const Tensor* weight, float eps);
+  virtual Tensor channel_rms_norm(const Tensor& x, const Tensor& gamma, bool then_silu);
   virtual Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles);
   virtual Tensor rope_rotate_half(const Tensor& x, const Tensor& cos, const Tensor& sin);
   virtual Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v,
                            const AttentionOptions& options);
   virtual Tensor reduce(ReduceOp op, const Tensor& x, int dim, bool keepdim);
   virtual Tensor softmax(const Tensor& x);
-  virtual Tensor concat(const std::vector<Tensor>& parts, int dim);
   virtual Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias,
                         const Conv1dParams& p);
   virtual Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor* bias,

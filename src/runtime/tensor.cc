@@ -211,6 +211,22 @@ Tensor Tensor::unsqueeze(int d) const {
   return t;
 }
 
+Tensor Tensor::expand(const Shape& shape) const {
+  const int rank = static_cast<int>(shape.size()), off = rank - dim();
+  MOVA_CHECK(off >= 0, ErrorKind::kShape, "expand of ", describe(), " to fewer dims ",
+             shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = shape;
+  t.strides_.assign(rank, 0);
+  for (int d = off; d < rank; ++d) {
+    const int64_t have = shape_[d - off];
+    MOVA_CHECK(have == shape[d] || have == 1, ErrorKind::kShape, "expand of ", describe(), " to ",
+               shape_str(shape), ": dim ", d - off, " has size ", have);
+    t.strides_[d] = have == shape[d] ? strides_[d - off] : 0;
+  }
+  return t;
+}
+
 Tensor Tensor::squeeze(int d) const {
   d = wrap_dim(d, dim());
   MOVA_CHECK(shape_[d] == 1, ErrorKind::kShape, "squeeze of dim ", d, " of size ", shape_[d],

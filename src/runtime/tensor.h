@@ -78,6 +78,8 @@ class Tensor {
   Tensor transpose(int a, int b) const;
   Tensor unsqueeze(int d) const;
   Tensor squeeze(int d) const;
+  // PyTorch's expand: size-1 dims (and new leading dims) repeat with stride 0, without copying.
+  Tensor expand(const Shape& shape) const;
 
   // Copies, on the tensor's device: `pool` is used when it belongs to that device.
   Tensor contiguous(BufferPool* pool = nullptr) const;  // returns *this when already contiguous

@@ -10,10 +10,15 @@
 
 #include "cuda/cuda_test_util.h"
 #include "models/checkpoint.h"
+#include "models/dac.h"
 #include "models/tiny_checkpoint.h"
+#include "models/umt5_encoder.h"
 #include "models/wan_dit.h"
+#include "models/wan_vae.h"
 #include "runtime/cuda/cuda_backend.h"
 #include "runtime/ops/attention.h"
+#include "runtime/ops/concat.h"
+#include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/linear.h"
 #include "runtime/ops/norm.h"
@@ -122,6 +127,78 @@ TEST_F(CudaBackendOps, LinearNormsRopeAttentionMatchTheCpu) {
                    attention(ex_, q, k, v, ho), 1e-5, "attention key mask");
 }
 
+// The VAEs' ops: convolutions lowered to im2col / column gathers + cuBLASLt (strided,
+// padded, dilated, several lowering chunks), the channel norm, Snake and concatenation.
+TEST_F(CudaBackendOps, ConvolutionsAndVaeOpsMatchTheCpu) {
+  const Tensor x3 = random({6, 5, 9, 11}, 20);
+  const Tensor w3 = random({7, 6, 3, 3, 3}, 21, -0.3f, 0.3f).to(DType::kBF16);
+  const Tensor b3 = random({7}, 22);
+  const Tensor dx3 = x3.to(kGpu), dw3 = w3.to(kGpu), db3 = b3.to(kGpu);
+  Conv3dParams causal;
+  causal.pad_t_front = 2;
+  causal.pad_top = causal.pad_bottom = causal.pad_left = causal.pad_right = 1;
+  expect_close_f32(conv3d(ex_, dx3, dw3, &db3, causal), conv3d(ex_, x3, w3, &b3, causal), 1e-5,
+                   "conv3d causal");
+  Conv3dParams down;
+  down.stride_h = down.stride_w = 2;
+  down.pad_bottom = down.pad_right = 1;
+  const Tensor w2 = random({7, 6, 3, 3}, 23, -0.3f, 0.3f);
+  expect_close_f32(conv3d(ex_, dx3, w2.to(kGpu), nullptr, down), conv3d(ex_, x3, w2, nullptr, down),
+                   1e-5, "conv3d 2-D stride 2");
+  Conv3dParams time;
+  time.stride_t = 2;
+  const Tensor wt = random({6, 6, 3, 1, 1}, 24, -0.3f, 0.3f);
+  const Tensor b6 = b3.narrow(0, 0, 6), db6 = b6.to(kGpu);
+  expect_close_f32(conv3d(ex_, dx3, wt.to(kGpu), &db6, time), conv3d(ex_, x3, wt, &b6, time), 1e-5,
+                   "conv3d time stride");
+
+  const Tensor x1 = random({5, 5000}, 25);
+  const Tensor w1 = random({4, 5, 7}, 26, -0.3f, 0.3f), b1 = random({4}, 27);
+  const Tensor dx1 = x1.to(kGpu), dw1 = w1.to(kGpu), db1 = b1.to(kGpu);
+  Conv1dParams dil;
+  dil.padding = 9;
+  dil.dilation = 3;
+  expect_close_f32(conv1d(ex_, dx1, dw1, &db1, dil), conv1d(ex_, x1, w1, &b1, dil), 1e-5,
+                   "conv1d dilated");
+  Conv1dParams strided;
+  strided.stride = 4;
+  strided.padding = 2;
+  expect_close_f32(conv1d(ex_, dx1, dw1, &db1, strided), conv1d(ex_, x1, w1, &b1, strided), 1e-5,
+                   "conv1d stride 4");
+  const Tensor wtr = random({5, 3, 8}, 28, -0.3f, 0.3f), btr = random({3}, 29);
+  Conv1dParams up;
+  up.stride = 5;
+  up.padding = 3;
+  up.output_padding = 1;
+  const Tensor dbtr = btr.to(kGpu);
+  expect_close_f32(conv_transpose1d(ex_, dx1, wtr.to(kGpu), &dbtr, up),
+                   conv_transpose1d(ex_, x1, wtr, &btr, up), 1e-5, "conv_transpose1d");
+
+  // Inputs long enough that the lowering's columns exceed its 256 MiB budget: several chunks,
+  // each GEMM writing (or each gather reading) at an offset.
+  const Tensor xl = random({64, 160000}, 34), wl = random({4, 64, 7}, 35, -0.1f, 0.1f);
+  Conv1dParams same;
+  same.padding = 3;
+  expect_close_f32(conv1d(ex_, xl.to(kGpu), wl.to(kGpu), &db1, same),
+                   conv1d(ex_, xl, wl, &b1, same), 1e-5, "conv1d in chunks");
+  const Tensor xt = random({4, 600000}, 36), wtl = random({4, 16, 8}, 37, -0.3f, 0.3f);
+  Conv1dParams up4;
+  up4.stride = 4;
+  up4.padding = 2;
+  expect_close_f32(conv_transpose1d(ex_, xt.to(kGpu), wtl.to(kGpu), nullptr, up4),
+                   conv_transpose1d(ex_, xt, wtl, nullptr, up4), 1e-5,
+                   "conv_transpose1d in chunks");
+
+  const Tensor gamma = random({6}, 30, 0.5f, 1.5f).to(DType::kBF16);
+  for (bool then_silu : {false, true})
+    expect_close_f32(channel_rms_norm(ex_, dx3, gamma.to(kGpu), then_silu),
+                     channel_rms_norm(ex_, x3, gamma, then_silu), 1e-5, "channel_rms_norm");
+  const Tensor alpha = random({5}, 31, 0.2f, 2.0f);
+  expect_close_f32(snake(ex_, dx1, alpha.to(kGpu)), snake(ex_, x1, alpha), 1e-5, "snake");
+  expect_close_f32(concat({dx3, dx3.narrow(1, 0, 2)}, 1), concat({x3, x3.narrow(1, 0, 2)}, 1), 0.0,
+                   "concat");
+}
+
 TEST(CudaBackend, Bf16PathStaysInItsBudget) {
   MOVA_REQUIRE_GPU();
   const auto backend = cuda::open_backend(0, Precision::kBF16);
@@ -166,6 +243,50 @@ TEST(CudaBackend, TinyDitTowersMatchTheCpu) {
     const Tensor got = WanDit(cfg, placed).forward(ex, x, 640.0f, ctx);
     expect_close_f32(got, expected, 1e-4, component_desc(tc.c).folder);
   }
+}
+
+// What `mova eval text-encode|vae-encode|vae-decode|dac-decode --device cuda` run: the text
+// encoder and both VAEs of the tiny checkpoint with their weights on the GPU.
+TEST(CudaBackend, TinyTextEncoderAndVaesMatchTheCpu) {
+  MOVA_REQUIRE_GPU();
+  test::TempDir dir;
+  write_tiny_checkpoint(dir.file("m"), {});
+  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const auto backend = cuda::open_backend(0, Precision::kF32);
+  Exec ex(2);
+  auto placed = [&](Component c) {
+    WeightSet w = ckpt.weights(c);
+    w.place_on(kGpu);
+    return w;
+  };
+  auto check = [](const Tensor& got, const Tensor& expected, const char* what) {
+    ASSERT_EQ(got.device(), Device::cpu()) << what;
+    ASSERT_EQ(got.shape(), expected.shape()) << what;
+    const double err = test::max_rel_error(got, expected);
+    EXPECT_LE(err, 1e-4) << what;
+    std::printf("[ measure  ] %s: max rel error %.3g\n", what, err);
+  };
+  const std::vector<int64_t> ids = {5, 17, 3, 1, 0, 0}, mask = {1, 1, 1, 1, 0, 0};
+  check(Umt5Encoder(ckpt.text_encoder_config(), placed(Component::kTextEncoder))
+            .encode(ex, ids, mask),
+        Umt5Encoder(ckpt.text_encoder_config(), ckpt.weights(Component::kTextEncoder))
+            .encode(ex, ids, mask),
+        "text encoder");
+
+  const WanVae vae_cpu(ckpt.video_vae_config(), ckpt.weights(Component::kVideoVae));
+  const WanVae vae_gpu(ckpt.video_vae_config(), placed(Component::kVideoVae));
+  const Tensor video = random({1, 3, 9, 16, 24}, 32);
+  const Tensor z = vae_cpu.encode(ex, video);
+  check(vae_gpu.encode(ex, video), z, "video VAE encode");
+  check(vae_gpu.decode(ex, z), vae_cpu.decode(ex, z), "video VAE decode");
+
+  const DacVae dac_cpu(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae));
+  const DacVae dac_gpu(ckpt.audio_vae_config(), placed(Component::kAudioVae));
+  const int64_t n = 4 * ckpt.audio_vae_config().hop_length() - 3;
+  const Tensor audio = random({1, 1, n}, 33);
+  const Tensor za = dac_cpu.encode(ex, audio);
+  check(dac_gpu.encode(ex, audio), za, "audio VAE encode");
+  check(dac_gpu.decode(ex, za), dac_cpu.decode(ex, za), "audio VAE decode");
 }
 
 }  // namespace

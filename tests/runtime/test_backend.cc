@@ -11,13 +11,19 @@
 
 #include "io/weight_set.h"
 #include "models/checkpoint.h"
+#include "models/dac.h"
 #include "models/tiny_checkpoint.h"
+#include "models/umt5_encoder.h"
 #include "models/wan_dit.h"
+#include "models/wan_vae.h"
 #include "pipeline/joint_denoiser.h"
 #include "runtime/backend.h"
+#include "runtime/ops/concat.h"
+#include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/linear.h"
 #include "runtime/ops/norm.h"
+#include "runtime/ops/reduce.h"
 #include "test_util.h"
 
 namespace mova {
@@ -92,9 +98,31 @@ class HostBackedDevice : public Backend {
   }
   Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v,
                    const AttentionOptions& options) override {
-    EXPECT_EQ(options.bias, nullptr);
-    EXPECT_EQ(options.key_mask, nullptr);
-    return back(mova::attention(ex_, host(q), host(k), host(v), options));
+    AttentionOptions on_host = options;
+    const Tensor bias = options.bias ? host(*options.bias) : Tensor();
+    const Tensor mask = options.key_mask ? host(*options.key_mask) : Tensor();
+    if (options.bias) on_host.bias = &bias;
+    if (options.key_mask) on_host.key_mask = &mask;
+    return back(mova::attention(ex_, host(q), host(k), host(v), on_host));
+  }
+  Tensor channel_rms_norm(const Tensor& x, const Tensor& gamma, bool then_silu) override {
+    return back(mova::channel_rms_norm(ex_, host(x), host(gamma), then_silu));
+  }
+  Tensor snake(const Tensor& x, const Tensor& alpha) override {
+    return back(mova::snake(ex_, host(x), host(alpha)));
+  }
+  Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor* b, const Conv1dParams& p) override {
+    const Tensor hb = b ? host(*b) : Tensor();
+    return back(mova::conv1d(ex_, host(x), host(w), b ? &hb : nullptr, p));
+  }
+  Tensor conv_transpose1d(const Tensor& x, const Tensor& w, const Tensor* b,
+                          const Conv1dParams& p) override {
+    const Tensor hb = b ? host(*b) : Tensor();
+    return back(mova::conv_transpose1d(ex_, host(x), host(w), b ? &hb : nullptr, p));
+  }
+  Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor* b, const Conv3dParams& p) override {
+    const Tensor hb = b ? host(*b) : Tensor();
+    return back(mova::conv3d(ex_, host(x), host(w), b ? &hb : nullptr, p));
   }
 
   int ops = 0;
@@ -228,6 +256,96 @@ TEST(Backend, JointDenoiserStepRunsOnTheDevice) {
     EXPECT_EQ(got.audio.to_vector(), cpu.audio.to_vector()) << "expert " << expert;
   }
   EXPECT_GT(dev.ops, 100);
+}
+
+// Concatenation on a device is the device's strided copy into each part's slice.
+TEST(Backend, ConcatOnTheDeviceCopiesEachPartIntoItsSlice) {
+  Exec ex(1);
+  const Tensor a = Tensor::from_vector({2, 3, 2}, test::random_vector(12, 9));
+  const Tensor b = Tensor::from_vector({2, 1, 2}, test::random_vector(4, 10));
+  HostBackedDevice dev;
+  const Tensor got = concat({a.to(kFake), b.to(kFake).to(DType::kBF16)}, 1);
+  EXPECT_EQ(got.device(), kFake);
+  EXPECT_EQ(got.dtype(), DType::kF32);
+  EXPECT_EQ(got.to(Device::cpu()).to_vector(), concat({a, b.to(DType::kBF16)}, 1).to_vector());
+  test::expect_error(
+      [&] {
+        concat({a.to(kFake), b.to(kFake)}, 2);
+      },
+      {"cannot concatenate", "along dim 2"});
+}
+
+// The text encoder, both VAE passes, the first-frame condition and the audio VAE, each with
+// its weights placed on the device: host results equal to the CPU's, bit for bit.
+TEST(Backend, TextEncoderRunsWhereItsWeightsArePlaced) {
+  test::TempDir dir;
+  write_tiny_checkpoint(dir.file("m"), {});
+  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  Exec ex(1);
+  const std::vector<int64_t> ids = {5, 17, 3, 1, 0, 0}, mask = {1, 1, 1, 1, 0, 0};
+  const Tensor expected =
+      Umt5Encoder(ckpt.text_encoder_config(), ckpt.weights(Component::kTextEncoder))
+          .encode(ex, ids, mask);
+  HostBackedDevice dev;
+  WeightSet placed = ckpt.weights(Component::kTextEncoder);
+  placed.place_on(kFake);
+  const Tensor got = Umt5Encoder(ckpt.text_encoder_config(), placed).encode(ex, ids, mask);
+  EXPECT_EQ(got.device(), Device::cpu());
+  EXPECT_GT(dev.ops, 10);
+  EXPECT_EQ(got.to_vector(), expected.to_vector());
+}
+
+TEST(Backend, VideoVaeRunsWhereItsWeightsArePlaced) {
+  test::TempDir dir;
+  write_tiny_checkpoint(dir.file("m"), {});
+  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  Exec ex(1);
+  const WanVae cpu(ckpt.video_vae_config(), ckpt.weights(Component::kVideoVae));
+  const Tensor video = Tensor::from_vector({1, 3, 5, 16, 16}, test::random_vector(3840, 11));
+  const Tensor image = video.narrow(2, 0, 1).squeeze(2).contiguous();
+  const Tensor z = cpu.encode(ex, video);
+  const Tensor frames = cpu.decode(ex, z);
+  const Tensor cond = cpu.image_condition(ex, image, 5);
+
+  HostBackedDevice dev;
+  WeightSet placed = ckpt.weights(Component::kVideoVae);
+  placed.place_on(kFake);
+  const WanVae gpu(ckpt.video_vae_config(), placed);
+  EXPECT_EQ(gpu.device(), kFake);
+  const Tensor got_z = gpu.encode(ex, video);
+  EXPECT_EQ(got_z.device(), Device::cpu());
+  EXPECT_EQ(got_z.to_vector(), z.to_vector());
+  const int encode_ops = dev.ops;
+  EXPECT_GT(encode_ops, 20);
+  EXPECT_EQ(gpu.decode(ex, z).to_vector(), frames.to_vector());
+  EXPECT_GT(dev.ops, 2 * encode_ops);
+  EXPECT_EQ(gpu.image_condition(ex, image, 5).to_vector(), cond.to_vector());
+}
+
+TEST(Backend, AudioVaeRunsWhereItsWeightsArePlaced) {
+  test::TempDir dir;
+  write_tiny_checkpoint(dir.file("m"), {});
+  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  Exec ex(1);
+  const DacVae cpu(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae));
+  const int64_t hop = ckpt.audio_vae_config().hop_length();
+  const Tensor audio =
+      Tensor::from_vector({1, 1, 3 * hop - 5}, test::random_vector(3 * hop - 5, 12));
+  const Tensor z = cpu.encode(ex, audio);
+  const Tensor wave = cpu.decode(ex, z);
+
+  HostBackedDevice dev;
+  WeightSet placed = ckpt.weights(Component::kAudioVae);
+  placed.place_on(kFake);
+  const DacVae gpu(ckpt.audio_vae_config(), placed);
+  EXPECT_EQ(gpu.device(), kFake);
+  const Tensor got_z = gpu.encode(ex, audio);
+  EXPECT_EQ(got_z.device(), Device::cpu());
+  EXPECT_EQ(got_z.to_vector(), z.to_vector());
+  const Tensor got_wave = gpu.decode(ex, z);
+  EXPECT_EQ(got_wave.device(), Device::cpu());
+  EXPECT_EQ(got_wave.to_vector(), wave.to_vector());
+  EXPECT_GT(dev.ops, 20);
 }
 
 }  // namespace

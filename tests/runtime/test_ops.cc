@@ -29,6 +29,51 @@ class Ops : public ::testing::Test {
   Tensor x = Tensor::from_vector({rows, dim}, xv);
 };
 
+// Over dim 0 of [C, positions], as the Wan VAE normalises channels; then SiLU when asked.
+TEST_F(Ops, ChannelRmsNorm) {
+  const int64_t C = 7, P = 53;
+  const auto gv = test::random_vector(C, 8, 0.5f, 1.5f);
+  const Tensor xc = Tensor::from_vector({C, 1, P}, test::random_vector(C * P, 9, -3, 3));
+  const Tensor gamma = Tensor::from_vector({C}, gv).to(DType::kBF16);
+  const auto xs = xc.to_vector(), gs = gamma.to_vector();
+  for (bool then_silu : {false, true}) {
+    std::vector<double> ref(xs.size());
+    for (int64_t i = 0; i < P; ++i) {
+      double ss = 0;
+      for (int64_t c = 0; c < C; ++c) ss += double(xs[c * P + i]) * xs[c * P + i];
+      for (int64_t c = 0; c < C; ++c) {
+        const double y = xs[c * P + i] / std::sqrt(ss) * std::sqrt(double(C)) * gs[c];
+        ref[c * P + i] = then_silu ? y / (1 + std::exp(-y)) : y;
+      }
+    }
+    expect_close(channel_rms_norm(ex, xc, gamma, then_silu), ref, "channel_rms_norm");
+  }
+  // A position of zeros stays zero (the norm is clamped at 1e-12, not divided by 0).
+  const Tensor zeros = Tensor::zeros({C, 2}, DType::kF32);
+  EXPECT_EQ(channel_rms_norm(ex, zeros, gamma, true).to_vector(), std::vector<float>(2 * C, 0.0f));
+  test::expect_error([&] { channel_rms_norm(ex, xc.narrow(0, 0, 3), gamma, false); },
+                     {"channel_rms_norm: gamma", "does not have the 3 channels"});
+}
+
+TEST_F(Ops, Snake) {
+  const int64_t C = 5, L = 77;
+  const auto av = test::random_vector(C, 10, 0.2f, 2.0f);
+  const Tensor xs = Tensor::from_vector({C, L}, test::random_vector(C * L, 11, -3, 3));
+  const auto xv2 = xs.to_vector();
+  std::vector<double> ref(xv2.size());
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < L; ++i) {
+      const double s = std::sin(double(av[c]) * xv2[c * L + i]);
+      ref[c * L + i] = xv2[c * L + i] + s * s / (double(av[c]) + 1e-9);
+    }
+  expect_close(snake(ex, xs, Tensor::from_vector({C}, av)), ref, "snake");
+  test::expect_error(
+      [&] {
+        snake(ex, xs, Tensor::from_vector({2}, {1, 2}));
+      },
+      {"snake: alpha", "does not have the 5 channels"});
+}
+
 TEST_F(Ops, Softmax) {
   std::vector<double> ref(xv.size());
   for (int64_t r = 0; r < rows; ++r) {

@@ -47,6 +47,19 @@ TEST(Tensor, NarrowSelectAndSqueezeAreViews) {
   EXPECT_EQ(t.unsqueeze(0).squeeze(0).shape(), (Shape{3, 5}));
 }
 
+TEST(Tensor, ExpandRepeatsSizeOneDimsWithoutCopying) {
+  const Tensor t = Tensor::from_vector({2, 1}, {1, 2});
+  const Tensor e = t.expand({3, 2, 4});
+  EXPECT_EQ(e.raw_data(), t.raw_data());
+  EXPECT_EQ(e.stride(0), 0);
+  EXPECT_EQ(e.stride(2), 0);
+  EXPECT_FALSE(e.is_contiguous());
+  EXPECT_EQ(e.contiguous().to_vector(), std::vector<float>({1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1,
+                                                            2, 2, 2, 2, 1, 1, 1, 1, 2, 2, 2, 2}));
+  test::expect_error([&] { t.expand({3, 4}); }, {"expand of", "dim 0 has size 2"});
+  test::expect_error([&] { t.expand({2}); }, {"to fewer dims"});
+}
+
 TEST(Tensor, ReshapeInfersAndRejects) {
   Tensor t = iota({4, 6});
   EXPECT_EQ(t.reshape({-1, 3}).shape(), (Shape{8, 3}));

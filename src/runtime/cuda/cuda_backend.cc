@@ -2,6 +2,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -11,10 +12,13 @@
 #include "runtime/cuda/device_memory.h"
 #include "runtime/cuda/kernels/activation.h"
 #include "runtime/cuda/kernels/attention.h"
+#include "runtime/cuda/kernels/channel_ops.h"
+#include "runtime/cuda/kernels/conv_lowering.h"
 #include "runtime/cuda/kernels/norm.h"
 #include "runtime/cuda/kernels/rope.h"
 #include "runtime/cuda/kernels/strided.h"
 #include "runtime/error.h"
+#include "runtime/ops/conv.h"
 
 namespace mova::cuda {
 namespace {
@@ -149,6 +153,107 @@ class CudaBackend final : public Backend {
     return y;
   }
 
+  Tensor channel_rms_norm(const Tensor& x, const Tensor& gamma, bool then_silu) override {
+    make_current();
+    const Tensor xc = x.contiguous(&pool_);
+    const Tensor g = f32_or_empty(&gamma);
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    const int64_t C = x.size(0);
+    mova::cuda::channel_rms_norm(f32(xc), f32(y), C, C ? x.numel() / C : 0, f32(g), then_silu);
+    return y;
+  }
+
+  Tensor snake(const Tensor& x, const Tensor& alpha) override {
+    make_current();
+    const Tensor xc = x.contiguous(&pool_);
+    const Tensor a = f32_or_empty(&alpha);
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    mova::cuda::snake(f32(xc), f32(y), x.size(0), x.size(1), f32(a));
+    return y;
+  }
+
+  Tensor conv3d(const Tensor& x, const Tensor& weight, const Tensor* bias,
+                const Conv3dParams& p) override {
+    const Tensor w5 = weight.dim() == 4 ? weight.unsqueeze(2) : weight;
+    const Shape out = conv3d_output_shape(x.shape(), w5.shape(), p);
+    Im2Col a;
+    a.c_in = x.size(0);
+    a.t = x.size(1);
+    a.h = x.size(2);
+    a.w = x.size(3);
+    a.kt = w5.size(2);
+    a.kh = w5.size(3);
+    a.kw = w5.size(4);
+    a.stride_t = p.stride_t;
+    a.stride_h = p.stride_h;
+    a.stride_w = p.stride_w;
+    a.pad_t = p.pad_t_front;
+    a.pad_h = p.pad_top;
+    a.pad_w = p.pad_left;
+    a.out_t = out[1];
+    a.out_h = out[2];
+    a.out_w = out[3];
+    return lowered_conv(x, w5, bias, a, out);
+  }
+
+  Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias,
+                const Conv1dParams& p) override {
+    const int64_t out_len = conv1d_output_length(x.size(1), weight.size(2), p);
+    Im2Col a;
+    a.c_in = x.size(0);
+    a.w = x.size(1);
+    a.kw = weight.size(2);
+    a.stride_w = p.stride;
+    a.pad_w = p.padding;
+    a.dilation_w = p.dilation;
+    a.out_w = out_len;
+    return lowered_conv(x, weight, bias, a, {weight.size(0), out_len});
+  }
+
+  // cols [C_out·K, n] = Wᵀ · x for a chunk of input positions, then each output gathers its
+  // taps from them (no atomics: chunks run in order on the stream, each output in one thread).
+  Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor* bias,
+                          const Conv1dParams& p) override {
+    make_current();
+    const int64_t c_in = weight.size(0), c_out = weight.size(1), k = weight.size(2);
+    const int64_t L = x.size(1), out_len = conv_transpose1d_output_length(L, k, p);
+    const DType dtype = gemm_dtype();
+    const Tensor xd = x.contiguous(&pool_).to(dtype, &pool_);
+    const Tensor wd = weight.contiguous(&pool_).to(dtype, &pool_);  // [C_in, C_out·K]
+    Tensor out = Tensor::empty({c_out, out_len}, DType::kF32, &pool_);
+    fill_with_bias(out, bias, c_out, out_len);
+    const int64_t chunk = chunk_positions(c_out * k, L, DType::kF32);
+    const Tensor cols = Tensor::empty({c_out * k * chunk}, DType::kF32, &pool_);
+    TransposedGather tg;
+    tg.cols = f32(cols);
+    tg.out = f32(out);
+    tg.c_out = c_out;
+    tg.k = k;
+    tg.out_len = out_len;
+    tg.stride = p.stride;
+    tg.padding = p.padding;
+    tg.dilation = p.dilation;
+    for (int64_t first = 0; first < L; first += chunk) {
+      const int64_t n = std::min(chunk, L - first);
+      DeviceGemm g;
+      g.m = c_out * k;
+      g.n = n;
+      g.k = c_in;
+      g.a = wd.raw_data();
+      g.trans_a = true;
+      g.lda = c_out * k;
+      g.b = static_cast<const char*>(xd.raw_data()) + first * dtype_size(dtype);
+      g.ldb = L;
+      g.ab_dtype = dtype;
+      g.c = cols.raw_data();
+      g.ldc = n;
+      g.c_dtype = DType::kF32;
+      blas_.gemm(g);
+      transposed_conv_gather(tg, first, n);
+    }
+    return out;
+  }
+
   Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles) override {
     make_current();
     const Tensor xc = x.contiguous(&pool_);
@@ -180,7 +285,7 @@ class CudaBackend final : public Backend {
     }
     if (options.key_mask) a.key_mask = f32(*options.key_mask);
     // The BF16 path rounds q, k, v to BF16 (tensor cores); its output is widened back.
-    const DType dtype = precision_ == Precision::kBF16 ? DType::kBF16 : DType::kF32;
+    const DType dtype = gemm_dtype();
     const Tensor qd = q.to(dtype, &pool_), kd = k.to(dtype, &pool_), vd = v.to(dtype, &pool_);
     Tensor out = Tensor::empty({B, Lq, H, D}, dtype, &pool_);
     a.q = qd.raw_data();
@@ -218,6 +323,72 @@ class CudaBackend final : public Backend {
     return t ? t->contiguous().to(DType::kF32) : Tensor();
   }
 
+  DType gemm_dtype() const { return precision_ == Precision::kBF16 ? DType::kBF16 : DType::kF32; }
+
+  // Positions per lowering chunk: columns of `rows` values each within a fixed budget, in
+  // multiples of 64 so every chunk's GEMM operands stay 256-byte aligned.
+  static int64_t chunk_positions(int64_t rows, int64_t positions, DType dtype) {
+    constexpr int64_t kBudgetBytes = int64_t{256} << 20;
+    const int64_t fit = kBudgetBytes / std::max<int64_t>(rows * dtype_size(dtype), 1) / 64 * 64;
+    return std::min(std::max<int64_t>(fit, 64), std::max<int64_t>(positions, 1));
+  }
+
+  // out [C, positions] ← bias[c] broadcast along positions (zeros without a bias); the
+  // lowered GEMMs then accumulate onto it.
+  void fill_with_bias(const Tensor& out, const Tensor* bias, int64_t channels, int64_t positions) {
+    if (!bias) {
+      MOVA_CUDA_CHECK(cudaMemsetAsync(out.raw_data(), 0, out.nbytes()));
+      return;
+    }
+    const Tensor b = f32_or_empty(bias);
+    StridedLayout dst, src;
+    dst.rank = src.rank = 2;
+    dst.shape[0] = src.shape[0] = channels;
+    dst.shape[1] = src.shape[1] = positions;
+    dst.strides[0] = positions;
+    dst.strides[1] = 1;
+    src.strides[0] = 1;
+    src.strides[1] = 0;
+    copy_strided(out.raw_data(), DType::kF32, dst, b.raw_data(), DType::kF32, src);
+  }
+
+  // conv3d and conv1d: per chunk of output positions, im2col into cols [K, n], then
+  // out[:, chunk] += W [C_out, K] · cols on cuBLASLt.
+  Tensor lowered_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, Im2Col a,
+                      const Shape& out_shape) {
+    make_current();
+    const int64_t c_out = weight.size(0), K = c_out ? weight.numel() / c_out : 0;
+    const int64_t positions = a.out_t * a.out_h * a.out_w;
+    const DType dtype = gemm_dtype();
+    const Tensor xc = x.contiguous(&pool_);
+    const Tensor wd = weight.contiguous(&pool_).to(dtype, &pool_);
+    Tensor out = Tensor::empty(out_shape, DType::kF32, &pool_);
+    fill_with_bias(out, bias, c_out, positions);
+    if (positions == 0 || K == 0) return out;
+    a.x = f32(xc);
+    const int64_t chunk = chunk_positions(K, positions, dtype);
+    const Tensor cols = Tensor::empty({K * chunk}, dtype, &pool_);
+    for (int64_t first = 0; first < positions; first += chunk) {
+      const int64_t n = std::min(chunk, positions - first);
+      im2col(a, first, n, cols.raw_data(), dtype);
+      DeviceGemm g;
+      g.m = c_out;
+      g.n = n;
+      g.k = K;
+      g.a = wd.raw_data();
+      g.lda = K;
+      g.b = cols.raw_data();
+      g.ldb = n;
+      g.ab_dtype = dtype;
+      g.c = f32(out) + first;
+      g.ldc = positions;
+      g.c_dtype = DType::kF32;
+      g.accumulate = true;
+      blas_.gemm(g);
+    }
+    return out;
+  }
+
   Tensor activation(const Tensor& x, Activation act) {
     make_current();
     Tensor y = x.clone(&pool_);
@@ -230,7 +401,7 @@ class CudaBackend final : public Backend {
             int64_t m, int64_t n, int64_t k) {
     make_current();
     if (m == 0 || n == 0) return;
-    const DType dtype = precision_ == Precision::kBF16 ? DType::kBF16 : DType::kF32;
+    const DType dtype = gemm_dtype();
     const Tensor ad = a.contiguous(&pool_).to(dtype, &pool_);
     const Tensor bd = b.to(dtype, &pool_);
     const Tensor bias_f32 = bias ? bias->contiguous().to(DType::kF32) : Tensor();

@@ -13,11 +13,13 @@ namespace {
 
 constexpr int64_t kChunk = 2048;  // output (or input) positions per im2col block
 
-std::vector<float> bias_vector(const Tensor* bias, int64_t n, const Tensor& weight) {
-  if (!bias) return std::vector<float>(n, 0.0f);
-  MOVA_CHECK(bias->numel() == n, ErrorKind::kShape, "conv: bias ", bias->describe(),
-             " does not match weight ", weight.describe());
-  return bias->to_vector();
+std::vector<float> bias_vector(const Tensor* bias, int64_t n) {
+  return bias ? bias->to_vector() : std::vector<float>(n, 0.0f);
+}
+
+void check_bias(const Tensor* bias, int64_t n, const Tensor& weight) {
+  MOVA_CHECK(!bias || bias->numel() == n, ErrorKind::kShape, "conv: bias ",
+             bias ? bias->describe() : "", " does not match weight ", weight.describe());
 }
 
 void check_input(const Tensor& x, const Tensor& w, int64_t c_in, const char* op) {
@@ -27,10 +29,23 @@ void check_input(const Tensor& x, const Tensor& w, int64_t c_in, const char* op)
 
 }  // namespace
 
+int64_t conv1d_output_length(int64_t length, int64_t kernel, const Conv1dParams& p) {
+  return (length + 2 * p.padding - (p.dilation * (kernel - 1) + 1)) / p.stride + 1;
+}
+
+int64_t conv_transpose1d_output_length(int64_t length, int64_t kernel, const Conv1dParams& p) {
+  return (length - 1) * p.stride - 2 * p.padding + p.dilation * (kernel - 1) + p.output_padding + 1;
+}
+
+Shape conv3d_output_shape(const Shape& x, const Shape& weight, const Conv3dParams& p) {
+  const int64_t Tp = x[1] + p.pad_t_front + p.pad_t_back, Hp = x[2] + p.pad_top + p.pad_bottom,
+                Wp = x[3] + p.pad_left + p.pad_right;
+  return {weight[0], (Tp - weight[2]) / p.stride_t + 1, (Hp - weight[3]) / p.stride_h + 1,
+          (Wp - weight[4]) / p.stride_w + 1};
+}
+
 Tensor conv1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
               const Conv1dParams& p) {
-  if (const Device d = common_device("conv1d", {&x, &weight, bias}); !d.is_cpu())
-    return backend_for(d, "conv1d").conv1d(x, weight, bias, p);
   MOVA_CHECK(weight.dim() == 3 && dtype_is_float(weight.dtype()), ErrorKind::kShape,
              "conv1d: weight ", weight.describe(), " must be [C_out, C_in, K]");
   const int64_t c_out = weight.size(0), c_in = weight.size(1), k = weight.size(2);
@@ -41,10 +56,13 @@ Tensor conv1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
   const int64_t span = p.dilation * (k - 1) + 1;
   MOVA_CHECK(L + 2 * p.padding >= span, ErrorKind::kShape, "conv1d: input length ", L,
              " is shorter than the kernel span ", span);
-  const int64_t L_out = (L + 2 * p.padding - span) / p.stride + 1;
+  const int64_t L_out = conv1d_output_length(L, k, p);
+  check_bias(bias, c_out, weight);
+  if (const Device d = common_device("conv1d", {&x, &weight, bias}); !d.is_cpu())
+    return backend_for(d, "conv1d").conv1d(x, weight, bias, p);
   const Tensor xc = x.contiguous(&ex.buffers());
   const Tensor wf = weight.to(DType::kF32).contiguous();
-  const std::vector<float> b = bias_vector(bias, c_out, weight);
+  const std::vector<float> b = bias_vector(bias, c_out);
   // out^T [L_out, C_out] = cols [L_out, C_in·K] · W^T, then transposed into [C_out, L_out].
   Tensor out = Tensor::empty({c_out, L_out}, DType::kF32, &ex.buffers());
   const float* px = xc.data<float>();
@@ -88,8 +106,6 @@ Tensor conv1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
 
 Tensor conv_transpose1d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
                         const Conv1dParams& p) {
-  if (const Device d = common_device("conv_transpose1d", {&x, &weight, bias}); !d.is_cpu())
-    return backend_for(d, "conv_transpose1d").conv_transpose1d(x, weight, bias, p);
   MOVA_CHECK(weight.dim() == 3 && dtype_is_float(weight.dtype()), ErrorKind::kShape,
              "conv_transpose1d: weight ", weight.describe(), " must be [C_in, C_out, K]");
   const int64_t c_in = weight.size(0), c_out = weight.size(1), k = weight.size(2);
@@ -98,12 +114,14 @@ Tensor conv_transpose1d(Exec& ex, const Tensor& x, const Tensor& weight, const T
                  p.output_padding < std::max(p.stride, p.dilation),
              ErrorKind::kInvalidArgument, "conv_transpose1d: bad stride/padding/output_padding");
   const int64_t L = x.size(1);
-  const int64_t L_out =
-      (L - 1) * p.stride - 2 * p.padding + p.dilation * (k - 1) + p.output_padding + 1;
+  const int64_t L_out = conv_transpose1d_output_length(L, k, p);
   MOVA_CHECK(L_out > 0, ErrorKind::kShape, "conv_transpose1d: empty output for ", x.describe());
+  check_bias(bias, c_out, weight);
+  if (const Device d = common_device("conv_transpose1d", {&x, &weight, bias}); !d.is_cpu())
+    return backend_for(d, "conv_transpose1d").conv_transpose1d(x, weight, bias, p);
   const Tensor xt = x.transpose(0, 1).contiguous(&ex.buffers());  // [L, C_in]
   const Tensor wf = weight.to(DType::kF32).contiguous().reshape({c_in, c_out * k});
-  const std::vector<float> b = bias_vector(bias, c_out, weight);
+  const std::vector<float> b = bias_vector(bias, c_out);
   Tensor out = Tensor::empty({c_out, L_out}, DType::kF32, &ex.buffers());
   float* po = out.data<float>();
   for (int64_t co = 0; co < c_out; ++co) std::fill_n(po + co * L_out, L_out, b[co]);
@@ -141,8 +159,6 @@ Tensor conv_transpose1d(Exec& ex, const Tensor& x, const Tensor& weight, const T
 
 Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
               const Conv3dParams& p) {
-  if (const Device d = common_device("conv3d", {&x, &weight, bias}); !d.is_cpu())
-    return backend_for(d, "conv3d").conv3d(x, weight, bias, p);
   MOVA_CHECK((weight.dim() == 5 || weight.dim() == 4) && dtype_is_float(weight.dtype()),
              ErrorKind::kShape, "conv3d: weight ", weight.describe(),
              " must be [C_out, C_in, kt, kh, kw] or [C_out, C_in, kh, kw]");
@@ -152,16 +168,23 @@ Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
   MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() == 4 && x.size(0) == c_in, ErrorKind::kShape,
              "conv3d: input ", x.describe(), " must be F32 [", c_in, ", T, H, W] for weight ",
              weight.describe());
+  MOVA_CHECK(p.stride_t >= 1 && p.stride_h >= 1 && p.stride_w >= 1 && p.pad_t_front >= 0 &&
+                 p.pad_t_back >= 0 && p.pad_top >= 0 && p.pad_bottom >= 0 && p.pad_left >= 0 &&
+                 p.pad_right >= 0,
+             ErrorKind::kInvalidArgument, "conv3d: strides must be >= 1 and paddings >= 0");
   const int64_t T = x.size(1), H = x.size(2), W = x.size(3);
   const int64_t Tp = T + p.pad_t_front + p.pad_t_back, Hp = H + p.pad_top + p.pad_bottom,
                 Wp = W + p.pad_left + p.pad_right;
   MOVA_CHECK(Tp >= kt && Hp >= kh && Wp >= kw, ErrorKind::kShape, "conv3d: input ", x.describe(),
              " is smaller than the kernel of ", weight.describe());
-  const int64_t To = (Tp - kt) / p.stride_t + 1, Ho = (Hp - kh) / p.stride_h + 1,
-                Wo = (Wp - kw) / p.stride_w + 1;
+  const Shape o = conv3d_output_shape(x.shape(), w5.shape(), p);
+  const int64_t To = o[1], Ho = o[2], Wo = o[3];
+  check_bias(bias, c_out, weight);
+  if (const Device d = common_device("conv3d", {&x, &weight, bias}); !d.is_cpu())
+    return backend_for(d, "conv3d").conv3d(x, weight, bias, p);
   const Tensor xc = x.contiguous(&ex.buffers());
   const Tensor wf = w5.to(DType::kF32).contiguous();
-  const std::vector<float> b = bias_vector(bias, c_out, weight);
+  const std::vector<float> b = bias_vector(bias, c_out);
   Tensor out = Tensor::empty({c_out, To, Ho, Wo}, DType::kF32, &ex.buffers());
   const float* px = xc.data<float>();
   float* po = out.data<float>();

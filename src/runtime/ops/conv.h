@@ -37,4 +37,10 @@ struct Conv3dParams {
 Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
               const Conv3dParams& p);
 
+// Output sizes for arguments the ops have accepted (backends size their results with these).
+int64_t conv1d_output_length(int64_t length, int64_t kernel, const Conv1dParams& p);
+int64_t conv_transpose1d_output_length(int64_t length, int64_t kernel, const Conv1dParams& p);
+// x [C_in, T, H, W], weight [C_out, C_in, kt, kh, kw] -> [C_out, T', H', W'].
+Shape conv3d_output_shape(const Shape& x, const Shape& weight, const Conv3dParams& p);
+
 }  // namespace mova

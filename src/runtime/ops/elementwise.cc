@@ -1,6 +1,7 @@
 #include "runtime/ops/elementwise.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "runtime/backend.h"
 #include "runtime/cpu/kernels.h"
@@ -138,6 +139,32 @@ Tensor silu(Exec& ex, const Tensor& x) {
   if (const Device d = common_device("silu", {&x}); !d.is_cpu())
     return backend_for(d, "silu").silu(x);
   return unary_op(ex, x, cpu::Unary::kSilu, "silu");
+}
+
+Tensor snake(Exec& ex, const Tensor& x, const Tensor& alpha) {
+  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() == 2, ErrorKind::kShape, "snake: ", x.describe(),
+             " must be F32 [C, L]");
+  const int64_t C = x.size(0), L = x.size(1);
+  MOVA_CHECK(alpha.dtype() == DType::kF32 && alpha.numel() == C, ErrorKind::kShape, "snake: alpha ",
+             alpha.describe(), " does not have the ", C, " channels of ", x.describe());
+  if (const Device d = common_device("snake", {&x, &alpha}); !d.is_cpu())
+    return backend_for(d, "snake").snake(x, alpha);
+  const Tensor xc = x.contiguous(&ex.buffers());
+  const std::vector<float> a = alpha.to_vector();
+  Tensor y = Tensor::empty({C, L}, DType::kF32, &ex.buffers());
+  const float* px = xc.data<float>();
+  float* py = y.data<float>();
+  ex.pool().parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const float al = a[c], inv = 1.0f / (al + 1e-9f);
+      for (int64_t i = 0; i < L; ++i) {
+        const float v = px[c * L + i];
+        const float s = std::sin(al * v);
+        py[c * L + i] = v + inv * s * s;
+      }
+    }
+  });
+  return y;
 }
 
 }  // namespace mova

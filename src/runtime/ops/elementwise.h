@@ -28,6 +28,9 @@ Tensor affine(Exec& ex, const Tensor& x, float scale, float shift);
 Tensor gelu(Exec& ex, const Tensor& x, bool tanh_approximation);
 Tensor silu(Exec& ex, const Tensor& x);
 
+// DAC's Snake over x [C, L] F32: x + 1/(α[c] + 1e-9) · sin²(α[c]·x); alpha: C values, F32.
+Tensor snake(Exec& ex, const Tensor& x, const Tensor& alpha);
+
 // PyTorch broadcast of two shapes; throws naming both when incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b);
 

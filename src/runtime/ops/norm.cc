@@ -1,5 +1,8 @@
 #include "runtime/ops/norm.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "runtime/backend.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
@@ -51,6 +54,36 @@ Tensor rms_norm(Exec& ex, const Tensor& x, const Tensor* weight, float eps) {
   Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
   cpu::rms_norm_rows(xc.data<float>(), y.data<float>(), dim ? x.numel() / dim : 0, dim,
                      w.empty() ? nullptr : w.data(), eps, &ex.pool());
+  return y;
+}
+
+Tensor channel_rms_norm(Exec& ex, const Tensor& x, const Tensor& gamma, bool then_silu) {
+  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() >= 1, ErrorKind::kShape,
+             "channel_rms_norm: ", x.describe(), " must be F32 [C, ...]");
+  const int64_t C = x.size(0);
+  MOVA_CHECK(gamma.numel() == C && dtype_is_float(gamma.dtype()), ErrorKind::kShape,
+             "channel_rms_norm: gamma ", gamma.describe(), " does not have the ", C,
+             " channels of ", x.describe());
+  if (const Device d = common_device("channel_rms_norm", {&x, &gamma}); !d.is_cpu())
+    return backend_for(d, "channel_rms_norm").channel_rms_norm(x, gamma, then_silu);
+  const std::vector<float> g = gamma.to_vector();
+  const Tensor xc = x.contiguous(&ex.buffers());
+  Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
+  const int64_t P = C ? x.numel() / C : 0;
+  const float* px = xc.data<float>();
+  float* py = y.data<float>();
+  const double root_c = std::sqrt(static_cast<double>(C));
+  ex.pool().parallel_for(P, 1024, [&](int64_t a, int64_t e) {
+    for (int64_t i = a; i < e; ++i) {
+      double ss = 0;
+      for (int64_t c = 0; c < C; ++c) ss += static_cast<double>(px[c * P + i]) * px[c * P + i];
+      const double scale = root_c / std::max(std::sqrt(ss), 1e-12);
+      for (int64_t c = 0; c < C; ++c) {
+        const float v = static_cast<float>(px[c * P + i] * scale * g[c]);
+        py[c * P + i] = then_silu ? cpu::silu(v) : v;
+      }
+    }
+  });
   return y;
 }
 

@@ -13,4 +13,9 @@ Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor*
 // RMS norm: x * rsqrt(mean(x²) + eps) * weight (T5 / Wan style); weight may be null.
 Tensor rms_norm(Exec& ex, const Tensor& x, const Tensor* weight, float eps);
 
+// The Wan VAE's norm over the channels (dim 0) of x [C, ...] F32, at every position:
+// x / max(‖x‖₂, 1e-12) · √C · gamma[c] (F.normalize · scale · γ), followed by SiLU when
+// `then_silu`, in one pass. gamma: C values of any float dtype.
+Tensor channel_rms_norm(Exec& ex, const Tensor& x, const Tensor& gamma, bool then_silu);
+
 }  // namespace mova
