@@ -103,8 +103,9 @@ typedef struct mova_generate_params {
   const char* noise_path;      /* safetensors with video_noise/audio_noise, or NULL */
   int32_t threads;             /* 0: all cores */
   int32_t vae_tiling;          /* non-zero: decode video in 256-pixel tiles (less memory) */
-  const char* device;          /* where the denoiser runs: "cpu" (NULL), "cuda", "cuda:N";
-                                  the text encoder and the VAEs run on the CPU so far */
+  const char* device;          /* where the models run: "cpu" (NULL), "cuda", "cuda:N" */
+  const char* text_device;     /* the text encoder's device; NULL: `device` */
+  const char* vae_device;      /* both VAEs' device; NULL: `device` */
   mova_progress_callback progress;
   mova_abort_callback should_abort;
   void* user_data; /* passed to both callbacks */

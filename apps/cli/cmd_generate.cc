@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 
 struct GenerateOptions {
   std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
-  std::string device = "cpu";
+  std::string device = "cpu", text_device, vae_device;
   bool has_negative = false, preview = false, vae_tiling = false;
   int frames = 0, width = 0, height = 0, steps = 0;
   double fps = 0, cfg = -1;
@@ -82,7 +82,10 @@ volatile std::sig_atomic_t Abort::requested = 0;
 
 void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   const auto t_start = std::chrono::steady_clock::now();
-  parse_device(o.device, "--device");  // named as the option here; the C API parses it again
+  // Named as the options here; the C API parses them again.
+  parse_device(o.device, "--device");
+  if (!o.text_device.empty()) parse_device(o.text_device, "--text-device");
+  if (!o.vae_device.empty()) parse_device(o.vae_device, "--vae-device");
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   check_writable_folder(o.output, "--output");
   if (!o.save_wav.empty()) check_writable_folder(o.save_wav, "--save-wav");
@@ -115,6 +118,8 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.threads = global.threads;
   p.vae_tiling = o.vae_tiling ? 1 : 0;
   p.device = o.device.c_str();
+  p.text_device = o.text_device.empty() ? nullptr : o.text_device.c_str();
+  p.vae_device = o.vae_device.empty() ? nullptr : o.vae_device.c_str();
   p.user_data = &printer;
   p.progress = [](const char* stage, int64_t step, int64_t steps, double secs, void* user) {
     (*static_cast<ProgressPrinter*>(user))({stage, step, steps, secs});
@@ -210,8 +215,12 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", opt->seed, "noise seed (default 42)");
   cmd->add_option("--device", opt->device,
-                  std::string("where the denoiser runs: ") + device_choices() +
-                      " (default cpu; the text encoder and the VAEs run on the CPU so far)");
+                  std::string("where the models run: ") + device_choices() + " (default cpu)");
+  cmd->add_option("--text-device", opt->text_device,
+                  "where the text encoder runs (default: --device), e.g. cpu to keep a GPU's "
+                  "memory for the denoiser");
+  cmd->add_option("--vae-device", opt->vae_device,
+                  "where the video and audio VAEs run (default: --device)");
   cmd->add_option("--noise", opt->noise,
                   "safetensors with video_noise/audio_noise (overrides --seed)");
   cmd->add_option("--save-wav", opt->save_wav, "also write the audio as float WAV");

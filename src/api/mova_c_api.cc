@@ -124,6 +124,8 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     if (p->noise_path) r.noise_path = p->noise_path;
     r.vae_tiling = p->vae_tiling != 0;
     if (p->device) r.device = mova::parse_device(p->device, "device");
+    r.text_device = p->text_device ? mova::parse_device(p->text_device, "text_device") : r.device;
+    r.vae_device = p->vae_device ? mova::parse_device(p->vae_device, "vae_device") : r.device;
     r = generator.resolve(r);
     if (p->image_path) r.image = mova::read_image(p->image_path);
     mova::ProgressFn progress;
@@ -133,8 +135,8 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
       };
     mova::AbortFn abort;
     if (p->should_abort) abort = [p] { return p->should_abort(p->user_data) != 0; };
-    // Open for this call only: the denoiser's weights are uploaded per call anyway.
-    const std::unique_ptr<mova::Backend> backend = mova::open_device(r.device);
+    // Open for this call only: the weights are uploaded per call anyway.
+    const auto backends = mova::open_devices({r.device, r.text_device, r.vae_device});
     mova::Exec ex(p->threads);
     auto clip = std::make_unique<mova_clip>();
     clip->clip = generator.run(ex, r, progress, abort);

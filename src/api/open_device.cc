@@ -1,5 +1,7 @@
 #include "api/open_device.h"
 
+#include <algorithm>
+
 #include "runtime/error.h"
 #if MOVA_WITH_CUDA
 #include "runtime/cuda/cuda_backend.h"
@@ -16,6 +18,18 @@ std::unique_ptr<Backend> open_device(Device device, Precision precision) {
   fail(ErrorKind::kUnsupported, "--device ", device.str(),
        ": this mova was built without the CUDA backend (configure with -DMOVA_CUDA=ON)");
 #endif
+}
+
+std::vector<std::unique_ptr<Backend>> open_devices(std::initializer_list<Device> devices,
+                                                   Precision precision) {
+  std::vector<Device> opened;
+  std::vector<std::unique_ptr<Backend>> backends;
+  for (const Device d : devices) {
+    if (d.is_cpu() || std::find(opened.begin(), opened.end(), d) != opened.end()) continue;
+    opened.push_back(d);
+    backends.push_back(open_device(d, precision));
+  }
+  return backends;
 }
 
 const char* device_choices() {

@@ -2,8 +2,10 @@
 // above the engine (mova_api), the one library that links every backend this build has.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/backend.h"
 
@@ -13,6 +15,10 @@ namespace mova {
 // needs a build with the CUDA backend (-DMOVA_CUDA=ON) and a GPU: otherwise a kUnsupported
 // error says which is missing.
 std::unique_ptr<Backend> open_device(Device device, Precision precision = Precision::kF32);
+// Each distinct device of `devices` opened once (per-component placement names one several
+// times).
+std::vector<std::unique_ptr<Backend>> open_devices(std::initializer_list<Device> devices,
+                                                   Precision precision = Precision::kF32);
 
 // The devices this build can open, for help texts: "cpu" or "cpu, cuda[:N]".
 const char* device_choices();

@@ -182,6 +182,12 @@ TensorLayout Checkpoint::layout_for(Component c, const WeightSet& present) const
   return {};
 }
 
+WeightSet Checkpoint::weights(Component c, Device device) const {
+  WeightSet w = weights(c);
+  w.place_on(device);
+  return w;
+}
+
 WeightSet Checkpoint::weights(Component c) const {
   const ComponentDesc& d = component_desc(c);
   MOVA_CHECK(d.has_weights, ErrorKind::kInternal, d.folder, " has no weights");

@@ -89,6 +89,8 @@ class Checkpoint {
   // Opens the component's weights and checks them against layout(c): one error listing every
   // missing, unexpected or mis-shaped tensor.
   WeightSet weights(Component c) const;
+  // The same, placed on `device` (WeightSet::place_on): the model built on them runs there.
+  WeightSet weights(Component c, Device device) const;
 
  private:
   // The layout for weights already opened (which names the checkpoint uses decides a few

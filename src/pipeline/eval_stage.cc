@@ -128,7 +128,8 @@ TensorMap run_text_encode(StageContext& ctx) {
   const Checkpoint& ckpt = *ctx.checkpoint;
   const auto ids = ctx.input_ints("input_ids", {1, -1});
   const auto mask = ctx.input_ints("attention_mask", {1, static_cast<int64_t>(ids.size())});
-  const Umt5Encoder enc(ckpt.text_encoder_config(), ckpt.weights(Component::kTextEncoder));
+  const Umt5Encoder enc(ckpt.text_encoder_config(),
+                        ckpt.weights(Component::kTextEncoder, ctx.device));
   return {{"context", enc.encode(*ctx.exec, ids, mask)}};
 }
 
@@ -184,9 +185,7 @@ TensorMap run_dit_forward(StageContext& ctx) {
       ctx.input("x", cfg.audio ? Shape{1, cfg.in_dim, -1} : Shape{1, cfg.in_dim, -1, -1, -1});
   const Tensor t = ctx.input("timestep", {1});
   const Tensor context = ctx.input("context", {1, -1, cfg.text_dim});
-  WeightSet weights = ckpt.weights(c);
-  weights.place_on(ctx.device);
-  const WanDit dit(cfg, std::move(weights));
+  const WanDit dit(cfg, ckpt.weights(c, ctx.device));
   return {{"velocity", dit.forward(*ctx.exec, x, t.item_f32({0}), context).to(Device::cpu())}};
 }
 
@@ -249,35 +248,36 @@ TensorMap run_sample(StageContext& ctx) {
 
 TensorMap run_audio_decode(StageContext& ctx) {
   const Checkpoint& ckpt = *ctx.checkpoint;
-  const DacVae vae(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae));
+  const DacVae vae(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae, ctx.device));
   const Tensor z = ctx.input("latents", {1, vae.config().latent_channels(), -1});
   return {{"audio", vae.decode(*ctx.exec, z)}};
 }
 
 TensorMap run_audio_encode(StageContext& ctx) {
   const Checkpoint& ckpt = *ctx.checkpoint;
-  const DacVae vae(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae));
+  const DacVae vae(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae, ctx.device));
   return {{"latents", vae.encode(*ctx.exec, ctx.input("audio", {1, 1, -1}))}};
 }
 
-WanVae load_video_vae(const Checkpoint& ckpt) {
-  return WanVae(ckpt.video_vae_config(), ckpt.weights(Component::kVideoVae));
+WanVae load_video_vae(const StageContext& ctx) {
+  return WanVae(ctx.checkpoint->video_vae_config(),
+                ctx.checkpoint->weights(Component::kVideoVae, ctx.device));
 }
 
 TensorMap run_video_encode(StageContext& ctx) {
-  const WanVae vae = load_video_vae(*ctx.checkpoint);
+  const WanVae vae = load_video_vae(ctx);
   return {{"latents", vae.encode(*ctx.exec, ctx.input("video", {1, 3, -1, -1, -1}))}};
 }
 
 TensorMap run_video_decode(StageContext& ctx) {
-  const WanVae vae = load_video_vae(*ctx.checkpoint);
+  const WanVae vae = load_video_vae(ctx);
   const Tensor z = ctx.input("latents", {1, vae.config().z_dim, -1, -1, -1});
   return {{"video", vae.decode(*ctx.exec, z)}};
 }
 
 TensorMap run_image_condition(StageContext& ctx) {
   const int64_t frames = ctx.params->get_int("frames", 193);
-  const WanVae vae = load_video_vae(*ctx.checkpoint);
+  const WanVae vae = load_video_vae(ctx);
   const Tensor image = ctx.input("image", {1, 3, -1, -1});
   return {{"video_condition", vae.image_condition(*ctx.exec, image, frames)}};
 }
@@ -325,12 +325,14 @@ const std::vector<EvalStage>& eval_stages() {
        "in latents [1,C,L] -> audio [1,1,L*hop] (DAC decoder, 48 kHz, untrimmed)",
        true,
        {},
-       run_audio_decode},
+       run_audio_decode,
+       true},
       {"audio-encode",
        "in audio [1,1,N] -> latents [1,C,ceil(N/hop)] (DAC encoder, posterior mean)",
        true,
        {},
-       run_audio_encode},
+       run_audio_encode,
+       true},
       {"tokenize",
        "--set text=... [max_length=512]: -> input_ids, attention_mask (I64 [1,512]; prompt "
        "cleaned, EOS appended, padded)",
@@ -342,22 +344,26 @@ const std::vector<EvalStage>& eval_stages() {
        "real length zeroed)",
        true,
        {},
-       run_text_encode},
+       run_text_encode,
+       true},
       {"video-encode",
        "in video [1,3,1+4k,H,W] -> latents [1,z,1+k,H/8,W/8] (posterior mean)",
        true,
        {},
-       run_video_encode},
+       run_video_encode,
+       true},
       {"video-decode",
        "in latents [1,z,T,h,w] (de-normalised) -> video [1,3,1+4(T-1),8h,8w]",
        true,
        {},
-       run_video_decode},
+       run_video_decode,
+       true},
       {"image-condition",
        "--set frames=N: in image [1,3,H,W] in [-1,1] -> video_condition [1,4+z,T,H/8,W/8]",
        true,
        {"frames"},
-       run_image_condition},
+       run_image_condition,
+       true},
   };
   return stages;
 }

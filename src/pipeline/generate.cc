@@ -176,7 +176,8 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   };
   const Contexts ctx = stage("text", [&](Clock::time_point) {
     const Umt5Tokenizer tokenizer(ck.folder(Component::kTokenizer));
-    const Umt5Encoder encoder(ck.text_encoder_config(), ck.weights(Component::kTextEncoder));
+    const Umt5Encoder encoder(ck.text_encoder_config(),
+                              ck.weights(Component::kTextEncoder, r.text_device));
     auto embed = [&](const std::string& text) {
       const TokenizedPrompt t = tokenizer.encode(text);
       MOVA_LOG_DEBUG("prompt: ", t.length, " tokens");
@@ -193,7 +194,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
       return Tensor::zeros({1, 4 + vae_config.z_dim, T, h, w}, DType::kF32);
     }
     const RgbImage first = crop_and_resize(*r.image, r.width, r.height);
-    const WanVae vae(vae_config, ck.weights(Component::kVideoVae));
+    const WanVae vae(vae_config, ck.weights(Component::kVideoVae, r.vae_device));
     return vae.image_condition(ex, image_to_tensor(first), r.frames);
   });
 
@@ -215,7 +216,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   });
 
   clip.frames = stage("video-decode", [&](Clock::time_point) {
-    const WanVae vae(vae_config, ck.weights(Component::kVideoVae));
+    const WanVae vae(vae_config, ck.weights(Component::kVideoVae, r.vae_device));
     std::vector<RgbImage> frames;  // chunk by chunk: the float video is never held whole
     frames.reserve(static_cast<size_t>(r.frames));
     const VaeTiling tiling;
@@ -227,7 +228,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   });
 
   clip.audio = stage("audio-decode", [&](Clock::time_point) {
-    const DacVae dac(dac_config, ck.weights(Component::kAudioVae));
+    const DacVae dac(dac_config, ck.weights(Component::kAudioVae, r.vae_device));
     const Tensor wave = dac.decode(ex, latents.audio_latents).contiguous();
     const float* p = wave.data<float>();
     return std::vector<float>(p, p + std::min<int64_t>(samples, wave.numel()));

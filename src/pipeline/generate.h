@@ -31,9 +31,10 @@ struct GenerateRequest {
   uint64_t seed = 42;
   std::string noise_path;   // safetensors with video_noise/audio_noise; overrides the seed
   bool vae_tiling = false;  // decode video in 256-pixel tiles (less memory, seams; wan_vae.h)
-  // Where the denoiser (both video experts, the audio DiT, the bridge) runs; its backend must
-  // be open (api/open_device.h). The text encoder and the VAEs run on the CPU so far.
-  Device device;
+  // Where each part runs; the backends of the devices named must be open (api/open_device.h).
+  Device device;       // the denoiser: both video experts, the audio DiT, the bridge
+  Device text_device;  // the text encoder
+  Device vae_device;   // the video VAE (first-frame condition, decoding) and the audio VAE
 };
 
 struct GenerateProgress {

@@ -9,11 +9,7 @@
 namespace mova {
 
 JointDenoiser::JointDenoiser(const Checkpoint& ckpt, Device device) {
-  auto placed = [&](Component c) {
-    WeightSet w = ckpt.weights(c);
-    w.place_on(device);
-    return w;
-  };
+  auto placed = [&](Component c) { return ckpt.weights(c, device); };
   video_[0] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit),
                                        placed(Component::kVideoDit));
   video_[1] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit2),

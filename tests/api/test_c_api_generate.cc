@@ -110,6 +110,11 @@ TEST_F(CApiGenerate, InvalidParamsFailBeforeAnyStage) {
   EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(mova_last_error()).find("device: unknown device 'gpu'"), std::string::npos);
   p.device = nullptr;  // the CPU
+  p.vae_device = "cuda:x";
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mova_last_error()).find("vae_device: unknown device 'cuda:x'"),
+            std::string::npos);
+  p.vae_device = nullptr;
   p.prompt = nullptr;
   EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(events.stages.empty());

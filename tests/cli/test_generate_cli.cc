@@ -200,6 +200,26 @@ TEST_F(GenerateCli, DeviceCudaRunsTheDenoiserThereOrSaysWhy) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// Per-component placement: a misspelt device is named with its option before anything runs;
+// a GPU for the VAEs alone runs there or says what is missing, like --device.
+TEST_F(GenerateCli, ComponentDevicesAreCheckedAndOpened) {
+  const std::string out = file("placed.mp4");
+  auto r = run_cli(job(out, "--text-device gpu"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--text-device: unknown device 'gpu'"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("text..."), std::string::npos) << "must fail before any model runs";
+  r = run_cli(job(out, "--device cpu --vae-device cuda:0"));
+  if (r.exit_code == 0) {
+    EXPECT_TRUE(fs::exists(out));
+    return;
+  }
+  EXPECT_EQ(r.exit_code, 6) << r.output;
+  const bool explained = r.output.find("built without the CUDA backend") != std::string::npos ||
+                         r.output.find("no CUDA device or driver") != std::string::npos;
+  EXPECT_TRUE(explained) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(GenerateCli, NoiseFileReplacesTheSeed) {
   // The job's shapes: 9 frames of 64x48 -> video [1, 16, 3, 6, 8]; 18000 samples at hop 960
   // -> audio [1, 8, 19] (the tiny DAC has 8 latent channels).
