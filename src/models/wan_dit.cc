@@ -161,22 +161,19 @@ void WanDit::block(Exec& ex, int64_t i, State& s) const {
   // shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp, each [1, 1, D].
   const Tensor mod = add(ex, w(b + ".modulation").to(DType::kF32), s.t_mod);
   auto chunk = [&](int64_t c) { return mod.narrow(1, c, 1); };
-  auto modulate = [&](const Tensor& h, int64_t shift, int64_t scale) {
-    return add(ex, mul(ex, h, affine(ex, chunk(scale).contiguous(), 1.0f, 1.0f)), chunk(shift));
-  };
 
-  Tensor h = modulate(layer_norm(ex, s.x, nullptr, nullptr, eps), 0, 1);
-  s.x = add(ex, s.x, mul(ex, chunk(2), attention_block(ex, b + ".self_attn", h, h, &s.rope)));
+  Tensor h = layer_norm_modulate(ex, s.x, chunk(0), chunk(1), eps);
+  s.x = gated_residual(ex, s.x, chunk(2), attention_block(ex, b + ".self_attn", h, h, &s.rope));
 
   const Tensor n3w = w(b + ".norm3.weight"), n3b = w(b + ".norm3.bias");
   h = layer_norm(ex, s.x, &n3w, &n3b, eps);
   s.x = add(ex, s.x, attention_block(ex, b + ".cross_attn", h, s.context, nullptr));
 
-  h = modulate(layer_norm(ex, s.x, nullptr, nullptr, eps), 3, 4);
+  h = layer_norm_modulate(ex, s.x, chunk(3), chunk(4), eps);
   const Tensor f0w = w(b + ".ffn.0.weight"), f0b = w(b + ".ffn.0.bias");
   const Tensor f2w = w(b + ".ffn.2.weight"), f2b = w(b + ".ffn.2.bias");
   const Tensor ffn = linear(ex, gelu(ex, linear(ex, h, f0w, &f0b), true), f2w, &f2b);
-  s.x = add(ex, s.x, mul(ex, chunk(5), ffn));
+  s.x = gated_residual(ex, s.x, chunk(5), ffn);
 }
 
 Tensor WanDit::end(Exec& ex, const State& s) const {
@@ -185,10 +182,7 @@ Tensor WanDit::end(Exec& ex, const State& s) const {
   const Tensor m = w("head.modulation").to(DType::kF32);  // [1, 2, D]
   const Tensor shift = add(ex, m.select(1, 0), s.t_emb);  // [1, D]
   const Tensor scale = add(ex, m.select(1, 1), s.t_emb);
-  const Tensor h = add(ex,
-                       mul(ex, layer_norm(ex, s.x, nullptr, nullptr, eps),
-                           affine(ex, scale, 1.0f, 1.0f).unsqueeze(1)),
-                       shift.unsqueeze(1));
+  const Tensor h = layer_norm_modulate(ex, s.x, shift, scale, eps);
   const Tensor hw = w("head.head.weight"), hb = w("head.head.bias");
   const Tensor out = linear(ex, h, hw, &hb);  // [1, L, patch·out_dim]
   return unpatchify(out.reshape({out.size(1), out.size(2)}), s.grid);

@@ -59,6 +59,12 @@ Tensor Backend::silu(const Tensor&) {
 Tensor Backend::layer_norm(const Tensor&, const Tensor*, const Tensor*, float) {
   unsupported("layer_norm");
 }
+Tensor Backend::layer_norm_modulate(const Tensor&, const Tensor&, const Tensor&, float) {
+  unsupported("layer_norm_modulate");
+}
+Tensor Backend::gated_residual(const Tensor&, const Tensor&, const Tensor&) {
+  unsupported("gated_residual");
+}
 Tensor Backend::rms_norm(const Tensor&, const Tensor*, float) {
   unsupported("rms_norm");
 }

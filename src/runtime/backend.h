@@ -47,10 +47,13 @@ class Backend {
   virtual Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b);
   virtual Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
   virtual Tensor affine(const Tensor& x, float scale, float shift);
+  virtual Tensor gated_residual(const Tensor& x, const Tensor& gate, const Tensor& y);
   virtual Tensor gelu(const Tensor& x, bool tanh_approximation);
   virtual Tensor silu(const Tensor& x);
   virtual Tensor snake(const Tensor& x, const Tensor& alpha);
   virtual Tensor layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps);
+  virtual Tensor layer_norm_modulate(const Tensor& x, const Tensor& shift, const Tensor& scale,
+                                     float eps);
   virtual Tensor rms_norm(const Tensor& x, const Tensor* weight, float eps);
   virtual Tensor channel_rms_norm(const Tensor& x, const Tensor& gamma, bool then_silu);
   virtual Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles);

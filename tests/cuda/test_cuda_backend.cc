@@ -101,6 +101,12 @@ TEST_F(CudaBackendOps, LinearNormsRopeAttentionMatchTheCpu) {
   expect_close_f32(layer_norm(ex_, dx, nullptr, nullptr, 1e-6f),
                    layer_norm(ex_, x, nullptr, nullptr, 1e-6f), 1e-5, "layer_norm plain");
   expect_close_f32(rms_norm(ex_, dx, &dg, 1e-6f), rms_norm(ex_, x, &g, 1e-6f), 1e-5, "rms_norm");
+  const Tensor shift = random({1, 1, 96}, 38), scale = random({1, 1, 96}, 39);
+  expect_close_f32(layer_norm_modulate(ex_, dx, shift.to(kGpu), scale.to(kGpu), 1e-6f),
+                   layer_norm_modulate(ex_, x, shift, scale, 1e-6f), 1e-5, "layer_norm_modulate");
+  const Tensor y = random({1, 37, 96}, 40);
+  expect_close_f32(gated_residual(ex_, dx, scale.to(kGpu), y.to(kGpu)),
+                   gated_residual(ex_, x, scale, y), 1e-6, "gated_residual");
 
   const Tensor q = random({1, 37, 2, 128}, 8), k = random({1, 21, 2, 128}, 9),
                v = random({1, 21, 2, 128}, 10);

@@ -84,6 +84,13 @@ class HostBackedDevice : public Backend {
     const Tensor hw = w ? host(*w) : Tensor(), hb = b ? host(*b) : Tensor();
     return back(mova::layer_norm(ex_, host(x), w ? &hw : nullptr, b ? &hb : nullptr, eps));
   }
+  Tensor layer_norm_modulate(const Tensor& x, const Tensor& shift, const Tensor& scale,
+                             float eps) override {
+    return back(mova::layer_norm_modulate(ex_, host(x), host(shift), host(scale), eps));
+  }
+  Tensor gated_residual(const Tensor& x, const Tensor& gate, const Tensor& y) override {
+    return back(mova::gated_residual(ex_, host(x), host(gate), host(y)));
+  }
   Tensor rms_norm(const Tensor& x, const Tensor* w, float eps) override {
     const Tensor hw = w ? host(*w) : Tensor();
     return back(mova::rms_norm(ex_, host(x), w ? &hw : nullptr, eps));

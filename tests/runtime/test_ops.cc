@@ -55,6 +55,44 @@ TEST_F(Ops, ChannelRmsNorm) {
                      {"channel_rms_norm: gamma", "does not have the 3 channels"});
 }
 
+// The DiT's adaLN and gated residual, fused: the same values as their op sequences, and the
+// naive formulas.
+TEST_F(Ops, LayerNormModulateAndGatedResidual) {
+  const Tensor shift = Tensor::from_vector({1, 1, dim}, test::random_vector(dim, 12));
+  const Tensor scale = Tensor::from_vector({1, dim}, test::random_vector(dim, 13)).to(DType::kBF16);
+  const Tensor x3 = x.unsqueeze(0);
+  const Tensor fused = layer_norm_modulate(ex, x3, shift, scale, 1e-6f);
+  const Tensor chain = add(ex,
+                           mul(ex, layer_norm(ex, x3, nullptr, nullptr, 1e-6f),
+                               affine(ex, scale.to(DType::kF32), 1.0f, 1.0f)),
+                           shift);
+  const auto sh = shift.to_vector(), sc = scale.to_vector();
+  std::vector<double> ref(xv.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    double m = 0, v = 0;
+    for (int64_t i = 0; i < dim; ++i) m += xv[r * dim + i];
+    m /= dim;
+    for (int64_t i = 0; i < dim; ++i) v += (xv[r * dim + i] - m) * (xv[r * dim + i] - m);
+    v /= dim;
+    for (int64_t i = 0; i < dim; ++i)
+      ref[r * dim + i] = (xv[r * dim + i] - m) / std::sqrt(v + 1e-6) * (1.0 + sc[i]) + sh[i];
+  }
+  expect_close(fused, ref, "layer_norm_modulate");
+  EXPECT_LE(test::max_rel_error(fused, chain), 1e-6);
+
+  const Tensor gate = Tensor::from_vector({1, 1, dim}, test::random_vector(dim, 14));
+  const Tensor y = Tensor::from_vector({1, rows, dim}, test::random_vector(rows * dim, 15));
+  const Tensor res = gated_residual(ex, x3, gate, y);
+  EXPECT_EQ(res.to_vector(), add(ex, x3, mul(ex, gate, y)).to_vector());
+  const auto gv = gate.to_vector(), yv = y.to_vector();
+  for (int64_t i = 0; i < rows * dim; ++i) ref[i] = double(xv[i]) + double(gv[i % dim]) * yv[i];
+  expect_close(res, ref, "gated_residual");
+  test::expect_error([&] { gated_residual(ex, x3, gate.narrow(2, 0, 5), y); },
+                     {"gated_residual: x", "must be [..., D], [D] and [..., D]"});
+  test::expect_error([&] { layer_norm_modulate(ex, x3, shift, scale.narrow(1, 0, 3), 1e-6f); },
+                     {"layer_norm_modulate scale", "does not match the last dim"});
+}
+
 TEST_F(Ops, Snake) {
   const int64_t C = 5, L = 77;
   const auto av = test::random_vector(C, 10, 0.2f, 2.0f);

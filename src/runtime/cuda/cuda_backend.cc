@@ -15,6 +15,7 @@
 #include "runtime/cuda/kernels/channel_ops.h"
 #include "runtime/cuda/kernels/conv_lowering.h"
 #include "runtime/cuda/kernels/norm.h"
+#include "runtime/cuda/kernels/residual.h"
 #include "runtime/cuda/kernels/rope.h"
 #include "runtime/cuda/kernels/strided.h"
 #include "runtime/error.h"
@@ -140,6 +141,31 @@ class CudaBackend final : public Backend {
     mova::cuda::layer_norm_modulate(xc.raw_data(), DType::kF32, y.raw_data(), DType::kF32,
                                     dim ? x.numel() / dim : 0, dim, p);
     return y;
+  }
+
+  Tensor layer_norm_modulate(const Tensor& x, const Tensor& shift, const Tensor& scale,
+                             float eps) override {
+    make_current();
+    const Tensor xc = x.contiguous(&pool_);
+    const Tensor sh = f32_or_empty(&shift), sc = f32_or_empty(&scale);
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    LayerNormParams p;
+    p.shift = f32(sh);
+    p.scale = f32(sc);
+    p.eps = eps;
+    const int64_t dim = x.size(-1);
+    mova::cuda::layer_norm_modulate(xc.raw_data(), DType::kF32, y.raw_data(), DType::kF32,
+                                    dim ? x.numel() / dim : 0, dim, p);
+    return y;
+  }
+
+  Tensor gated_residual(const Tensor& x, const Tensor& gate, const Tensor& y) override {
+    make_current();
+    Tensor out = x.clone(&pool_);
+    const Tensor yc = y.contiguous(&pool_), g = f32_or_empty(&gate);
+    const int64_t dim = x.size(-1);
+    residual_gate(f32(out), yc.raw_data(), DType::kF32, dim ? x.numel() / dim : 0, dim, f32(g));
+    return out;
   }
 
   Tensor rms_norm(const Tensor& x, const Tensor* weight, float eps) override {

@@ -103,6 +103,32 @@ Tensor binary(Exec& ex, BinaryOp op, const Tensor& a, const Tensor& b) {
   return y;
 }
 
+Tensor gated_residual(Exec& ex, const Tensor& x, const Tensor& gate, const Tensor& y) {
+  check_f32(x, "gated_residual");
+  check_f32(y, "gated_residual");
+  MOVA_CHECK(x.shape() == y.shape() && x.dim() >= 1 && gate.numel() == x.size(-1) &&
+                 dtype_is_float(gate.dtype()),
+             ErrorKind::kShape, "gated_residual: x ", x.describe(), ", gate ", gate.describe(),
+             " and y ", y.describe(), " must be [..., D], [D] and [..., D]");
+  if (const Device d = common_device("gated_residual", {&x, &gate, &y}); !d.is_cpu())
+    return backend_for(d, "gated_residual").gated_residual(x, gate, y);
+  const int64_t dim = x.size(-1), rows = dim ? x.numel() / dim : 0;
+  const std::vector<float> g = gate.to_vector();
+  const Tensor xc = x.contiguous(&ex.buffers()), yc = y.contiguous(&ex.buffers());
+  Tensor out = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
+  const float* px = xc.data<float>();
+  const float* py = yc.data<float>();
+  float* po = out.data<float>();
+  ex.pool().parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t c = 0; c < dim; ++c) {
+        const float gy = g[c] * py[r * dim + c];
+        po[r * dim + c] = px[r * dim + c] + gy;
+      }
+  });
+  return out;
+}
+
 Tensor affine(Exec& ex, const Tensor& x, float scale, float shift) {
   check_f32(x, "affine");
   if (const Device d = common_device("affine", {&x}); !d.is_cpu())

@@ -22,6 +22,10 @@ inline Tensor div(Exec& ex, const Tensor& a, const Tensor& b) {
   return binary(ex, BinaryOp::kDiv, a, b);
 }
 
+// x + gate·y for x and y of one shape, gate's D values (leading dims of size 1) broadcast over
+// the last dim: the DiTs' gated residual in one pass, the same arithmetic as add(x, mul(gate, y)).
+Tensor gated_residual(Exec& ex, const Tensor& x, const Tensor& gate, const Tensor& y);
+
 // y = x * scale + shift
 Tensor affine(Exec& ex, const Tensor& x, float scale, float shift);
 

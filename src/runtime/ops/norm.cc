@@ -43,6 +43,33 @@ Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor*
   return y;
 }
 
+Tensor layer_norm_modulate(Exec& ex, const Tensor& x, const Tensor& shift, const Tensor& scale,
+                           float eps) {
+  check_input(x, "layer_norm_modulate");
+  check_param(&shift, x, "layer_norm_modulate shift");
+  check_param(&scale, x, "layer_norm_modulate scale");
+  if (const Device d = common_device("layer_norm_modulate", {&x, &shift, &scale}); !d.is_cpu())
+    return backend_for(d, "layer_norm_modulate").layer_norm_modulate(x, shift, scale, eps);
+  const int64_t dim = x.size(-1), rows = dim ? x.numel() / dim : 0;
+  const std::vector<float> sh = shift.to_vector();
+  std::vector<float> sc = scale.to_vector();
+  for (float& v : sc) v = v * 1.0f + 1.0f;  // as affine(scale, 1, 1) computes it
+  const Tensor xc = x.contiguous(&ex.buffers());
+  Tensor y = Tensor::empty(x.shape(), DType::kF32, &ex.buffers());
+  const float* px = xc.data<float>();
+  float* py = y.data<float>();
+  // Row blocks: each row is normalised and modulated while it is in cache.
+  ex.pool().parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    cpu::layer_norm_rows(px + r0 * dim, py + r0 * dim, r1 - r0, dim, nullptr, nullptr, eps,
+                         nullptr);
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = py + r * dim;
+      for (int64_t c = 0; c < dim; ++c) row[c] = row[c] * sc[c] + sh[c];
+    }
+  });
+  return y;
+}
+
 Tensor rms_norm(Exec& ex, const Tensor& x, const Tensor* weight, float eps) {
   check_input(x, "rms_norm");
   check_param(weight, x, "rms_norm weight");

@@ -10,6 +10,12 @@ namespace mova {
 // torch.nn.LayerNorm; weight/bias may be null (elementwise_affine=False).
 Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor* bias, float eps);
 
+// The DiTs' adaLN in one pass: LayerNorm without affine over the last dim D of x, then
+// ·(1 + scale) + shift. scale and shift hold D values each (leading dims of size 1), any float
+// dtype; the same per-element arithmetic as layer_norm, mul and add in sequence.
+Tensor layer_norm_modulate(Exec& ex, const Tensor& x, const Tensor& shift, const Tensor& scale,
+                           float eps);
+
 // RMS norm: x * rsqrt(mean(x²) + eps) * weight (T5 / Wan style); weight may be null.
 Tensor rms_norm(Exec& ex, const Tensor& x, const Tensor* weight, float eps);
 
