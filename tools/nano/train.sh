@@ -63,7 +63,7 @@ stage_vae() {
     --threads 1 --lr 5e-4 --batch 4 --export-every 500 >>audio_vae.log 2>&1 &
   local audio=$!
   "$PY" "$NANO/train_vae.py" --model model --data data --which video --steps "$VIDEO_VAE_STEPS" --crop 32 \
-    --threads 1 --lr 1e-3 --batch 4 --export-every 200 >>video_vae.log 2>&1
+    --threads 1 --lr 1e-3 --batch 4 --export-every 200 --motion-weight 20 >>video_vae.log 2>&1
   wait "$audio"
 }
 
@@ -84,6 +84,7 @@ stage_normalize() {
 stage_dit() {
   nice -n 5 "$PY" "$NANO/train_vae.py" --model model --data data --which video --decoder-only \
     --steps "$DECODER_STEPS" --crop 32 --threads 1 --lr 5e-4 --batch 4 --export-every 200 \
+    --motion-weight 20 \
     >>video_decoder.log 2>&1 &
   local decoder=$!
   # The trainer calls the engine for each new caption's text context, for hours: a private
