@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Checks train_vae.py's motion-weighted video loss (run by ctest):
+
+- with all weights 1 it equals the plain loss (L1 + L2 + edge L1 means) to float rounding;
+- motion_weights marks mostly the pixels the moving world.py balls cover (against the clip's
+  static background), and leaves 1-frame windows unweighted;
+- weighting moves the loss towards errors on moving pixels: blanking the ball out of the
+  reconstruction costs more, relative to a uniform background error, than unweighted.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import train_vae  # noqa: E402
+import world  # noqa: E402
+
+
+def main():
+    failures = []
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 5, 16, 16) * 2 - 1
+    y = torch.rand(2, 3, 5, 16, 16) * 2 - 1
+    plain = (y - x).abs().mean() + ((y - x) ** 2).mean() + train_vae.edge_loss(y, x)
+    ones = train_vae.weighted_video_loss(y, x, torch.ones(2, 1, 5, 16, 16))
+    if abs(float(plain - ones)) > 1e-5 * float(plain):
+        failures.append(f"weights of 1: {float(ones)} != plain {float(plain)}")
+
+    clip = next(c for c in (world.make_clip(s) for s in range(800000, 800020))
+                if c["kind"] == "ball")
+    frames = torch.from_numpy(clip["frames"][:17].astype(np.float32) / 127.5 - 1)
+    v = frames.permute(3, 0, 1, 2)[None]                      # [1, 3, 17, H, W]
+    w = train_vae.motion_weights(v, 20.0)
+    moving = (w > 1)[0, 0]                                   # [17, H, W]
+    # The objects per frame: where it differs from the static background (the median over
+    # the whole 49-frame clip).
+    whole = torch.from_numpy(clip["frames"].astype(np.float32) / 127.5 - 1)
+    background = whole.median(dim=0).values.permute(2, 0, 1)[:, None]  # [3, 1, H, W]
+    objects = (v[0] - background).abs().sum(0) > 0.15                # [17, H, W]
+    both = float((moving & objects).sum())
+    precision, recall = both / float(moving.sum()), both / float(objects.sum())
+    covered, share = float(moving.float().mean()), float(objects.float().mean())
+    print(f"weighted pixels: {covered:.4f} of the window, objects {share:.4f}; weighted that "
+          f"are objects {precision:.3f}, objects weighted {recall:.3f}")
+    # A median-based mark is approximate (a ball resting over half the window is part of its
+    # median; the background it uncovers then changes), but it must concentrate on the objects.
+    if precision < 0.6 or recall < 0.6 or precision < 5 * share:
+        failures.append("the weighted pixels are not the moving objects")
+    if not (train_vae.motion_weights(v[:, :, :1], 20.0) == 1).all():
+        failures.append("a 1-frame window is weighted")
+
+    # A reconstruction without the ball (the window's median everywhere) against one with a
+    # uniform small error: weighting must raise the first's loss relative to the second's.
+    no_ball = v.median(dim=2, keepdim=True).values.expand_as(v).contiguous()
+    noisy = v + 0.05
+    ratio = lambda f: float(f(no_ball) / f(noisy))  # noqa: E731
+    plain_ratio = ratio(lambda r: (r - v).abs().mean() + ((r - v) ** 2).mean()
+                        + train_vae.edge_loss(r, v))
+    weighted_ratio = ratio(lambda r: train_vae.weighted_video_loss(r, v, w))
+    print(f"loss(no ball) / loss(uniform error): "
+          f"plain {plain_ratio:.2f}, weighted {weighted_ratio:.2f}")
+    if not weighted_ratio > 3 * plain_ratio:
+        failures.append("weighting does not make a vanished ball cost more")
+    for f in failures:
+        print("FAIL:", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
