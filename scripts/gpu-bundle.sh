@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the CUDA parity tests, the CUDA block benchmark and the joint-step benchmark here (no GPU needed to build) and
-# packs them into .gpu/ (git-
-# ignored) for a GPU machine that has none of this project's build dependencies, such as the
-# device machines lent to sessions. On the GPU machine: scripts/gpu-run.sh (it finds the
+# Builds the CUDA parity tests, the CUDA block benchmark and the joint-step benchmark here (no
+# GPU needed to build) and packs them into .gpu/ (git-ignored) for a GPU machine that has none
+# of this project's build dependencies, such as the device machines lent to sessions. (Not
+# `mova` itself: its FFmpeg libraries alone are 166 MB, over the device tool's 64 MiB carry;
+# the parity tests run every model the CLI would.) On the GPU machine: scripts/gpu-run.sh (it finds the
 # driver's and CUDA's libraries there). With the device tool: run scripts/gpu-run.sh with
 # carry [".gpu"].
 set -euo pipefail
