@@ -3,9 +3,9 @@
 # GPU needed to build) and packs them into .gpu/ (git-ignored) for a GPU machine that has none
 # of this project's build dependencies, such as the device machines lent to sessions. (Not
 # `mova` itself: its FFmpeg libraries alone are 166 MB, over the device tool's 64 MiB carry;
-# the parity tests run every model the CLI would.) On the GPU machine: scripts/gpu-run.sh (it finds the
-# driver's and CUDA's libraries there). With the device tool: run scripts/gpu-run.sh with
-# carry [".gpu"].
+# the parity tests run every model the CLI would.) On the GPU machine: scripts/gpu-run.sh (it
+# finds the driver's and CUDA's libraries there). With the device tool: run scripts/gpu-run.sh
+# with carry [".gpu"].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOVA_CUDA=ON >/dev/null
