@@ -1,6 +1,7 @@
 // Runs the built `mova` binary and captures its exit code and combined output.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -36,6 +37,18 @@ inline CliResult run_command(const std::string& command) {
 
 inline CliResult run_cli(const std::string& args) {
   return run_command(std::string(MOVA_CLI_PATH) + " " + args);
+}
+
+// For a run given --device cuda (or a component on it): true when it succeeded (a CUDA build
+// on a GPU machine: the caller checks its output); otherwise expects exit 6 with the message
+// naming what is missing, and false.
+inline bool ran_on_cuda_or_explained(const CliResult& r) {
+  if (r.exit_code == 0) return true;
+  EXPECT_EQ(r.exit_code, 6) << r.output;
+  const bool explained = r.output.find("built without the CUDA backend") != std::string::npos ||
+                         r.output.find("no CUDA device or driver") != std::string::npos;
+  EXPECT_TRUE(explained) << r.output;
+  return false;
 }
 
 }  // namespace mova::test

@@ -244,9 +244,7 @@ TEST(CudaBackend, TinyDitTowersMatchTheCpu) {
         tc.c == Component::kAudioDit ? ckpt.audio_dit_config() : ckpt.video_dit_config(tc.c);
     const Tensor x = random(tc.x, 19, -2.0f, 2.0f);
     const Tensor expected = WanDit(cfg, ckpt.weights(tc.c)).forward(ex, x, 640.0f, ctx);
-    WeightSet placed = ckpt.weights(tc.c);
-    placed.place_on(kGpu);
-    const Tensor got = WanDit(cfg, placed).forward(ex, x, 640.0f, ctx);
+    const Tensor got = WanDit(cfg, ckpt.weights(tc.c, kGpu)).forward(ex, x, 640.0f, ctx);
     expect_close_f32(got, expected, 1e-4, component_desc(tc.c).folder);
   }
 }
@@ -260,11 +258,7 @@ TEST(CudaBackend, TinyTextEncoderAndVaesMatchTheCpu) {
   const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
   const auto backend = cuda::open_backend(0, Precision::kF32);
   Exec ex(2);
-  auto placed = [&](Component c) {
-    WeightSet w = ckpt.weights(c);
-    w.place_on(kGpu);
-    return w;
-  };
+  auto placed = [&](Component c) { return ckpt.weights(c, kGpu); };
   auto check = [](const Tensor& got, const Tensor& expected, const char* what) {
     ASSERT_EQ(got.device(), Device::cpu()) << what;
     ASSERT_EQ(got.shape(), expected.shape()) << what;

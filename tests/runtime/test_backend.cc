@@ -230,9 +230,8 @@ TEST(Backend, WanDitRunsWhereItsWeightsArePlaced) {
   const Tensor expected = cpu.forward(ex, x, 500.0f, ctx);
 
   HostBackedDevice dev;
-  WeightSet placed = ckpt.weights(Component::kVideoDit);
-  placed.place_on(kFake);
-  const WanDit gpu(ckpt.video_dit_config(Component::kVideoDit), placed);
+  const WanDit gpu(ckpt.video_dit_config(Component::kVideoDit),
+                   ckpt.weights(Component::kVideoDit, kFake));
   const Tensor got = gpu.forward(ex, x, 500.0f, ctx);
   EXPECT_EQ(got.device(), kFake);
   EXPECT_GT(dev.ops, 50);
@@ -294,9 +293,9 @@ TEST(Backend, TextEncoderRunsWhereItsWeightsArePlaced) {
       Umt5Encoder(ckpt.text_encoder_config(), ckpt.weights(Component::kTextEncoder))
           .encode(ex, ids, mask);
   HostBackedDevice dev;
-  WeightSet placed = ckpt.weights(Component::kTextEncoder);
-  placed.place_on(kFake);
-  const Tensor got = Umt5Encoder(ckpt.text_encoder_config(), placed).encode(ex, ids, mask);
+  const Tensor got =
+      Umt5Encoder(ckpt.text_encoder_config(), ckpt.weights(Component::kTextEncoder, kFake))
+          .encode(ex, ids, mask);
   EXPECT_EQ(got.device(), Device::cpu());
   EXPECT_GT(dev.ops, 10);
   EXPECT_EQ(got.to_vector(), expected.to_vector());
@@ -315,9 +314,7 @@ TEST(Backend, VideoVaeRunsWhereItsWeightsArePlaced) {
   const Tensor cond = cpu.image_condition(ex, image, 5);
 
   HostBackedDevice dev;
-  WeightSet placed = ckpt.weights(Component::kVideoVae);
-  placed.place_on(kFake);
-  const WanVae gpu(ckpt.video_vae_config(), placed);
+  const WanVae gpu(ckpt.video_vae_config(), ckpt.weights(Component::kVideoVae, kFake));
   EXPECT_EQ(gpu.device(), kFake);
   const Tensor got_z = gpu.encode(ex, video);
   EXPECT_EQ(got_z.device(), Device::cpu());
@@ -342,9 +339,7 @@ TEST(Backend, AudioVaeRunsWhereItsWeightsArePlaced) {
   const Tensor wave = cpu.decode(ex, z);
 
   HostBackedDevice dev;
-  WeightSet placed = ckpt.weights(Component::kAudioVae);
-  placed.place_on(kFake);
-  const DacVae gpu(ckpt.audio_vae_config(), placed);
+  const DacVae gpu(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae, kFake));
   EXPECT_EQ(gpu.device(), kFake);
   const Tensor got_z = gpu.encode(ex, audio);
   EXPECT_EQ(got_z.device(), Device::cpu());
