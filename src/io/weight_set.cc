@@ -103,10 +103,16 @@ const TensorInfo* WeightSet::info(const std::string& name) const {
   return it == where_.end() ? nullptr : files_[it->second]->find(name);
 }
 
-Tensor WeightSet::get(const std::string& name) const {
+Tensor WeightSet::get_host(const std::string& name) const {
   auto it = where_.find(name);
   MOVA_CHECK(it != where_.end(), ErrorKind::kFormat, origin_, ": missing tensor '", name, "'");
-  if (device_.is_cpu()) return files_[it->second]->tensor(name);
+  return files_[it->second]->tensor(name);
+}
+
+Tensor WeightSet::get(const std::string& name) const {
+  if (device_.is_cpu()) return get_host(name);
+  auto it = where_.find(name);
+  MOVA_CHECK(it != where_.end(), ErrorKind::kFormat, origin_, ": missing tensor '", name, "'");
   std::lock_guard<std::mutex> lock(device_copies_->mutex);
   const auto found = device_copies_->tensors.find(name);
   if (found != device_copies_->tensors.end()) return found->second;

@@ -28,6 +28,9 @@ class WeightSet {
   // Zero-copy view of the file, or on a device the copy made there on first use (kept for
   // the life of the set and its copies); throws naming the component when absent.
   Tensor get(const std::string& name) const;
+  // The file's zero-copy view wherever the set is placed: for weights a model only reads on
+  // the host (folded, or turned into tables), which then never travel to the device.
+  Tensor get_host(const std::string& name) const;
   // Where get() returns the tensors (the host by default). Weights keep their stored dtype.
   void place_on(Device device);
   Device device() const { return device_; }

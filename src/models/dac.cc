@@ -30,26 +30,27 @@ Tensor fold_weight_norm(const Tensor& g, const Tensor& v) {
 DacVae::DacVae(DacConfig config, const WeightSet& weights)
     : config_(std::move(config)), device_(weights.device()) {
   static const std::string kParam = ".parametrizations.weight.original";
-  auto host = [&](const std::string& name) { return weights.get(name).to(Device::cpu()); };
   for (const auto& name : weights.names()) {
     const auto param = name.find(kParam);
     if (param != std::string::npos) {  // original0 = g, original1 = v
       if (name.back() == '1') {
         const std::string prefix = name.substr(0, param);
-        convs_[prefix].weight = fold_weight_norm(host(prefix + kParam + "0"), host(name));
+        convs_[prefix].weight =
+            fold_weight_norm(weights.get_host(prefix + kParam + "0"), weights.get_host(name));
       }
       continue;
     }
     const auto dot = name.rfind('.');
     const std::string prefix = name.substr(0, dot), leaf = name.substr(dot + 1);
     if (leaf == "alpha") {
-      alphas_[prefix] = host(name).to(DType::kF32).contiguous().reshape({-1});
+      alphas_[prefix] = weights.get_host(name).to(DType::kF32).contiguous().reshape({-1});
     } else if (leaf == "bias") {
-      convs_[prefix].bias = host(name).to(DType::kF32);
+      convs_[prefix].bias = weights.get_host(name).to(DType::kF32);
     } else if (leaf == "weight") {
-      convs_[prefix].weight = host(name).to(DType::kF32).contiguous();
+      convs_[prefix].weight = weights.get_host(name).to(DType::kF32).contiguous();
     } else if (leaf == "weight_v") {
-      convs_[prefix].weight = fold_weight_norm(host(prefix + ".weight_g"), host(name));
+      convs_[prefix].weight =
+          fold_weight_norm(weights.get_host(prefix + ".weight_g"), weights.get_host(name));
     }
   }
   for (auto& [name, c] : convs_) {

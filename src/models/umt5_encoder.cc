@@ -63,7 +63,7 @@ Tensor Umt5Encoder::encode(Exec& ex, const std::vector<int64_t>& ids,
     const std::string p = "encoder.block." + std::to_string(layer) + ".layer.";
     // Position bias [H, L, L] from this layer's own table [buckets, H], built on the host.
     const auto rel =
-        w(p + "0.SelfAttention.relative_attention_bias.weight").to(Device::cpu()).to_vector();
+        weights_.get_host(p + "0.SelfAttention.relative_attention_bias.weight").to_vector();
     Tensor bias = Tensor::empty({H, L, L}, DType::kF32, &ex.buffers());
     float* pb = bias.data<float>();
     for (int64_t hh = 0; hh < H; ++hh)

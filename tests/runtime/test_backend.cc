@@ -299,6 +299,11 @@ TEST(Backend, TextEncoderRunsWhereItsWeightsArePlaced) {
   EXPECT_EQ(got.device(), Device::cpu());
   EXPECT_GT(dev.ops, 10);
   EXPECT_EQ(got.to_vector(), expected.to_vector());
+  // Tables the encoder builds on the host come from the file, never through the device.
+  const WeightSet placed = ckpt.weights(Component::kTextEncoder, kFake);
+  const std::string table = "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+  EXPECT_EQ(placed.get_host(table).device(), Device::cpu());
+  EXPECT_EQ(placed.get(table).device(), kFake);
 }
 
 TEST(Backend, VideoVaeRunsWhereItsWeightsArePlaced) {
