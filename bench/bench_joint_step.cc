@@ -3,6 +3,7 @@
 // time, achieved GFLOP/s in GEMMs and in attention (CPU), and peak memory.
 //   build/bin/bench_joint_step [--model DIR | --preset NAME] [--frames T] [--height H]
 //       [--width W] [--audio L] [--device cpu|cuda[:N]] [--precision f32|bf16]
+//       [--device-weights-mib M]   (keep at most M MiB of weights on the device: streaming)
 // Sizes are latent sizes: video [1, 16, T, H, W] -> T·(H/2)·(W/2) tokens; audio L tokens.
 // The published 360p clip (193 frames) is --frames 49 --height 44 --width 80 --audio 402
 // (43,120 video tokens); with --preset published-layer one layer per tower at published width.
@@ -46,6 +47,7 @@ double peak_rss_mib() {
 int main(int argc, char** argv) {
   std::string model, preset = "mid", device_name = "cpu", precision = "f32";
   int64_t T = 5, H = 32, W = 32, L = 200;
+  double weights_mib = 0;  // device weight budget (0: keep every weight there)
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
       W = std::atoll(v);
     else if (k == "--audio")
       L = std::atoll(v);
+    else if (k == "--device-weights-mib")
+      weights_mib = std::atof(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -87,7 +91,8 @@ int main(int argc, char** argv) {
     const auto backend = mova::open_device(
         device, precision == "bf16" ? mova::Precision::kBF16 : mova::Precision::kF32);
     const mova::Checkpoint ckpt = mova::Checkpoint::open(model);
-    const mova::JointDenoiser denoiser(ckpt, device);
+    const mova::JointDenoiser denoiser(ckpt, device,
+                                       static_cast<uint64_t>(weights_mib * (1 << 20)));
     const int64_t text_dim = ckpt.video_dit_config(mova::Component::kVideoDit).text_dim;
     const int64_t audio_ch = ckpt.audio_dit_config().in_dim;
     mova::Exec ex;
@@ -103,6 +108,9 @@ int main(int argc, char** argv) {
     denoiser.step(ex, 1, video, cond, audio, neg, 900.0f, 900.0f, 24.0);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto uploaded = [&] {
+      return denoiser.device_weights() ? denoiser.device_weights()->stats().uploaded_bytes : 0;
+    };
     const auto g = mova::profile::totals(mova::profile::Category::kGemm);
     const auto a = mova::profile::totals(mova::profile::Category::kAttention);
     // The velocities come back to the host, so the time includes the device's queued work.
@@ -121,6 +129,9 @@ int main(int argc, char** argv) {
     if (backend) {
       std::printf("  device peak   %8.1f MiB  (GEMM/attention split above counts CPU ops only)\n",
                   static_cast<double>(backend->buffers().stats().peak_in_use) / (1 << 20));
+      std::printf("  weights       %8.1f MiB uploaded in all (budget %s)\n",
+                  static_cast<double>(uploaded()) / (1 << 20),
+                  weights_mib > 0 ? (std::to_string(weights_mib) + " MiB").c_str() : "none");
     }
     if (!tmp.empty()) std::filesystem::remove_all(tmp);
   } catch (const std::exception& e) {

@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 struct GenerateOptions {
   std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
   std::string device = "cpu", text_device, vae_device;
+  double device_weights_gib = 0;
   bool has_negative = false, preview = false, vae_tiling = false;
   int frames = 0, width = 0, height = 0, steps = 0;
   double fps = 0, cfg = -1;
@@ -120,6 +121,7 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.device = o.device.c_str();
   p.text_device = o.text_device.empty() ? nullptr : o.text_device.c_str();
   p.vae_device = o.vae_device.empty() ? nullptr : o.vae_device.c_str();
+  p.device_weights_mib = static_cast<int64_t>(o.device_weights_gib * 1024.0);
   p.user_data = &printer;
   p.progress = [](const char* stage, int64_t step, int64_t steps, double secs, void* user) {
     (*static_cast<ProgressPrinter*>(user))({stage, step, steps, secs});
@@ -221,6 +223,11 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
                   "memory for the denoiser");
   cmd->add_option("--vae-device", opt->vae_device,
                   "where the video and audio VAEs run (default: --device)");
+  cmd->add_option("--device-weights-gib", opt->device_weights_gib,
+                  "keep at most this much of the denoiser's weights on its device, streaming "
+                  "the rest from host memory each step (a model larger than the GPU; slower). "
+                  "Default 0: all of them")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--noise", opt->noise,
                   "safetensors with video_noise/audio_noise (overrides --seed)");
   cmd->add_option("--save-wav", opt->save_wav, "also write the audio as float WAV");

@@ -126,6 +126,9 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     if (p->device) r.device = mova::parse_device(p->device, "device");
     r.text_device = p->text_device ? mova::parse_device(p->text_device, "text_device") : r.device;
     r.vae_device = p->vae_device ? mova::parse_device(p->vae_device, "vae_device") : r.device;
+    MOVA_CHECK(p->device_weights_mib >= 0, mova::ErrorKind::kInvalidArgument, "device_weights_mib ",
+               p->device_weights_mib, " must be >= 0");
+    r.device_weight_budget = static_cast<uint64_t>(p->device_weights_mib) << 20;
     r = generator.resolve(r);
     if (p->image_path) r.image = mova::read_image(p->image_path);
     mova::ProgressFn progress;

@@ -113,18 +113,21 @@ Tensor WeightSet::get(const std::string& name) const {
   if (device_.is_cpu()) return get_host(name);
   auto it = where_.find(name);
   MOVA_CHECK(it != where_.end(), ErrorKind::kFormat, origin_, ": missing tensor '", name, "'");
-  std::lock_guard<std::mutex> lock(device_copies_->mutex);
-  const auto found = device_copies_->tensors.find(name);
-  if (found != device_copies_->tensors.end()) return found->second;
-  Tensor copy = files_[it->second]->tensor(name).to(device_);
-  device_copies_->tensors.emplace(name, copy);
-  return copy;
+  // Keyed by origin too: sets of several components share one cache.
+  return device_copies_->get(origin_ + "\n" + name,
+                             [&] { return files_[it->second]->tensor(name); });
 }
 
 void WeightSet::place_on(Device device) {
   if (device == device_) return;
   device_ = device;
-  device_copies_ = device.is_cpu() ? nullptr : std::make_shared<DeviceCopies>();
+  device_copies_ = device.is_cpu() ? nullptr : std::make_shared<DeviceWeightCache>(device);
+}
+
+void WeightSet::place_on(std::shared_ptr<DeviceWeightCache> cache) {
+  MOVA_CHECK(cache != nullptr, ErrorKind::kInternal, origin_, ": null device weight cache");
+  device_ = cache->device();
+  device_copies_ = std::move(cache);
 }
 
 std::vector<std::string> WeightSet::names() const {

@@ -6,10 +6,10 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "io/device_weight_cache.h"
 #include "io/safetensors.h"
 #include "runtime/device.h"
 
@@ -25,14 +25,17 @@ class WeightSet {
 
   bool contains(const std::string& name) const { return where_.count(name) != 0; }
   const TensorInfo* info(const std::string& name) const;
-  // Zero-copy view of the file, or on a device the copy made there on first use (kept for
-  // the life of the set and its copies); throws naming the component when absent.
+  // Zero-copy view of the file, or on a device the copy made there on first use (kept by the
+  // set's DeviceWeightCache); throws naming the component when absent.
   Tensor get(const std::string& name) const;
   // The file's zero-copy view wherever the set is placed: for weights a model only reads on
   // the host (folded, or turned into tables), which then never travel to the device.
   Tensor get_host(const std::string& name) const;
   // Where get() returns the tensors (the host by default). Weights keep their stored dtype.
+  // A device gets a cache of its own that keeps every copy; several sets may share one with a
+  // byte budget instead (io/device_weight_cache.h).
   void place_on(Device device);
+  void place_on(std::shared_ptr<DeviceWeightCache> cache);
   Device device() const { return device_; }
   std::vector<std::string> names() const;  // sorted
   size_t size() const { return where_.size(); }
@@ -44,11 +47,7 @@ class WeightSet {
   std::vector<std::shared_ptr<SafetensorsFile>> files_;
   std::map<std::string, size_t> where_;  // tensor name -> index into files_
   Device device_;
-  struct DeviceCopies {
-    std::mutex mutex;
-    std::map<std::string, Tensor> tensors;
-  };
-  std::shared_ptr<DeviceCopies> device_copies_;
+  std::shared_ptr<DeviceWeightCache> device_copies_;
 };
 
 // True when `folder` holds a weights file or index we know how to open.

@@ -207,7 +207,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   s.boundary_ratio = ck.index().boundary_ratio;
 
   const SampleResult latents = stage("denoise", [&](Clock::time_point t0) {
-    const JointDenoiser denoiser(ck, r.device);
+    const JointDenoiser denoiser(ck, r.device, r.device_weight_budget);
     const FlowMatchPairScheduler scheduler(ck.scheduler_config());
     return sample(ex, denoiser, scheduler, s, [&](int64_t step, int64_t steps, int) {
       if (progress) progress({"denoise", step + 1, steps, seconds_since(t0)});

@@ -35,6 +35,9 @@ struct GenerateRequest {
   Device device;       // the denoiser: both video experts, the audio DiT, the bridge
   Device text_device;  // the text encoder
   Device vae_device;   // the video VAE (first-frame condition, decoding) and the audio VAE
+  // At most this many bytes of denoiser weights stay on its device (0: all of them); the rest
+  // stream from host memory every step (a model larger than the GPU, slower).
+  uint64_t device_weight_budget = 0;
 };
 
 struct GenerateProgress {

@@ -8,8 +8,13 @@
 
 namespace mova {
 
-JointDenoiser::JointDenoiser(const Checkpoint& ckpt, Device device) {
-  auto placed = [&](Component c) { return ckpt.weights(c, device); };
+JointDenoiser::JointDenoiser(const Checkpoint& ckpt, Device device, uint64_t device_weight_budget) {
+  if (!device.is_cpu()) cache_ = std::make_shared<DeviceWeightCache>(device, device_weight_budget);
+  auto placed = [&](Component c) {
+    WeightSet w = ckpt.weights(c);
+    if (cache_) w.place_on(cache_);
+    return w;
+  };
   video_[0] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit),
                                        placed(Component::kVideoDit));
   video_[1] = std::make_unique<WanDit>(ckpt.video_dit_config(Component::kVideoDit2),

@@ -20,8 +20,14 @@ struct Velocities {
 class JointDenoiser {
  public:
   // Loads (memory-maps) both video experts, the audio DiT and the bridge, validating each, and
-  // places them on `device` (their weights are copied there on first use).
-  explicit JointDenoiser(const Checkpoint& checkpoint, Device device = Device::cpu());
+  // places them on `device` (their weights are copied there on first use). A non-zero
+  // `device_weight_budget` (bytes) caps what the four keep there: the least recently used
+  // weights are dropped and uploaded again when next needed (io/device_weight_cache.h).
+  explicit JointDenoiser(const Checkpoint& checkpoint, Device device = Device::cpu(),
+                         uint64_t device_weight_budget = 0);
+
+  // The denoiser's device copies (null on the CPU): upload figures for progress and benches.
+  const DeviceWeightCache* device_weights() const { return cache_.get(); }
 
   // expert: 1 = video_dit (high noise), 2 = video_dit_2 (low noise).
   // video_latents [1, 16, T, H, W], video_condition [1, 20, T, H, W] (concatenated after the
@@ -38,6 +44,7 @@ class JointDenoiser {
   std::unique_ptr<WanDit> video_[2];
   std::unique_ptr<WanDit> audio_;
   std::unique_ptr<DualTowerBridge> bridge_;
+  std::shared_ptr<DeviceWeightCache> cache_;
 };
 
 }  // namespace mova

@@ -115,6 +115,11 @@ TEST_F(CApiGenerate, InvalidParamsFailBeforeAnyStage) {
   EXPECT_NE(std::string(mova_last_error()).find("vae_device: unknown device 'cuda:x'"),
             std::string::npos);
   p.vae_device = nullptr;
+  p.device_weights_mib = -1;
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mova_last_error()).find("device_weights_mib -1 must be >= 0"),
+            std::string::npos);
+  p.device_weights_mib = 0;
   p.prompt = nullptr;
   EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(events.stages.empty());

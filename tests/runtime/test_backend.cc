@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "io/device_weight_cache.h"
 #include "io/weight_set.h"
 #include "models/checkpoint.h"
 #include "models/dac.h"
@@ -353,6 +354,79 @@ TEST(Backend, AudioVaeRunsWhereItsWeightsArePlaced) {
   EXPECT_EQ(got_wave.device(), Device::cpu());
   EXPECT_EQ(got_wave.to_vector(), wave.to_vector());
   EXPECT_GT(dev.ops, 20);
+}
+
+// The budgeted cache drops the least recently used copies and uploads them again on demand; a
+// dropped copy someone still holds stays valid.
+TEST(DeviceWeightCache, KeepsTheMostRecentlyUsedWithinItsBudget) {
+  HostBackedDevice dev;
+  const Tensor a = Tensor::from_vector({4}, {1, 2, 3, 4}),
+               b = Tensor::from_vector({4}, {5, 6, 7, 8});
+  const Tensor c = Tensor::from_vector({4}, {9, 10, 11, 12});
+  DeviceWeightCache cache(kFake, 2 * a.nbytes());
+  int loads = 0;
+  auto get = [&](const char* key, const Tensor& t) {
+    return cache.get(key, [&] {
+      ++loads;
+      return t;
+    });
+  };
+  const Tensor held = get("a", a);
+  get("b", b);
+  get("a", a);  // a is now the most recent
+  get("c", c);  // b goes
+  EXPECT_EQ(loads, 3);
+  get("a", a);
+  get("c", c);
+  EXPECT_EQ(loads, 3);
+  get("b", b);  // uploaded again; a (least recent) goes
+  EXPECT_EQ(loads, 4);
+  get("c", c);
+  EXPECT_EQ(loads, 4);
+  get("a", a);
+  EXPECT_EQ(loads, 5);
+  const DeviceWeightCache::Stats st = cache.stats();
+  EXPECT_EQ(st.uploads, 5u);
+  EXPECT_EQ(st.uploaded_bytes, 5 * a.nbytes());
+  EXPECT_EQ(st.resident_bytes, 2 * a.nbytes());
+  EXPECT_EQ(st.peak_resident_bytes, 2 * a.nbytes());
+  EXPECT_EQ(held.to(Device::cpu()).to_vector(), a.to_vector());  // evicted, still alive
+}
+
+// A joint step with a budget far below the denoiser's weights: the same velocities bit for bit,
+// the weights re-uploaded as they are needed, never more than the budget (plus the one tensor
+// being uploaded) resident.
+TEST(Backend, JointDenoiserStreamsItsWeightsWithinABudget) {
+  test::TempDir dir;
+  write_tiny_checkpoint(dir.file("m"), {});
+  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  Exec ex(1);
+  const Tensor video = Tensor::from_vector({1, 16, 2, 4, 4}, test::random_vector(512, 5, -2, 2));
+  const Tensor cond = Tensor::from_vector({1, 20, 2, 4, 4}, test::random_vector(640, 6));
+  const Tensor audio = Tensor::from_vector({1, 8, 9}, test::random_vector(72, 7, -2, 2));
+  const Tensor ctx = Tensor::from_vector({1, 5, 48}, test::random_vector(240, 8));
+  const Velocities cpu =
+      JointDenoiser(ckpt).step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+  uint64_t total = 0, largest = 0;
+  for (Component c : {Component::kVideoDit, Component::kAudioDit, Component::kBridge}) {
+    const WeightSet w = ckpt.weights(c);
+    for (const auto& name : w.names()) {
+      total += w.get(name).nbytes();
+      largest = std::max<uint64_t>(largest, w.get(name).nbytes());
+    }
+  }
+  HostBackedDevice dev;
+  const uint64_t budget = total / 4;
+  const JointDenoiser streamed(ckpt, kFake, budget);
+  for (int pass = 0; pass < 2; ++pass) {
+    const Velocities got = streamed.step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+    EXPECT_EQ(got.video.to_vector(), cpu.video.to_vector()) << "pass " << pass;
+    EXPECT_EQ(got.audio.to_vector(), cpu.audio.to_vector()) << "pass " << pass;
+  }
+  const DeviceWeightCache::Stats st = streamed.device_weights()->stats();
+  EXPECT_GT(st.uploaded_bytes, 2 * total * 3 / 4);  // most weights went up again in pass 2
+  EXPECT_LE(st.peak_resident_bytes, budget + largest);
+  EXPECT_LE(st.resident_bytes, budget + largest);
 }
 
 }  // namespace
