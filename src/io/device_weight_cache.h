@@ -4,6 +4,9 @@
 // weights stream from host memory, each uploaded again when next needed (sd.cpp's and
 // diffusers' offloading, at tensor granularity). A dropped copy that an op still uses stays
 // alive through that op's Tensor.
+// In a pass over more weights than the budget, LRU keeps none of them for the next pass, so a
+// streamed model uploads all its weights every pass; what hides that cost is prefetching the
+// next block's weights on a copy stream while this one computes (not done yet).
 #pragma once
 
 #include <cstdint>
