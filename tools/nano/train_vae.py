@@ -246,6 +246,9 @@ def main():
                     help="video: train multi-frame windows on random crop×crop squares (a "
                     "multiple of 8; 1-frame windows stay whole, so the mid-block attention "
                     "still sees whole frames): the convolutions cost per pixel")
+    ap.add_argument("--windows", default="1,5,9,17,49",
+                    help="video: the window lengths (frames from a clip start, 4k+1) drawn "
+                    "uniformly per step; long windows train the steady state deep into a clip")
     ap.add_argument("--motion-weight", type=float, default=0.0,
                     help="video: extra loss weight on pixels that move within the window "
                     "(0: plain means)")
@@ -297,6 +300,9 @@ def main():
         step = st["step"]
         print(f"resumed {component} at step {step}")
     clips = Clips(a.data)
+    windows = [int(w) for w in a.windows.split(",")]
+    if any(w < 1 or (w - 1) % 4 for w in windows):
+        raise SystemExit(f"--windows {a.windows}: lengths must be 4k+1")
     rng = np.random.default_rng(a.seed + step)
     progress = Progress(component, a.steps, step)
     while step < a.steps:
@@ -307,7 +313,7 @@ def main():
             # see a context (no start padding in view) that only long windows train: without
             # 17-frame windows the first run darkened after frame ~16, and with them but not
             # 49 the second darkened and left the face's mouth open after frame ~12.
-            frames = int(rng.choice([1, 5, 9, 17, 49]))
+            frames = int(rng.choice(windows))
             n = {1: 4 * a.batch, 17: max(1, a.batch // 2), 49: max(1, a.batch // 4)}.get(
                 frames, a.batch)
             x = video_batch(clips, rng, frames, n, 0 if frames == 1 else a.crop)
