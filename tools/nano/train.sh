@@ -23,7 +23,7 @@ MOVA="$ROOT/build/bin/mova"
 VIDEO_VAE_STEPS="${VIDEO_VAE_STEPS:-20000}"
 AUDIO_VAE_STEPS="${AUDIO_VAE_STEPS:-40000}"
 DIT_STEPS="${DIT_STEPS:-30000}"
-DECODER_STEPS="${DECODER_STEPS:-10000}"
+DECODER_STEPS="${DECODER_STEPS:-14000}"
 # Debian's torch calls OpenBLAS, whose own thread pool ignores torch.set_num_threads: two
 # trainers on two cores then oversubscribe them (measured: matmul time ×3.5 in a DiT step).
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
@@ -83,8 +83,8 @@ stage_normalize() {
 # The denoiser trains on the frozen encoders' latents while the decoders keep improving.
 stage_dit() {
   nice -n 5 "$PY" "$NANO/train_vae.py" --model model --data data --which video --decoder-only \
-    --steps "$DECODER_STEPS" --crop 32 --threads 1 --lr 5e-4 --batch 4 --export-every 200 \
-    --motion-weight 20 \
+    --steps "$DECODER_STEPS" --crop 32 --threads 1 --lr 3e-4 --batch 4 --export-every 100 \
+    --motion-weight 5 --windows 49 \
     >>video_decoder.log 2>&1 &
   local decoder=$!
   # The trainer calls the engine for each new caption's text context, for hours: a private
