@@ -15,16 +15,8 @@ __global__ void im2col_kernel(Im2Col a, int64_t first, int64_t n, T* cols) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += step) {
     // Consecutive threads take consecutive output positions of one row: coalesced stores.
-    const int64_t row = i / n, pos = first + i % n;
-    const int64_t ci = row / taps, tap = row % taps;
-    const int64_t ta = tap / (a.kh * a.kw), tb = tap / a.kw % a.kh, tc = tap % a.kw;
-    const int64_t ow = pos % a.out_w, oh = pos / a.out_w % a.out_h, ot = pos / (a.out_w * a.out_h);
-    const int64_t ti = ot * a.stride_t - a.pad_t + ta;
-    const int64_t hi = oh * a.stride_h - a.pad_h + tb;
-    const int64_t wi = ow * a.stride_w - a.pad_w + tc * a.dilation_w;
-    float v = 0.0f;
-    if (ti >= 0 && ti < a.t && hi >= 0 && hi < a.h && wi >= 0 && wi < a.w)
-      v = a.x[((ci * a.t + ti) * a.h + hi) * a.w + wi];
+    const int64_t src = im2col_source(a, i / n, first + i % n);
+    const float v = src < 0 ? 0.0f : a.x[src];
     store(cols + i, v);
   }
 }
@@ -36,15 +28,7 @@ __global__ void transposed_gather_kernel(TransposedGather a, int64_t first, int6
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += step) {
     const int64_t co = i / o_count, o = o_begin + i % o_count;
-    float sum = 0.0f;
-    for (int64_t k = 0; k < a.k; ++k) {
-      // o = pos·stride − padding + k·dilation for an input position pos of this chunk.
-      const int64_t num = o + a.padding - k * a.dilation;
-      if (num < 0 || num % a.stride != 0) continue;
-      const int64_t pos = num / a.stride;
-      if (pos < first || pos >= first + n) continue;
-      sum += a.cols[(co * a.k + k) * n + (pos - first)];
-    }
+    const float sum = transposed_gather_sum(a, first, n, co, o);
     a.out[co * a.out_len + o] += sum;
   }
 }
@@ -66,11 +50,8 @@ void im2col(const Im2Col& args, int64_t first, int64_t n, void* cols, DType cols
 void transposed_conv_gather(const TransposedGather& args, int64_t first, int64_t n,
                             cudaStream_t stream) {
   if (n == 0 || args.c_out == 0) return;
-  // The outputs this chunk reaches: from its first input's first tap to its last input's last.
-  int64_t o_begin = first * args.stride - args.padding;
-  int64_t o_end = (first + n - 1) * args.stride - args.padding + (args.k - 1) * args.dilation + 1;
-  o_begin = o_begin < 0 ? 0 : o_begin;
-  o_end = o_end > args.out_len ? args.out_len : o_end;
+  int64_t o_begin = 0, o_end = 0;
+  transposed_gather_range(args, first, n, &o_begin, &o_end);
   if (o_end <= o_begin) return;
   const int64_t total = args.c_out * (o_end - o_begin);
   transposed_gather_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(
