@@ -15,11 +15,12 @@ Tensor DeviceWeightCache::get(const std::string& key, const std::function<Tensor
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto it = entries_.find(key); it != entries_.end()) {
     use_order_.splice(use_order_.begin(), use_order_, it->second.use);
+    it->second.pass = pass_;
     return it->second.tensor;
   }
   Tensor copy = host().to(device_);
   use_order_.push_front(key);
-  entries_.emplace(key, Entry{copy, use_order_.begin()});
+  entries_.emplace(key, Entry{copy, use_order_.begin(), pass_});
   stats_.uploads += 1;
   stats_.uploaded_bytes += copy.nbytes();
   stats_.resident_bytes += copy.nbytes();
@@ -30,13 +31,22 @@ Tensor DeviceWeightCache::get(const std::string& key, const std::function<Tensor
 
 void DeviceWeightCache::evict_beyond_budget(const std::string& keep) {
   while (budget_ > 0 && stats_.resident_bytes > budget_ && use_order_.size() > 1) {
-    const std::string victim = use_order_.back();
-    if (victim == keep) break;  // only the newest is left
-    auto it = entries_.find(victim);
-    stats_.resident_bytes -= it->second.tensor.nbytes();
-    entries_.erase(it);
-    use_order_.pop_back();
+    // The least recently used if this pass has not used it (or no passes are marked); else
+    // the most recently used before `keep` (at the front).
+    auto lru = entries_.find(use_order_.back());
+    auto victim = pass_ == 0 || lru->second.pass < pass_
+                      ? lru
+                      : entries_.find(*std::next(use_order_.begin()));
+    if (victim->first == keep) break;
+    stats_.resident_bytes -= victim->second.tensor.nbytes();
+    use_order_.erase(victim->second.use);
+    entries_.erase(victim);
   }
+}
+
+void DeviceWeightCache::begin_pass() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++pass_;
 }
 
 DeviceWeightCache::Stats DeviceWeightCache::stats() const {

@@ -4,9 +4,13 @@
 // weights stream from host memory, each uploaded again when next needed (sd.cpp's and
 // diffusers' offloading, at tensor granularity). A dropped copy that an op still uses stays
 // alive through that op's Tensor.
-// In a pass over more weights than the budget, LRU keeps none of them for the next pass, so a
-// streamed model uploads all its weights every pass; what hides that cost is prefetching the
-// next block's weights on a copy stream while this one computes (not done yet).
+// Which copies go: a model that calls begin_pass() before each pass over its weights gets
+// copies not used in the current pass dropped first, least recently used first (an expert
+// that is no longer called); when every copy was used in this pass, the most recently used
+// go (plain LRU would drop each weight just before the next pass needs it again and keep
+// none). So a model streamed in a loop keeps a fixed part of its weights resident and uploads
+// only the rest each pass. What would hide that upload is prefetching on a copy stream
+// while the previous block computes (not done yet).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +36,8 @@ class DeviceWeightCache {
 
   // The copy of `key` on the device; on a miss `host()` gives the tensor to upload.
   Tensor get(const std::string& key, const std::function<Tensor()>& host);
+  // Marks the start of a pass over the weights (the eviction order above).
+  void begin_pass();
 
   struct Stats {
     uint64_t uploads = 0;         // copies made, re-uploads included
@@ -45,6 +51,7 @@ class DeviceWeightCache {
   struct Entry {
     Tensor tensor;
     std::list<std::string>::iterator use;  // position in use_order_
+    uint64_t pass = 0;                     // the pass it was last used in
   };
   void evict_beyond_budget(const std::string& keep);
 
@@ -53,6 +60,7 @@ class DeviceWeightCache {
   mutable std::mutex mutex_;
   std::map<std::string, Entry> entries_;
   std::list<std::string> use_order_;  // most recently used first
+  uint64_t pass_ = 0;
   Stats stats_;
 };
 

@@ -33,6 +33,7 @@ Velocities JointDenoiser::step(Exec& ex, int expert, const Tensor& video_latents
                                const Tensor& video_condition, const Tensor& audio_latents,
                                const Tensor& context, float timestep, float audio_timestep,
                                double video_fps) const {
+  if (cache_) cache_->begin_pass();
   const WanDit& video = video_expert(expert);
   const Tensor video_in = concat({video_latents, video_condition}, 1);
   WanDit::State vs = video.begin(ex, video_in, timestep, context);
