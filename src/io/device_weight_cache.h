@@ -32,7 +32,6 @@ class DeviceWeightCache {
   explicit DeviceWeightCache(Device device, uint64_t budget_bytes = 0);
 
   Device device() const { return device_; }
-  uint64_t budget_bytes() const { return budget_; }
 
   // The copy of `key` on the device; on a miss `host()` gives the tensor to upload.
   Tensor get(const std::string& key, const std::function<Tensor()>& host);

@@ -111,11 +111,8 @@ Tensor WeightSet::get_host(const std::string& name) const {
 
 Tensor WeightSet::get(const std::string& name) const {
   if (device_.is_cpu()) return get_host(name);
-  auto it = where_.find(name);
-  MOVA_CHECK(it != where_.end(), ErrorKind::kFormat, origin_, ": missing tensor '", name, "'");
   // Keyed by origin too: sets of several components share one cache.
-  return device_copies_->get(origin_ + "\n" + name,
-                             [&] { return files_[it->second]->tensor(name); });
+  return device_copies_->get(origin_ + "\n" + name, [&] { return get_host(name); });
 }
 
 void WeightSet::place_on(Device device) {

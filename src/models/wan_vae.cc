@@ -10,6 +10,7 @@
 #include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/norm.h"
+#include "runtime/ops/upsample.h"
 
 namespace mova {
 
@@ -115,12 +116,8 @@ Tensor WanVae::upsample(Exec& ex, const Tensor& x, const std::string& p, bool te
               .contiguous(&ex.buffers())
               .reshape({C, 2 * T, H, W});
   }
-  // Nearest 2× in space (a stride-0 view made contiguous), then a 3×3 pad-1 conv to C/2.
-  const int64_t T = seq.size(1);
-  const Tensor up = seq.reshape({C, T, H, 1, W, 1})
-                        .expand({C, T, H, 2, W, 2})
-                        .contiguous(&ex.buffers())
-                        .reshape({C, T, 2 * H, 2 * W});
+  // Nearest 2× in space, then a 3×3 pad-1 conv to C/2 channels.
+  const Tensor up = upsample_nearest2x(ex, seq);
   const Tensor wt = w(p + ".resample.1.weight"), b = w(p + ".resample.1.bias");
   Conv3dParams sp;
   sp.pad_top = sp.pad_bottom = sp.pad_left = sp.pad_right = 1;

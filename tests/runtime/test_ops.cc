@@ -9,6 +9,7 @@
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/norm.h"
 #include "runtime/ops/reduce.h"
+#include "runtime/ops/upsample.h"
 #include "test_util.h"
 
 namespace mova {
@@ -91,6 +92,23 @@ TEST_F(Ops, LayerNormModulateAndGatedResidual) {
                      {"gated_residual: x", "must be [..., D], [D] and [..., D]"});
   test::expect_error([&] { layer_norm_modulate(ex, x3, shift, scale.narrow(1, 0, 3), 1e-6f); },
                      {"layer_norm_modulate scale", "does not match the last dim"});
+}
+
+TEST_F(Ops, UpsampleNearest2x) {
+  const Tensor s = Tensor::from_vector({2, 3, 5, 7}, test::random_vector(210, 16));
+  const Tensor up = upsample_nearest2x(ex, s.permute({0, 1, 3, 2}));  // a strided input too
+  ASSERT_EQ(up.shape(), Shape({2, 3, 14, 10}));
+  const Tensor src = s.permute({0, 1, 3, 2}).contiguous();
+  for (int64_t p = 0; p < 6; ++p)
+    for (int64_t i = 0; i < 14; ++i)
+      for (int64_t j = 0; j < 10; ++j)
+        ASSERT_EQ(up.item_f32({p / 3, p % 3, i, j}), src.item_f32({p / 3, p % 3, i / 2, j / 2}))
+            << p << " " << i << " " << j;
+  test::expect_error(
+      [&] {
+        upsample_nearest2x(ex, Tensor::from_vector({3}, {1, 2, 3}));
+      },
+      {"upsample_nearest2x", "must be F32 [..., H, W]"});
 }
 
 TEST_F(Ops, Snake) {

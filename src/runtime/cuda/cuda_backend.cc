@@ -366,16 +366,10 @@ class CudaBackend final : public Backend {
       MOVA_CUDA_CHECK(cudaMemsetAsync(out.raw_data(), 0, out.nbytes()));
       return;
     }
-    const Tensor b = f32_or_empty(bias);
-    StridedLayout dst, src;
-    dst.rank = src.rank = 2;
-    dst.shape[0] = src.shape[0] = channels;
-    dst.shape[1] = src.shape[1] = positions;
-    dst.strides[0] = positions;
-    dst.strides[1] = 1;
-    src.strides[0] = 1;
-    src.strides[1] = 0;
-    copy_strided(out.raw_data(), DType::kF32, dst, b.raw_data(), DType::kF32, src);
+    const Tensor b = f32_or_empty(bias).reshape({channels, 1});
+    const Tensor rows = out.reshape({channels, positions});
+    copy_strided(rows.raw_data(), DType::kF32, layout_of(rows, "conv bias"), b.raw_data(),
+                 DType::kF32, broadcast_layout(b, rows.shape()));
   }
 
   // conv3d and conv1d: per chunk of output positions, im2col into cols [K, n], then
