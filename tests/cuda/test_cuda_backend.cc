@@ -49,6 +49,12 @@ void expect_close_f32(const Tensor& gpu, const Tensor& cpu, double bound, const 
   std::printf("[ measure  ] %s: max rel error %.3g\n", what, err);
 }
 
+// The tiny checkpoint the model tests here run, written for each test.
+struct TinyModel {
+  test::TempDir dir;
+  Checkpoint ckpt = (write_tiny_checkpoint(dir.file("m"), {}), Checkpoint::open(dir.file("m")));
+};
+
 class CudaBackendOps : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -229,9 +235,8 @@ TEST(CudaBackend, Bf16PathStaysInItsBudget) {
 // What `mova eval dit-forward --device cuda` runs: a whole tower with its weights on the GPU.
 TEST(CudaBackend, TinyDitTowersMatchTheCpu) {
   MOVA_REQUIRE_GPU();
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   const auto backend = cuda::open_backend(0, Precision::kF32);
   Exec ex(2);
   const Tensor ctx = random({1, 9, 48}, 18);
@@ -255,9 +260,8 @@ TEST(CudaBackend, TinyDitTowersMatchTheCpu) {
 // encoder and both VAEs of the tiny checkpoint with their weights on the GPU.
 TEST(CudaBackend, TinyTextEncoderAndVaesMatchTheCpu) {
   MOVA_REQUIRE_GPU();
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   const auto backend = cuda::open_backend(0, Precision::kF32);
   Exec ex(2);
   auto placed = [&](Component c) { return ckpt.weights(c, kGpu); };
@@ -299,9 +303,8 @@ TEST(CudaBackend, TinyTextEncoderAndVaesMatchTheCpu) {
 // bridge) and a short guided sampling loop, the denoiser on the GPU, the loop on the host.
 TEST(CudaBackend, TinyJointStepAndSamplingMatchTheCpu) {
   MOVA_REQUIRE_GPU();
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   const auto backend = cuda::open_backend(0, Precision::kF32);
   Exec ex(2);
   const JointDenoiser cpu(ckpt), gpu(ckpt, kGpu);

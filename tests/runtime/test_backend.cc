@@ -150,6 +150,20 @@ class HostBackedDevice : public Backend {
   Exec ex_;
 };
 
+// The tiny checkpoint the model tests here run, written for each test.
+struct TinyModel {
+  test::TempDir dir;
+  Checkpoint ckpt = (write_tiny_checkpoint(dir.file("m"), {}), Checkpoint::open(dir.file("m")));
+};
+
+// One joint step's inputs for the tiny checkpoint.
+struct JointInputs {
+  Tensor video = Tensor::from_vector({1, 16, 2, 4, 4}, test::random_vector(512, 5, -2, 2));
+  Tensor cond = Tensor::from_vector({1, 20, 2, 4, 4}, test::random_vector(640, 6));
+  Tensor audio = Tensor::from_vector({1, 8, 9}, test::random_vector(72, 7, -2, 2));
+  Tensor ctx = Tensor::from_vector({1, 5, 48}, test::random_vector(240, 8));
+};
+
 TEST(Device, ParsesTheOptionSpellings) {
   EXPECT_EQ(parse_device("cpu", "--device"), Device::cpu());
   EXPECT_EQ(parse_device("cuda", "--device"), Device::cuda(0));
@@ -221,9 +235,8 @@ TEST(Backend, OneBackendPerDevice) {
 // The video expert with its weights placed on the device: every op goes through the backend,
 // and the result is the CPU's bit for bit (the backend runs the same CPU kernels).
 TEST(Backend, WanDitRunsWhereItsWeightsArePlaced) {
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
   const Tensor x = Tensor::from_vector({1, 36, 2, 4, 4}, test::random_vector(36 * 32, 3, -2, 2));
   const Tensor ctx = Tensor::from_vector({1, 6, 48}, test::random_vector(6 * 48, 4));
@@ -243,14 +256,11 @@ TEST(Backend, WanDitRunsWhereItsWeightsArePlaced) {
 // A whole joint pass (both experts' video tower, the audio DiT, the bridge with its aligned
 // RoPE tables) placed on the device: host velocities equal to the CPU's, bit for bit.
 TEST(Backend, JointDenoiserStepRunsOnTheDevice) {
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
-  const Tensor video = Tensor::from_vector({1, 16, 2, 4, 4}, test::random_vector(512, 5, -2, 2));
-  const Tensor cond = Tensor::from_vector({1, 20, 2, 4, 4}, test::random_vector(640, 6));
-  const Tensor audio = Tensor::from_vector({1, 8, 9}, test::random_vector(72, 7, -2, 2));
-  const Tensor ctx = Tensor::from_vector({1, 5, 48}, test::random_vector(240, 8));
+  const JointInputs in;
+  const Tensor &video = in.video, &cond = in.cond, &audio = in.audio, &ctx = in.ctx;
   HostBackedDevice dev;
   for (int expert : {1, 2}) {
     const Velocities cpu =
@@ -285,9 +295,8 @@ TEST(Backend, ConcatOnTheDeviceCopiesEachPartIntoItsSlice) {
 // The text encoder, both VAE passes, the first-frame condition and the audio VAE, each with
 // its weights placed on the device: host results equal to the CPU's, bit for bit.
 TEST(Backend, TextEncoderRunsWhereItsWeightsArePlaced) {
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
   const std::vector<int64_t> ids = {5, 17, 3, 1, 0, 0}, mask = {1, 1, 1, 1, 0, 0};
   const Tensor expected =
@@ -308,9 +317,8 @@ TEST(Backend, TextEncoderRunsWhereItsWeightsArePlaced) {
 }
 
 TEST(Backend, VideoVaeRunsWhereItsWeightsArePlaced) {
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
   const WanVae cpu(ckpt.video_vae_config(), ckpt.weights(Component::kVideoVae));
   const Tensor video = Tensor::from_vector({1, 3, 5, 16, 16}, test::random_vector(3840, 11));
@@ -333,9 +341,8 @@ TEST(Backend, VideoVaeRunsWhereItsWeightsArePlaced) {
 }
 
 TEST(Backend, AudioVaeRunsWhereItsWeightsArePlaced) {
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
   const DacVae cpu(ckpt.audio_vae_config(), ckpt.weights(Component::kAudioVae));
   const int64_t hop = ckpt.audio_vae_config().hop_length();
@@ -427,14 +434,11 @@ TEST(DeviceWeightCache, KeepsPartOfACyclicPassAndDropsWhatAPassNoLongerUses) {
 // the weights re-uploaded as they are needed, never more than the budget (plus the one tensor
 // being uploaded) resident.
 TEST(Backend, JointDenoiserStreamsItsWeightsWithinABudget) {
-  test::TempDir dir;
-  write_tiny_checkpoint(dir.file("m"), {});
-  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
-  const Tensor video = Tensor::from_vector({1, 16, 2, 4, 4}, test::random_vector(512, 5, -2, 2));
-  const Tensor cond = Tensor::from_vector({1, 20, 2, 4, 4}, test::random_vector(640, 6));
-  const Tensor audio = Tensor::from_vector({1, 8, 9}, test::random_vector(72, 7, -2, 2));
-  const Tensor ctx = Tensor::from_vector({1, 5, 48}, test::random_vector(240, 8));
+  const JointInputs in;
+  const Tensor &video = in.video, &cond = in.cond, &audio = in.audio, &ctx = in.ctx;
   const Velocities cpu =
       JointDenoiser(ckpt).step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
   uint64_t total = 0, largest = 0;
