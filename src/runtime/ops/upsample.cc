@@ -7,7 +7,7 @@ namespace mova {
 Tensor upsample_nearest2x(Exec& ex, const Tensor& x) {
   MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() >= 2, ErrorKind::kShape,
              "upsample_nearest2x: ", x.describe(), " must be F32 [..., H, W]");
-  const int64_t H = x.size(-2), W = x.size(-1), planes = H * W ? x.numel() / (H * W) : 0;
+  const int64_t H = x.size(-2), W = x.size(-1), planes = H * W > 0 ? x.numel() / (H * W) : 0;
   Shape row_view = x.shape(), up = x.shape();
   row_view.insert(row_view.end() - 1, 1);  // [..., H, 1, W, 1]
   row_view.push_back(1);
