@@ -7,7 +7,8 @@ On a fresh random nano checkpoint (`mova make-tiny --preset nano`), one joint de
 with a zero-padded 512-row context and with its compacted form (real rows + one zero row
 counted 512 − n times) must give the same velocities (max-rel 1e-5) and the same weight
 gradients (max-rel 1e-4), for both video experts; a context that is not zero-padded at the
-end must be passed through unchanged.
+end must be passed through unchanged. The exported weights' moving average (ema_update) must
+match its closed form after two updates (max-rel 1e-6).
 """
 import os
 import subprocess
@@ -42,9 +43,25 @@ def step(m, params, ctx, expert, compact):
     return vv.detach(), va.detach(), grads
 
 
+def check_ema(failures):
+    torch.manual_seed(2)
+    e0, p1, p2 = torch.randn(3, 5), torch.randn(3, 5), torch.randn(3, 5)
+    d = 0.9
+    ema, params = {"c": {"w": e0.clone()}}, {"c": {"w": p1.clone().requires_grad_(True)}}
+    train_dit.ema_update(ema, params, d)
+    params["c"]["w"] = p2
+    train_dit.ema_update(ema, params, d)
+    want = d * d * e0 + d * (1 - d) * p1 + (1 - d) * p2
+    err = max_rel(ema["c"]["w"], want)
+    print(f"moving average: max-rel {err:.2e}")
+    if err > 1e-6:
+        failures.append("ema_update differs from its closed form")
+
+
 def main():
     mova = sys.argv[1]
     failures = []
+    check_ema(failures)
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "nano")
         subprocess.run([mova, "-q", "make-tiny", model, "--preset", "nano", "--seed", "5"],

@@ -3,7 +3,7 @@
 with MOVA's flow-matching objective, in place in a nano checkpoint folder whose VAEs are
 already trained (train_vae.py).
 
-  train_dit.py --model DIR --data DIR [--steps N] [--lr X] [--state FILE] [--mova BIN]
+  train_dit.py --model DIR --data DIR [--steps N] [--lr X] [--ema D] [--state FILE] [--mova BIN]
 
 Forward passes are tools/reference's (mova_reference.Mova.step: towers + bridge, the formulas
 the C++ engine is tested against) in float32 with autograd. Latents come from the reference
@@ -14,6 +14,11 @@ Per step: one clip; sigma from the shift-5 training schedule, the same for both 
 x_t = (1 − σ)·x0 + σ·noise, target noise − x0, MSE on both velocities. The first-frame
 condition is dropped 20% of the time (text-only generation), the caption 10% (CFG's
 unconditional branch). t ≥ boundary·1000 trains video_dit, below trains video_dit_2.
+
+The exported weights are an exponential moving average of the trained ones (`--ema`, decay
+per step): batch-1 Adam leaves the raw weights noisy from step to step, and diffusion models
+sample better from the average. The raw weights and the average both live in the state file;
+a state without an average (older runs) starts it from its raw weights.
 """
 import argparse
 import json
@@ -130,6 +135,14 @@ def build_denoiser(model, grad=True):
     return m, params
 
 
+def ema_update(ema, params, decay):
+    """ema ← decay·ema + (1 − decay)·params, in place, for every component's tensors."""
+    with torch.no_grad():
+        for c, W in params.items():
+            for k, v in W.items():
+                ema[c][k].mul_(decay).add_(v.detach(), alpha=1 - decay)
+
+
 def sigma_of(t, shift, n=1000):
     s = t / n
     return shift * s / (1 + (shift - 1) * s)
@@ -191,6 +204,8 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--ema", type=float, default=0.999,
+                    help="decay of the exported weights' moving average (0: export the raw ones)")
     ap.add_argument("--state")
     ap.add_argument("--export-every", type=int, default=500)
     ap.add_argument("--mova", default=os.path.join(HERE, "..", "..", "build", "bin", "mova"))
@@ -217,6 +232,13 @@ def main():
         opt.load_state_dict(st["opt"])
         step = st["step"]
         print(f"resumed the denoiser at step {step}")
+    ema = {c: {k: v.detach().clone() for k, v in W.items()} for c, W in params.items()}
+    if os.path.exists(state_path) and "ema" in st:
+        for c in COMPONENTS:
+            for k, v in st["ema"][c].items():
+                ema[c][k].copy_(v)
+    elif a.ema:
+        print(f"the weights' moving average starts at step {step}")
     index = json.load(open(os.path.join(a.model, "model_index.json")))
     sched = json.load(open(os.path.join(a.model, "scheduler", "scheduler_config.json")))
     boundary = index.get("boundary_ratio", 0.9) * 1000
@@ -249,13 +271,14 @@ def main():
         vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, set_context(m, ctx), t, t, 24.0)
         loss = ((vv - (nv - z)) ** 2).mean() + ((va - (na - za)) ** 2).mean()
         optimizer_step(opt, loss)
+        ema_update(ema, params, a.ema)
         step += 1
         progress.update(step, loss)
         if step % a.export_every == 0 or step == a.steps:
             save_state(state_path, {c: {k: v.detach() for k, v in W.items()}
-                                    for c, W in params.items()}, opt, step)
+                                    for c, W in params.items()}, opt, step, ema=ema)
             for c in COMPONENTS:
-                write_component(a.model, c, params[c])
+                write_component(a.model, c, ema[c])
             lat.save()
     print(json.dumps({"step": step, "loss": progress.avg}))
 

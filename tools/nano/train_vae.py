@@ -101,9 +101,10 @@ class Progress:
             self.t0, self.last = time.time(), step
 
 
-def save_state(path, weights, opt, step):
+def save_state(path, weights, opt, step, **extra):
     """Writes the resumable state atomically (a crash mid-write keeps the previous one)."""
-    torch.save({"weights": weights, "opt": opt.state_dict(), "step": step}, path + ".tmp")
+    torch.save({"weights": weights, "opt": opt.state_dict(), "step": step, **extra},
+               path + ".tmp")
     os.replace(path + ".tmp", path)
 
 
