@@ -2,7 +2,8 @@
 """Acceptance run of the nano model (issue #8): for every held-out world.py clip, `mova
 generate` a clip from its caption and first frame, then measure sync with the meter.
 
-  eval_generated.py --model DIR --heldout DIR --out DIR [--mova BIN] [--seed 1] [--json]
+  eval_generated.py --model DIR --heldout DIR --out DIR [--mova BIN] [--seed 1] [--cfg G]
+                    [--steps N] [--json]
 
 Prints three rows, all measured in this run:
   ceiling    the held-out clips themselves (the world's own sync, what the meter can reach)
@@ -40,6 +41,8 @@ def generate(a, clips):
         cmd = [a.mova, "-q", "generate", "--model", a.model, "--prompt", caption,
                "--image", image, "--seed", str(a.seed + i),
                "--output", os.path.join(a.out, name + ".mp4")]
+        cmd += ["--cfg", str(a.cfg)] if a.cfg is not None else []
+        cmd += ["--steps", str(a.steps)] if a.steps else []
         subprocess.run(cmd, check=True)
         print(f"[{i + 1}/{len(clips)}] {name} {kind}: {caption}", file=sys.stderr)
     with open(os.path.join(a.out, "index.json"), "w") as f:
@@ -55,6 +58,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--mova", default=os.path.join(HERE, "..", "..", "build", "bin", "mova"))
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cfg", type=float, help="guidance scale (default: the model's)")
+    ap.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     clips = sorted(glob.glob(os.path.join(a.heldout, "clip_*.npz")))
