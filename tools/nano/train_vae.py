@@ -82,7 +82,9 @@ def fast_pointwise_convs(dac):
 
 
 def optimizer_step(opt, loss):
-    opt.zero_grad()
+    # None, not zero: Adam then skips what this step did not use (the video expert not
+    # drawn), where a zero gradient would still move it along its old momentum.
+    opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
 
