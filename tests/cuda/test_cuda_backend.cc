@@ -141,6 +141,33 @@ TEST_F(CudaBackendOps, LinearNormsRopeAttentionMatchTheCpu) {
                    attention(ex_, q, k, v, ho), 1e-5, "attention key mask");
 }
 
+// Head sizes the fused kernels do not take go through GEMMs and a row softmax: the tiny
+// presets' 12 and 32 and the published video VAE's single 384-wide head, with a per-head bias,
+// a key mask with one batch entry fully padded, a scale, and a strided q (a view of a fused
+// projection, so the per-head GEMM operands are not 256-byte aligned).
+TEST_F(CudaBackendOps, AttentionOfOtherHeadSizesMatchesTheCpu) {
+  for (const int64_t D : {12, 32, 384}) {
+    const int64_t B = 2, Lq = 45, Lk = 37, H = D == 384 ? 1 : 3;
+    const Tensor q_fused = random({B, Lq, H, D + 3}, 50, -2.0f, 2.0f);
+    const Tensor q = q_fused.narrow(3, 1, D);
+    const Tensor k = random({B, Lk, H, D}, 51, -2.0f, 2.0f), v = random({B, Lk, H, D}, 52);
+    const Tensor bias = random({H, Lq, Lk}, 53, -3.0f, 3.0f);
+    std::vector<float> m(B * Lk, 1.0f);
+    for (int64_t j = 0; j < Lk; j += 3) m[j] = 0.0f;    // batch 0: every third key padded
+    for (int64_t j = 0; j < Lk; ++j) m[Lk + j] = 0.0f;  // batch 1: every key padded
+    const Tensor mask = Tensor::from_vector({B, Lk}, m);
+    const Tensor dbias = bias.to(kGpu), dmask = mask.to(kGpu);
+    const Tensor dq = q_fused.to(kGpu).narrow(3, 1, D), dk = k.to(kGpu), dv = v.to(kGpu);
+    const std::string what = "attention D" + std::to_string(D);
+    expect_close_f32(attention(ex_, dq, dk, dv), attention(ex_, q, k, v), 1e-5, what.c_str());
+    AttentionOptions ho, o;
+    ho.bias = &bias, ho.key_mask = &mask, ho.scale = 0.3f;
+    o.bias = &dbias, o.key_mask = &dmask, o.scale = 0.3f;
+    expect_close_f32(attention(ex_, dq, dk, dv, o), attention(ex_, q, k, v, ho), 1e-5,
+                     (what + " bias, mask, scale").c_str());
+  }
+}
+
 // The VAEs' ops: convolutions lowered to im2col / column gathers + cuBLASLt (strided,
 // padded, dilated, several lowering chunks), the channel norm, Snake and concatenation.
 TEST_F(CudaBackendOps, ConvolutionsAndVaeOpsMatchTheCpu) {
@@ -230,6 +257,11 @@ TEST(CudaBackend, Bf16PathStaysInItsBudget) {
   };
   check(linear(ex, x.to(kGpu), w.to(kGpu)), linear(ex, x, w), "linear");
   check(attention(ex, q.to(kGpu), k.to(kGpu), v.to(kGpu)), attention(ex, q, k, v), "attention");
+  // Head size 384 (the video VAE's) through the GEMM composition, P rounded to BF16.
+  const Tensor q3 = random({2, 300, 1, 384}, 18), k3 = random({2, 300, 1, 384}, 19),
+               v3 = random({2, 300, 1, 384}, 20);
+  check(attention(ex, q3.to(kGpu), k3.to(kGpu), v3.to(kGpu)), attention(ex, q3, k3, v3),
+        "attention D384");
 }
 
 // What `mova eval dit-forward --device cuda` runs: a whole tower with its weights on the GPU.

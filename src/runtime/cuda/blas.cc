@@ -2,6 +2,8 @@
 
 #include <cublasLt.h>
 
+#include <cstdint>
+
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/device_memory.h"
@@ -35,6 +37,22 @@ struct Owned {
 using OpDesc = Owned<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;
 using Layout = Owned<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
 using Preference = Owned<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
+
+// The largest power of two up to 256 that divides p's address. cuBLASLt assumes 256-byte
+// aligned operands unless told otherwise, and views (one head's columns of a [L, H, D]
+// tensor, a BF16 chunk of positions) are often less aligned.
+uint32_t alignment_of(const void* p) {
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  uint32_t a = 256;
+  while (a > 1 && address % a != 0) a /= 2;
+  return a;
+}
+
+void set_alignment(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
+                   const void* p) {
+  const uint32_t a = alignment_of(p);
+  MOVA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &a, sizeof a));
+}
 
 }  // namespace
 
@@ -100,13 +118,21 @@ void Blas::gemm(const DeviceGemm& g, cudaStream_t stream) {
   const size_t ws = kWorkspaceBytes;
   MOVA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
       pref.h, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+  // cuBLASLt's A is our B and its B our A (the row-major swap above); C and D are g.c.
+  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, g.b);
+  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, g.a);
+  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, g.c);
+  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, g.c);
   cublasLtMatmulHeuristicResult_t heuristic{};
   int found = 0;
-  MOVA_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(impl_->handle, op.h, first.h, second.h, out.h,
-                                                   out.h, pref.h, 1, &heuristic, &found));
-  MOVA_CHECK(found > 0, ErrorKind::kUnsupported, "cuBLASLt has no algorithm for ", g.m, "x", g.n,
-             "x", g.k, " ", dtype_name(g.ab_dtype), " -> ", dtype_name(g.c_dtype), " (lda ", g.lda,
-             ", ldb ", g.ldb, ", ldc ", g.ldc, ")");
+  // With no algorithm the heuristic may fail outright (NOT_SUPPORTED) rather than find none.
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+      impl_->handle, op.h, first.h, second.h, out.h, out.h, pref.h, 1, &heuristic, &found);
+  MOVA_CHECK(status == CUBLAS_STATUS_SUCCESS && found > 0, ErrorKind::kUnsupported,
+             "cuBLASLt has no algorithm for ", g.m, "x", g.n, "x", g.k, " ", dtype_name(g.ab_dtype),
+             " -> ", dtype_name(g.c_dtype), " (lda ", g.lda, ", ldb ", g.ldb, ", ldc ", g.ldc,
+             "; operand alignment ", alignment_of(g.a), "/", alignment_of(g.b), "/",
+             alignment_of(g.c), " bytes; status ", static_cast<int>(status), ")");
 
   const float alpha = 1.0f, beta = g.accumulate ? 1.0f : 0.0f;
   MOVA_CUBLAS_CHECK(cublasLtMatmul(impl_->handle, op.h, &alpha, g.b, first.h, g.a, second.h, &beta,

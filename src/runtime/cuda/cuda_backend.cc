@@ -17,6 +17,7 @@
 #include "runtime/cuda/kernels/norm.h"
 #include "runtime/cuda/kernels/residual.h"
 #include "runtime/cuda/kernels/rope.h"
+#include "runtime/cuda/kernels/score_softmax.h"
 #include "runtime/cuda/kernels/strided.h"
 #include "runtime/error.h"
 #include "runtime/ops/conv.h"
@@ -328,7 +329,10 @@ class CudaBackend final : public Backend {
     a.heads = H;
     a.head_dim = D;
     a.scale = options.scale;
-    mova::cuda::attention(a);
+    if (fused_attention_takes(D))
+      mova::cuda::attention(a);
+    else
+      attention_by_gemm(a);
     return out.to(DType::kF32, &pool_);
   }
 
@@ -350,6 +354,74 @@ class CudaBackend final : public Backend {
   }
 
   DType gemm_dtype() const { return precision_ == Precision::kBF16 ? DType::kBF16 : DType::kF32; }
+
+  // Attention for head sizes the fused kernels do not take (the video VAE's one head as wide as
+  // its channels, 384 in the published VAE; the tiny presets' 12-32): per batch, head and chunk
+  // of queries, scores = q·kᵀ by GEMM, the row softmax, then P·v by GEMM into that head's
+  // columns of the output. P is in the GEMM dtype (rounded to BF16 before P·v, as the
+  // tensor-core kernel does).
+  void attention_by_gemm(const AttentionArgs& a) {
+    MOVA_CHECK(a.kv_len > 0 && (a.bias_heads == 1 || a.bias_heads == a.heads), ErrorKind::kShape,
+               "CUDA attention: ", a.kv_len, " keys, bias with ", a.bias_heads, " heads for ",
+               a.heads);
+    if (a.batch == 0 || a.q_len == 0) return;
+    constexpr int64_t kScoreBytes = int64_t{256} << 20;
+    const int64_t elem = dtype_size(a.dtype);
+    const int64_t chunk = std::clamp<int64_t>(kScoreBytes / (a.kv_len * 4), 1, a.q_len);
+    const Tensor scores = Tensor::empty({chunk * a.kv_len}, DType::kF32, &pool_);
+    const Tensor probs =
+        a.dtype == DType::kF32 ? scores : Tensor::empty({chunk * a.kv_len}, a.dtype, &pool_);
+    const float scale =
+        a.scale != 0.0f ? a.scale : 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+    const auto at = [elem](const void* base, int64_t offset) {
+      return static_cast<const char*>(base) + offset * elem;
+    };
+    for (int64_t b = 0; b < a.batch; ++b) {
+      for (int64_t h = 0; h < a.heads; ++h) {
+        for (int64_t q0 = 0; q0 < a.q_len; q0 += chunk) {
+          const int64_t rows = std::min(chunk, a.q_len - q0);
+          DeviceGemm s;
+          s.m = rows;
+          s.n = a.kv_len;
+          s.k = a.head_dim;
+          s.a = at(a.q, b * a.q_strides.batch + h * a.q_strides.head + q0 * a.q_strides.pos);
+          s.lda = a.q_strides.pos;
+          s.b = at(a.k, b * a.k_strides.batch + h * a.k_strides.head);
+          s.ldb = a.k_strides.pos;
+          s.trans_b = true;
+          s.ab_dtype = a.dtype;
+          s.c = scores.raw_data();
+          s.ldc = a.kv_len;
+          s.c_dtype = DType::kF32;
+          blas_.gemm(s);
+          ScoreSoftmaxArgs p;
+          p.scores = f32(scores);
+          p.probs = probs.raw_data();
+          p.probs_dtype = a.dtype;
+          p.rows = rows;
+          p.cols = a.kv_len;
+          p.scale = scale;
+          if (a.bias) p.bias = a.bias + ((a.bias_heads == 1 ? 0 : h) * a.q_len + q0) * a.kv_len;
+          if (a.key_mask) p.key_mask = a.key_mask + b * a.kv_len;
+          score_softmax(p);
+          DeviceGemm pv;
+          pv.m = rows;
+          pv.n = a.head_dim;
+          pv.k = a.kv_len;
+          pv.a = probs.raw_data();
+          pv.lda = a.kv_len;
+          pv.b = at(a.v, b * a.v_strides.batch + h * a.v_strides.head);
+          pv.ldb = a.v_strides.pos;
+          pv.ab_dtype = a.dtype;
+          pv.c =
+              static_cast<char*>(a.out) + (((b * a.q_len + q0) * a.heads + h) * a.head_dim) * elem;
+          pv.ldc = a.heads * a.head_dim;
+          pv.c_dtype = a.dtype;
+          blas_.gemm(pv);
+        }
+      }
+    }
+  }
 
   // Positions per lowering chunk: columns of `rows` values each within a fixed budget, in
   // multiples of 64 so every chunk's GEMM operands stay 256-byte aligned.

@@ -95,7 +95,7 @@ void launch(const AttentionArgs& a, float scale, cudaStream_t stream) {
 }  // namespace
 
 void attention(const AttentionArgs& a, cudaStream_t stream) {
-  MOVA_CHECK(a.head_dim == 64 || a.head_dim == 128, ErrorKind::kUnsupported,
+  MOVA_CHECK(fused_attention_takes(a.head_dim), ErrorKind::kUnsupported,
              "CUDA attention: head_dim ", a.head_dim, " (64 and 128 are supported)");
   MOVA_CHECK(a.batch >= 0 && a.q_len >= 0 && a.kv_len > 0 && a.heads > 0 && a.batch <= 65535 &&
                  a.heads <= 65535 && (a.q_len + kQueryRows - 1) / kQueryRows <= 0x7fffffff,

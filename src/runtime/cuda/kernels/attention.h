@@ -38,7 +38,13 @@ struct AttentionArgs {
   AttentionKernel kernel = AttentionKernel::kAuto;  // tensor cores need BF16
 };
 
-// head_dim 64 or 128 (UMT5-XXL and the DiTs/bridge); others are a kUnsupported error.
+// The head sizes these kernels take: UMT5-XXL's 64 and the DiTs'/bridge's 128. The backend
+// composes attention for other sizes from GEMMs and score_softmax.h (cuda_backend.cc).
+constexpr bool fused_attention_takes(int64_t head_dim) {
+  return head_dim == 64 || head_dim == 128;
+}
+
+// head_dim as fused_attention_takes; others are a kUnsupported error.
 void attention(const AttentionArgs& args, cudaStream_t stream = nullptr);
 
 // The tensor-core kernel (attention_tc.cu); called by attention() for BF16, arguments checked.
