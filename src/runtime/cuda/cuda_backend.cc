@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "runtime/cuda/attention_plan.h"
 #include "runtime/cuda/blas.h"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device.h"
@@ -365,62 +366,59 @@ class CudaBackend final : public Backend {
                "CUDA attention: ", a.kv_len, " keys, bias with ", a.bias_heads, " heads for ",
                a.heads);
     if (a.batch == 0 || a.q_len == 0) return;
-    constexpr int64_t kScoreBytes = int64_t{256} << 20;
-    const int64_t elem = dtype_size(a.dtype);
-    const int64_t chunk = std::clamp<int64_t>(kScoreBytes / (a.kv_len * 4), 1, a.q_len);
+    AttentionShape shape;
+    shape.batch = a.batch, shape.q_len = a.q_len, shape.kv_len = a.kv_len;
+    shape.heads = a.heads, shape.head_dim = a.head_dim, shape.bias_heads = a.bias_heads;
+    shape.q = a.q_strides, shape.k = a.k_strides, shape.v = a.v_strides;
+    const int64_t chunk = attention_chunk_rows(shape, int64_t{256} << 20);
     const Tensor scores = Tensor::empty({chunk * a.kv_len}, DType::kF32, &pool_);
     const Tensor probs =
         a.dtype == DType::kF32 ? scores : Tensor::empty({chunk * a.kv_len}, a.dtype, &pool_);
     const float scale =
         a.scale != 0.0f ? a.scale : 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+    const int64_t elem = dtype_size(a.dtype);
     const auto at = [elem](const void* base, int64_t offset) {
       return static_cast<const char*>(base) + offset * elem;
     };
-    for (int64_t b = 0; b < a.batch; ++b) {
-      for (int64_t h = 0; h < a.heads; ++h) {
-        for (int64_t q0 = 0; q0 < a.q_len; q0 += chunk) {
-          const int64_t rows = std::min(chunk, a.q_len - q0);
-          DeviceGemm s;
-          s.m = rows;
-          s.n = a.kv_len;
-          s.k = a.head_dim;
-          s.a = at(a.q, b * a.q_strides.batch + h * a.q_strides.head + q0 * a.q_strides.pos);
-          s.lda = a.q_strides.pos;
-          s.b = at(a.k, b * a.k_strides.batch + h * a.k_strides.head);
-          s.ldb = a.k_strides.pos;
-          s.trans_b = true;
-          s.ab_dtype = a.dtype;
-          s.c = scores.raw_data();
-          s.ldc = a.kv_len;
-          s.c_dtype = DType::kF32;
-          blas_.gemm(s);
-          ScoreSoftmaxArgs p;
-          p.scores = f32(scores);
-          p.probs = probs.raw_data();
-          p.probs_dtype = a.dtype;
-          p.rows = rows;
-          p.cols = a.kv_len;
-          p.scale = scale;
-          if (a.bias) p.bias = a.bias + ((a.bias_heads == 1 ? 0 : h) * a.q_len + q0) * a.kv_len;
-          if (a.key_mask) p.key_mask = a.key_mask + b * a.kv_len;
-          score_softmax(p);
-          DeviceGemm pv;
-          pv.m = rows;
-          pv.n = a.head_dim;
-          pv.k = a.kv_len;
-          pv.a = probs.raw_data();
-          pv.lda = a.kv_len;
-          pv.b = at(a.v, b * a.v_strides.batch + h * a.v_strides.head);
-          pv.ldb = a.v_strides.pos;
-          pv.ab_dtype = a.dtype;
-          pv.c =
-              static_cast<char*>(a.out) + (((b * a.q_len + q0) * a.heads + h) * a.head_dim) * elem;
-          pv.ldc = a.heads * a.head_dim;
-          pv.c_dtype = a.dtype;
-          blas_.gemm(pv);
-        }
-      }
-    }
+    for_each_attention_chunk(shape, chunk, [&](const AttentionChunk& c) {
+      DeviceGemm s;
+      s.m = c.rows;
+      s.n = a.kv_len;
+      s.k = a.head_dim;
+      s.a = at(a.q, c.q_offset);
+      s.lda = a.q_strides.pos;
+      s.b = at(a.k, c.k_offset);
+      s.ldb = a.k_strides.pos;
+      s.trans_b = true;
+      s.ab_dtype = a.dtype;
+      s.c = scores.raw_data();
+      s.ldc = a.kv_len;
+      s.c_dtype = DType::kF32;
+      blas_.gemm(s);
+      ScoreSoftmaxArgs p;
+      p.scores = f32(scores);
+      p.probs = probs.raw_data();
+      p.probs_dtype = a.dtype;
+      p.rows = c.rows;
+      p.cols = a.kv_len;
+      p.scale = scale;
+      if (a.bias) p.bias = a.bias + c.bias_offset;
+      if (a.key_mask) p.key_mask = a.key_mask + c.mask_offset;
+      score_softmax(p);
+      DeviceGemm pv;
+      pv.m = c.rows;
+      pv.n = a.head_dim;
+      pv.k = a.kv_len;
+      pv.a = probs.raw_data();
+      pv.lda = a.kv_len;
+      pv.b = at(a.v, c.v_offset);
+      pv.ldb = a.v_strides.pos;
+      pv.ab_dtype = a.dtype;
+      pv.c = static_cast<char*>(a.out) + c.out_offset * elem;
+      pv.ldc = a.heads * a.head_dim;
+      pv.c_dtype = a.dtype;
+      blas_.gemm(pv);
+    });
   }
 
   // Positions per lowering chunk: columns of `rows` values each within a fixed budget, in

@@ -12,14 +12,10 @@
 
 #include <cuda_runtime_api.h>
 
+#include "runtime/cuda/attention_plan.h"
 #include "runtime/dtype.h"
 
 namespace mova::cuda {
-
-// Strides in elements of a [B, L, H, D] operand whose last dimension is contiguous.
-struct HeadStrides {
-  int64_t batch = 0, pos = 0, head = 0;
-};
 
 enum class AttentionKernel { kAuto, kCudaCores, kTensorCores };
 
