@@ -22,8 +22,8 @@ NANO="$ROOT/tools/nano"
 MOVA="$ROOT/build/bin/mova"
 VIDEO_VAE_STEPS="${VIDEO_VAE_STEPS:-20000}"
 AUDIO_VAE_STEPS="${AUDIO_VAE_STEPS:-40000}"
-DIT_STEPS="${DIT_STEPS:-30000}"
-DECODER_STEPS="${DECODER_STEPS:-14000}"
+DIT_STEPS="${DIT_STEPS:-60000}"
+DECODER_STEPS="${DECODER_STEPS:-20000}"
 # Debian's torch calls OpenBLAS, whose own thread pool ignores torch.set_num_threads: two
 # trainers on two cores then oversubscribe them (measured: matmul time ×3.5 in a DiT step).
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
