@@ -5,64 +5,28 @@
 // additive bias per head or shared, and a key mask with one batch entirely padded.
 #include <vector>
 
+#include "attention_problem.h"
 #include "cuda/cuda_test_util.h"
 #include "runtime/cuda/kernels/attention.h"
-#include "runtime/exec.h"
-#include "runtime/ops/attention.h"
-#include "test_util.h"
 
 namespace mova {
 namespace {
 
-struct Case {
-  int64_t B, Lq, Lk, H, D;
-  int64_t bias_heads;  // 0: no bias
-  bool mask;
-};
-const Case kCases[] = {{1, 1, 1, 1, 64, 0, false},
-                       {2, 37, 45, 3, 64, 3, true},
-                       {1, 100, 77, 2, 128, 0, false},
-                       {2, 16, 32, 2, 128, 1, true},
-                       {1, 250, 513, 1, 128, 0, true}};
+using test::AttentionProblem;
 
-constexpr int64_t kPad = 3;  // q is q_fused[..., 1 : 1 + D] of a [B, Lq, H, D + 3] tensor
-
-struct Inputs {
-  std::vector<float> q_fused, k, v, bias, mask;
-};
-
-Inputs make_inputs(const Case& c, uint32_t seed) {
-  Inputs in;
-  in.q_fused = test::random_vector(c.B * c.Lq * c.H * (c.D + kPad), seed, -2.0f, 2.0f);
-  in.k = test::random_vector(c.B * c.Lk * c.H * c.D, seed + 1, -2.0f, 2.0f);
-  in.v = test::random_vector(c.B * c.Lk * c.H * c.D, seed + 2);
-  if (c.bias_heads)
-    in.bias = test::random_vector(c.bias_heads * c.Lq * c.Lk, seed + 3, -3.0f, 3.0f);
-  if (c.mask) {
-    in.mask.assign(c.B * c.Lk, 1.0f);
-    for (int64_t j = 0; j < c.Lk; j += 3) in.mask[j] = 0.0f;  // batch 0: every third key
-    if (c.B > 1)
-      for (int64_t j = 0; j < c.Lk; ++j) in.mask[c.Lk + j] = 0.0f;  // batch 1: all padded
-  }
-  return in;
+AttentionProblem problem(int64_t B, int64_t Lq, int64_t Lk, int64_t H, int64_t D,
+                         int64_t bias_heads, bool mask) {
+  AttentionProblem p;
+  p.B = B, p.Lq = Lq, p.Lk = Lk, p.H = H, p.D = D, p.bias_heads = bias_heads, p.mask = mask;
+  return p;
 }
-
-std::vector<float> cpu_attention(const Case& c, const Inputs& in) {
-  Exec ex(2);
-  const Tensor q = Tensor::from_vector({c.B, c.Lq, c.H, c.D + kPad}, in.q_fused).narrow(3, 1, c.D);
-  const Tensor k = Tensor::from_vector({c.B, c.Lk, c.H, c.D}, in.k);
-  const Tensor v = Tensor::from_vector({c.B, c.Lk, c.H, c.D}, in.v);
-  const Tensor bias =
-      c.bias_heads ? Tensor::from_vector({c.bias_heads, c.Lq, c.Lk}, in.bias) : Tensor();
-  const Tensor mask = c.mask ? Tensor::from_vector({c.B, c.Lk}, in.mask) : Tensor();
-  AttentionOptions o;
-  o.bias = c.bias_heads ? &bias : nullptr;
-  o.key_mask = c.mask ? &mask : nullptr;
-  return attention(ex, q, k, v, o).to_vector();
-}
+const AttentionProblem kCases[] = {
+    problem(1, 1, 1, 1, 64, 0, false), problem(2, 37, 45, 3, 64, 3, true),
+    problem(1, 100, 77, 2, 128, 0, false), problem(2, 16, 32, 2, 128, 1, true),
+    problem(1, 250, 513, 1, 128, 0, true)};
 
 template <typename Elem>
-cuda::AttentionArgs device_args(const Case& c, const Inputs& in, const std::vector<Elem>& q,
+cuda::AttentionArgs device_args(const AttentionProblem& c, const std::vector<Elem>& q,
                                 const std::vector<Elem>& k, const std::vector<Elem>& v,
                                 test::DeviceScratch& d) {
   cuda::AttentionArgs a;
@@ -70,30 +34,25 @@ cuda::AttentionArgs device_args(const Case& c, const Inputs& in, const std::vect
   a.k = d.upload(k);
   a.v = d.upload(v);
   a.out = d.zeros(c.B * c.Lq * c.H * c.D * sizeof(Elem));
-  a.q_strides = {c.Lq * c.H * (c.D + kPad), c.H * (c.D + kPad), c.D + kPad};
-  a.k_strides = a.v_strides = {c.Lk * c.H * c.D, c.H * c.D, c.D};
+  a.q_strides = {c.q_stride(0), c.q_stride(1), c.q_stride(2)};
+  a.k_strides = a.v_strides = {c.kv_stride(0), c.kv_stride(1), c.kv_stride(2)};
   a.batch = c.B, a.q_len = c.Lq, a.kv_len = c.Lk, a.heads = c.H, a.head_dim = c.D;
-  if (c.bias_heads) a.bias = static_cast<const float*>(d.upload(in.bias));
+  if (c.bias_heads) a.bias = static_cast<const float*>(d.upload(c.bias));
   a.bias_heads = c.bias_heads ? c.bias_heads : 1;
-  if (c.mask) a.key_mask = static_cast<const float*>(d.upload(in.mask));
+  if (c.mask) a.key_mask = static_cast<const float*>(d.upload(c.key_mask));
   return a;
-}
-
-std::string name(const Case& c) {
-  return "B" + std::to_string(c.B) + " Lq" + std::to_string(c.Lq) + " Lk" + std::to_string(c.Lk) +
-         " H" + std::to_string(c.H) + " D" + std::to_string(c.D);
 }
 
 TEST(CudaAttention, F32MatchesCpu) {
   MOVA_REQUIRE_GPU();
   uint32_t seed = 1;
-  for (const Case& c : kCases) {
-    const Inputs in = make_inputs(c, seed += 10);
+  for (AttentionProblem c : kCases) {
+    c.fill(seed += 10);
     test::DeviceScratch d;
-    cuda::AttentionArgs a = device_args(c, in, in.q_fused, in.k, in.v, d);
+    cuda::AttentionArgs a = device_args(c, c.q_fused, c.k, c.v, d);
     cuda::attention(a);
     const auto got = d.download<float>(a.out, c.B * c.Lq * c.H * c.D);
-    EXPECT_LE(test::max_rel_error(got, cpu_attention(c, in)), 1e-5) << name(c);
+    EXPECT_LE(test::max_rel_error(got, c.cpu()), 1e-5) << c.name();
   }
 }
 
@@ -104,19 +63,19 @@ TEST(CudaAttention, Bf16MatchesCpuOnTheSameRoundedInputs) {
   for (auto kernel : {cuda::AttentionKernel::kCudaCores, cuda::AttentionKernel::kTensorCores}) {
     const char* kname = kernel == cuda::AttentionKernel::kCudaCores ? "cuda cores" : "tensor cores";
     uint32_t seed = 500;
-    for (const Case& c : kCases) {
-      Inputs in = make_inputs(c, seed += 10);
-      const auto q = test::round_to_bf16(in.q_fused), k = test::round_to_bf16(in.k),
-                 v = test::round_to_bf16(in.v);
+    for (AttentionProblem c : kCases) {
+      c.fill(seed += 10);
+      const auto q = test::round_to_bf16(c.q_fused), k = test::round_to_bf16(c.k),
+                 v = test::round_to_bf16(c.v);
       test::DeviceScratch d;
-      cuda::AttentionArgs a = device_args(c, in, q, k, v, d);
+      cuda::AttentionArgs a = device_args(c, q, k, v, d);
       a.dtype = DType::kBF16;
       a.kernel = kernel;
       cuda::attention(a);
       const auto got = test::from_bf16(d.download<uint16_t>(a.out, c.B * c.Lq * c.H * c.D));
-      const auto ref = cpu_attention(c, in);
-      EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << name(c) << " " << kname;
-      EXPECT_GT(test::cosine(got, ref), 0.9999) << name(c) << " " << kname;
+      const auto ref = c.cpu();
+      EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << c.name() << " " << kname;
+      EXPECT_GT(test::cosine(got, ref), 0.9999) << c.name() << " " << kname;
     }
   }
 }

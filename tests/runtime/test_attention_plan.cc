@@ -11,11 +11,9 @@
 #include <cmath>
 #include <vector>
 
+#include "attention_problem.h"
 #include "runtime/cpu/gemm.h"
 #include "runtime/cuda/attention_plan.h"
-#include "runtime/exec.h"
-#include "runtime/ops/attention.h"
-#include "test_util.h"
 
 namespace mova {
 namespace {
@@ -23,32 +21,14 @@ namespace {
 using cuda::AttentionChunk;
 using cuda::AttentionShape;
 
-constexpr int64_t kPad = 3;  // q is q_fused[..., 1 : 1 + D] of a [B, Lq, H, D + 3] tensor
+using test::AttentionProblem;
 
-struct Problem {
-  int64_t B, Lq, Lk, H, D, bias_heads;  // bias_heads 0: no bias
-  std::vector<float> q_fused, k, v, bias, mask;
-};
-
-Problem make_problem(int64_t B, int64_t Lq, int64_t Lk, int64_t H, int64_t D, int64_t bias_heads,
-                     uint32_t seed) {
-  Problem p{B, Lq, Lk, H, D, bias_heads, {}, {}, {}, {}, {}};
-  p.q_fused = test::random_vector(B * Lq * H * (D + kPad), seed, -2.0f, 2.0f);
-  p.k = test::random_vector(B * Lk * H * D, seed + 1, -2.0f, 2.0f);
-  p.v = test::random_vector(B * Lk * H * D, seed + 2);
-  if (bias_heads) p.bias = test::random_vector(bias_heads * Lq * Lk, seed + 3, -3.0f, 3.0f);
-  p.mask.assign(B * Lk, 1.0f);
-  for (int64_t j = 0; j < Lk; j += 3) p.mask[j] = 0.0f;  // batch 0: every third key
-  if (B > 1) std::fill(p.mask.begin() + Lk, p.mask.begin() + 2 * Lk, 0.0f);  // batch 1: all
-  return p;
-}
-
-std::vector<float> by_plan(const Problem& p, int64_t chunk_rows, float scale) {
+std::vector<float> by_plan(const AttentionProblem& p, int64_t chunk_rows, float scale) {
   AttentionShape s;
   s.batch = p.B, s.q_len = p.Lq, s.kv_len = p.Lk, s.heads = p.H, s.head_dim = p.D;
   s.bias_heads = p.bias_heads ? p.bias_heads : 1;
-  s.q = {p.Lq * p.H * (p.D + kPad), p.H * (p.D + kPad), p.D + kPad};
-  s.k = s.v = {p.Lk * p.H * p.D, p.H * p.D, p.D};
+  s.q = {p.q_stride(0), p.q_stride(1), p.q_stride(2)};
+  s.k = s.v = {p.kv_stride(0), p.kv_stride(1), p.kv_stride(2)};
   const float* q = p.q_fused.data() + 1;
   std::vector<float> out(p.B * p.Lq * p.H * p.D, NAN), scores(chunk_rows * p.Lk);
   cuda::for_each_attention_chunk(s, chunk_rows, [&](const AttentionChunk& c) {
@@ -64,7 +44,7 @@ std::vector<float> by_plan(const Problem& p, int64_t chunk_rows, float scale) {
       for (int64_t j = 0; j < p.Lk; ++j) {
         double l = double(scores[r * p.Lk + j]) * scale;
         if (p.bias_heads) l += p.bias[c.bias_offset + r * p.Lk + j];
-        if (p.mask[c.mask_offset + j] == 0.0f) l += -FLT_MAX;
+        if (p.mask && p.key_mask[c.mask_offset + j] == 0.0f) l += -FLT_MAX;
         m = std::max(m, logit[j] = l);
       }
       for (int64_t j = 0; j < p.Lk; ++j) sum += std::exp(logit[j] - m);
@@ -81,31 +61,20 @@ std::vector<float> by_plan(const Problem& p, int64_t chunk_rows, float scale) {
   return out;
 }
 
-std::vector<float> by_op(const Problem& p, float scale) {
-  Exec ex(2);
-  const Tensor q = Tensor::from_vector({p.B, p.Lq, p.H, p.D + kPad}, p.q_fused).narrow(3, 1, p.D);
-  const Tensor k = Tensor::from_vector({p.B, p.Lk, p.H, p.D}, p.k);
-  const Tensor v = Tensor::from_vector({p.B, p.Lk, p.H, p.D}, p.v);
-  const Tensor bias =
-      p.bias_heads ? Tensor::from_vector({p.bias_heads, p.Lq, p.Lk}, p.bias) : Tensor();
-  const Tensor mask = Tensor::from_vector({p.B, p.Lk}, p.mask);
-  AttentionOptions o;
-  o.bias = p.bias_heads ? &bias : nullptr;
-  o.key_mask = &mask;
-  o.scale = scale;
-  return attention(ex, q, k, v, o).to_vector();
-}
-
 TEST(AttentionPlan, GemmCompositionMatchesTheAttentionOp) {
   struct Case {
     int64_t B, Lq, Lk, H, D, bias_heads, chunk;
+    bool mask;
   };
-  for (const Case& c : {Case{2, 45, 37, 3, 12, 3, 7}, Case{2, 45, 37, 3, 32, 1, 45},
-                        Case{1, 30, 50, 1, 384, 0, 8}, Case{2, 1, 1, 2, 16, 2, 1}}) {
-    const Problem p = make_problem(c.B, c.Lq, c.Lk, c.H, c.D, c.bias_heads, 7);
+  for (const Case& c : {Case{2, 45, 37, 3, 12, 3, 7, true}, Case{2, 45, 37, 3, 32, 1, 45, true},
+                        Case{1, 30, 50, 1, 384, 0, 8, false}, Case{2, 1, 1, 2, 16, 2, 1, true}}) {
+    AttentionProblem p;
+    p.B = c.B, p.Lq = c.Lq, p.Lk = c.Lk, p.H = c.H, p.D = c.D;
+    p.bias_heads = c.bias_heads, p.mask = c.mask;
+    p.fill(7);
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.D));
-    EXPECT_LE(test::max_rel_error(by_plan(p, c.chunk, scale), by_op(p, scale)), 1e-5)
-        << "D " << c.D << " chunk " << c.chunk << " bias heads " << c.bias_heads;
+    EXPECT_LE(test::max_rel_error(by_plan(p, c.chunk, scale), p.cpu(scale)), 1e-5)
+        << p.name() << " chunk " << c.chunk;
   }
 }
 
