@@ -38,20 +38,20 @@ using OpDesc = Owned<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;
 using Layout = Owned<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
 using Preference = Owned<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
 
-// The largest power of two up to 256 that divides p's address. cuBLASLt assumes 256-byte
-// aligned operands unless told otherwise, and views (one head's columns of a [L, H, D]
-// tensor, a BF16 chunk of positions) are often less aligned.
-uint32_t alignment_of(const void* p) {
+// The largest power of two up to 256 that divides p's address and the row pitch, so every
+// row of the operand starts that aligned. cuBLASLt assumes 256-byte aligned operands unless
+// told otherwise, and views (one head's columns of a [L, H, D] tensor, a BF16 chunk of
+// positions) are often less aligned.
+uint32_t alignment_of(const void* p, int64_t pitch_bytes) {
   const auto address = reinterpret_cast<uintptr_t>(p);
   uint32_t a = 256;
-  while (a > 1 && address % a != 0) a /= 2;
+  while (a > 1 && (address % a != 0 || pitch_bytes % a != 0)) a /= 2;
   return a;
 }
 
 void set_alignment(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
-                   const void* p) {
-  const uint32_t a = alignment_of(p);
-  MOVA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &a, sizeof a));
+                   uint32_t alignment) {
+  MOVA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &alignment, sizeof alignment));
 }
 
 }  // namespace
@@ -119,10 +119,14 @@ void Blas::gemm(const DeviceGemm& g, cudaStream_t stream) {
   MOVA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
       pref.h, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
   // cuBLASLt's A is our B and its B our A (the row-major swap above); C and D are g.c.
-  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, g.b);
-  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, g.a);
-  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, g.c);
-  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, g.c);
+  const int64_t ab_size = dtype_size(g.ab_dtype), c_size = dtype_size(g.c_dtype);
+  const uint32_t align_a = alignment_of(g.a, g.lda * ab_size),
+                 align_b = alignment_of(g.b, g.ldb * ab_size),
+                 align_c = alignment_of(g.c, g.ldc * c_size);
+  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_b);
+  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_a);
+  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c);
+  set_alignment(pref.h, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_c);
   cublasLtMatmulHeuristicResult_t heuristic{};
   int found = 0;
   // With no algorithm the heuristic may fail outright (NOT_SUPPORTED) rather than find none.
@@ -131,8 +135,8 @@ void Blas::gemm(const DeviceGemm& g, cudaStream_t stream) {
   MOVA_CHECK(status == CUBLAS_STATUS_SUCCESS && found > 0, ErrorKind::kUnsupported,
              "cuBLASLt has no algorithm for ", g.m, "x", g.n, "x", g.k, " ", dtype_name(g.ab_dtype),
              " -> ", dtype_name(g.c_dtype), " (lda ", g.lda, ", ldb ", g.ldb, ", ldc ", g.ldc,
-             "; operand alignment ", alignment_of(g.a), "/", alignment_of(g.b), "/",
-             alignment_of(g.c), " bytes; status ", static_cast<int>(status), ")");
+             "; row alignment ", align_a, "/", align_b, "/", align_c, " bytes; status ",
+             static_cast<int>(status), ")");
 
   const float alpha = 1.0f, beta = g.accumulate ? 1.0f : 0.0f;
   MOVA_CUBLAS_CHECK(cublasLtMatmul(impl_->handle, op.h, &alpha, g.b, first.h, g.a, second.h, &beta,
