@@ -8,20 +8,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// Sum over the block; every thread gets the result.
-__device__ float block_sum(float v, float* scratch) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  v = warp_sum(v);
-  __syncthreads();  // scratch may still be read from a previous call
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = threadIdx.x < blockDim.x / 32 ? scratch[threadIdx.x] : 0.0f;
-  if (warp == 0) v = warp_sum(v);
-  if (threadIdx.x == 0) scratch[0] = v;
-  __syncthreads();
-  return scratch[0];
-}
-
 // Two passes over the row (mean, then squared deviations): as accurate as the CPU's float64
 // accumulation to ~1e-6 relative at the DiTs' widths, where one-pass E[x²]−E[x]² is not.
 template <typename TX, typename TY>

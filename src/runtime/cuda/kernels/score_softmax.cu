@@ -11,30 +11,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// Reduces over the block with `op` (whose identity is `identity`); every thread gets the result.
-template <typename Op>
-__device__ float block_reduce(float v, float identity, float* scratch, Op op) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  for (int offset = 16; offset > 0; offset /= 2) v = op(v, __shfl_xor_sync(kFullWarp, v, offset));
-  __syncthreads();  // scratch may still be read from the previous reduction
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < kThreads / 32 ? scratch[lane] : identity;
-    for (int offset = 16; offset > 0; offset /= 2) v = op(v, __shfl_xor_sync(kFullWarp, v, offset));
-    if (lane == 0) scratch[0] = v;
-  }
-  __syncthreads();
-  return scratch[0];
-}
-
-struct Max {
-  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
-};
-struct Sum {
-  __device__ float operator()(float a, float b) const { return a + b; }
-};
-
 // The attention logit of one entry, as the fused kernels form it.
 __device__ __forceinline__ float logit(const ScoreSoftmaxArgs& a, int64_t row, int64_t j) {
   float s = a.scores[row * a.cols + j] * a.scale;
@@ -50,10 +26,10 @@ __global__ void __launch_bounds__(kThreads) score_softmax_kernel(ScoreSoftmaxArg
   const int64_t row = blockIdx.x;
   float m = -INFINITY;
   for (int64_t j = threadIdx.x; j < a.cols; j += kThreads) m = fmaxf(m, logit(a, row, j));
-  m = block_reduce(m, -INFINITY, scratch, Max{});
+  m = block_max(m, scratch);
   float sum = 0.0f;
   for (int64_t j = threadIdx.x; j < a.cols; j += kThreads) sum += expf(logit(a, row, j) - m);
-  const float inv = 1.0f / block_reduce(sum, 0.0f, scratch, Sum{});
+  const float inv = 1.0f / block_sum(sum, scratch);
   T* p = static_cast<T*>(a.probs) + row * a.cols;
   for (int64_t j = threadIdx.x; j < a.cols; j += kThreads)
     store(p + j, expf(logit(a, row, j) - m) * inv);
