@@ -271,14 +271,16 @@ def main():
         vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, set_context(m, ctx), t, t, 24.0)
         loss = ((vv - (nv - z)) ** 2).mean() + ((va - (na - za)) ** 2).mean()
         optimizer_step(opt, loss)
-        ema_update(ema, params, a.ema)
+        if a.ema:
+            ema_update(ema, params, a.ema)
         step += 1
         progress.update(step, loss)
         if step % a.export_every == 0 or step == a.steps:
             save_state(state_path, {c: {k: v.detach() for k, v in W.items()}
-                                    for c, W in params.items()}, opt, step, ema=ema)
+                                    for c, W in params.items()}, opt, step,
+                       **({"ema": ema} if a.ema else {}))
             for c in COMPONENTS:
-                write_component(a.model, c, ema[c])
+                write_component(a.model, c, ema[c] if a.ema else params[c])
             lat.save()
     print(json.dumps({"step": step, "loss": progress.avg}))
 
