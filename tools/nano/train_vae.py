@@ -281,14 +281,16 @@ def main():
     trained = {k: v for k, v in W.items() if is_decoder(k) or not a.decoder_only}
     if a.decoder_only:
         # The encoder stays bit-for-bit what was exported (BF16), the one the denoiser's
-        # latents come from; the decoder starts from the full run's float32 weights.
+        # latents come from; the decoder starts from the full run's float32 weights, unless
+        # the exported decoder has other shapes (widened by widen_decoder.py): then from it.
         for k, v in W.items():
             v.requires_grad_(k in trained)
         if not os.path.exists(state_path) and os.path.exists(full_state):
-            with torch.no_grad():
-                for k, v in torch.load(full_state)["weights"].items():
-                    if k in trained:
-                        W[k].copy_(v)
+            full = torch.load(full_state)["weights"]
+            if all(k in full and full[k].shape == W[k].shape for k in trained):
+                with torch.no_grad():
+                    for k in trained:
+                        W[k].copy_(full[k])
     opt = torch.optim.Adam(trained.values(), lr=a.lr)
     step = 0
     if os.path.exists(state_path):
