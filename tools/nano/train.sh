@@ -10,7 +10,7 @@
 # tools/nano/trained/, and the model stage starts from them (the rest from make-tiny).
 #
 # Everything lives in $NANO_WORK (default: .nano-train in the repository, git-ignored):
-# data/ and heldout/ (world.py), model/ (the checkpoint being trained, published layout),
+# data/, heldout/ and gateset/ (world.py), model/ (the checkpoint being trained, published layout),
 # the trainers' *_state.pt and logs. `export` copies model/ to models/nano (the bundled
 # default). Step counts: $VIDEO_VAE_STEPS, $AUDIO_VAE_STEPS, $DIT_STEPS, $DECODER_STEPS.
 # On the 2-core machine each VAE trainer takes one core; see tools/nano/TRAINING.md.
@@ -45,6 +45,9 @@ cd "$WORK"
 stage_data() {
   [[ -f data/index.json ]] || "$PY" "$NANO/world.py" --out data --count 2000 --seed 1000 2>/dev/null
   [[ -f heldout/index.json ]] || "$PY" "$NANO/world.py" --out heldout --count 20 --seed 500000 2>/dev/null
+  # The VAE gate's own clips: on the 20 held-out ones (5 per kind) two decoders read 0.05
+  # off their 80-clip figures and in the wrong order (session 8).
+  [[ -f gateset/index.json ]] || "$PY" "$NANO/world.py" --out gateset --count 80 --seed 600000 2>/dev/null
 }
 
 stage_model() {
@@ -80,8 +83,8 @@ stage_vae() {
 }
 
 stage_gate() {
-  "$PY" "$NANO/vae_gate.py" --model model --data heldout --which audio
-  "$PY" "$NANO/vae_gate.py" --model model --data heldout --which video
+  "$PY" "$NANO/vae_gate.py" --model model --data gateset --count 80 --which audio
+  "$PY" "$NANO/vae_gate.py" --model model --data gateset --count 80 --which video
 }
 
 # Once, after the VAEs and before the denoiser's latents exist (they depend on it).
