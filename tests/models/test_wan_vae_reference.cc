@@ -68,35 +68,46 @@ TEST_F(WanVaeReference, ImageCondition) {
   compare("image-condition", "condition", "image", rnd({1, 3, 16, 16}, 60), "video_condition", 9);
 }
 
-// tools/nano/widen_decoder.py doubles the decoder's channels (decoder_base_dim) keeping what
-// it computes: the engine must decode the widened decoder as before (BF16 rounding of the
-// query's 1/sqrt(2) aside: 6e-3 measured on
-// the tiny checkpoint; without that scale 0.58) and, once the copies are told apart by noise, as
-// the reference does (the decoder_base_dim layout).
-TEST_F(WanVaeReference, WidenedDecoderDecodesAsBeforeAndAsTheReference) {
-  MOVA_REQUIRE_REFERENCE_PYTHON();
-  const Tensor latents = rnd({1, 16, 3, 2, 3}, 70);
-  SafetensorsWriter in;
-  in.add("latents", latents);
-  in.write(dir.file("in.safetensors"));
-  const auto decode = [&](const std::string& out) {
-    const auto r = test::run_cli("-q eval video-decode --model " + dir.file("m") + " --in " +
-                                 dir.file("in.safetensors") + " --out " + dir.file(out));
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    return SafetensorsFile::open(dir.file(out))->tensor("video");
-  };
-  const Tensor before = decode("before.safetensors");
-  ASSERT_TRUE(
-      test::run_reference("tools/nano/widen_decoder.py", "--noise 0 --model " + dir.file("m")));
-  const Tensor after = decode("after.safetensors");
-  ASSERT_EQ(after.shape(), before.shape());
-  const double kept = test::max_rel_error(after, before);
-  std::printf("[ measure  ] widened decoder against the original: max rel error %.3g\n", kept);
-  EXPECT_LE(kept, 1e-2);
+// tools/nano/widen_vae.py doubles the channels of the decoder (decoder_base_dim) or the encoder
+// (base_dim) keeping what they compute: the engine must run the widened part as before (BF16
+// rounding of the query's 1/sqrt(2) aside: 6e-3 measured on the tiny checkpoint; without that
+// scale 0.58) and, once the copies are told apart by noise, as the reference does (the layout
+// of a decoder and an encoder of different widths).
+class WidenedVae : public WanVaeReference {
+ protected:
+  void check(const std::string& part, const std::string& stage, const std::string& ref_stage,
+             const std::string& in_name, const Tensor& input, const std::string& out_name) {
+    SafetensorsWriter in;
+    in.add(in_name, input);
+    in.write(dir.file("in.safetensors"));
+    const auto run = [&](const std::string& out) {
+      const auto r = test::run_cli("-q eval " + stage + " --model " + dir.file("m") + " --in " +
+                                   dir.file("in.safetensors") + " --out " + dir.file(out));
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+      return SafetensorsFile::open(dir.file(out))->tensor(out_name);
+    };
+    const std::string widen = "--part " + part + " --model " + dir.file("m");
+    const Tensor before = run("before.safetensors");
+    ASSERT_TRUE(test::run_reference("tools/nano/widen_vae.py", "--noise 0 " + widen));
+    const Tensor after = run("after.safetensors");
+    ASSERT_EQ(after.shape(), before.shape());
+    const double kept = test::max_rel_error(after, before);
+    std::printf("[ measure  ] widened %s against the original: max rel error %.3g\n", part.c_str(),
+                kept);
+    EXPECT_LE(kept, 1e-2);
+    ASSERT_TRUE(test::run_reference("tools/nano/widen_vae.py", "--noise 0.1 " + widen));
+    compare(stage, ref_stage, in_name, input, out_name);
+  }
+};
 
-  ASSERT_TRUE(
-      test::run_reference("tools/nano/widen_decoder.py", "--noise 0.1 --model " + dir.file("m")));
-  compare("video-decode", "decode", "latents", latents, "video");
+TEST_F(WidenedVae, DecoderDecodesAsBeforeAndAsTheReference) {
+  MOVA_REQUIRE_REFERENCE_PYTHON();
+  check("decoder", "video-decode", "decode", "latents", rnd({1, 16, 3, 2, 3}, 70), "video");
+}
+
+TEST_F(WidenedVae, EncoderEncodesAsBeforeAndAsTheReference) {
+  MOVA_REQUIRE_REFERENCE_PYTHON();
+  check("encoder", "video-encode", "encode", "video", rnd({1, 3, 9, 16, 24}, 71), "latents");
 }
 
 TEST_F(WanVaeReference, RejectsBadFrameCounts) {

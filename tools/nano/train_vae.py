@@ -282,7 +282,7 @@ def main():
     if a.decoder_only:
         # The encoder stays bit-for-bit what was exported (BF16), the one the denoiser's
         # latents come from; the decoder starts from the full run's float32 weights, unless
-        # the exported decoder has other shapes (widened by widen_decoder.py): then from it.
+        # the exported decoder has other shapes (widened by widen_vae.py): then from it.
         for k, v in W.items():
             v.requires_grad_(k in trained)
         if not os.path.exists(state_path) and os.path.exists(full_state):
@@ -295,6 +295,11 @@ def main():
     step = 0
     if os.path.exists(state_path):
         st = torch.load(state_path)
+        stale = [k for k, v in st["weights"].items() if k in trained and v.shape != W[k].shape]
+        if stale:
+            raise SystemExit(f"{state_path}: {stale[0]} has shape {tuple(st['weights'][stale[0]].shape)}"
+                             f" but the model's is {tuple(W[stale[0]].shape)} (widened since?): "
+                             "move the state file aside or pass another --state")
         with torch.no_grad():
             for k, v in st["weights"].items():
                 if k in trained:
