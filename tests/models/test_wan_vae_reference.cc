@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 
 #include "cli/cli_runner.h"
 #include "io/safetensors.h"
@@ -18,25 +19,37 @@ class WanVaeReference : public ::testing::Test {
  protected:
   void SetUp() override { write_tiny_checkpoint(dir.file("m"), {}); }
 
-  void compare(const std::string& ours_stage, const std::string& ref_stage,
-               const std::string& in_name, const Tensor& input, const std::string& out_name,
-               int64_t frames = 9) {
+  // `mova eval <stage>` on `input` (written to in.safetensors, which the reference then reads
+  // too): its output tensor, or nullopt with the failure recorded.
+  std::optional<Tensor> ours(const std::string& stage, const std::string& in_name,
+                             const Tensor& input, const std::string& out_name, int64_t frames = 9) {
     SafetensorsWriter in;
     in.add(in_name, input);
     in.write(dir.file("in.safetensors"));
-    const std::string io = " --model " + dir.file("m") + " --in " + dir.file("in.safetensors");
     const std::string set =
-        ours_stage == "image-condition" ? " --set frames=" + std::to_string(frames) : "";
+        stage == "image-condition" ? " --set frames=" + std::to_string(frames) : "";
     const auto r =
-        test::run_cli("-q eval " + ours_stage + io + " --out " + dir.file("o.safetensors") + set);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+        test::run_cli("-q eval " + stage + " --model " + dir.file("m") + " --in " +
+                      dir.file("in.safetensors") + " --out " + dir.file("o.safetensors") + set);
+    if (r.exit_code != 0) {
+      ADD_FAILURE() << stage << " exited " << r.exit_code << ":\n" << r.output;
+      return std::nullopt;
+    }
+    return SafetensorsFile::open(dir.file("o.safetensors"))->tensor(out_name);
+  }
+
+  void compare(const std::string& ours_stage, const std::string& ref_stage,
+               const std::string& in_name, const Tensor& input, const std::string& out_name,
+               int64_t frames = 9) {
+    const auto a = ours(ours_stage, in_name, input, out_name, frames);
+    ASSERT_TRUE(a);
+    const std::string io = " --model " + dir.file("m") + " --in " + dir.file("in.safetensors");
     ASSERT_TRUE(test::run_reference("tools/reference/wan_vae_reference.py",
                                     ref_stage + io + " --out " + dir.file("r.safetensors") +
                                         " --frames " + std::to_string(frames)));
-    const Tensor a = SafetensorsFile::open(dir.file("o.safetensors"))->tensor(out_name);
     const Tensor b = SafetensorsFile::open(dir.file("r.safetensors"))->tensor(out_name);
-    ASSERT_EQ(a.shape(), b.shape());
-    const double rel = test::max_rel_error(a, b);
+    ASSERT_EQ(a->shape(), b.shape());
+    const double rel = test::max_rel_error(*a, b);
     std::printf("[ measure  ] %s %s: max rel error %.3g\n", ours_stage.c_str(),
                 shape_str(input.shape()).c_str(), rel);
     EXPECT_LE(rel, 1e-4) << ours_stage << " " << shape_str(input.shape());
@@ -77,21 +90,14 @@ class WidenedVae : public WanVaeReference {
  protected:
   void check(const std::string& part, const std::string& stage, const std::string& ref_stage,
              const std::string& in_name, const Tensor& input, const std::string& out_name) {
-    SafetensorsWriter in;
-    in.add(in_name, input);
-    in.write(dir.file("in.safetensors"));
-    const auto run = [&](const std::string& out) {
-      const auto r = test::run_cli("-q eval " + stage + " --model " + dir.file("m") + " --in " +
-                                   dir.file("in.safetensors") + " --out " + dir.file(out));
-      EXPECT_EQ(r.exit_code, 0) << r.output;
-      return SafetensorsFile::open(dir.file(out))->tensor(out_name);
-    };
     const std::string widen = "--part " + part + " --model " + dir.file("m");
-    const Tensor before = run("before.safetensors");
+    const auto before = ours(stage, in_name, input, out_name);
+    ASSERT_TRUE(before);
     ASSERT_TRUE(test::run_reference("tools/nano/widen_vae.py", "--noise 0 " + widen));
-    const Tensor after = run("after.safetensors");
-    ASSERT_EQ(after.shape(), before.shape());
-    const double kept = test::max_rel_error(after, before);
+    const auto after = ours(stage, in_name, input, out_name);
+    ASSERT_TRUE(after);
+    ASSERT_EQ(after->shape(), before->shape());
+    const double kept = test::max_rel_error(*after, *before);
     std::printf("[ measure  ] widened %s against the original: max rel error %.3g\n", part.c_str(),
                 kept);
     EXPECT_LE(kept, 1e-2);
