@@ -8,8 +8,11 @@ with a zero-padded 512-row context and with its compacted form (real rows + one 
 counted 512 − n times) must give the same velocities (max-rel 1e-5) and the same weight
 gradients (max-rel 1e-4), for both video experts; a context that is not zero-padded at the
 end must be passed through unchanged. The exported weights' moving average (ema_update) must
-match its closed form after two updates (max-rel 1e-6).
+match its closed form after two updates (max-rel 1e-6). The learning-rate schedule must hold
+--lr before --decay-from, fall linearly to --lr-final at --steps, and stay constant without
+--decay-from.
 """
+import argparse
 import os
 import subprocess
 import sys
@@ -58,10 +61,22 @@ def check_ema(failures):
         failures.append("ema_update differs from its closed form")
 
 
+def check_learning_rate(failures):
+    a = argparse.Namespace(lr=2e-4, lr_final=2e-5, decay_from=50000, steps=60000)
+    want = {0: 2e-4, 49999: 2e-4, 50000: 2e-4, 55000: 1.1e-4, 60000: 2e-5, 61000: 2e-5}
+    got = {s: train_dit.learning_rate(a, s) for s in want}
+    a.decay_from = 0
+    got_constant = train_dit.learning_rate(a, 55000)
+    print(f"learning rate at {sorted(got)}: {[f'{got[s]:.3g}' for s in sorted(got)]}")
+    if any(abs(got[s] - want[s]) > 1e-12 for s in want) or got_constant != 2e-4:
+        failures.append(f"learning_rate: {got}, constant {got_constant}")
+
+
 def main():
     mova = sys.argv[1]
     failures = []
     check_ema(failures)
+    check_learning_rate(failures)
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "nano")
         subprocess.run([mova, "-q", "make-tiny", model, "--preset", "nano", "--seed", "5"],

@@ -143,6 +143,15 @@ def ema_update(ema, params, decay):
                 ema[c][k].mul_(decay).add_(v.detach(), alpha=1 - decay)
 
 
+def learning_rate(a, step):
+    """--lr, or on the linear decay to --lr-final between --decay-from and --steps. A function
+    of the step alone, so a resumed run continues the same schedule."""
+    if not a.decay_from or step < a.decay_from or a.steps <= a.decay_from:
+        return a.lr
+    frac = min(1.0, (step - a.decay_from) / (a.steps - a.decay_from))
+    return a.lr + (a.lr_final - a.lr) * frac
+
+
 def sigma_of(t, shift, n=1000):
     s = t / n
     return shift * s / (1 + (shift - 1) * s)
@@ -204,6 +213,10 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--decay-from", type=int, default=0,
+                    help="from this step on, the learning rate falls linearly to --lr-final "
+                         "at --steps (0: constant)")
+    ap.add_argument("--lr-final", type=float, default=2e-5)
     ap.add_argument("--ema", type=float, default=0.999,
                     help="decay of the exported weights' moving average (0: export the raw ones)")
     ap.add_argument("--state")
@@ -270,6 +283,8 @@ def main():
         xv, xa = (1 - s) * z + s * nv, (1 - s) * za + s * na
         vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, set_context(m, ctx), t, t, 24.0)
         loss = ((vv - (nv - z)) ** 2).mean() + ((va - (na - za)) ** 2).mean()
+        for g in opt.param_groups:
+            g["lr"] = learning_rate(a, step)
         optimizer_step(opt, loss)
         if a.ema:
             ema_update(ema, params, a.ema)
