@@ -37,43 +37,48 @@ __device__ __forceinline__ void store(__half* p, float v) {
 
 constexpr unsigned kFullWarp = 0xffffffffu;
 
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullWarp, v, offset);
+struct SumOp {
+  static constexpr float kIdentity = 0.0f;
+  __device__ __forceinline__ float operator()(float a, float b) const { return a + b; }
+};
+struct MaxOp {
+  static constexpr float kIdentity = -INFINITY;
+  __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+template <class Op>
+__device__ __forceinline__ float warp_reduce(float v, Op op) {
+  for (int offset = 16; offset > 0; offset /= 2) v = op(v, __shfl_xor_sync(kFullWarp, v, offset));
   return v;
 }
 
-__device__ __forceinline__ float warp_max(float v) {
-  for (int offset = 16; offset > 0; offset /= 2)
-    v = fmaxf(v, __shfl_xor_sync(kFullWarp, v, offset));
-  return v;
-}
-
-// Block-wide reductions (blockDim.x a multiple of 32, scratch ≥ blockDim.x / 32 floats); every
+// Block-wide reduction (blockDim.x a multiple of 32, scratch ≥ blockDim.x / 32 floats); every
 // thread gets the result. Safe to call back to back with the same scratch.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
+template <class Op>
+__device__ __forceinline__ float block_reduce(float v, float* scratch, Op op) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  v = warp_sum(v);
+  v = warp_reduce(v, op);
   __syncthreads();  // scratch may still be read from a previous call
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
-  v = threadIdx.x < blockDim.x / 32 ? scratch[threadIdx.x] : 0.0f;
-  if (warp == 0) v = warp_sum(v);
+  v = threadIdx.x < blockDim.x / 32 ? scratch[threadIdx.x] : Op::kIdentity;
+  if (warp == 0) v = warp_reduce(v, op);
   if (threadIdx.x == 0) scratch[0] = v;
   __syncthreads();
   return scratch[0];
 }
 
+__device__ __forceinline__ float warp_sum(float v) {
+  return warp_reduce(v, SumOp{});
+}
+__device__ __forceinline__ float warp_max(float v) {
+  return warp_reduce(v, MaxOp{});
+}
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  return block_reduce(v, scratch, SumOp{});
+}
 __device__ __forceinline__ float block_max(float v, float* scratch) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  v = warp_max(v);
-  __syncthreads();
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = threadIdx.x < blockDim.x / 32 ? scratch[threadIdx.x] : -INFINITY;
-  if (warp == 0) v = warp_max(v);
-  if (threadIdx.x == 0) scratch[0] = v;
-  __syncthreads();
-  return scratch[0];
+  return block_reduce(v, scratch, MaxOp{});
 }
 
 // Grid size for a grid-stride loop over n elements.
