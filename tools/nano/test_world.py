@@ -81,6 +81,27 @@ def test_cli_mp4_and_eval():
         shutil.rmtree(d)
 
 
+def test_append():
+    d = tempfile.mkdtemp(prefix="nano_world_")
+    try:
+        world.main(["--out", d, "--count", "2", "--seed", "40"])
+        world.main(["--out", d, "--count", "2", "--seed", "90", "--append"])
+        with open(os.path.join(d, "index.json")) as f:
+            clips = json.load(f)["clips"]
+        assert [(c["name"], c["seed"]) for c in clips] == [
+            ("clip_00000", 40), ("clip_00001", 41), ("clip_00002", 90), ("clip_00003", 91)]
+        z = np.load(os.path.join(d, "clip_00002.npz"))
+        assert z["frames"].tobytes() == world.make_clip(90)["frames"].tobytes()
+        try:
+            world.main(["--out", d, "--count", "3", "--seed", "39", "--append"])
+            raise AssertionError("appending seeds already there was accepted")
+        except SystemExit as e:
+            assert "already there" in str(e), e
+        assert not os.path.exists(os.path.join(d, "clip_00004.npz"))
+    finally:
+        shutil.rmtree(d)
+
+
 if __name__ == "__main__":
     for name, fn in list(globals().items()):
         if name.startswith("test_") and callable(fn):

@@ -207,6 +207,17 @@ class Latents:
         return self.cache[i % len(self.clips.paths)]
 
 
+def training_latents(a):
+    """The clips of --data (the first --clips) and their latents, encoding the ones not cached."""
+    clips = Clips(a.data)
+    if a.clips:
+        clips.paths = clips.paths[:a.clips]
+    lat = Latents(a.model, clips, a.latents or os.path.join(
+        os.path.dirname(os.path.abspath(a.model)), "dit_latents.pt"))
+    lat.fill()
+    return clips, lat
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -226,10 +237,16 @@ def main():
     ap.add_argument("--clips", type=int, default=0, help="train on the first N clips (0: all)")
     ap.add_argument("--latents", help="latent cache file (default DIR/../dit_latents.pt)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--encode-only", action="store_true",
+                    help="fill the latent cache (--latents) for every clip in --data and exit; "
+                         "can run beside a trainer that already has all its clips' latents")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
+    if a.encode_only:
+        training_latents(a)
+        return
     state_path = a.state or os.path.join(os.path.dirname(os.path.abspath(a.model)),
                                          "dit_state.pt")
     m, params = build_denoiser(a.model)
@@ -256,12 +273,7 @@ def main():
     sched = json.load(open(os.path.join(a.model, "scheduler", "scheduler_config.json")))
     boundary = index.get("boundary_ratio", 0.9) * 1000
     shift = sched.get("shift", 5.0)
-    clips = Clips(a.data)
-    if a.clips:
-        clips.paths = clips.paths[:a.clips]
-    lat = Latents(a.model, clips, a.latents or os.path.join(
-        os.path.dirname(os.path.abspath(a.model)), "dit_latents.pt"))
-    lat.fill()
+    clips, lat = training_latents(a)
     ctx_cache = {}
     rng = np.random.default_rng(a.seed + step)
     progress = Progress("denoiser", a.steps, step)

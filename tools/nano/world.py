@@ -512,11 +512,23 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--kind", choices=KINDS)
     ap.add_argument("--mp4", action="store_true", help="also write clip_XXXXX.mp4")
+    ap.add_argument("--append", action="store_true",
+                    help="add to the clips already in --out: names continue after them and "
+                         "index.json lists all (seeds still start at --seed)")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    index = []
-    for i in range(args.count):
-        seed = args.seed + i
+    index, first = [], 0
+    index_path = os.path.join(args.out, "index.json")
+    if args.append and os.path.exists(index_path):
+        with open(index_path) as f:
+            index = json.load(f)["clips"]
+        first = len(index)
+        seeds = {c["seed"] for c in index}
+        clash = seeds.intersection(range(args.seed, args.seed + args.count))
+        if clash:
+            raise SystemExit(f"{index_path}: seeds {min(clash)}..{max(clash)} are already there")
+    for i in range(first, first + args.count):
+        seed = args.seed + i - first
         clip = make_clip(seed, args.kind)
         name = f"clip_{i:05d}"
         np.savez_compressed(os.path.join(args.out, name + ".npz"),
@@ -529,9 +541,10 @@ def main(argv=None):
                           events=clip["events"]))
         print(f"{name} {clip['kind']:5s} {len(clip['events'])} events  {clip['caption']}",
               file=sys.stderr)
-    with open(os.path.join(args.out, "index.json"), "w") as f:
+    with open(index_path + ".tmp", "w") as f:
         json.dump(dict(fps=FPS, sample_rate=SR, num_frames=NUM_FRAMES,
                        num_samples=NUM_SAMPLES, clips=index), f, indent=1)
+    os.replace(index_path + ".tmp", index_path)
 
 
 if __name__ == "__main__":
