@@ -180,6 +180,15 @@ void write_mp4(const std::string& path, const std::vector<RgbImage>& frames,
     yuv->width = static_cast<int>(W);
     yuv->height = static_cast<int>(H);
     ff::check(av_frame_get_buffer(yuv.get(), 0), ErrorKind::kInternal, path + ": frame buffer");
+    // swscale's SIMD readers load past the end of a row (16 bytes at a time), so it must read
+    // from FFmpeg's padded buffer, not from the caller's exact-size pixels: those reads ran
+    // past the heap block and made the encoded clip depend on whatever followed it.
+    ff::FramePtr rgb(av_frame_alloc());
+    rgb->format = AV_PIX_FMT_RGB24;
+    rgb->width = static_cast<int>(W);
+    rgb->height = static_cast<int>(H);
+    ff::check(av_frame_get_buffer(rgb.get(), 0), ErrorKind::kInternal, path + ": frame buffer");
+    std::memset(rgb->buf[0]->data, 0, rgb->buf[0]->size);
 
     // The AAC encoder takes whole frames of frame_size samples; only the very last may be
     // shorter.
@@ -213,9 +222,11 @@ void write_mp4(const std::string& path, const std::vector<RgbImage>& frames,
 
     for (size_t i = 0; i < frames.size(); ++i) {
       ff::check(av_frame_make_writable(yuv.get()), ErrorKind::kInternal, path + ": frame buffer");
-      const uint8_t* src[1] = {frames[i].pixels.data()};
-      const int stride[1] = {static_cast<int>(W * 3)};
-      sws_scale(sws.get(), src, stride, 0, static_cast<int>(H), yuv->data, yuv->linesize);
+      for (int64_t y = 0; y < H; ++y)
+        std::memcpy(rgb->data[0] + y * rgb->linesize[0], frames[i].pixels.data() + y * W * 3,
+                    static_cast<size_t>(W * 3));
+      sws_scale(sws.get(), rgb->data, rgb->linesize, 0, static_cast<int>(H), yuv->data,
+                yuv->linesize);
       yuv->pts = static_cast<int64_t>(i);
       mux.encode(video, yuv.get());
       send_audio_until(
