@@ -6,8 +6,8 @@
 #                                      (none: all, in that order); also `save COMPONENT...`
 #
 # Work files do not survive a machine, so trained components are carried between sessions in
-# the repository: `train.sh save video_vae audio_vae` copies them from model/ to
-# tools/nano/trained/, and the model stage starts from them (the rest from make-tiny).
+# the bundled model itself: `train.sh save video_dit audio_dit ...` copies them from model/ to
+# models/nano/, and the model stage starts from models/nano (from make-tiny when it is absent).
 #
 # Everything lives in $NANO_WORK (default: .nano-train in the repository, git-ignored):
 # data/, heldout/ and gateset/ (world.py), model/ (the checkpoint being trained, published layout),
@@ -53,23 +53,24 @@ stage_data() {
 stage_model() {
   [[ -x "$MOVA" ]] || { echo "build mova first (cmake --build build --target mova)" >&2; exit 2; }
   if [[ ! -f model/model_index.json ]]; then
-    "$MOVA" make-tiny model --preset nano --seed 0
-    "$PY" "$NANO/train_tokenizer.py" --model model --data data
-    for c in "$NANO"/trained/*/; do
-      rm -rf "model/$(basename "$c")" && cp -r "$c" "model/$(basename "$c")"
-      echo "model: $(basename "$c") from tools/nano/trained"
-    done
+    if [[ -f "$ROOT/models/nano/model_index.json" ]]; then
+      cp -r "$ROOT/models/nano" model && rm -f model/README.md
+      echo "model: from models/nano"
+    else
+      "$MOVA" make-tiny model --preset nano --seed 0
+      "$PY" "$NANO/train_tokenizer.py" --model model --data data
+    fi
   fi
 }
 
-# Copies trained components (model/<name>/) into the repository (tools/nano/trained/<name>/).
+# Copies trained components (model/<name>/) into the bundled model (models/nano/<name>/).
 stage_save() {
   [[ $# -gt 0 ]] || { echo "save: name the components (e.g. save video_vae audio_vae)" >&2; exit 2; }
   for c in "$@"; do
     [[ -n "$c" && -d "model/$c" && -f model/model_index.json ]] ||
       { echo "save: model/$c is not a component folder" >&2; exit 2; }
-    rm -rf "$NANO/trained/$c" && mkdir -p "$NANO/trained" && cp -r "model/$c" "$NANO/trained/$c"
-    echo "saved $c to tools/nano/trained/$c ($(du -sh "$NANO/trained/$c" | cut -f1))"
+    rm -rf "$ROOT/models/nano/$c" && mkdir -p "$ROOT/models/nano" && cp -r "model/$c" "$ROOT/models/nano/$c"
+    echo "saved $c to models/nano/$c ($(du -sh "$ROOT/models/nano/$c" | cut -f1))"
   done
 }
 
@@ -113,6 +114,7 @@ stage_dit() {
 stage_export() {
   rm -rf "$ROOT/models/nano.tmp"
   cp -r model "$ROOT/models/nano.tmp"
+  [[ ! -f "$ROOT/models/nano/README.md" ]] || cp "$ROOT/models/nano/README.md" "$ROOT/models/nano.tmp/"
   "$MOVA" info "$ROOT/models/nano.tmp" >/dev/null
   rm -rf "$ROOT/models/nano"
   mv "$ROOT/models/nano.tmp" "$ROOT/models/nano"
