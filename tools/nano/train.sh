@@ -12,7 +12,8 @@
 # Everything lives in $NANO_WORK (default: .nano-train in the repository, git-ignored):
 # data/, heldout/ and gateset/ (world.py), model/ (the checkpoint being trained, published layout),
 # the trainers' *_state.pt and logs. `export` copies model/ to models/nano (the bundled
-# default). Step counts: $VIDEO_VAE_STEPS, $AUDIO_VAE_STEPS, $DIT_STEPS, $DECODER_STEPS.
+# default). Step counts: $VIDEO_VAE_STEPS, $AUDIO_VAE_STEPS, $DIT_STEPS, $DECODER_STEPS;
+# training clips: $DATA_CLIPS.
 # On the 2-core machine each VAE trainer takes one core; see tools/nano/TRAINING.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -23,6 +24,7 @@ MOVA="$ROOT/build/bin/mova"
 VIDEO_VAE_STEPS="${VIDEO_VAE_STEPS:-20000}"
 AUDIO_VAE_STEPS="${AUDIO_VAE_STEPS:-40000}"
 DIT_STEPS="${DIT_STEPS:-60000}"
+DATA_CLIPS="${DATA_CLIPS:-6000}"
 DECODER_STEPS="${DECODER_STEPS:-20000}"
 # Debian's torch calls OpenBLAS, whose own thread pool ignores torch.set_num_threads: two
 # trainers on two cores then oversubscribe them (measured: matmul time ×3.5 in a DiT step).
@@ -44,6 +46,14 @@ cd "$WORK"
 
 stage_data() {
   [[ -f data/index.json ]] || "$PY" "$NANO/world.py" --out data --count 2000 --seed 1000 2>/dev/null
+  # More clips than the first 2000 (session 9: the denoiser overfit them); seeds stay contiguous
+  # from 1000, so the latent cache's clip numbering never changes.
+  local have
+  have=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["clips"]))' data/index.json)
+  if ((have < DATA_CLIPS)); then
+    "$PY" "$NANO/world.py" --out data --append --count $((DATA_CLIPS - have)) \
+      --seed $((1000 + have)) 2>/dev/null
+  fi
   [[ -f heldout/index.json ]] || "$PY" "$NANO/world.py" --out heldout --count 20 --seed 500000 2>/dev/null
   # The VAE gate's own clips: on the 20 held-out ones (5 per kind) two decoders read 0.05
   # off their 80-clip figures and in the wrong order (session 8).
