@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 #include "runtime/log.h"
@@ -28,6 +29,18 @@ void forward_log(void*, int level, const char* format, va_list args) {
 }
 
 }  // namespace
+
+FramePtr video_frame(AVPixelFormat format, int width, int height, const std::string& what) {
+  FramePtr f(av_frame_alloc());
+  MOVA_CHECK(f, ErrorKind::kInternal, what, ": out of memory");
+  f->format = format;
+  f->width = width;
+  f->height = height;
+  check(av_frame_get_buffer(f.get(), 0), ErrorKind::kInternal, what + ": frame buffer");
+  for (AVBufferRef* b : f->buf)
+    if (b) std::memset(b->data, 0, b->size);
+  return f;
+}
 
 void route_logs() {
   static std::once_flag once;

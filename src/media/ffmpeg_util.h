@@ -49,4 +49,9 @@ using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
 using SwrPtr = std::unique_ptr<SwrContext, SwrDeleter>;
 
+// A zero-filled video frame of FFmpeg's own padded layout. swscale's SIMD code loads and stores
+// past the end of a row, so conversions read from and write to these, never to exact-size
+// pixel buffers (that overran the heap and made encoded clips depend on its contents).
+FramePtr video_frame(AVPixelFormat format, int width, int height, const std::string& what);
+
 }  // namespace mova::ff

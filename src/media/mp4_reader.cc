@@ -37,16 +37,8 @@ class ClipDecoder {
                                f->color_range == AVCOL_RANGE_JPEG ? 1 : 0,
                                sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
     }
-    // swscale's SIMD code may store past the end of a row, so it writes into FFmpeg's padded
-    // frame and the rows are copied out (as in mp4_writer.cc).
-    if (!rgb_ || rgb_->width != f->width || rgb_->height != f->height) {
-      rgb_.reset(av_frame_alloc());
-      MOVA_CHECK(rgb_, ErrorKind::kInternal, path_, ": out of memory");
-      rgb_->format = AV_PIX_FMT_RGB24;
-      rgb_->width = f->width;
-      rgb_->height = f->height;
-      ff::check(av_frame_get_buffer(rgb_.get(), 0), ErrorKind::kInternal, path_ + ": frame buffer");
-    }
+    if (!rgb_ || rgb_->width != f->width || rgb_->height != f->height)
+      rgb_ = ff::video_frame(AV_PIX_FMT_RGB24, f->width, f->height, path_);
     sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, rgb_->data, rgb_->linesize);
     RgbImage img(f->width, f->height);
     for (int y = 0; y < f->height; ++y)

@@ -181,20 +181,10 @@ void write_mp4(const std::string& path, const std::vector<RgbImage>& frames,
     MOVA_CHECK(sws, ErrorKind::kInternal, path, ": cannot set up colour conversion");
     sws_setColorspaceDetails(sws.get(), sws_getCoefficients(SWS_CS_DEFAULT), 1,
                              sws_getCoefficients(SWS_CS_ITU709), 0, 0, 1 << 16, 1 << 16);
-    ff::FramePtr yuv(av_frame_alloc());
-    yuv->format = AV_PIX_FMT_YUV420P;
-    yuv->width = static_cast<int>(W);
-    yuv->height = static_cast<int>(H);
-    ff::check(av_frame_get_buffer(yuv.get(), 0), ErrorKind::kInternal, path + ": frame buffer");
-    // swscale's SIMD readers load past the end of a row (16 bytes at a time), so it must read
-    // from FFmpeg's padded buffer, not from the caller's exact-size pixels: those reads ran
-    // past the heap block and made the encoded clip depend on whatever followed it.
-    ff::FramePtr rgb(av_frame_alloc());
-    rgb->format = AV_PIX_FMT_RGB24;
-    rgb->width = static_cast<int>(W);
-    rgb->height = static_cast<int>(H);
-    ff::check(av_frame_get_buffer(rgb.get(), 0), ErrorKind::kInternal, path + ": frame buffer");
-    std::memset(rgb->buf[0]->data, 0, rgb->buf[0]->size);
+    const ff::FramePtr yuv =
+        ff::video_frame(AV_PIX_FMT_YUV420P, static_cast<int>(W), static_cast<int>(H), path);
+    const ff::FramePtr rgb =
+        ff::video_frame(AV_PIX_FMT_RGB24, static_cast<int>(W), static_cast<int>(H), path);
 
     // The AAC encoder takes whole frames of frame_size samples; only the very last may be
     // shorter.
