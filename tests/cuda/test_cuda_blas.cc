@@ -52,21 +52,24 @@ cuda::DeviceGemm device_gemm(const Case& c, const void* a, const void* b, void* 
   return g;
 }
 
+// Runs case `c` in F32 on fresh random operands (seeds from `seed` on) and returns the
+// max-rel error against the CPU GEMM.
+double f32_case_error(cuda::Blas& blas, const Case& c, uint32_t& seed) {
+  const auto a = test::random_vector(c.m * c.k, seed++), b = test::random_vector(c.k * c.n, seed++);
+  const auto bias = test::random_vector(c.n, seed++), c0 = test::random_vector(c.m * c.n, seed++);
+  test::DeviceScratch d;
+  const cuda::DeviceGemm g = device_gemm(c, d.upload(a), d.upload(b), d.upload(c0),
+                                         static_cast<const float*>(d.upload(bias)), DType::kF32);
+  blas.gemm(g);
+  return test::max_rel_error(d.download<float>(g.c, c.m * c.n), cpu_gemm(c, a, b, bias, c0));
+}
+
 TEST(CudaBlas, F32MatchesTheCpuGemm) {
   MOVA_REQUIRE_GPU();
   cuda::Blas blas(0);
   uint32_t seed = 1;
   for (const Case& c : kCases) {
-    const auto a = test::random_vector(c.m * c.k, seed++),
-               b = test::random_vector(c.k * c.n, seed++);
-    const auto bias = test::random_vector(c.n, seed++), c0 = test::random_vector(c.m * c.n, seed++);
-    test::DeviceScratch d;
-    const cuda::DeviceGemm g = device_gemm(c, d.upload(a), d.upload(b), d.upload(c0),
-                                           static_cast<const float*>(d.upload(bias)), DType::kF32);
-    blas.gemm(g);
-    const auto got = d.download<float>(g.c, c.m * c.n);
-    const auto ref = cpu_gemm(c, a, b, bias, c0);
-    EXPECT_LE(test::max_rel_error(got, ref), 1e-5) << c.m << "x" << c.n << "x" << c.k;
+    EXPECT_LE(f32_case_error(blas, c, seed), 1e-5) << c.m << "x" << c.n << "x" << c.k;
   }
 }
 
@@ -89,6 +92,28 @@ TEST(CudaBlas, Bf16MatchesTheCpuGemmOnTheSameRoundedInputs) {
     EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << c.m << "x" << c.n << "x" << c.k;
     EXPECT_GT(test::cosine(got, ref), 0.9999) << c.m << "x" << c.n << "x" << c.k;
   }
+}
+
+// The plan cache keys on layout, not on pointers: a second problem of the same shape with new
+// operands and a new bias must read those, and a bias/no-bias or transposed variant of the
+// shape must get its own plan, not the first one's epilogue or operation.
+TEST(CudaBlas, ReusedPlansReadEachCallsOperandsAndBias) {
+  MOVA_REQUIRE_GPU();
+  cuda::Blas blas(0);
+  const Case variants[] = {{48, 40, 72, false, true, true, false},
+                           {48, 40, 72, false, true, true, false},
+                           {48, 40, 72, false, true, false, true},
+                           {48, 40, 72, true, true, true, true},
+                           {48, 40, 72, false, true, true, false}};
+  const size_t plans_before = blas.cached_plans();
+  uint32_t seed = 500;
+  for (const Case& c : variants) {
+    EXPECT_LE(f32_case_error(blas, c, seed), 1e-5)
+        << "trans_a " << c.trans_a << " bias " << c.bias << " accumulate " << c.accumulate;
+  }
+  // Three layouts (bias, no bias, transposed A); DeviceScratch's allocations are 256-byte
+  // aligned, so the alignments agree between the repeats.
+  EXPECT_EQ(blas.cached_plans() - plans_before, 3u);
 }
 
 TEST(CudaBlas, RejectsUnsupportedDtypesByName) {

@@ -4,6 +4,7 @@
 //
 // A and B share a dtype, F32 or BF16; C is F32 or BF16; accumulation and scaling are F32.
 // F32 inputs use CUBLAS_COMPUTE_32F, never TF32, so the F32 path keeps the CPU's numerics.
+// Descriptors and the heuristic's algorithm are built once per problem layout and reused.
 #pragma once
 
 #include <cstddef>
@@ -42,6 +43,10 @@ class Blas {
 
   // Enqueues the GEMM on `stream` (the legacy default stream when null).
   void gemm(const DeviceGemm& g, cudaStream_t stream = nullptr);
+
+  // How many distinct GEMM plans (descriptors + chosen algorithm) are cached: one per shape,
+  // layout, dtype, epilogue and alignment seen. For tests.
+  size_t cached_plans() const;
 
  private:
   struct Impl;
