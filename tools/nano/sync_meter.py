@@ -16,8 +16,9 @@ Visual detectors (chosen by --kind, else the npz/MP4 metadata kind, else
 keywords in the caption):
   ball   per-lane blob centroid; a contact is a frame where the blob stops
          moving down, in the lowest part of its range (floor contact)
-  drum   lowest moving pixel (the stick tip); a contact is where it stops
-         going down, near its lowest reach (the drum head)
+  drum   row centroid of the moving pixels of the stick's polarity (darker or
+         lighter than the background); a contact is where it stops going
+         down, near its lowest reach (the drum head)
   face   darkened area (pixels darker than their brightest state): an event
          is its rise through half its range (mouth opening)
   light  brightened area: an event is its rise through half its range
@@ -193,12 +194,21 @@ def drum_events(frames, fps):
     f = frames.astype(np.float32)
     bg = np.median(f, axis=0)
     fg = np.abs(f - bg[None]).sum(-1) > 60
-    rows = np.arange(f.shape[1])
-    low = np.array([rows[m.any(1)].max() if m.any() else np.nan for m in fg], np.float32)
-    if np.all(np.isnan(low)):
+    # Keep the moving pixels of the stick's polarity (it is darker, or lighter, than what it
+    # covers, whichever most of the moving area is), clearly so: a decoded video smears the
+    # stick over neighbouring frames, and the faint copies (where it was, where it will be)
+    # would otherwise drag the lowest moving pixel onto the drum head ahead of the contact.
+    dl = luma(f) - luma(bg[None])[0]
+    sign = np.sign((dl * fg).sum()) or 1.0
+    fg &= dl * sign > 20
+    counts = fg.sum(axis=2).astype(np.float32)           # per frame, per row
+    total = counts.sum(axis=1)
+    rows = np.arange(f.shape[1], dtype=np.float32)
+    y = np.where(total > 2, (counts * rows).sum(axis=1) / np.maximum(total, 1), np.nan)
+    if np.all(np.isnan(y)):
         return []
-    lo, hi = np.nanmin(low), np.nanmax(low)
-    return [k / fps for k in stops_going_down(low, hi - max(2.0, 0.35 * (hi - lo)))]
+    lo, hi = np.nanmin(y), np.nanmax(y)
+    return [k / fps for k in stops_going_down(y, hi - max(1.0, 0.35 * (hi - lo)))]
 
 
 def rising_crossings(s, fps, level=0.5, rearm=0.25):
