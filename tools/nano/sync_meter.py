@@ -3,8 +3,8 @@
 
   sync_meter.py CLIP.mp4|CLIP.npz [--kind K] [--caption TEXT] [--shift-ms X] [--json]
 
-Finds visual events in the frames and sound onsets in the audio, pairs every
-visual event with the nearest onset within +/-120 ms and reports
+Finds visual events in the frames and sound onsets in the audio, pairs visual
+events and onsets one-to-one within +/-120 ms (closest pairs first) and reports
   offset_ms      median(audio - visual) over matched pairs (+ = sound late)
   abs_offset_ms  median |audio - visual|
   recall         matched visual events / visual events
@@ -250,14 +250,18 @@ DETECTORS = {"ball": ball_events, "drum": drum_events, "face": face_events, "lig
 # ----------------------------------------------------------------- matching
 
 def match(visual, onsets, window=MATCH_WINDOW):
-    diffs, used = [], set()
-    for v in visual:
-        if not onsets:
-            break
-        j = int(np.argmin([abs(a - v) for a in onsets]))
-        if abs(onsets[j] - v) <= window:
-            diffs.append(onsets[j] - v)
+    """One-to-one pairs of visual events and onsets within `window`, closest pairs first (as
+    onset evaluation does, mir_eval's convention): one onset cannot confirm two visual events,
+    which in dense clips would let a detector that fires too often score full recall.
+    Returns (audio - visual for each pair, the set of paired onset indices)."""
+    pairs = sorted((abs(a - v), i, j) for i, v in enumerate(visual)
+                   for j, a in enumerate(onsets) if abs(a - v) <= window)
+    diffs, used_visual, used = [], set(), set()
+    for _, i, j in pairs:
+        if i not in used_visual and j not in used:
+            used_visual.add(i)
             used.add(j)
+            diffs.append(onsets[j] - visual[i])
     return diffs, used
 
 

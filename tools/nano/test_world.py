@@ -55,6 +55,13 @@ def test_meter_in_memory():
         assert s["recall"] < 0.9 or abs(s["offset_ms"]) > 42, (seed, s)
 
 
+def test_match_is_one_to_one():
+    # two visual events 40 ms either side of one onset: only one of them is confirmed, the
+    # closer; an onset beyond the window confirms nothing
+    diffs, used = sync_meter.match([1.00, 1.09, 2.0], [1.05, 2.2])
+    assert len(diffs) == 1 and abs(diffs[0] + 0.04) < 1e-9 and used == {0}, (diffs, used)
+
+
 def test_drum_detector_under_temporal_smear():
     """Decoded video smears the stick into its neighbouring frames; the drum detector must
     stay within a frame of the true contacts. It reads 15 ms median / 51 ms worst with
