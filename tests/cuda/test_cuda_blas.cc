@@ -111,8 +111,8 @@ TEST(CudaBlas, ReusedPlansReadEachCallsOperandsAndBias) {
     EXPECT_LE(f32_case_error(blas, c, seed), 1e-5)
         << "trans_a " << c.trans_a << " bias " << c.bias << " accumulate " << c.accumulate;
   }
-  // Three layouts (bias, no bias, transposed A); DeviceScratch's allocations are 256-byte
-  // aligned, so the alignments agree between the repeats.
+  // Three layouts (bias, no bias, transposed A): the repeats' alignments agree, as their
+  // pitches do and cudaMalloc'd buffers start 256-byte aligned.
   EXPECT_EQ(blas.cached_plans() - plans_before, 3u);
 }
 

@@ -250,8 +250,9 @@ DETECTORS = {"ball": ball_events, "drum": drum_events, "face": face_events, "lig
 # ----------------------------------------------------------------- matching
 
 def match(visual, onsets, window=MATCH_WINDOW):
-    """One-to-one pairs of visual events and onsets within `window`, closest pairs first (as
-    onset evaluation does, mir_eval's convention): one onset cannot confirm two visual events,
+    """One-to-one pairs of visual events and onsets within `window`, taken greedily closest
+    pair first (onset evaluation's one-to-one rule; mir_eval finds a maximum matching, which
+    can pair a few more in crowded clips): one onset cannot confirm two visual events,
     which in dense clips would let a detector that fires too often score full recall.
     Returns (audio - visual for each pair, the set of paired onset indices)."""
     pairs = sorted((abs(a - v), i, j) for i, v in enumerate(visual)
