@@ -111,6 +111,9 @@ int64_t Tensor::numel() const {
 }
 
 bool Tensor::is_contiguous() const {
+  // An empty tensor has no element whose address a stride could misplace; views of one (a
+  // select or narrow of a zero-size dim) keep strides that the loop below would reject.
+  if (numel() == 0) return true;
   int64_t expected = 1;
   for (size_t i = shape_.size(); i-- > 0;) {
     if (shape_[i] == 1) continue;

@@ -95,6 +95,17 @@ TEST_F(CudaBackendOps, ElementwiseMatchTheCpu) {
   expect_close_f32(gelu(ex_, da, false), gelu(ex_, a, false), 1e-6, "gelu erf");
 }
 
+// cuBLASLt rejects k = 0; the backend must still return the bias (or zeros) like the CPU.
+TEST_F(CudaBackendOps, EmptyInnerDimensionGivesTheBias) {
+  const Tensor x = Tensor::zeros({5, 0}, DType::kF32), w = Tensor::zeros({3, 0}, DType::kBF16);
+  const Tensor bias = random({3}, 41);
+  const Tensor dbias = bias.to(kGpu);
+  expect_close_f32(linear(ex_, x.to(kGpu), w.to(kGpu), &dbias), linear(ex_, x, w, &bias), 0.0,
+                   "linear k=0");
+  expect_close_f32(matmul(ex_, x.to(kGpu), w.to(kGpu), true), matmul(ex_, x, w, true), 0.0,
+                   "matmul k=0");
+}
+
 TEST_F(CudaBackendOps, LinearNormsRopeAttentionMatchTheCpu) {
   const Tensor x = random({1, 37, 96}, 4);
   const Tensor w = random({80, 96}, 5, -0.2f, 0.2f).to(DType::kBF16);

@@ -147,5 +147,20 @@ TEST(Linear, MatchesTorchSemanticsAndChecksShapes) {
   EXPECT_FLOAT_EQ(m.item_f32({0, 1}), 1 * 2 + 2 * 4);
 }
 
+// A zero-width input (k = 0) is a valid product: every output is the bias, or zero without one.
+TEST(Linear, EmptyInnerDimensionGivesTheBias) {
+  Exec ex(2);
+  Tensor x = Tensor::zeros({2, 3, 0}, DType::kF32).select(0, 1);  // a view of an empty tensor
+  Tensor w = Tensor::zeros({4, 0}, DType::kBF16);
+  Tensor b = Tensor::from_vector({4}, {1, -2, 3, -4});
+  Tensor y = linear(ex, x, w, &b);
+  ASSERT_EQ(y.shape(), (Shape{3, 4}));
+  for (int64_t r = 0; r < 3; ++r)
+    for (int64_t c = 0; c < 4; ++c) EXPECT_EQ(y.item_f32({r, c}), b.item_f32({c})) << r << "," << c;
+  Tensor m = matmul(ex, Tensor::zeros({2, 0}, DType::kF32), Tensor::zeros({0, 3}, DType::kF32));
+  ASSERT_EQ(m.shape(), (Shape{2, 3}));
+  EXPECT_EQ(m.to_vector(), std::vector<float>(6, 0.0f));
+}
+
 }  // namespace
 }  // namespace mova

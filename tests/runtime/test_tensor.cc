@@ -47,6 +47,17 @@ TEST(Tensor, NarrowSelectAndSqueezeAreViews) {
   EXPECT_EQ(t.unsqueeze(0).squeeze(0).shape(), (Shape{3, 5}));
 }
 
+TEST(Tensor, EmptyTensorsAndTheirViewsAreContiguous) {
+  Tensor t = Tensor::zeros({2, 3, 0}, DType::kF32);
+  for (const Tensor& v : {t, t.select(0, 1), t.narrow(1, 1, 2), t.permute({2, 0, 1}),
+                          Tensor::zeros({3, 4}, DType::kF32).narrow(1, 2, 0)}) {
+    EXPECT_TRUE(v.is_contiguous()) << shape_str(v.shape());
+    Tensor dst = v;
+    dst.copy_from(Tensor::zeros(v.shape(), DType::kF32));  // used to throw "non-contiguous"
+    EXPECT_EQ(v.reshape({0}).numel(), 0);
+  }
+}
+
 TEST(Tensor, ExpandRepeatsSizeOneDimsWithoutCopying) {
   const Tensor t = Tensor::from_vector({2, 1}, {1, 2});
   const Tensor e = t.expand({3, 2, 4});

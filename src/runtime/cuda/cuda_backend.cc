@@ -98,7 +98,8 @@ class CudaBackend final : public Backend {
     Shape out_shape = x.shape();
     out_shape.back() = out;
     Tensor y = Tensor::empty(out_shape, DType::kF32, &pool_);
-    gemm(x, weight, false, bias, y, x.numel() / std::max<int64_t>(in, 1), out, in);
+    const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));  // k may be 0
+    gemm(x, weight, false, bias, y, rows, out, in);
     return y;
   }
 
@@ -249,7 +250,7 @@ class CudaBackend final : public Backend {
     const Tensor xd = x.contiguous(&pool_).to(dtype, &pool_);
     const Tensor wd = weight.contiguous(&pool_).to(dtype, &pool_);  // [C_in, C_out·K]
     Tensor out = Tensor::empty({c_out, out_len}, DType::kF32, &pool_);
-    fill_with_bias(out, bias, c_out, out_len);
+    fill_with_bias(out, bias, {c_out, 1});
     const int64_t chunk = chunk_positions(c_out * k, L, DType::kF32);
     const Tensor cols = Tensor::empty({c_out * k * chunk}, DType::kF32, &pool_);
     TransposedGather tg;
@@ -429,17 +430,16 @@ class CudaBackend final : public Backend {
     return std::min(std::max<int64_t>(fit, 64), std::max<int64_t>(positions, 1));
   }
 
-  // out [C, positions] ← bias[c] broadcast along positions (zeros without a bias); the
-  // lowered GEMMs then accumulate onto it.
-  void fill_with_bias(const Tensor& out, const Tensor* bias, int64_t channels, int64_t positions) {
+  // out (2-D) ← bias viewed as bias_shape ([C, 1] or [1, N]) broadcast over it, zeros without
+  // a bias: the start that GEMMs accumulate onto, and the whole result of a k = 0 product.
+  void fill_with_bias(const Tensor& out, const Tensor* bias, const Shape& bias_shape) {
     if (!bias) {
       MOVA_CUDA_CHECK(cudaMemsetAsync(out.raw_data(), 0, out.nbytes()));
       return;
     }
-    const Tensor b = f32_or_empty(bias).reshape({channels, 1});
-    const Tensor rows = out.reshape({channels, positions});
-    copy_strided(rows.raw_data(), DType::kF32, layout_of(rows, "conv bias"), b.raw_data(),
-                 DType::kF32, broadcast_layout(b, rows.shape()));
+    const Tensor b = f32_or_empty(bias).reshape(bias_shape);
+    copy_strided(out.raw_data(), DType::kF32, layout_of(out, "bias fill"), b.raw_data(),
+                 DType::kF32, broadcast_layout(b, out.shape()));
   }
 
   // conv3d and conv1d: per chunk of output positions, im2col into cols [K, n], then
@@ -453,7 +453,7 @@ class CudaBackend final : public Backend {
     const Tensor xc = x.contiguous(&pool_);
     const Tensor wd = weight.contiguous(&pool_).to(dtype, &pool_);
     Tensor out = Tensor::empty(out_shape, DType::kF32, &pool_);
-    fill_with_bias(out, bias, c_out, positions);
+    fill_with_bias(out.reshape({c_out, positions}), bias, {c_out, 1});
     if (positions == 0 || K == 0) return out;
     a.x = f32(xc);
     const int64_t chunk = chunk_positions(K, positions, dtype);
@@ -491,6 +491,10 @@ class CudaBackend final : public Backend {
             int64_t m, int64_t n, int64_t k) {
     make_current();
     if (m == 0 || n == 0) return;
+    if (k == 0) {  // cuBLASLt rejects an empty inner dimension; the product is the bias alone
+      fill_with_bias(c.reshape({m, n}), bias, {1, n});
+      return;
+    }
     const DType dtype = gemm_dtype();
     const Tensor ad = a.contiguous(&pool_).to(dtype, &pool_);
     const Tensor bd = b.to(dtype, &pool_);

@@ -1,7 +1,5 @@
 #include "runtime/ops/linear.h"
 
-#include <algorithm>
-
 #include "runtime/backend.h"
 #include "runtime/cpu/gemm.h"
 #include "runtime/error.h"
@@ -32,7 +30,7 @@ Tensor linear(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
   std::vector<float> bias_f32;
   if (bias) bias_f32 = bias->to_vector();
   const Tensor xc = x.contiguous(&ex.buffers());
-  const int64_t rows = x.numel() / std::max<int64_t>(x.size(-1), 1);
+  const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));  // k may be 0
   Shape out_shape = x.shape();
   out_shape.back() = out;
   Tensor y = Tensor::empty(out_shape, DType::kF32, &ex.buffers());
