@@ -82,7 +82,11 @@ def main(argv=None):
             print(f"{os.path.basename(c['file'])} {c['kind']:5s} offset {c['offset_ms']} ms  "
                   f"recall {c['recall']:.2f} precision {c['precision']:.2f}  "
                   f"({c['visual_events']} visual, {c['audio_onsets']} audio)")
-    s = summary
+    print_summary(summary)
+    return 0
+
+
+def print_summary(s):
     print(f"{s['clips']} clips ({s['source']}), audio shifted {s['shift_ms']:+g} ms")
     print(f"  median |offset| {s['median_abs_offset_ms']} ms, mean recall {s['mean_recall']:.3f}, "
           f"mean precision {s['mean_precision']:.3f}, clips without a match {s['clips_without_match']}")
@@ -93,7 +97,6 @@ def main(argv=None):
                   f"mean recall {k['mean_recall']:.3f}")
     print(f"  sync bar (|offset| <= {MAX_ABS_OFFSET_MS:g} ms, recall >= {MIN_RECALL}): "
           f"{'PASS' if s['pass'] else 'FAIL'}")
-    return 0
 
 
 if __name__ == "__main__":

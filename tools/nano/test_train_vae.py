@@ -5,7 +5,10 @@
 - motion_weights marks mostly the pixels the moving world.py balls cover (against the clip's
   static background), and leaves 1-frame windows unweighted;
 - weighting moves the loss towards errors on moving pixels: blanking the ball out of the
-  reconstruction costs more, relative to a uniform background error, than unweighted.
+  reconstruction costs more, relative to a uniform background error, than unweighted;
+- vae_gate.object_error, the gate's measure on those pixels: 0 for the truth itself, the
+  offset for a uniformly offset picture, large on the objects and 0 on the background for a
+  reconstruction that leaves the ball out.
 """
 import os
 import sys
@@ -16,6 +19,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import train_vae  # noqa: E402
+import vae_gate  # noqa: E402
 import world  # noqa: E402
 
 
@@ -64,6 +68,20 @@ def main():
           f"plain {plain_ratio:.2f}, weighted {weighted_ratio:.2f}")
     if not weighted_ratio > 3 * plain_ratio:
         failures.append("weighting does not make a vanished ball cost more")
+
+    truth = clip["frames"]
+    exact = vae_gate.object_error(truth, truth)
+    offset = vae_gate.object_error(truth, np.clip(truth.astype(np.int16) + 12, 0, 255))
+    erased = vae_gate.object_error(truth, np.broadcast_to(np.median(truth, axis=0).astype(
+        np.uint8), truth.shape))
+    print(f"object_error: truth {exact}, +12 levels {offset}, ball erased {erased}")
+    if any(v != 0 for v in exact.values()):
+        failures.append("object_error of the truth itself is not 0")
+    if any(v is None or abs(v - 12) > 0.5 for v in offset.values()):  # clipping at 255 only
+        failures.append("object_error of a +12 offset is not 12")
+    # The median background matches the truth off the objects up to the mark's edge pixels.
+    if not (erased["object_later"] > 30 and erased["background_later"] < 0.5):
+        failures.append("object_error does not single out an erased ball")
     for f in failures:
         print("FAIL:", f)
     return 1 if failures else 0
