@@ -8,7 +8,10 @@
   reconstruction costs more, relative to a uniform background error, than unweighted;
 - vae_gate.object_error, the gate's measure on those pixels: 0 for the truth itself, the
   offset for a uniformly offset picture, large on the objects and 0 on the background for a
-  reconstruction that leaves the ball out.
+  reconstruction that leaves the ball out;
+- swapped_in, which export uses to write the weights' moving average: the tensors hold the
+  average inside the block (the same tensor objects, which the VAE reads) and their trained
+  values after it, also when the block raises.
 """
 import os
 import sys
@@ -82,6 +85,22 @@ def main():
     # The median background matches the truth off the objects up to the mark's edge pixels.
     if not (erased["object_later"] > 30 and erased["background_later"] < 0.5):
         failures.append("object_error does not single out an erased ball")
+    W = {"a": torch.randn(3, requires_grad=True), "b": torch.randn(2, requires_grad=True)}
+    raw = {k: v.detach().clone() for k, v in W.items()}
+    ema = {"a": torch.zeros(3)}
+    a_tensor = W["a"]
+    with train_vae.swapped_in(W, ema):
+        inside = W["a"] is a_tensor and bool((W["a"] == 0).all()) and torch.equal(W["b"], raw["b"])
+    try:
+        with train_vae.swapped_in(W, ema):
+            raise RuntimeError("export failed")
+    except RuntimeError:
+        pass
+    if not inside:
+        failures.append("swapped_in: the block does not see the average in the same tensors")
+    if not all(torch.equal(W[k], raw[k]) for k in W):
+        failures.append("swapped_in: the trained weights are not restored")
+
     for f in failures:
         print("FAIL:", f)
     return 1 if failures else 0

@@ -40,7 +40,7 @@ import dac_reference  # noqa: E402
 import mova_reference  # noqa: E402
 import safetensors_np  # noqa: E402
 import wan_vae_reference  # noqa: E402
-from train_vae import Clips, Progress, build, optimizer_step, save_state  # noqa: E402
+from train_vae import Clips, Progress, build, ema_update, optimizer_step, save_state  # noqa: E402
 
 mova_reference.F = torch.float32
 dac_reference.F = torch.float32
@@ -133,14 +133,6 @@ def build_denoiser(model, grad=True):
                 m.video = getattr(m, "video", {})
                 m.video[1 if c == "video_dit" else 2] = tower
     return m, params
-
-
-def ema_update(ema, params, decay):
-    """ema ← decay·ema + (1 − decay)·params, in place, for every component's tensors."""
-    with torch.no_grad():
-        for c, W in params.items():
-            for k, v in W.items():
-                ema[c][k].mul_(decay).add_(v.detach(), alpha=1 - decay)
 
 
 def learning_rate(a, step):

@@ -14,6 +14,7 @@ every --export-every steps and at the end. For the video VAE, latents_mean/laten
 config.json are set from the encoder's statistics over the data at export.
 """
 import argparse
+import contextlib
 import glob
 import json
 import math
@@ -101,6 +102,30 @@ class Progress:
             print(f"{self.name} step {step}/{self.steps} loss {self.avg:.4f} "
                   f"({(time.time() - self.t0) / (step - self.last):.2f} s/step)", flush=True)
             self.t0, self.last = time.time(), step
+
+
+def ema_update(ema, params, decay):
+    """ema ← decay·ema + (1 − decay)·params, in place, for every component's tensors."""
+    with torch.no_grad():
+        for c, W in params.items():
+            for k, v in W.items():
+                ema[c][k].mul_(decay).add_(v.detach(), alpha=1 - decay)
+
+
+@contextlib.contextmanager
+def swapped_in(W, replacement):
+    """W's tensors hold `replacement`'s values inside the block (so the VAE built on W encodes
+    with them, as export's latent statistics need) and their own again after it."""
+    with torch.no_grad():
+        saved = {k: W[k].detach().clone() for k in replacement}
+        for k, v in replacement.items():
+            W[k].copy_(v)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for k, v in saved.items():
+                W[k].copy_(v)
 
 
 def save_state(path, weights, opt, step, **extra):
@@ -258,6 +283,10 @@ def main():
     ap.add_argument("--decoder-only", action="store_true",
                     help="freeze the encoder (as exported) and train the decoder only, so the "
                     "denoiser can train on the encoder's latents meanwhile")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="export a moving average of the trained weights with this decay "
+                    "(e.g. 0.995; 0: the raw weights). Batch-1 Adam moves the raw weights "
+                    "enough that the gate's figures jumped from one export to the next")
     a = ap.parse_args()
     if a.crop % 8:
         raise SystemExit(f"--crop {a.crop}: must be a multiple of 8 (the VAE downsamples 8x)")
@@ -309,6 +338,13 @@ def main():
             g["lr"] = a.lr
         step = st["step"]
         print(f"resumed {component} at step {step}")
+    ema = {k: v.detach().clone() for k, v in trained.items()}
+    if os.path.exists(state_path) and "ema" in st:
+        with torch.no_grad():
+            for k, v in st["ema"].items():
+                ema[k].copy_(v)
+    elif a.ema:
+        print(f"the weights' moving average starts at step {step}")
     clips = Clips(a.data)
     windows = [int(w) for w in a.windows.split(",")]
     if any(w < 1 or (w - 1) % 4 for w in windows):
@@ -340,12 +376,16 @@ def main():
             y = vae.decode(z)[..., : x.shape[-1]]
             loss = (y - x).abs().mean() + stft_loss(y[:, 0], x[:, 0]) + 1e-4 * (z ** 2).mean()
         optimizer_step(opt, loss)
+        if a.ema:
+            ema_update({component: ema}, {component: trained}, a.ema)
         step += 1
         progress.update(step, loss)
         if step % a.export_every == 0 or step == a.steps:
-            save_state(state_path, {k: v.detach() for k, v in trained.items()}, opt, step)
+            save_state(state_path, {k: v.detach() for k, v in trained.items()}, opt, step,
+                       **({"ema": ema} if a.ema else {}))
             # A frozen encoder keeps its latent statistics (the denoiser was trained on them).
-            export(a.model, component, cfg, W, clips, None if a.decoder_only else vae)
+            with swapped_in(W, ema if a.ema else {}):
+                export(a.model, component, cfg, W, clips, None if a.decoder_only else vae)
     print(json.dumps({"component": component, "step": step, "loss": progress.avg}))
 
 
