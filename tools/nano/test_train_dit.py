@@ -10,7 +10,10 @@ gradients (max-rel 1e-4), for both video experts; a context that is not zero-pad
 end must be passed through unchanged. The exported weights' moving average (ema_update) must
 match its closed form after two updates (max-rel 1e-6). The learning-rate schedule must hold
 --lr before --decay-from, fall linearly to --lr-final at --steps, and stay constant without
---decay-from.
+--decay-from. The motion-weighted video loss: a square that moves in only frames 9-12 of an
+otherwise static 49-frame clip weights exactly the latent cells it covers (latent frame 3),
+the weighted MSE under unit weights is the plain MSE, and frames that do not map onto the
+latent grid are refused.
 """
 import argparse
 import os
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -72,10 +76,33 @@ def check_learning_rate(failures):
         failures.append(f"learning_rate: {got}, constant {got_constant}")
 
 
+def check_motion_weights(failures):
+    frames = np.full((49, 64, 64, 3), 90, np.uint8)
+    frames[9:13, 18:22, 44:47] = (250, 30, 30)        # pixel rows 18-21 → latent row 2, cols 5
+    w = train_dit.latent_motion_weights(frames, 5.0, (13, 8, 8))
+    want = torch.ones(1, 1, 13, 8, 8)
+    want[0, 0, 3, 2, 5] = 6.0                          # frames 9-12 form latent frame 3
+    if w.shape != want.shape or not torch.equal(w, want):
+        hot = [tuple(i) for i in (w != 1).nonzero().tolist()]
+        failures.append(f"latent_motion_weights marks {hot}, not [(0, 0, 3, 2, 5)]")
+    err = torch.randn(1, 16, 13, 8, 8)
+    plain, unit = float((err ** 2).mean()), float(train_dit.weighted_mse(err, torch.ones_like(w)))
+    print(f"motion weights: {int((w > 1).sum())} cell(s) weighted; unit-weight MSE {unit:.6f} "
+          f"vs plain {plain:.6f}")
+    if abs(unit - plain) > 1e-6 * plain:
+        failures.append("weighted_mse under unit weights is not the plain MSE")
+    try:
+        train_dit.latent_motion_weights(frames[:48], 5.0, (13, 8, 8))
+        failures.append("48 frames were mapped onto 13 latent frames")
+    except ValueError:
+        pass
+
+
 def main():
     mova = sys.argv[1]
     failures = []
     check_ema(failures)
+    check_motion_weights(failures)
     check_learning_rate(failures)
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "nano")
