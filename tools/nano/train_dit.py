@@ -41,7 +41,7 @@ import mova_reference  # noqa: E402
 import safetensors_np  # noqa: E402
 import wan_vae_reference  # noqa: E402
 from train_vae import (Clips, Progress, build, ema_update, motion_weights,  # noqa: E402
-                       optimizer_step, save_state)  # noqa: E402
+                       optimizer_step, save_state)
 
 mova_reference.F = torch.float32
 dac_reference.F = torch.float32
@@ -294,7 +294,7 @@ def main():
     boundary = index.get("boundary_ratio", 0.9) * 1000
     shift = sched.get("shift", 5.0)
     clips, lat = training_latents(a)
-    ctx_cache = {}
+    ctx_cache, motion_cache = {}, {}
     rng = np.random.default_rng(a.seed + step)
     progress = Progress("denoiser", a.steps, step)
     while step < a.steps:
@@ -315,7 +315,10 @@ def main():
         xv, xa = (1 - s) * z + s * nv, (1 - s) * za + s * na
         vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, set_context(m, ctx), t, t, 24.0)
         if a.motion_weight:
-            w = latent_motion_weights(clips.get(i)[0], a.motion_weight, z.shape[2:])
+            if i not in motion_cache:  # a clip's weights never change: computed once
+                motion_cache[i] = latent_motion_weights(clips.get(i)[0], a.motion_weight,
+                                                        z.shape[2:])
+            w = motion_cache[i]
             loss = weighted_mse(vv - (nv - z), w) + ((va - (na - za)) ** 2).mean()
         else:
             loss = ((vv - (nv - z)) ** 2).mean() + ((va - (na - za)) ** 2).mean()
