@@ -64,8 +64,9 @@ def test_match_is_one_to_one():
 
 def test_drum_detector_under_temporal_smear():
     """Decoded video smears the stick into its neighbouring frames; the drum detector must
-    stay within a frame of the true contacts. It reads 15 ms median / 51 ms worst with
-    w = 0.25, 23 / 50 ms with w = 0.4; the lowest-moving-pixel detector it replaced read
+    stay within a frame of the true contacts. With the mallet (session 13) it reads 27 ms
+    median / 55 ms worst over both smears; with the thin stick before it read 15 / 51 ms
+    (w = 0.25) and 23 / 50 ms (w = 0.4), and the lowest-moving-pixel detector it replaced
     33 / 62 and 48 / 62 ms."""
     errors = []
     for seed in range(201, 249, 4):
@@ -78,7 +79,7 @@ def test_drum_detector_under_temporal_smear():
             visual = sync_meter.drum_events(smeared, 24)
             errors.append(sync_meter.truth_error(visual, list(c["events"])))
     assert None not in errors, errors
-    assert np.median(errors) <= 25 and max(errors) <= 55, errors
+    assert np.median(errors) <= 32 and max(errors) <= 60, errors
 
 
 def test_cli_mp4_and_eval():

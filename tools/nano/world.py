@@ -3,9 +3,10 @@
 
 Every clip is one small scene whose sounds are caused by visible events:
 
-  ball   1-2 balls bounce on a floor; a thud at every floor contact
-         (pitch by size: smaller ball = higher thud)
-  drum   a stick strikes a drum; a drum hit at every contact
+  ball   1-2 balls (radius 7.5-11 px) bounce on a floor; a thud at every floor
+         contact (pitch by size: smaller ball = higher thud)
+  drum   a mallet (thick stick, round head) strikes a drum; a drum hit at every
+         contact
   face   a cartoon face says "ba" a few times; mouth opening follows the
          syllable's loudness envelope
   light  a coloured light beeps (a buzzer tone) exactly while it is lit
@@ -167,8 +168,8 @@ def spaced_ok(times):
 def thud(rng, radius, strength):
     """Decaying sine (pitch by size) plus a short noise burst."""
     t = np.arange(int(0.35 * SR)) / SR
-    f = 1300.0 / radius * (1 + 0.25 * np.exp(-t / 0.01))
-    tau = 0.03 + 0.01 * radius
+    f = 2600.0 / radius * (1 + 0.25 * np.exp(-t / 0.01))
+    tau = 0.03 + 0.005 * radius
     tone = np.sin(2 * np.pi * np.cumsum(f) / SR) * np.exp(-t / tau)
     burst = rng.standard_normal(len(t)) * np.exp(-t / 0.004) * 0.3
     return (strength * (tone + burst)).astype(np.float32)
@@ -263,11 +264,13 @@ def scene_ball(rng):
     while True:
         balls, used = [], [wall, floor]
         for i in range(n_balls):
-            r = rng.uniform(3.0, 8.0)
+            # Balls at least 15 px across: the nano video VAE's 8x8 latent cells turned
+            # smaller ones (radius 3-8, before session 13) into blobs of the wrong colour.
+            r = rng.uniform(8.0, 11.0) if n_balls == 1 else rng.uniform(7.5, 9.5)
             name, col = pick(rng, COLOURS, avoid=used, min_dist=150)
             used.append(col)
             lane = (0, W) if n_balls == 1 else (i * W / 2, (i + 1) * W / 2)
-            x0 = rng.uniform(lane[0] + r + 6, lane[1] - r - 6)
+            x0 = rng.uniform(lane[0] + r + 2, lane[1] - r - 2)
             vx = rng.uniform(-1, 1) * min(x0 - lane[0] - r - 2, lane[1] - r - 2 - x0) / DURATION
             height, contacts = ball_trajectory(rng, floor_y, r)
             balls.append(dict(r=r, name=name, col=col, x0=x0, vx=vx, height=height,
@@ -297,7 +300,7 @@ def scene_ball(rng):
             add_at(audio, n0, thud(rng, b["r"], 0.2 + 0.35 * speed / vmax))
             events.append(te)
 
-    size = lambda r: "small" if r < 4.7 else ("medium-sized" if r < 6.4 else "big")
+    size = lambda r: "small" if r < 8.6 else ("medium-sized" if r < 9.8 else "big")
     n = len(events)
     if n_balls == 1:
         b = balls[0]
@@ -356,8 +359,10 @@ def scene_drum(rng):
     frames = []
     for t in frame_times():
         img = bg.copy()
-        tip = (cx + 0.3 * rx, head_y - 1.3 - tip_height(t))
-        segment(img, pivot[0], pivot[1], tip[0], tip[1], 1.3, stick)
+        # A thick stick with a round head (a mallet): the VAE smeared the old 2.6 px stick.
+        tip = (cx + 0.3 * rx, head_y - 3.5 - tip_height(t))
+        segment(img, pivot[0], pivot[1], tip[0], tip[1], 2.2, stick)
+        disc(img, tip[0], tip[1], 3.4, stick)
         frames.append(img)
 
     audio = np.zeros(NUM_SAMPLES, np.float32)
