@@ -163,7 +163,7 @@ def stops_going_down(y, near):
     return ev
 
 
-def ball_events(frames, fps):
+def ball_events(frames, fps, min_compactness=BALL_COMPACTNESS):
     f = frames.astype(np.float32)
     # static background of a ball scene is constant along rows: median over (time, x)
     bg = np.median(f.transpose(1, 0, 2, 3).reshape(f.shape[1], -1, 3), axis=1)
@@ -198,7 +198,7 @@ def ball_events(frames, fps):
         # foreground is scattered (a ball dissolved into blobs, as generated clips draw it)
         # have no ball to take contacts from.
         compact = mass / (2 * np.pi * spread + 1e-6)
-        cy = np.where((mass > 0.3 * np.median(mass[mass > 0])) & (compact >= BALL_COMPACTNESS),
+        cy = np.where((mass > 0.3 * np.median(mass[mass > 0])) & (compact >= min_compactness),
                       cy, np.nan)
         if np.isnan(cy).all():
             continue

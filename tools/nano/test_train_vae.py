@@ -56,7 +56,7 @@ def main():
     # median; the background it uncovers then changes), but it must concentrate on the objects.
     # The world's balls since session 13 (radius 7.5-11) overlap themselves from frame to frame
     # more than the small ones did: this clip reads precision 0.70, recall 0.58.
-    if precision < 0.6 or recall < 0.5 or precision < 5 * share:
+    if precision < 0.6 or recall < 0.55 or precision < 5 * share:
         failures.append("the weighted pixels are not the moving objects")
     if not (train_vae.motion_weights(v[:, :, :1], 20.0) == 1).all():
         failures.append("a 1-frame window is weighted")

@@ -318,10 +318,10 @@ def main():
             if i not in motion_cache:  # a clip's weights never change: computed once
                 motion_cache[i] = latent_motion_weights(clips.get(i)[0], a.motion_weight,
                                                         z.shape[2:])
-            w = motion_cache[i]
-            loss = weighted_mse(vv - (nv - z), w) + ((va - (na - za)) ** 2).mean()
+            video_loss = weighted_mse(vv - (nv - z), motion_cache[i])
         else:
-            loss = ((vv - (nv - z)) ** 2).mean() + ((va - (na - za)) ** 2).mean()
+            video_loss = ((vv - (nv - z)) ** 2).mean()
+        loss = video_loss + ((va - (na - za)) ** 2).mean()
         for g in opt.param_groups:
             g["lr"] = learning_rate(a, step)
         optimizer_step(opt, loss)
