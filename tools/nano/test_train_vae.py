@@ -38,15 +38,17 @@ def main():
 
     clip = next(c for c in (world.make_clip(s) for s in range(800000, 800020))
                 if c["kind"] == "ball")
-    frames = torch.from_numpy(clip["frames"][:17].astype(np.float32) / 127.5 - 1)
-    v = frames.permute(3, 0, 1, 2)[None]                      # [1, 3, 17, H, W]
+    # 33 frames: since session 14 a ball starts at rest at the top of its fall, and over a
+    # shorter window it sits in one place for much of it, so the window's median holds it.
+    frames = torch.from_numpy(clip["frames"][:33].astype(np.float32) / 127.5 - 1)
+    v = frames.permute(3, 0, 1, 2)[None]                      # [1, 3, 33, H, W]
     w = train_vae.motion_weights(v, 20.0)
-    moving = (w > 1)[0, 0]                                   # [17, H, W]
+    moving = (w > 1)[0, 0]                                   # [33, H, W]
     # The objects per frame: where it differs from the static background (the median over
     # the whole 49-frame clip).
     whole = torch.from_numpy(clip["frames"].astype(np.float32) / 127.5 - 1)
     background = whole.median(dim=0).values.permute(2, 0, 1)[:, None]  # [3, 1, H, W]
-    objects = (v[0] - background).abs().sum(0) > 0.15                # [17, H, W]
+    objects = (v[0] - background).abs().sum(0) > 0.15                # [33, H, W]
     both = float((moving & objects).sum())
     precision, recall = both / float(moving.sum()), both / float(objects.sum())
     covered, share = float(moving.float().mean()), float(objects.float().mean())
@@ -54,9 +56,10 @@ def main():
           f"are objects {precision:.3f}, objects weighted {recall:.3f}")
     # A median-based mark is approximate (a ball resting over half the window is part of its
     # median; the background it uncovers then changes), but it must concentrate on the objects.
-    # The world's balls since session 13 (radius 7.5-11) overlap themselves from frame to frame
-    # more than the small ones did: this clip reads precision 0.70, recall 0.58.
-    if precision < 0.6 or recall < 0.55 or precision < 5 * share:
+    # The world's balls since session 13 (radius 8-11) overlap themselves from frame to frame
+    # more than the small ones did: this clip reads precision 0.79, recall 0.72 (six ball clips
+    # from seed 800000: 0.75-0.80, 0.65-0.73).
+    if precision < 0.65 or recall < 0.6 or precision < 5 * share:
         failures.append("the weighted pixels are not the moving objects")
     if not (train_vae.motion_weights(v[:, :, :1], 20.0) == 1).all():
         failures.append("a 1-frame window is weighted")
