@@ -226,7 +226,8 @@ def beep(freq, dur, strength):
 # ----------------------------------------------------------------- scenes
 
 def ball_trajectory(rng, floor_y, r):
-    """Bounce physics of one ball dropped from rest. Returns (height fn, [(contact_t, impact_speed)]).
+    """Bounce physics of one ball dropped from rest.
+    Returns (height fn, [(contact_t, impact_speed)]).
 
     Gravity and restitution are the same for every ball, so the first frame (the drop
     height) fixes the whole motion. Before session 14 gravity, bounciness and the launch
