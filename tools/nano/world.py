@@ -236,10 +236,9 @@ def ball_trajectory(rng, floor_y, r):
     g, e = GRAVITY, RESTITUTION
     top = floor_y - 2 * r - 3                        # max height of the ball bottom
     h0 = rng.uniform(0.35, 1.0) * top                # drop height above the floor
-    v0 = 0.0                                         # + = upwards
-    # flights: list of (t_start, h_start, v_start); contacts: (t, speed)
-    flights, contacts = [(0.0, h0, v0)], []
-    t, h, v = 0.0, h0, v0
+    # flights: list of (t_start, h_start, v_start), v + = upwards; contacts: (t, speed)
+    flights, contacts = [(0.0, h0, 0.0)], []
+    t, h, v = 0.0, h0, 0.0
     while t < DURATION:
         tc = t + (v + np.sqrt(v * v + 2 * g * h)) / g   # next time h == 0
         speed = g * (tc - t) - v
