@@ -13,7 +13,8 @@ match its closed form after two updates (max-rel 1e-6). The learning-rate schedu
 --decay-from. The motion-weighted video loss: a square that moves in only frames 9-12 of an
 otherwise static 49-frame clip weights exactly the latent cells it covers (latent frame 3),
 the weighted MSE under unit weights is the plain MSE, and frames that do not map onto the
-latent grid are refused.
+latent grid are refused. val_dit's held-out losses: a denoiser off by 1 in one latent cell
+reads video MSE 1/cells, and moving-cell MSE 1 exactly when that cell moves.
 """
 import argparse
 import os
@@ -98,11 +99,48 @@ def check_motion_weights(failures):
         pass
 
 
+def check_val_losses(failures):
+    """val_dit.clip_losses on a stand-in denoiser that returns the exact velocity plus 1 on every
+    channel of one latent cell: video MSE 1 / cells, moving-cell MSE 1 / moving cells when that
+    cell moves (0 when it does not), audio MSE 0."""
+    import val_dit
+    frames = np.full((49, 64, 64, 3), 90, np.uint8)
+    frames[9:13, 18:22, 44:47] = (250, 30, 30)        # moves in latent cell (3, 2, 5) only
+    torch.manual_seed(3)
+    z, za = torch.randn(1, 16, 13, 8, 8), torch.randn(1, 16, 100)
+
+    class Stub:
+        def __init__(self, cell):
+            self.cell = cell
+
+        def step(self, expert, xv, cond, xa, ctx, tv, ta, fps):
+            s = tv / 1000.0
+            vv = (xv - (1 - s) * z) / s - z
+            vv[(0, slice(None)) + self.cell] += 1.0
+            return vv, (xa - (1 - s) * za) / s - za
+
+    clips = type("C", (), {"get": lambda self, i: (frames, None)})()
+    lat = type("L", (), {"get": lambda self, i: (z, None, za, "")})()
+    set_context, train_dit.set_context = train_dit.set_context, lambda m, ctx: ctx
+    try:
+        for cell, moving in (((3, 2, 5), 1.0), ((7, 0, 0), 0.0)):
+            got = val_dit.clip_losses(Stub(cell), lat, clips, 0, None, [0.5, 1.0], 900.0)
+            for s, (video, move, audio) in got.items():
+                if (abs(video - 1 / 832) > 1e-8 or abs(move - moving) > 1e-5
+                        or audio > 1e-9):  # 832 = 13 x 8 x 8 latent cells
+                    failures.append(f"val_dit at sigma {s}, error in cell {cell}: video "
+                                    f"{video:.3g}, moving {move:.3g}, audio {audio:.3g}")
+    finally:
+        train_dit.set_context = set_context
+    print(f"val_dit losses: {got}")
+
+
 def main():
     mova = sys.argv[1]
     failures = []
     check_ema(failures)
     check_motion_weights(failures)
+    check_val_losses(failures)
     check_learning_rate(failures)
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "nano")

@@ -10,7 +10,8 @@ the C++ engine is tested against) in float32 with autograd. Latents come from th
 VAEs, text contexts from the C++ engine (`mova eval tokenize` + `text-encode`, the text
 encoder stays as it is), so training sees exactly what `mova generate` will feed the model.
 
-Per step: one clip; sigma from the shift-5 training schedule, the same for both towers;
+Per step: one clip; sigma from the shift-5 training schedule (`--sigma-uniform P`: uniform in
+(0, 1) on a fraction P of the steps), the same for both towers;
 x_t = (1 − σ)·x0 + σ·noise, target noise − x0, MSE on both velocities. The first-frame
 condition is dropped 20% of the time (text-only generation), the caption 10% (CFG's
 unconditional branch). t ≥ boundary·1000 trains video_dit, below trains video_dit_2.
@@ -257,6 +258,10 @@ def main():
     ap.add_argument("--motion-weight", type=float, default=0.0,
                     help="extra weight of the video loss on latent cells whose pixels move "
                     "(0: the plain MSE)")
+    ap.add_argument("--sigma-uniform", type=float, default=0.0,
+                    help="fraction of steps whose sigma is drawn uniformly in (0, 1) instead of "
+                         "from the shifted schedule (more steps at mid noise, where motion is "
+                         "decided; 0: the schedule only)")
     ap.add_argument("--encode-only", action="store_true",
                     help="fill the latent cache (--latents) for every clip in --data and exit; "
                          "can run beside a trainer that already has all its clips' latents")
@@ -308,8 +313,10 @@ def main():
             cond = torch.zeros_like(cond)
         ctx = context(a.mova, a.model, caption, ctx_cache)
         # The sampler feeds the model t = 1000·σ with σ on the shifted schedule, and picks the
-        # expert by that t; training draws σ the same way.
-        s = sigma_of(float(rng.uniform(0, 1000)), shift)
+        # expert by that t; training draws σ the same way (--sigma-uniform: some uniformly).
+        u = float(rng.uniform(0, 1000))
+        uniform = a.sigma_uniform > 0 and rng.random() < a.sigma_uniform  # default: no draw
+        s = u / 1000.0 if uniform else sigma_of(u, shift)
         t = 1000.0 * s
         nv, na = torch.randn_like(z), torch.randn_like(za)
         xv, xa = (1 - s) * z + s * nv, (1 - s) * za + s * na
