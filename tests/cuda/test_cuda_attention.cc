@@ -2,7 +2,9 @@
 // a float64 softmax that materialises the scores). F32: max-rel 1e-5; BF16 storage (inputs
 // rounded for both sides, output rounded once): max-rel 1e-2 and cosine > 0.9999. Cases cover
 // both head dims, partial query and key tiles, a strided q (a view of a fused projection), an
-// additive bias per head or shared, and a key mask with one batch entirely padded.
+// additive bias per head or shared, a key mask with one batch entirely padded, and a −∞ bias
+// over whole key tiles.
+#include <cmath>
 #include <vector>
 
 #include "attention_problem.h"
@@ -77,6 +79,46 @@ TEST(CudaAttention, Bf16MatchesCpuOnTheSameRoundedInputs) {
       EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << c.name() << " " << kname;
       EXPECT_GT(test::cosine(got, ref), 0.9999) << c.name() << " " << kname;
     }
+  }
+}
+
+// A −∞ bias over a whole key tile (32 keys in the CUDA-core kernel, 64 in the tensor-core one),
+// the first included, weighs those keys 0: the row stays the CPU's finite answer, not NaN.
+TEST(CudaAttention, MinusInfinityBiasOverWholeKeyTiles) {
+  MOVA_REQUIRE_GPU();
+  AttentionProblem c = problem(1, 3, 200, 1, 64, 1, false);
+  c.fill(900);
+  for (int64_t j = 0; j < 150; ++j) c.bias[j] = -INFINITY;          // query 0: keys 0..149
+  for (int64_t j = 64; j < 200; ++j) c.bias[c.Lk + j] = -INFINITY;  // query 1: keys 64..
+  const auto ref = c.cpu();
+  {
+    test::DeviceScratch d;
+    cuda::AttentionArgs a = device_args(c, c.q_fused, c.k, c.v, d);
+    cuda::attention(a);
+    EXPECT_LE(test::max_rel_error(d.download<float>(a.out, c.Lq * c.D), ref), 1e-5) << "F32";
+  }
+  const auto q = test::round_to_bf16(c.q_fused), k = test::round_to_bf16(c.k),
+             v = test::round_to_bf16(c.v);
+  for (auto kernel : {cuda::AttentionKernel::kCudaCores, cuda::AttentionKernel::kTensorCores}) {
+    test::DeviceScratch d;
+    cuda::AttentionArgs a = device_args(c, q, k, v, d);
+    a.dtype = DType::kBF16;
+    a.kernel = kernel;
+    cuda::attention(a);
+    const auto got = test::from_bf16(d.download<uint16_t>(a.out, c.Lq * c.D));
+    EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << "BF16 kernel " << static_cast<int>(kernel);
+    EXPECT_GT(test::cosine(got, ref), 0.9999) << "BF16 kernel " << static_cast<int>(kernel);
+  }
+}
+
+TEST(CudaAttention, EmptyProblemsReturnLikeTheCpu) {  // returns before any launch: no GPU
+  for (int which = 0; which < 3; ++which) {
+    cuda::AttentionArgs a;
+    a.batch = a.q_len = a.kv_len = a.heads = 1;
+    a.head_dim = 64;
+    (which == 0 ? a.heads : which == 1 ? a.q_len : a.batch) = 0;
+    a.kv_len = 0;  // no keys either: the CPU op returns its empty output
+    cuda::attention(a);
   }
 }
 

@@ -97,6 +97,33 @@ TEST(Attention, AllKeysMaskedIsUniformLikeTorch) {
   EXPECT_NEAR(out.item_f32({0, 0, 0, 0}), 3.0f, 1e-5f);
 }
 
+TEST(Attention, MinusInfinityBiasOnWholeKeyTiles) {
+  // A −∞ bias (a causal or windowed mask) can cover every key of a tile, the first one
+  // included: those keys weigh 0 and the row stays finite (softmax's answer), while a row with
+  // no finite logit is NaN as in torch.
+  Exec ex(2);
+  const Dims d{1, 4, 513, 1, 8, 8};
+  Tensor q = rand_tensor({d.B, d.Lq, d.H, d.D}, 11), k = rand_tensor({d.B, d.Lk, d.H, d.D}, 12);
+  Tensor v = rand_tensor({d.B, d.Lk, d.H, d.Dv}, 13);
+  std::vector<float> bv(d.Lq * d.Lk, 0.0f);
+  for (int64_t j = 0; j < 300; ++j) bv[0 * d.Lk + j] = -INFINITY;    // the first tile and more
+  for (int64_t j = 256; j < 513; ++j) bv[1 * d.Lk + j] = -INFINITY;  // the later tiles
+  for (int64_t j = 0; j < 512; ++j) bv[2 * d.Lk + j] = -INFINITY;    // only the last key
+  for (int64_t j = 0; j < 513; ++j) bv[3 * d.Lk + j] = -INFINITY;    // no key at all
+  Tensor bias = Tensor::from_vector({1, d.Lq, d.Lk}, bv);
+  AttentionOptions opt;
+  opt.bias = &bias;
+  const Tensor out = attention(ex, q, k, v, opt);
+  const auto ref = reference(q, k, v, 1.0 / std::sqrt(8.0), &bias, nullptr);
+  const auto got = out.to_vector();
+  for (int64_t i = 0; i < 3 * d.Dv; ++i)
+    ASSERT_NEAR(got[i], ref[i], 1e-5 * std::fabs(ref[i]) + 1e-6) << "at " << i;
+  for (int64_t e = 0; e < d.Dv; ++e) {
+    EXPECT_NEAR(got[2 * d.Dv + e], v.item_f32({0, 512, 0, e}), 1e-6);
+    EXPECT_TRUE(std::isnan(got[3 * d.Dv + e]));
+  }
+}
+
 TEST(Attention, MemoryStaysLinearInSequenceLength) {
   // 8192 queries × 8192 keys: a materialised score matrix would be 256 MiB. The op may only
   // allocate its output from the pool (scratch tiles are per-thread and small).

@@ -193,7 +193,9 @@ void Blas::gemm(const DeviceGemm& g, cudaStream_t stream) {
   MOVA_CHECK(g.m > 0 && g.n > 0 && g.k > 0, ErrorKind::kShape, "CUDA GEMM: empty problem ", g.m,
              "x", g.n, "x", g.k);
   MOVA_CHECK(g.a && g.b && g.c, ErrorKind::kInternal, "CUDA GEMM: null operand");
-  MOVA_CUDA_CHECK(cudaSetDevice(impl_->device));
+  const ScopedDevice on(impl_->device);
+  MOVA_CHECK(on.ok(), ErrorKind::kInternal, "CUDA GEMM: cannot make device ", impl_->device,
+             " current");
 
   const int64_t ab_size = dtype_size(g.ab_dtype), c_size = dtype_size(g.c_dtype);
   const PlanKey key{g.m,

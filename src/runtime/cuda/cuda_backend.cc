@@ -44,6 +44,9 @@ StridedLayout layout_of(const Tensor& t, const char* op) {
 
 // `t`'s layout stretched to `shape` (PyTorch broadcast: size-1 dims get stride 0).
 StridedLayout broadcast_layout(const Tensor& t, const Shape& shape) {
+  MOVA_CHECK(shape.size() <= static_cast<size_t>(kMaxRank) && t.dim() <= kMaxRank,
+             ErrorKind::kUnsupported, "CUDA: broadcast of ", t.describe(), " to rank ",
+             shape.size(), " (at most ", kMaxRank, ")");
   StridedLayout l;
   l.rank = static_cast<int>(shape.size());
   const int off = l.rank - t.dim();
@@ -87,6 +90,16 @@ class CudaBackend final : public Backend {
       } else {
         copy_to_device(dst.raw_data(), src.raw_data(), dst.nbytes());
       }
+      return;
+    }
+    if (dst.device() != src.device()) {
+      // A kernel on one GPU cannot read another's memory without peer access (never enabled):
+      // copy the bytes through cudaMemcpyPeer instead.
+      MOVA_CHECK(dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous(),
+                 ErrorKind::kInternal, "transfer from ", src.describe(), " to ", dst.describe(),
+                 " needs both contiguous with one dtype");
+      MOVA_CUDA_CHECK(cudaMemcpyPeer(dst.raw_data(), dst.device().index, src.raw_data(),
+                                     src.device().index, dst.nbytes()));
       return;
     }
     copy_strided(dst.raw_data(), dst.dtype(), layout_of(dst, "copy"), src.raw_data(), src.dtype(),
@@ -363,10 +376,10 @@ class CudaBackend final : public Backend {
   // columns of the output. P is in the GEMM dtype (rounded to BF16 before P·v, as the
   // tensor-core kernel does).
   void attention_by_gemm(const AttentionArgs& a) {
+    if (a.batch == 0 || a.q_len == 0 || a.heads == 0) return;  // empty, as on the CPU
     MOVA_CHECK(a.kv_len > 0 && (a.bias_heads == 1 || a.bias_heads == a.heads), ErrorKind::kShape,
                "CUDA attention: ", a.kv_len, " keys, bias with ", a.bias_heads, " heads for ",
                a.heads);
-    if (a.batch == 0 || a.q_len == 0) return;
     AttentionShape shape;
     shape.batch = a.batch, shape.q_len = a.q_len, shape.kv_len = a.kv_len;
     shape.heads = a.heads, shape.head_dim = a.head_dim, shape.bias_heads = a.bias_heads;

@@ -48,4 +48,20 @@ void set_device(int index) {
   MOVA_CUDA_CHECK(cudaSetDevice(index));
 }
 
+ScopedDevice::ScopedDevice(int index) noexcept {
+  if (cudaGetDevice(&previous_) != cudaSuccess) {
+    cudaGetLastError();
+    previous_ = -1;
+    return;
+  }
+  ok_ = previous_ == index || cudaSetDevice(index) == cudaSuccess;
+  if (!ok_) cudaGetLastError();
+}
+
+ScopedDevice::~ScopedDevice() {
+  int current = -1;
+  if (previous_ >= 0 && cudaGetDevice(&current) == cudaSuccess && current != previous_)
+    cudaSetDevice(previous_);
+}
+
 }  // namespace mova::cuda

@@ -27,4 +27,20 @@ std::string describe(const DeviceInfo& info);
 // Makes `index` the calling thread's current device (checked as device_info does).
 void set_device(int index);
 
+// Makes `index` current for its lifetime and then restores the thread's previous device, so
+// an allocation or free on another GPU in the middle of an op does not move the op's later
+// launches there. Never throws (it also runs on free paths): ok() says whether it switched.
+class ScopedDevice {
+ public:
+  explicit ScopedDevice(int index) noexcept;
+  ~ScopedDevice();
+  ScopedDevice(const ScopedDevice&) = delete;
+  ScopedDevice& operator=(const ScopedDevice&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  int previous_ = -1;
+  bool ok_ = false;
+};
+
 }  // namespace mova::cuda

@@ -12,17 +12,22 @@ RawAllocator device_allocator(int device) {
   return {"cuda:" + std::to_string(device), Device::cuda(device),
           [device](size_t bytes) -> void* {
             void* p = nullptr;
-            MOVA_CUDA_CHECK(cudaSetDevice(device));
-            if (cudaMalloc(&p, bytes) != cudaSuccess) {
+            const ScopedDevice on(device);
+            MOVA_CHECK(on.ok(), ErrorKind::kInternal, "CUDA: cannot make device ", device,
+                       " current to allocate ", bytes, " bytes");
+            const cudaError_t status = cudaMalloc(&p, bytes);
+            if (status == cudaErrorMemoryAllocation) {
               cudaGetLastError();  // out of memory is reported by the pool, not sticky here
               return nullptr;
             }
+            // Anything else (a fault left by an earlier kernel) is not out of memory: say so.
+            MOVA_CUDA_CHECK(status);
             return p;
           },
           [device](void* p) {
             // A destructor path: report nothing; a failing free leaves the device unusable
             // and the next checked call says so.
-            cudaSetDevice(device);
+            const ScopedDevice on(device);
             cudaFree(p);
           }};
 }

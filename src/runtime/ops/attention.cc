@@ -120,6 +120,11 @@ Tensor attention(Exec& ex, const Tensor& q, const Tensor& k, const Tensor& v,
           }
           float m = row_max[i];
           for (int64_t j = 0; j < cols; ++j) m = std::max(m, sr[j]);
+          if (m == -INFINITY) {
+            // Every key so far has a −∞ bias: they weigh 0, and exp(−∞ − (−∞)) would be NaN.
+            std::fill(sr, sr + cols, 0.0f);
+            continue;
+          }
           const float correction = std::exp(row_max[i] - m);  // 0 on the first tile
           float sum = 0.0f;
           for (int64_t j = 0; j < cols; ++j) {

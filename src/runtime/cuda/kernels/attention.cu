@@ -63,7 +63,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(AttentionArgs a,
       s = valid ? s + mask_add : -INFINITY;
       const float m_new = fmaxf(m[rr], warp_max(s));
       const float correction = m[rr] == -INFINITY ? 0.0f : expf(m[rr] - m_new);
-      const float p = valid ? expf(s - m_new) : 0.0f;
+      // A key with a −∞ bias weighs 0, also while every key so far had one (m_new = −∞).
+      const float p = valid && s != -INFINITY ? expf(s - m_new) : 0.0f;
       l[rr] = l[rr] * correction + warp_sum(p);
       for (int c = 0; c < kChunks; ++c) acc[rr][c] *= correction;
       for (int j = 0; j < kKeys; ++j) {
@@ -97,13 +98,14 @@ void launch(const AttentionArgs& a, float scale, cudaStream_t stream) {
 void attention(const AttentionArgs& a, cudaStream_t stream) {
   MOVA_CHECK(fused_attention_takes(a.head_dim), ErrorKind::kUnsupported,
              "CUDA attention: head_dim ", a.head_dim, " (64 and 128 are supported)");
-  MOVA_CHECK(a.batch >= 0 && a.q_len >= 0 && a.kv_len > 0 && a.heads > 0 && a.batch <= 65535 &&
+  MOVA_CHECK(a.batch >= 0 && a.q_len >= 0 && a.kv_len >= 0 && a.heads >= 0 && a.batch <= 65535 &&
                  a.heads <= 65535 && (a.q_len + kQueryRows - 1) / kQueryRows <= 0x7fffffff,
              ErrorKind::kShape, "CUDA attention: batch ", a.batch, ", ", a.heads, " heads, ",
              a.q_len, " queries, ", a.kv_len, " keys");
+  if (a.batch == 0 || a.q_len == 0 || a.heads == 0) return;  // an empty output, as on the CPU
+  MOVA_CHECK(a.kv_len > 0, ErrorKind::kShape, "CUDA attention: ", a.q_len, " queries and no keys");
   MOVA_CHECK(a.bias_heads == 1 || a.bias_heads == a.heads, ErrorKind::kShape,
              "CUDA attention: bias has ", a.bias_heads, " heads for ", a.heads);
-  if (a.batch == 0 || a.q_len == 0) return;
   const float scale = a.scale != 0.0f ? a.scale : 1.0f / std::sqrt(static_cast<float>(a.head_dim));
   const bool bf16 = a.dtype == DType::kBF16;
   MOVA_CHECK(bf16 || a.kernel != AttentionKernel::kTensorCores, ErrorKind::kUnsupported,
