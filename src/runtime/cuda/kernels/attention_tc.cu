@@ -119,7 +119,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_tc_kernel(AttentionArgs
       tile_max = fmaxf(tile_max, x);
     }
     tile_max = fmaxf(tile_max, __shfl_xor_sync(kFullWarp, tile_max, 1));
-    const float m_new = fmaxf(m, tile_max);  // finite: every tile has at least one real key
+    // −∞ only while every key so far has a −∞ bias; then p and the correction below are 0.
+    const float m_new = fmaxf(m, tile_max);
     const float correction = m == -INFINITY ? 0.0f : __expf(m - m_new);
     float sum = 0.0f;
     for (int j = 0; j < kKeys / 2; ++j) {
