@@ -31,6 +31,7 @@ def clip_losses(m, lat, clips, i, ctx, sigmas, boundary):
     """{sigma: (video MSE, moving-cell video MSE, audio MSE)} for clip i."""
     z, cond, za, _ = lat.get(i)
     moving = train_dit.latent_motion_weights(clips.get(i)[0], 1.0, z.shape[2:]) - 1.0
+    ctx = train_dit.set_context(m, ctx)
     out = {}
     for s in sigmas:
         g = torch.Generator().manual_seed(1000003 * i + int(round(1000 * s)))
@@ -38,11 +39,11 @@ def clip_losses(m, lat, clips, i, ctx, sigmas, boundary):
         na = torch.randn(za.shape, generator=g)
         t = 1000.0 * s
         xv, xa = (1 - s) * z + s * nv, (1 - s) * za + s * na
-        vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, train_dit.set_context(m, ctx),
-                        t, t, 24.0)
-        ev = ((vv - (nv - z)) ** 2).mean(dim=1, keepdim=True)  # [1, 1, T', h, w]
-        move = float((ev * moving).sum() / moving.sum()) if moving.sum() > 0 else float("nan")
-        out[s] = (float(ev.mean()), move, float(((va - (na - za)) ** 2).mean()))
+        vv, va = m.step(1 if t >= boundary else 2, xv, cond, xa, ctx, t, t, 24.0)
+        err = vv - (nv - z)
+        # weighted_mse under the 0/1 mark: the moving cells' mean (NaN when nothing moves)
+        out[s] = (float((err ** 2).mean()), float(train_dit.weighted_mse(err, moving)),
+                  float(((va - (na - za)) ** 2).mean()))
     return out
 
 

@@ -81,25 +81,20 @@ class CudaBackend final : public Backend {
   void copy(const Tensor& dst, const Tensor& src) override {
     make_current();
     if (dst.numel() == 0) return;
-    if (dst.device().is_cpu() || src.device().is_cpu()) {
+    if (dst.device() != src.device() || dst.device().is_cpu()) {
       MOVA_CHECK(dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous(),
                  ErrorKind::kInternal, "transfer from ", src.describe(), " to ", dst.describe(),
                  " needs both contiguous with one dtype");
       if (dst.device().is_cpu()) {
         copy_to_host(dst.raw_data(), src.raw_data(), dst.nbytes());  // waits for queued work
-      } else {
+      } else if (src.device().is_cpu()) {
         copy_to_device(dst.raw_data(), src.raw_data(), dst.nbytes());
+      } else {
+        // A kernel on one GPU cannot read another's memory without peer access (never
+        // enabled): the bytes go through cudaMemcpyPeer.
+        MOVA_CUDA_CHECK(cudaMemcpyPeer(dst.raw_data(), dst.device().index, src.raw_data(),
+                                       src.device().index, dst.nbytes()));
       }
-      return;
-    }
-    if (dst.device() != src.device()) {
-      // A kernel on one GPU cannot read another's memory without peer access (never enabled):
-      // copy the bytes through cudaMemcpyPeer instead.
-      MOVA_CHECK(dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous(),
-                 ErrorKind::kInternal, "transfer from ", src.describe(), " to ", dst.describe(),
-                 " needs both contiguous with one dtype");
-      MOVA_CUDA_CHECK(cudaMemcpyPeer(dst.raw_data(), dst.device().index, src.raw_data(),
-                                     src.device().index, dst.nbytes()));
       return;
     }
     copy_strided(dst.raw_data(), dst.dtype(), layout_of(dst, "copy"), src.raw_data(), src.dtype(),
