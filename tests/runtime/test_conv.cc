@@ -1,6 +1,7 @@
-// conv1d / conv_transpose1d against naive double loops written from torch's definitions, over
-// strides, paddings, dilations, output padding and lengths that span several im2col chunks.
-// Tolerance 1e-5 relative (+1e-5 absolute).
+// conv1d / conv_transpose1d / conv3d against naive double loops written from torch's
+// definitions, over strides, paddings (conv3d: asymmetric, as the causal video VAE pads time),
+// dilations, output padding and sizes that span several im2col blocks. Tolerance 1e-5 relative
+// (+1e-5 absolute).
 #include <gtest/gtest.h>
 
 #include "runtime/exec.h"
@@ -73,6 +74,59 @@ TEST(ConvTranspose1d, MatchesNaive) {
     const auto got = y.to_vector();
     for (size_t i = 0; i < ref.size(); ++i)
       ASSERT_NEAR(got[i], ref[i], 1e-5 * std::fabs(ref[i]) + 1e-5) << i;
+  }
+}
+
+TEST(Conv3d, MatchesNaive) {
+  struct C {
+    int64_t cin, cout, T, H, W, kt, kh, kw, st, sh, sw, pt_front, pt_back, ph, pw;
+  };
+  for (const C& c : {C{3, 5, 4, 9, 11, 3, 3, 3, 1, 1, 1, 2, 0, 1, 1},    // causal 3×3×3
+                     C{2, 4, 3, 50, 47, 1, 3, 3, 1, 1, 1, 0, 0, 1, 1},   // 2 blocks per frame
+                     C{4, 3, 5, 10, 9, 3, 1, 1, 2, 1, 1, 0, 0, 0, 0},    // time stride 2
+                     C{3, 6, 2, 12, 13, 1, 3, 3, 1, 2, 2, 0, 0, 0, 1},   // 2-D stride 2
+                     C{2, 3, 3, 7, 6, 2, 2, 4, 1, 3, 2, 1, 1, 2, 3}}) {  // kernel wider than pad
+    for (const int threads : {1, 3}) {
+      Exec ex(threads);
+      const Tensor x = rnd({c.cin, c.T, c.H, c.W}, 7), b = rnd({c.cout}, 9);
+      const Tensor w = rnd({c.cout, c.cin, c.kt, c.kh, c.kw}, 8).to(DType::kBF16);
+      Conv3dParams p;
+      p.stride_t = c.st;
+      p.stride_h = c.sh;
+      p.stride_w = c.sw;
+      p.pad_t_front = c.pt_front;
+      p.pad_t_back = c.pt_back;
+      p.pad_top = p.pad_bottom = c.ph;
+      p.pad_left = p.pad_right = c.pw;
+      const Tensor y = conv3d(ex, x, w, &b, p);
+      const Tensor wr = w.to(DType::kF32);
+      const int64_t To = (c.T + c.pt_front + c.pt_back - c.kt) / c.st + 1,
+                    Ho = (c.H + 2 * c.ph - c.kh) / c.sh + 1,
+                    Wo = (c.W + 2 * c.pw - c.kw) / c.sw + 1;
+      ASSERT_EQ(y.shape(), (Shape{c.cout, To, Ho, Wo}));
+      const auto got = y.to_vector();
+      for (int64_t co = 0; co < c.cout; ++co)
+        for (int64_t to = 0; to < To; ++to)
+          for (int64_t ho = 0; ho < Ho; ++ho)
+            for (int64_t wo = 0; wo < Wo; ++wo) {
+              double ref = b.item_f32({co});
+              for (int64_t ci = 0; ci < c.cin; ++ci)
+                for (int64_t a = 0; a < c.kt; ++a)
+                  for (int64_t bh = 0; bh < c.kh; ++bh)
+                    for (int64_t bw = 0; bw < c.kw; ++bw) {
+                      const int64_t ti = to * c.st + a - c.pt_front, hi = ho * c.sh + bh - c.ph,
+                                    wi = wo * c.sw + bw - c.pw;
+                      if (ti < 0 || ti >= c.T || hi < 0 || hi >= c.H || wi < 0 || wi >= c.W)
+                        continue;
+                      ref +=
+                          double(wr.item_f32({co, ci, a, bh, bw})) * x.item_f32({ci, ti, hi, wi});
+                    }
+              const float v = got[((co * To + to) * Ho + ho) * Wo + wo];
+              ASSERT_NEAR(v, ref, 1e-5 * std::fabs(ref) + 1e-5)
+                  << "case cin " << c.cin << " threads " << threads << " at " << co << "," << to
+                  << "," << ho << "," << wo;
+            }
+    }
   }
 }
 

@@ -17,6 +17,60 @@ std::vector<float> bias_vector(const Tensor* bias, int64_t n) {
   return bias ? bias->to_vector() : std::vector<float>(n, 0.0f);
 }
 
+// A contiguous F32 [C_in, T, H, W] input seen through a 3-D kernel.
+struct Conv3dGeometry {
+  const float* x;
+  int64_t c_in, T, H, W, kt, kh, kw, Wo;
+  const Conv3dParams& p;
+};
+
+// cols [K, n]: row r = ((ci·kt + a)·kh + bh)·kw + c holds, for output positions q0..q0+n of
+// output frame `to`, the input value under kernel tap r (0 in the padding). Rows are written
+// whole, and for stride 1 each output row's run is one copy of an input row.
+void gather_conv3d_columns(const Conv3dGeometry& g, int64_t to, int64_t q0, int64_t n,
+                           float* cols) {
+  const Conv3dParams& p = g.p;
+  for (int64_t ci = 0; ci < g.c_in; ++ci)
+    for (int64_t a = 0; a < g.kt; ++a) {
+      const int64_t ti = to * p.stride_t + a - p.pad_t_front;
+      for (int64_t bh = 0; bh < g.kh; ++bh)
+        for (int64_t c = 0; c < g.kw; ++c) {
+          float* row = cols + (((ci * g.kt + a) * g.kh + bh) * g.kw + c) * n;
+          if (ti < 0 || ti >= g.T) {
+            std::fill_n(row, n, 0.0f);
+            continue;
+          }
+          const float* plane = g.x + (ci * g.T + ti) * g.H * g.W;
+          for (int64_t q = q0; q < q0 + n;) {
+            const int64_t ho = q / g.Wo, wo0 = q % g.Wo;
+            const int64_t len = std::min(g.Wo - wo0, q0 + n - q);
+            float* dst = row + (q - q0);
+            const int64_t hi = ho * p.stride_h + bh - p.pad_top;
+            if (hi < 0 || hi >= g.H) {
+              std::fill_n(dst, len, 0.0f);
+            } else {
+              const float* src = plane + hi * g.W;
+              if (p.stride_w == 1) {
+                // wi = wo + shift is inside the row for i in [lo, end).
+                const int64_t shift = c - p.pad_left;
+                const int64_t lo = std::clamp<int64_t>(-shift - wo0, 0, len);
+                const int64_t end = std::clamp<int64_t>(g.W - shift - wo0, lo, len);
+                std::fill_n(dst, lo, 0.0f);
+                if (end > lo) std::copy_n(src + wo0 + lo + shift, end - lo, dst + lo);
+                std::fill_n(dst + end, len - end, 0.0f);
+              } else {
+                for (int64_t i = 0; i < len; ++i) {
+                  const int64_t wi = (wo0 + i) * p.stride_w + c - p.pad_left;
+                  dst[i] = (wi >= 0 && wi < g.W) ? src[wi] : 0.0f;
+                }
+              }
+            }
+            q += len;
+          }
+        }
+    }
+}
+
 void check_bias(const Tensor* bias, int64_t n, const Tensor& weight) {
   MOVA_CHECK(!bias || bias->numel() == n, ErrorKind::kShape, "conv: bias ",
              bias ? bias->describe() : "", " does not match weight ", weight.describe());
@@ -186,55 +240,42 @@ Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
   const Tensor wf = w5.to(DType::kF32).contiguous();
   const std::vector<float> b = bias_vector(bias, c_out);
   Tensor out = Tensor::empty({c_out, To, Ho, Wo}, DType::kF32, &ex.buffers());
-  const float* px = xc.data<float>();
+  const Conv3dGeometry geo{xc.data<float>(), c_in, T, H, W, kt, kh, kw, Wo, p};
   float* po = out.data<float>();
   const int64_t K = c_in * kt * kh * kw, HWo = Ho * Wo;
   profile::Scope scope(profile::Category::kGemm, 2.0 * To * HWo * c_out * K);
-  // Tasks: (output frame, chunk of output positions); each builds its im2col block.
-  const int64_t chunks = (HWo + kChunk - 1) / kChunk;
-  ex.pool().parallel_for(To * chunks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> cols, res;
+  // Tasks: (output frame, block of output positions). Each gathers its columns [K, n] and
+  // writes out[:, frame, block] = bias + W [C_out, K] · columns straight into the output, so
+  // the result needs no transpose. Too few tasks to occupy the pool: the GEMM is threaded.
+  const int64_t chunks = (HWo + kChunk - 1) / kChunk, tasks = To * chunks;
+  const bool threaded_gemm = tasks < ex.pool().size();
+  auto run = [&](int64_t t0, int64_t t1) {
+    std::vector<float> cols;
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t to = task / chunks, q0 = (task % chunks) * kChunk;
       const int64_t n = std::min(kChunk, HWo - q0);
-      cols.assign(n * K, 0.0f);
-      for (int64_t q = 0; q < n; ++q) {
-        const int64_t ho = (q0 + q) / Wo, wo = (q0 + q) % Wo;
-        float* row = cols.data() + q * K;
-        for (int64_t ci = 0; ci < c_in; ++ci)
-          for (int64_t a = 0; a < kt; ++a) {
-            const int64_t ti = to * p.stride_t + a - p.pad_t_front;
-            if (ti < 0 || ti >= T) continue;
-            for (int64_t bh = 0; bh < kh; ++bh) {
-              const int64_t hi = ho * p.stride_h + bh - p.pad_top;
-              if (hi < 0 || hi >= H) continue;
-              for (int64_t c = 0; c < kw; ++c) {
-                const int64_t wi = wo * p.stride_w + c - p.pad_left;
-                if (wi < 0 || wi >= W) continue;
-                row[((ci * kt + a) * kh + bh) * kw + c] = px[((ci * T + ti) * H + hi) * W + wi];
-              }
-            }
-          }
-      }
-      res.resize(n * c_out);
+      cols.resize(n * K);
+      gather_conv3d_columns(geo, to, q0, n, cols.data());
+      float* dst = po + to * HWo + q0;
+      for (int64_t co = 0; co < c_out; ++co) std::fill_n(dst + co * To * HWo, n, b[co]);
       cpu::GemmProblem g;
-      g.m = n;
-      g.n = c_out;
+      g.m = c_out;
+      g.n = n;
       g.k = K;
-      g.a = cols.data();
+      g.a = wf.data<float>();
       g.lda = K;
-      g.b = wf.data<float>();
-      g.ldb = K;
-      g.trans_b = true;
-      g.c = res.data();
-      g.ldc = c_out;
-      g.bias = b.data();
-      cpu::gemm(g, nullptr);
-      for (int64_t q = 0; q < n; ++q)
-        for (int64_t co = 0; co < c_out; ++co)
-          po[(co * To + to) * HWo + q0 + q] = res[q * c_out + co];
+      g.b = cols.data();
+      g.ldb = n;
+      g.c = dst;
+      g.ldc = To * HWo;
+      g.accumulate = true;  // onto the bias: the same sums, bit for bit, as a bias-first GEMM
+      cpu::gemm(g, threaded_gemm ? &ex.pool() : nullptr);
     }
-  });
+  };
+  if (threaded_gemm)
+    run(0, tasks);
+  else
+    ex.pool().parallel_for(tasks, 1, run);
   return out;
 }
 
