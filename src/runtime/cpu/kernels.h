@@ -19,6 +19,9 @@ inline float silu(float x) {
 enum class Unary { kGeluTanh, kGeluErf, kSilu };
 void unary(Unary op, const float* x, float* y, int64_t n, ThreadPool* pool);
 
+// x[i] = exp(x[i] − shift) in place; returns their sum (an online softmax's row step).
+float exp_shifted_sum(float* x, int64_t n, float shift);
+
 // y = softmax(x) per row, computed as exp(x - max) / sum in f32.
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t dim, ThreadPool* pool);
 

@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/cpu/cpu_features.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/cpu/simd_exp.h"
 #include "runtime/thread_pool.h"
 
 namespace mova::cpu {
@@ -20,7 +22,43 @@ void for_rows(int64_t rows, int64_t dim, ThreadPool* pool, Fn&& fn) {
   }
 }
 
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) float exp_shifted_sum_avx2(float* x, int64_t n, float shift) {
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256 sum = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+    _mm256_storeu_ps(x + i, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  if (i < n) {
+    const __m256i mask = tail_mask8(n - i);
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_maskload_ps(x + i, mask), s));
+    _mm256_maskstore_ps(x + i, mask, e);
+    sum = _mm256_add_ps(sum, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, sum);
+  float total = 0.0f;
+  for (const float v : lanes) total += v;
+  return total;
+}
+#endif
+
 }  // namespace
+
+float exp_shifted_sum(float* x, int64_t n, float shift) {
+#if defined(__x86_64__)
+  if (active_isa() >= Isa::kAvx2) return exp_shifted_sum_avx2(x, n, shift);
+#endif
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
 
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t dim, ThreadPool* pool) {
   for_rows(rows, dim, pool, [&](int64_t r) {

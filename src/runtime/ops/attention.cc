@@ -7,6 +7,7 @@
 
 #include "runtime/backend.h"
 #include "runtime/cpu/gemm.h"
+#include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
 #include "runtime/profile.h"
 
@@ -126,11 +127,7 @@ Tensor attention(Exec& ex, const Tensor& q, const Tensor& k, const Tensor& v,
             continue;
           }
           const float correction = std::exp(row_max[i] - m);  // 0 on the first tile
-          float sum = 0.0f;
-          for (int64_t j = 0; j < cols; ++j) {
-            sr[j] = std::exp(sr[j] - m);
-            sum += sr[j];
-          }
+          const float sum = cpu::exp_shifted_sum(sr, cols, m);
           row_sum[i] = row_sum[i] * correction + sum;
           row_max[i] = m;
           if (correction != 1.0f)

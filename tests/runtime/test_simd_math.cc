@@ -1,0 +1,109 @@
+// The vectorised exp (runtime/cpu/simd_exp.h) behind the online softmax and the sigmoid-gated
+// activations, on the scalar and the AVX2 path, against float64.
+//  - exp: ≤ 2 ulp where the result is a normal float; smaller results (denormal, and 0 below
+//    x = −104) within FLT_MIN absolute; +inf above ln FLT_MAX, 0 for −∞, NaN for NaN. The sum
+//    it returns: 1e-6 relative.
+//  - SiLU and GELU(tanh) = x / (1 + e^(−a)): (5e-7 + 2e-7·|a|) relative, the second term
+//    being a's own float rounding (GELU's a takes four float operations from x; a relative
+//    error δ in a is |a|·δ in e^(−a)), + 1e-37 absolute.
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "runtime/cpu/cpu_features.h"
+#include "runtime/cpu/kernels.h"
+
+namespace mova {
+namespace {
+
+class SimdMath : public ::testing::TestWithParam<cpu::Isa> {
+ protected:
+  void SetUp() override {
+    cpu::set_isa_cap(GetParam());
+    if (cpu::active_isa() < GetParam()) GTEST_SKIP() << "CPU lacks " << cpu::isa_name(GetParam());
+  }
+  void TearDown() override { cpu::set_isa_cap(cpu::Isa::kAvx512); }
+};
+
+double ulp_error(float got, double ref) {
+  const float r = static_cast<float>(ref);
+  const double ulp = std::nextafter(r, std::numeric_limits<float>::infinity()) - r;
+  return std::fabs(got - ref) / ulp;
+}
+
+TEST_P(SimdMath, ExpShiftedSumMatchesFloat64) {
+  std::vector<float> x;
+  for (double v = -110.0; v <= 95.0; v += 0.00731) x.push_back(static_cast<float>(v));
+  for (const float v :
+       {0.0f, -0.0f, 88.72f, 88.7228f, 88.73f, -87.33f, -103.9f, -104.1f, 1e-30f, -1e-30f})
+    x.push_back(v);
+  x.resize(x.size() - x.size() % 8 + 5);  // a tail that is not a whole group of eight
+  for (const float shift : {0.0f, 3.5f}) {
+    std::vector<float> y = x;
+    const float sum = cpu::exp_shifted_sum(y.data(), static_cast<int64_t>(y.size()), shift);
+    double max_ulp = 0.0, ref_sum = 0.0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double ref = std::exp(static_cast<double>(x[i] - shift));
+      ref_sum += ref;
+      if (ref > FLT_MAX) {
+        ASSERT_EQ(y[i], INFINITY) << "x " << x[i];
+      } else if (ref >= FLT_MIN) {
+        const double e = ulp_error(y[i], ref);
+        max_ulp = std::max(max_ulp, e);
+        ASSERT_LE(e, 2.0) << "x " << x[i] << " shift " << shift << " got " << y[i];
+      } else {
+        ASSERT_LE(std::fabs(y[i] - ref), FLT_MIN) << "x " << x[i];
+      }
+    }
+    std::printf("[ measure  ] exp (%s), shift %.1f: max %.2f ulp over %zu values\n",
+                cpu::isa_name(cpu::active_isa()), shift, max_ulp, x.size());
+  }
+  // The sum, over values whose exps all fit in a float.
+  std::vector<float> z(1001);
+  double z_sum = 0.0;
+  for (size_t i = 0; i < z.size(); ++i) {
+    z[i] = static_cast<float>(-60.0 + 0.13 * static_cast<double>(i));
+    z_sum += std::exp(static_cast<double>(z[i]) - 2.0);
+  }
+  EXPECT_NEAR(cpu::exp_shifted_sum(z.data(), static_cast<int64_t>(z.size()), 2.0f), z_sum,
+              1e-6 * z_sum);
+  float special[] = {-INFINITY, INFINITY, NAN, 1.0f};
+  cpu::exp_shifted_sum(special, 4, 0.0f);
+  EXPECT_EQ(special[0], 0.0f);
+  EXPECT_EQ(special[1], INFINITY);
+  EXPECT_TRUE(std::isnan(special[2]));
+  EXPECT_NEAR(special[3], std::exp(1.0), 2e-7 * std::exp(1.0));
+}
+
+TEST_P(SimdMath, SigmoidGatedActivationsMatchFloat64) {
+  std::vector<float> x;
+  for (double v = -30.0; v <= 30.0; v += 0.00377) x.push_back(static_cast<float>(v));
+  x.push_back(0.0f);
+  for (const bool gelu : {false, true}) {
+    std::vector<float> y(x.size());
+    cpu::unary(gelu ? cpu::Unary::kGeluTanh : cpu::Unary::kSilu, x.data(), y.data(),
+               static_cast<int64_t>(x.size()), nullptr);
+    double worst = 0.0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i];
+      const double a = gelu ? 2.0 * std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v) : v;
+      const double ref = v / (1.0 + std::exp(-a));
+      const double rel_bound = 5e-7 + 2e-7 * std::fabs(a);
+      const double err = std::fabs(y[i] - ref);
+      worst = std::max(worst, err / (rel_bound * std::fabs(ref) + 1e-37));
+      ASSERT_LE(err, rel_bound * std::fabs(ref) + 1e-37)
+          << (gelu ? "gelu_tanh" : "silu") << " x " << v << " got " << y[i] << " ref " << ref;
+    }
+    std::printf("[ measure  ] %s (%s): worst error %.2f of its bound over %zu values\n",
+                gelu ? "gelu_tanh" : "silu", cpu::isa_name(cpu::active_isa()), worst, x.size());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, SimdMath, ::testing::Values(cpu::Isa::kScalar, cpu::Isa::kAvx2),
+                         [](const auto& info) { return std::string(cpu::isa_name(info.param)); });
+
+}  // namespace
+}  // namespace mova
