@@ -9,9 +9,10 @@ namespace {
 __device__ float apply(Activation act, float v) {
   if (act == Activation::kSilu) return v / (1.0f + expf(-v));
   if (act == Activation::kGeluErf) return 0.5f * v * (1.0f + erff(v * 0.7071067811865476f));
-  // GELU, tanh approximation (torch's approximate="tanh", the DiTs' FFN).
-  const float inner = 0.7978845608028654f * (v + 0.044715f * v * v * v);
-  return 0.5f * v * (1.0f + tanhf(inner));
+  // GELU, tanh approximation (torch's approximate="tanh", the DiTs' FFN): 0.5·v·(1 + tanh(u))
+  // as v / (1 + e^(−2u)), like the CPU kernel (no cancellation for negative v).
+  const float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+  return v / (1.0f + expf(-2.0f * u));
 }
 
 template <typename T>
