@@ -36,18 +36,17 @@ double ulp_error(float got, double ref) {
 
 TEST_P(SimdMath, ExpShiftedSumMatchesFloat64) {
   std::vector<float> x;
-  for (double v = -110.0; v <= 95.0; v += 0.00731) x.push_back(static_cast<float>(v));
+  for (int i = 0; i <= 28045; ++i) x.push_back(static_cast<float>(-110.0 + 0.00731 * i));
   for (const float v :
        {0.0f, -0.0f, 88.72f, 88.7228f, 88.73f, -87.33f, -103.9f, -104.1f, 1e-30f, -1e-30f})
     x.push_back(v);
   x.resize(x.size() - x.size() % 8 + 5);  // a tail that is not a whole group of eight
   for (const float shift : {0.0f, 3.5f}) {
     std::vector<float> y = x;
-    const float sum = cpu::exp_shifted_sum(y.data(), static_cast<int64_t>(y.size()), shift);
-    double max_ulp = 0.0, ref_sum = 0.0;
+    cpu::exp_shifted_sum(y.data(), static_cast<int64_t>(y.size()), shift);  // sum: below
+    double max_ulp = 0.0;
     for (size_t i = 0; i < x.size(); ++i) {
       const double ref = std::exp(static_cast<double>(x[i] - shift));
-      ref_sum += ref;
       if (ref > FLT_MAX) {
         ASSERT_EQ(y[i], INFINITY) << "x " << x[i];
       } else if (ref >= FLT_MIN) {
@@ -80,7 +79,7 @@ TEST_P(SimdMath, ExpShiftedSumMatchesFloat64) {
 
 TEST_P(SimdMath, SigmoidGatedActivationsMatchFloat64) {
   std::vector<float> x;
-  for (double v = -30.0; v <= 30.0; v += 0.00377) x.push_back(static_cast<float>(v));
+  for (int i = 0; i <= 15915; ++i) x.push_back(static_cast<float>(-30.0 + 0.00377 * i));
   x.push_back(0.0f);
   for (const bool gelu : {false, true}) {
     std::vector<float> y(x.size());
