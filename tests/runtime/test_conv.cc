@@ -85,7 +85,10 @@ TEST(Conv3d, MatchesNaive) {
                      C{2, 4, 3, 50, 47, 1, 3, 3, 1, 1, 1, 0, 0, 1, 1},   // 2 blocks per frame
                      C{4, 3, 5, 10, 9, 3, 1, 1, 2, 1, 1, 0, 0, 0, 0},    // time stride 2
                      C{3, 6, 2, 12, 13, 1, 3, 3, 1, 2, 2, 0, 0, 0, 1},   // 2-D stride 2
-                     C{2, 3, 3, 7, 6, 2, 2, 4, 1, 3, 2, 1, 1, 2, 3}}) {  // kernel wider than pad
+                     C{2, 3, 3, 7, 6, 2, 2, 4, 1, 3, 2, 1, 1, 2, 3},     // kernel wider than pad
+                     C{8, 16, 1, 40, 40, 1, 3, 3, 1, 1, 1, 0, 0, 1, 1},  // one task, GEMM threaded
+                     C{2, 3, 2, 5, 3, 1, 3, 3, 1, 1, 1, 0, 0, 1, 4}}) {  // taps wholly in padding
+    std::vector<float> single_threaded;
     for (const int threads : {1, 3}) {
       Exec ex(threads);
       const Tensor x = rnd({c.cin, c.T, c.H, c.W}, 7), b = rnd({c.cout}, 9);
@@ -105,6 +108,11 @@ TEST(Conv3d, MatchesNaive) {
                     Wo = (c.W + 2 * c.pw - c.kw) / c.sw + 1;
       ASSERT_EQ(y.shape(), (Shape{c.cout, To, Ho, Wo}));
       const auto got = y.to_vector();
+      // Threads split positions or GEMM tiles, never a sum: the same bits either way.
+      if (threads == 1)
+        single_threaded = got;
+      else
+        EXPECT_EQ(got, single_threaded) << "case cin " << c.cin << ": threads change the result";
       for (int64_t co = 0; co < c.cout; ++co)
         for (int64_t to = 0; to < To; ++to)
           for (int64_t ho = 0; ho < Ho; ++ho)

@@ -75,8 +75,8 @@ void pack_b(const GemmProblem& p, int64_t p0, int64_t kc, int64_t j0, int64_t nc
       for (int64_t k = 0; k < kc; ++k) {
         const int64_t row = (p0 + k) * p.ldb + j0 + jr;
         if (p.b_dtype == DType::kF32) {
-          // A whole panel row is a fixed-size copy (vector moves); a variable-size memcpy of
-          // 64 bytes became `rep movs` and was most of the packing time.
+          // A whole panel row (NR floats) is a fixed-size copy, i.e. vector moves; as a
+          // variable-size memcpy it became `rep movs`, most of the packing time.
           const float* src = static_cast<const float*>(p.b) + row;
           if (cols == NR)
             std::memcpy(dst + k * NR, src, NR * sizeof(float));

@@ -3,7 +3,7 @@
 
 #include "runtime/cpu/cpu_features.h"
 #include "runtime/cpu/kernels.h"
-#include "runtime/cpu/simd_exp.h"
+#include "runtime/cpu/simd_math.h"
 #include "runtime/thread_pool.h"
 
 namespace mova::cpu {

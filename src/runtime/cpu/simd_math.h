@@ -1,5 +1,6 @@
-// exp on eight floats at once, for the AVX2 paths of the activations and the softmax. Callers
-// are compiled with the same target attribute and chosen at run time (cpu_features.h).
+// AVX2 building blocks of the elementwise kernels (activations, the online softmax): exp on
+// eight floats, and the lane mask of a row's tail. Callers are compiled with the same target
+// attribute and chosen at run time (cpu_features.h).
 #pragma once
 
 #if defined(__x86_64__)
