@@ -104,23 +104,46 @@ RopeAngles WanDit::rope_angles(const Shape& grid) const {
   return r;
 }
 
-WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
-                            const Tensor& context) const {
+std::shared_ptr<const WanDit::Text> WanDit::prepare_text(Exec& ex, const Tensor& context,
+                                                         uint64_t max_kv_bytes) const {
   MOVA_CHECK(context.dim() == 3 && context.size(0) == 1 && context.size(2) == config_.text_dim,
              ErrorKind::kShape, "DiT context ", context.describe(), " must be [1, S, ",
              config_.text_dim, "]");
+  auto text = std::make_shared<Text>();
+  const Tensor ctx = context.to(device()).to(DType::kF32);
+  const Tensor tw0 = w("text_embedding.0.weight"), tb0 = w("text_embedding.0.bias");
+  const Tensor tw2 = w("text_embedding.2.weight"), tb2 = w("text_embedding.2.bias");
+  text->context = linear(ex, gelu(ex, linear(ex, ctx, tw0, &tb0), true), tw2, &tb2);
+
+  // Keys and values in F32: 2 · layers · S · dim floats.
+  const uint64_t kv_bytes = uint64_t{2} * static_cast<uint64_t>(config_.num_layers) *
+                            static_cast<uint64_t>(context.size(1) * config_.dim) * sizeof(float);
+  if (kv_bytes <= max_kv_bytes) {
+    for (int64_t i = 0; i < config_.num_layers; ++i) {
+      KeysValues kv = project_kv(ex, "blocks." + std::to_string(i) + ".cross_attn", text->context);
+      text->k.push_back(std::move(kv.k));
+      text->v.push_back(std::move(kv.v));
+    }
+  }
+  return text;
+}
+
+WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
+                            const Tensor& context) const {
+  return begin(ex, latents, timestep, prepare_text(ex, context, 0));
+}
+
+WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
+                            std::shared_ptr<const Text> text) const {
+  MOVA_CHECK(text != nullptr, ErrorKind::kInternal, "DiT pass without its text");
   State s;
+  s.text = std::move(text);
   const Tensor tokens = patchify(ex, latents.to(device()), s.grid);
   const Tensor pw = w("patch_embedding.weight");
   const Tensor pb = w("patch_embedding.bias");
   s.x = linear(ex, tokens, pw.reshape({config_.dim, -1}), &pb);
   s.rope = rope_angles(s.grid);
   s.rope.angle = s.rope.angle.to(device());  // once per pass, not per attention
-
-  const Tensor ctx = context.to(device()).to(DType::kF32);
-  const Tensor tw0 = w("text_embedding.0.weight"), tb0 = w("text_embedding.0.bias");
-  const Tensor tw2 = w("text_embedding.2.weight"), tb2 = w("text_embedding.2.bias");
-  s.context = linear(ex, gelu(ex, linear(ex, ctx, tw0, &tb0), true), tw2, &tb2);
 
   const Tensor sin = sinusoidal_embedding(timestep, config_.freq_dim).to(device());
   const Tensor ew0 = w("time_embedding.0.weight"), eb0 = w("time_embedding.0.bias");
@@ -131,26 +154,28 @@ WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
   return s;
 }
 
-Tensor WanDit::attention_block(Exec& ex, const std::string& p, const Tensor& x,
-                               const Tensor& kv_source, const RopeAngles* rope) const {
+WanDit::KeysValues WanDit::project_kv(Exec& ex, const std::string& p, const Tensor& source) const {
+  const float eps = static_cast<float>(config_.eps);
+  const int64_t H = config_.num_heads, hd = config_.head_dim(), S = source.size(1);
+  const Tensor kw = w(p + ".k.weight"), kb = w(p + ".k.bias"), vw = w(p + ".v.weight"),
+               vb = w(p + ".v.bias"), nk = w(p + ".norm_k.weight");
+  // k's RMSNorm runs over the full width, before the head split.
+  return {rms_norm(ex, linear(ex, source, kw, &kb), &nk, eps).reshape({1, S, H, hd}),
+          linear(ex, source, vw, &vb).reshape({1, S, H, hd})};
+}
+
+Tensor WanDit::attention_block(Exec& ex, const std::string& p, const Tensor& x, KeysValues kv,
+                               const RopeAngles* rope) const {
   const float eps = static_cast<float>(config_.eps);
   const int64_t H = config_.num_heads, hd = config_.head_dim();
-  const Tensor qw = w(p + ".q.weight"), qb = w(p + ".q.bias"), kw = w(p + ".k.weight"),
-               kb = w(p + ".k.bias"), vw = w(p + ".v.weight"), vb = w(p + ".v.bias"),
-               ow = w(p + ".o.weight"), ob = w(p + ".o.bias"), nq = w(p + ".norm_q.weight"),
-               nk = w(p + ".norm_k.weight");
-  // q/k RMSNorm runs over the full width, before the head split.
-  Tensor q = rms_norm(ex, linear(ex, x, qw, &qb), &nq, eps);
-  Tensor k = rms_norm(ex, linear(ex, kv_source, kw, &kb), &nk, eps);
-  Tensor v = linear(ex, kv_source, vw, &vb);
-  q = q.reshape({1, x.size(1), H, hd});
-  k = k.reshape({1, kv_source.size(1), H, hd});
-  v = v.reshape({1, kv_source.size(1), H, hd});
+  const Tensor qw = w(p + ".q.weight"), qb = w(p + ".q.bias"), ow = w(p + ".o.weight"),
+               ob = w(p + ".o.bias"), nq = w(p + ".norm_q.weight");
+  Tensor q = rms_norm(ex, linear(ex, x, qw, &qb), &nq, eps).reshape({1, x.size(1), H, hd});
   if (rope) {
     q = rope_interleaved(ex, q, *rope);
-    k = rope_interleaved(ex, k, *rope);
+    kv.k = rope_interleaved(ex, kv.k, *rope);
   }
-  const Tensor o = attention(ex, q, k, v).reshape({1, x.size(1), config_.dim});
+  const Tensor o = attention(ex, q, kv.k, kv.v).reshape({1, x.size(1), config_.dim});
   return linear(ex, o, ow, &ob);
 }
 
@@ -163,11 +188,17 @@ void WanDit::block(Exec& ex, int64_t i, State& s) const {
   auto chunk = [&](int64_t c) { return mod.narrow(1, c, 1); };
 
   Tensor h = layer_norm_modulate(ex, s.x, chunk(0), chunk(1), eps);
-  s.x = gated_residual(ex, s.x, chunk(2), attention_block(ex, b + ".self_attn", h, h, &s.rope));
+  s.x = gated_residual(
+      ex, s.x, chunk(2),
+      attention_block(ex, b + ".self_attn", h, project_kv(ex, b + ".self_attn", h), &s.rope));
 
   const Tensor n3w = w(b + ".norm3.weight"), n3b = w(b + ".norm3.bias");
   h = layer_norm(ex, s.x, &n3w, &n3b, eps);
-  s.x = add(ex, s.x, attention_block(ex, b + ".cross_attn", h, s.context, nullptr));
+  const Text& text = *s.text;
+  KeysValues text_kv =
+      text.k.empty() ? project_kv(ex, b + ".cross_attn", text.context)
+                     : KeysValues{text.k[static_cast<size_t>(i)], text.v[static_cast<size_t>(i)]};
+  s.x = add(ex, s.x, attention_block(ex, b + ".cross_attn", h, std::move(text_kv), nullptr));
 
   h = layer_norm_modulate(ex, s.x, chunk(3), chunk(4), eps);
   const Tensor f0w = w(b + ".ffn.0.weight"), f0b = w(b + ".ffn.0.bias");

@@ -8,6 +8,8 @@
 // between blocks of the two towers.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "io/weight_set.h"
@@ -24,17 +26,33 @@ class WanDit {
   // (Checkpoint::weights does).
   WanDit(WanDitConfig config, WeightSet weights);
 
+  // What a pass derives from the text alone, the same at every sampling step: the embedded
+  // context and, when kept, every block's cross-attention keys (after norm_k) and values.
+  // Preparing it once per prompt and expert removes the text side from all later passes
+  // and changes no value.
+  struct Text {
+    Tensor context;            // [1, S, dim] embedded text
+    std::vector<Tensor> k, v;  // per block, [1, S, heads, head_dim]; empty: computed per pass
+  };
+
   struct State {
-    Tensor x;        // [1, L, dim] hidden tokens
-    Tensor context;  // [1, S, dim] embedded text
-    Tensor t_emb;    // [1, dim]
-    Tensor t_mod;    // [1, 6, dim]
+    Tensor x;  // [1, L, dim] hidden tokens
+    std::shared_ptr<const Text> text;
+    Tensor t_emb;  // [1, dim]
+    Tensor t_mod;  // [1, 6, dim]
     RopeAngles rope;
     Shape grid;  // token grid: (f, h, w) for video, (f) for audio
   };
 
+  // context: [1, S, text_dim] (padded rows zero, all attended). The keys and values are kept
+  // when all blocks' together take at most max_kv_bytes.
+  std::shared_ptr<const Text> prepare_text(Exec& ex, const Tensor& context,
+                                           uint64_t max_kv_bytes) const;
   // latents: video [1, in_dim, T, H, W] or audio [1, in_dim, L]; timestep: the scheduler's
-  // 0..1000 value; context: [1, S, text_dim] (padded rows zero, all attended).
+  // 0..1000 value.
+  State begin(Exec& ex, const Tensor& latents, float timestep,
+              std::shared_ptr<const Text> text) const;
+  // The same, preparing the text for this pass alone (keys and values computed per block).
   State begin(Exec& ex, const Tensor& latents, float timestep, const Tensor& context) const;
   void block(Exec& ex, int64_t index, State& state) const;
   // The velocity in the latent layout: [1, out_dim, T, H, W] or [1, out_dim, L].
@@ -49,8 +67,12 @@ class WanDit {
   Tensor patchify(Exec& ex, const Tensor& latents, Shape& grid) const;
   Tensor unpatchify(const Tensor& tokens, const Shape& grid) const;
   RopeAngles rope_angles(const Shape& grid) const;
-  Tensor attention_block(Exec& ex, const std::string& prefix, const Tensor& x,
-                         const Tensor& kv_source, const RopeAngles* rope) const;
+  struct KeysValues {
+    Tensor k, v;  // [1, S, heads, head_dim]
+  };
+  KeysValues project_kv(Exec& ex, const std::string& prefix, const Tensor& source) const;
+  Tensor attention_block(Exec& ex, const std::string& prefix, const Tensor& x, KeysValues kv,
+                         const RopeAngles* rope) const;
 
   WanDitConfig config_;
   WeightSet weights_;

@@ -29,16 +29,37 @@ const WanDit& JointDenoiser::video_expert(int expert) const {
   return *video_[expert - 1];
 }
 
+JointDenoiser::Text JointDenoiser::prepare_text(Exec& ex, int expert, const Tensor& context) const {
+  return {expert, video_expert(expert).prepare_text(ex, context, kTextKvBudget),
+          audio_->prepare_text(ex, context, kTextKvBudget)};
+}
+
 Velocities JointDenoiser::step(Exec& ex, int expert, const Tensor& video_latents,
                                const Tensor& video_condition, const Tensor& audio_latents,
                                const Tensor& context, float timestep, float audio_timestep,
                                double video_fps) const {
   if (cache_) cache_->begin_pass();
-  const WanDit& video = video_expert(expert);
-  const Tensor video_in = concat({video_latents, video_condition}, 1);
-  WanDit::State vs = video.begin(ex, video_in, timestep, context);
-  WanDit::State as = audio_->begin(ex, audio_latents.to(DType::kF32), audio_timestep, context);
+  return pass(ex, prepare_text(ex, expert, context), video_latents, video_condition, audio_latents,
+              timestep, audio_timestep, video_fps);
+}
 
+Velocities JointDenoiser::step(Exec& ex, const Text& text, const Tensor& video_latents,
+                               const Tensor& video_condition, const Tensor& audio_latents,
+                               float timestep, float audio_timestep, double video_fps) const {
+  MOVA_CHECK(text.video && text.audio, ErrorKind::kInvalidArgument,
+             "denoiser step without prepared text");
+  if (cache_) cache_->begin_pass();
+  return pass(ex, text, video_latents, video_condition, audio_latents, timestep, audio_timestep,
+              video_fps);
+}
+
+Velocities JointDenoiser::pass(Exec& ex, const Text& text, const Tensor& video_latents,
+                               const Tensor& video_condition, const Tensor& audio_latents,
+                               float timestep, float audio_timestep, double video_fps) const {
+  const WanDit& video = video_expert(text.expert);
+  const Tensor video_in = concat({video_latents, video_condition}, 1);
+  WanDit::State vs = video.begin(ex, video_in, timestep, text.video);
+  WanDit::State as = audio_->begin(ex, audio_latents.to(DType::kF32), audio_timestep, text.audio);
   const int64_t frames = vs.grid[0], per_frame = vs.grid[1] * vs.grid[2];
   const DualTowerBridge::Rope rope =
       bridge_->aligned_rope(frames, per_frame, as.grid[0], video_fps);

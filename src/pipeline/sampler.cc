@@ -22,14 +22,19 @@ SampleResult sample(Exec& ex, const JointDenoiser& denoiser, const FlowMatchPair
              ErrorKind::kInvalidArgument, "cfg ", r.cfg, " needs a negative context");
   Tensor video = r.video_noise.to(DType::kF32).contiguous();
   Tensor audio = r.audio_noise.to(DType::kF32).contiguous();
+  JointDenoiser::Text text, negative_text;  // for the expert in use
   for (int64_t i = 0; i < r.steps; ++i) {
     const int expert = i < switch_at ? 1 : 2;
+    if (text.expert != expert) {
+      text = denoiser.prepare_text(ex, expert, r.context);
+      if (guided) negative_text = denoiser.prepare_text(ex, expert, r.negative_context);
+    }
     // Both timestep columns are equal with the published (unshifted) pair schedule.
-    Velocities v = denoiser.step(ex, expert, video, r.video_condition, audio, r.context, t[i], t[i],
-                                 r.video_fps);
+    Velocities v =
+        denoiser.step(ex, text, video, r.video_condition, audio, t[i], t[i], r.video_fps);
     if (guided) {
-      const Velocities n = denoiser.step(ex, expert, video, r.video_condition, audio,
-                                         r.negative_context, t[i], t[i], r.video_fps);
+      const Velocities n = denoiser.step(ex, negative_text, video, r.video_condition, audio, t[i],
+                                         t[i], r.video_fps);
       v.video = guide(ex, v.video, n.video, r.cfg);
       v.audio = guide(ex, v.audio, n.audio, r.cfg);
     }
