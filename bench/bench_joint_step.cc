@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
         "joint CFG step (2 passes) on %s (%s), %d threads, video %lld tokens, audio %lld "
         "tokens\n",
         device.str().c_str(), device.is_cpu() ? "f32" : precision.c_str(), ex.threads(),
-        static_cast<long long>(T * (H / 2) * (W / 2)), static_cast<long long>(L));
+        static_cast<long long>(T) * (H / 2) * (W / 2), static_cast<long long>(L));
     std::printf("  time          %8.3f s  (text side, once per prompt and expert: %.3f s)\n", secs,
                 text_secs);
     std::printf("  GEMM          %8.3f s  %8.1f GFLOP/s  (%.1f GFLOP)\n", g.seconds,
