@@ -9,6 +9,7 @@
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/norm.h"
 #include "runtime/ops/reduce.h"
+#include "runtime/ops/rope.h"
 #include "runtime/ops/upsample.h"
 #include "test_util.h"
 
@@ -193,6 +194,41 @@ TEST_F(Ops, Activations) {
   expect_close(gelu(ex, x, true), gt, "gelu_tanh");
   expect_close(gelu(ex, x, false), ge, "gelu_erf");
   expect_close(silu(ex, x), si, "silu");
+}
+
+// Interleaved RoPE: channels (2j, 2j+1) of every head rotated by angle[position, j], the
+// table shared by both batch items and all heads (the CPU op computes a position's cosines
+// once for all its heads); rotate-half pairs j with j + D/2 through given cos/sin tables.
+TEST_F(Ops, RopeBothConventions) {
+  const int64_t B = 2, L = 5, H = 3, pairs = 4, D = 2 * pairs;
+  const auto qv = test::random_vector(B * L * H * D, 21, -2, 2);
+  const Tensor q = Tensor::from_vector({B, L, H, D}, qv);
+  RopeAngles angles{L, pairs, Tensor::empty({L, pairs}, DType::kF64)};
+  double* a = angles.angle.data<double>();
+  for (int64_t i = 0; i < L * pairs; ++i) a[i] = 0.37 * static_cast<double>(i) - 2.1;
+  std::vector<double> ref(qv.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t l = 0; l < L; ++l)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t j = 0; j < pairs; ++j) {
+          const int64_t i = ((b * L + l) * H + h) * D + 2 * j;
+          const double t = a[l * pairs + j], re = qv[i], im = qv[i + 1];
+          ref[i] = re * std::cos(t) - im * std::sin(t);
+          ref[i + 1] = re * std::sin(t) + im * std::cos(t);
+        }
+  expect_close(rope_interleaved(ex, q, angles), ref, "rope_interleaved");
+
+  const auto cv = test::random_vector(L * D, 22), sv = test::random_vector(L * D, 23);
+  const Tensor cos = Tensor::from_vector({L, D}, cv), sin = Tensor::from_vector({L, D}, sv);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t l = 0; l < L; ++l)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t j = 0; j < D; ++j) {
+          const int64_t row = ((b * L + l) * H + h) * D;
+          const double rotated = j < D / 2 ? -double(qv[row + j + D / 2]) : qv[row + j - D / 2];
+          ref[row + j] = qv[row + j] * double(cv[l * D + j]) + rotated * sv[l * D + j];
+        }
+  expect_close(rope_rotate_half(ex, q, cos, sin), ref, "rope_rotate_half");
 }
 
 TEST_F(Ops, ReductionsOverEveryDim) {

@@ -1,6 +1,7 @@
 #include "runtime/ops/rope.h"
 
 #include <cmath>
+#include <vector>
 
 #include "runtime/backend.h"
 #include "runtime/error.h"
@@ -31,13 +32,20 @@ Tensor rope_interleaved(Exec& ex, const Tensor& x, const RopeAngles& angles) {
   float* py = y.data<float>();
   const double* table = angles.angle.data<double>();
   ex.pool().parallel_for(B * L, 16, [&](int64_t r0, int64_t r1) {
+    // A position's cosines and sines serve all its heads (40 in the published video DiT).
+    std::vector<double> cos_sin(static_cast<size_t>(2 * angles.pairs));
     for (int64_t r = r0; r < r1; ++r) {
       const double* a = table + (r % L) * angles.pairs;
+      for (int64_t j = 0; j < angles.pairs; ++j) {
+        cos_sin[static_cast<size_t>(2 * j)] = std::cos(a[j]);
+        cos_sin[static_cast<size_t>(2 * j + 1)] = std::sin(a[j]);
+      }
       for (int64_t h = 0; h < H; ++h) {
         const float* src = px + (r * H + h) * D;
         float* dst = py + (r * H + h) * D;
         for (int64_t j = 0; j < angles.pairs; ++j) {
-          const double c = std::cos(a[j]), s = std::sin(a[j]);
+          const double c = cos_sin[static_cast<size_t>(2 * j)];
+          const double s = cos_sin[static_cast<size_t>(2 * j + 1)];
           const double re = src[2 * j], im = src[2 * j + 1];
           dst[2 * j] = static_cast<float>(re * c - im * s);
           dst[2 * j + 1] = static_cast<float>(re * s + im * c);
