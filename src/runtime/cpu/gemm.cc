@@ -207,7 +207,10 @@ void gemm_region(const GemmProblem& p, int64_t i_begin, int64_t i_end, int64_t j
       const int64_t kc = std::min(kKc, p.k - pc);
       const bool first = pc == 0;
       const bool load = !first || p.accumulate;
-      pack_b<NR>(p, pc, kc, jc, nc, bp);
+      if (p.b_packer)
+        p.b_packer(pc, kc, jc, nc, NR, bp);
+      else
+        pack_b<NR>(p, pc, kc, jc, nc, bp);
       for (int64_t ic = i_begin; ic < i_end; ic += kMc) {
         const int64_t mc = std::min(kMc, i_end - ic);
         pack_a<MR>(p, ic, mc, pc, kc, ap);

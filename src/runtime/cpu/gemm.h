@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "runtime/dtype.h"
 
@@ -26,6 +27,12 @@ struct GemmProblem {
   int64_t ldc = 0;
   const float* bias = nullptr;  // [n], optional
   bool accumulate = false;      // C += A·B instead of C = A·B
+  // For an operand that is never materialised (a convolution's im2col columns): instead of
+  // reading b, the GEMM calls b_packer(p0, kc, j0, nc, nr, out) to write op(B)[p0:p0+kc,
+  // j0:j0+nc] as f32 panels of nr columns, panel i at out + i·nr·kc, element (k, c) of a
+  // panel at k·nr + c, and columns past nc zero. Called concurrently from the GEMM's threads
+  // for disjoint column ranges.
+  std::function<void(int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* out)> b_packer;
 };
 
 void gemm(const GemmProblem& p, ThreadPool* pool);

@@ -1,6 +1,7 @@
 #include "runtime/ops/conv.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "runtime/backend.h"
@@ -24,51 +25,75 @@ struct Conv3dGeometry {
   const Conv3dParams& p;
 };
 
-// cols [K, n]: row r = ((ci·kt + a)·kh + bh)·kw + c holds, for output positions q0..q0+n of
-// output frame `to`, the input value under kernel tap r (0 in the padding). Rows are written
-// whole, and for stride 1 each output row's run is one copy of an input row.
-void gather_conv3d_columns(const Conv3dGeometry& g, int64_t to, int64_t q0, int64_t n,
-                           float* cols) {
+// Row r = ((ci·kt + a)·kh + bh)·kw + c of output frame `to`'s im2col columns [K, positions]:
+// for output positions q0..q0+n, the input value under kernel tap r (0 in the padding). At
+// stride 1 each output row's run is one copy of an input row.
+void gather_column_row(const Conv3dGeometry& g, int64_t to, int64_t r, int64_t q0, int64_t n,
+                       float* row) {
   const Conv3dParams& p = g.p;
-  for (int64_t ci = 0; ci < g.c_in; ++ci)
-    for (int64_t a = 0; a < g.kt; ++a) {
-      const int64_t ti = to * p.stride_t + a - p.pad_t_front;
-      for (int64_t bh = 0; bh < g.kh; ++bh)
-        for (int64_t c = 0; c < g.kw; ++c) {
-          float* row = cols + (((ci * g.kt + a) * g.kh + bh) * g.kw + c) * n;
-          if (ti < 0 || ti >= g.T) {
-            std::fill_n(row, n, 0.0f);
-            continue;
-          }
-          const float* plane = g.x + (ci * g.T + ti) * g.H * g.W;
-          for (int64_t q = q0; q < q0 + n;) {
-            const int64_t ho = q / g.Wo, wo0 = q % g.Wo;
-            const int64_t len = std::min(g.Wo - wo0, q0 + n - q);
-            float* dst = row + (q - q0);
-            const int64_t hi = ho * p.stride_h + bh - p.pad_top;
-            if (hi < 0 || hi >= g.H) {
-              std::fill_n(dst, len, 0.0f);
-            } else {
-              const float* src = plane + hi * g.W;
-              if (p.stride_w == 1) {
-                // wi = wo + shift is inside the row for i in [lo, end).
-                const int64_t shift = c - p.pad_left;
-                const int64_t lo = std::clamp<int64_t>(-shift - wo0, 0, len);
-                const int64_t end = std::clamp<int64_t>(g.W - shift - wo0, lo, len);
-                std::fill_n(dst, lo, 0.0f);
-                if (end > lo) std::copy_n(src + wo0 + lo + shift, end - lo, dst + lo);
-                std::fill_n(dst + end, len - end, 0.0f);
-              } else {
-                for (int64_t i = 0; i < len; ++i) {
-                  const int64_t wi = (wo0 + i) * p.stride_w + c - p.pad_left;
-                  dst[i] = (wi >= 0 && wi < g.W) ? src[wi] : 0.0f;
-                }
-              }
-            }
-            q += len;
-          }
+  const int64_t c = r % g.kw, bh = (r / g.kw) % g.kh, a = (r / (g.kw * g.kh)) % g.kt,
+                ci = r / (g.kw * g.kh * g.kt);
+  const int64_t ti = to * p.stride_t + a - p.pad_t_front;
+  if (ti < 0 || ti >= g.T) {
+    std::fill_n(row, n, 0.0f);
+    return;
+  }
+  const float* plane = g.x + (ci * g.T + ti) * g.H * g.W;
+  for (int64_t q = q0; q < q0 + n;) {
+    const int64_t ho = q / g.Wo, wo0 = q % g.Wo;
+    const int64_t len = std::min(g.Wo - wo0, q0 + n - q);
+    float* dst = row + (q - q0);
+    const int64_t hi = ho * p.stride_h + bh - p.pad_top;
+    if (hi < 0 || hi >= g.H) {
+      std::fill_n(dst, len, 0.0f);
+    } else {
+      const float* src = plane + hi * g.W;
+      if (p.stride_w == 1) {
+        // wi = wo + shift is inside the row for i in [lo, end).
+        const int64_t shift = c - p.pad_left;
+        const int64_t lo = std::clamp<int64_t>(-shift - wo0, 0, len);
+        const int64_t end = std::clamp<int64_t>(g.W - shift - wo0, lo, len);
+        std::fill_n(dst, lo, 0.0f);
+        if (end > lo) std::copy_n(src + wo0 + lo + shift, end - lo, dst + lo);
+        std::fill_n(dst + end, len - end, 0.0f);
+      } else {
+        for (int64_t i = 0; i < len; ++i) {
+          const int64_t wi = (wo0 + i) * p.stride_w + c - p.pad_left;
+          dst[i] = (wi >= 0 && wi < g.W) ? src[wi] : 0.0f;
         }
+      }
     }
+    q += len;
+  }
+}
+
+// Copies `count` (≤ nr) floats; whole panel rows as fixed-size copies (vector moves, where a
+// variable-size memcpy becomes `rep movs`).
+inline void copy_panel_row(const float* src, int64_t count, int nr, float* dst) {
+  if (count == 16 && nr == 16)
+    std::memcpy(dst, src, 16 * sizeof(float));
+  else if (count == 32 && nr == 32)
+    std::memcpy(dst, src, 32 * sizeof(float));
+  else
+    std::copy_n(src, count, dst);
+  std::fill_n(dst + count, nr - count, 0.0f);
+}
+
+// The GEMM's B panels (cpu::GemmProblem::b_packer) of output frame `to`'s columns for the
+// positions q0..: rows p0..p0+kc, positions q0+j0..q0+j0+nc. The columns are never stored
+// whole: each row is gathered into a small buffer and copied into the panels, so the
+// convolution moves every input value once instead of twice (gather, then pack).
+void pack_conv3d_columns(const Conv3dGeometry& g, int64_t to, int64_t q0, int64_t p0, int64_t kc,
+                         int64_t j0, int64_t nc, int nr, float* out) {
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(nc));
+  const int64_t panels = (nc + nr - 1) / nr;
+  for (int64_t k = 0; k < kc; ++k) {
+    gather_column_row(g, to, p0 + k, q0 + j0, nc, row.data());
+    for (int64_t i = 0; i < panels; ++i)
+      copy_panel_row(row.data() + i * nr, std::min<int64_t>(nr, nc - i * nr), nr,
+                     out + i * nr * kc + k * nr);
+  }
 }
 
 void check_bias(const Tensor* bias, int64_t n, const Tensor& weight) {
@@ -244,18 +269,16 @@ Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
   float* po = out.data<float>();
   const int64_t K = c_in * kt * kh * kw, HWo = Ho * Wo;
   profile::Scope scope(profile::Category::kGemm, 2.0 * To * HWo * c_out * K);
-  // Tasks: (output frame, block of output positions). Each gathers its columns [K, n] and
-  // writes out[:, frame, block] = bias + W [C_out, K] · columns straight into the output, so
-  // the result needs no transpose. Too few tasks to occupy the pool: the GEMM is threaded.
+  // Tasks: (output frame, block of output positions). Each writes out[:, frame, block] =
+  // bias + W [C_out, K] · columns [K, n] straight into the output (no transpose), the GEMM
+  // packing the columns from the input as it goes. Too few tasks to occupy the pool: the
+  // GEMM is threaded, and so is the gathering.
   const int64_t chunks = (HWo + kChunk - 1) / kChunk, tasks = To * chunks;
   const bool threaded_gemm = tasks < ex.pool().size();
   auto run = [&](int64_t t0, int64_t t1) {
-    std::vector<float> cols;
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t to = task / chunks, q0 = (task % chunks) * kChunk;
       const int64_t n = std::min(kChunk, HWo - q0);
-      cols.resize(n * K);
-      gather_conv3d_columns(geo, to, q0, n, cols.data());
       float* dst = po + to * HWo + q0;
       for (int64_t co = 0; co < c_out; ++co) std::fill_n(dst + co * To * HWo, n, b[co]);
       cpu::GemmProblem g;
@@ -264,8 +287,10 @@ Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
       g.k = K;
       g.a = wf.data<float>();
       g.lda = K;
-      g.b = cols.data();
-      g.ldb = n;
+      g.b_packer = [&geo, to, q0](int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr,
+                                  float* panels) {
+        pack_conv3d_columns(geo, to, q0, p0, kc, j0, nc, nr, panels);
+      };
       g.c = dst;
       g.ldc = To * HWo;
       g.accumulate = true;  // onto the bias: the same sums, bit for bit, as a bias-first GEMM
