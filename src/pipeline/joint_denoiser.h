@@ -40,7 +40,8 @@ class JointDenoiser {
   // at most kTextKvBudget bytes; above that they are recomputed by every pass. At the
   // published sizes the video expert's would take 840 MB per context to save about 1 % of a
   // pass (512 text tokens against 43,120 video tokens), the audio DiT's 189 MB; the nano
-  // model's take 4 MB and are a third of its denoising work.
+  // model's take 4 MB and are a third of its denoising work. Kept ones live on the tower's
+  // device, outside device_weight_budget.
   Text prepare_text(Exec& ex, int expert, const Tensor& context) const;
   static constexpr uint64_t kTextKvBudget = uint64_t{256} << 20;
 
