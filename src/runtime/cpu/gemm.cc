@@ -51,6 +51,22 @@ inline float load_b(const void* base, DType dt, int64_t index) {
   }
 }
 
+// One row of an NR-column panel: `cols` (≤ NR) floats. A whole panel row is a fixed-size copy,
+// i.e. vector moves; as a variable-size memcpy it became `rep movs`, most of the packing time.
+template <int NR>
+inline void copy_panel_row(const float* src, int64_t cols, float* dst) {
+  if (cols == NR)
+    std::memcpy(dst, src, NR * sizeof(float));
+  else
+    std::memcpy(dst, src, cols * sizeof(float));
+}
+
+template <int NR>
+void zero_pad_panel(int64_t cols, int64_t kc, float* dst) {
+  for (int64_t c = cols; c < NR; ++c)
+    for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = 0.0f;
+}
+
 // Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column panels, converting
 // to f32, zero padded.
 template <int NR>
@@ -75,21 +91,27 @@ void pack_b(const GemmProblem& p, int64_t p0, int64_t kc, int64_t j0, int64_t nc
       for (int64_t k = 0; k < kc; ++k) {
         const int64_t row = (p0 + k) * p.ldb + j0 + jr;
         if (p.b_dtype == DType::kF32) {
-          // A whole panel row (NR floats) is a fixed-size copy, i.e. vector moves; as a
-          // variable-size memcpy it became `rep movs`, most of the packing time.
-          const float* src = static_cast<const float*>(p.b) + row;
-          if (cols == NR)
-            std::memcpy(dst + k * NR, src, NR * sizeof(float));
-          else
-            std::memcpy(dst + k * NR, src, cols * sizeof(float));
+          copy_panel_row<NR>(static_cast<const float*>(p.b) + row, cols, dst + k * NR);
         } else {
           for (int64_t c = 0; c < cols; ++c) dst[k * NR + c] = load_b(p.b, p.b_dtype, row + c);
         }
       }
     }
-    for (int64_t c = cols; c < NR; ++c)
-      for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = 0.0f;
+    zero_pad_panel<NR>(cols, kc, dst);
   }
+}
+
+// The same panels from rows supplied by p.b_row (gathered into `row`, nc floats, then laid out).
+template <int NR>
+void pack_b_rows(const GemmProblem& p, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* row,
+                 float* out) {
+  for (int64_t k = 0; k < kc; ++k) {
+    p.b_row(p0 + k, j0, nc, row);
+    for (int64_t jr = 0; jr < nc; jr += NR)
+      copy_panel_row<NR>(row + jr, std::min<int64_t>(NR, nc - jr), out + jr * kc + k * NR);
+  }
+  const int64_t last = (nc - 1) / NR * NR;  // the only panel that can be partial
+  if (nc > 0) zero_pad_panel<NR>(nc - last, kc, out + last * kc);
 }
 
 // ---- Micro-kernels ---------------------------------------------------------------------------
@@ -195,9 +217,10 @@ void gemm_region(const GemmProblem& p, int64_t i_begin, int64_t i_end, int64_t j
   constexpr int MR = K::MR, NR = K::NR;
   constexpr int64_t kMc = MR * 16;
   constexpr int64_t kNc = NR * 64;
-  thread_local std::vector<float> a_buf, b_buf;
+  thread_local std::vector<float> a_buf, b_buf, row_buf;
   float* ap = scratch(a_buf, kMc * kKc);
   float* bp = scratch(b_buf, kNc * kKc);
+  float* row = p.b_row ? scratch(row_buf, kNc) : nullptr;
   alignas(64) float tile[MR * NR];
   alignas(64) float bias_tile[NR];
 
@@ -207,8 +230,8 @@ void gemm_region(const GemmProblem& p, int64_t i_begin, int64_t i_end, int64_t j
       const int64_t kc = std::min(kKc, p.k - pc);
       const bool first = pc == 0;
       const bool load = !first || p.accumulate;
-      if (p.b_packer)
-        p.b_packer(pc, kc, jc, nc, NR, bp);
+      if (p.b_row)
+        pack_b_rows<NR>(p, pc, kc, jc, nc, row, bp);
       else
         pack_b<NR>(p, pc, kc, jc, nc, bp);
       for (int64_t ic = i_begin; ic < i_end; ic += kMc) {

@@ -28,11 +28,10 @@ struct GemmProblem {
   const float* bias = nullptr;  // [n], optional
   bool accumulate = false;      // C += A·B instead of C = A·B
   // For an operand that is never materialised (a convolution's im2col columns): instead of
-  // reading b, the GEMM calls b_packer(p0, kc, j0, nc, nr, out) to write op(B)[p0:p0+kc,
-  // j0:j0+nc] as f32 panels of nr columns, panel i at out + i·nr·kc, element (k, c) of a
-  // panel at k·nr + c, and columns past nc zero. Called concurrently from the GEMM's threads
-  // for disjoint column ranges.
-  std::function<void(int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* out)> b_packer;
+  // reading b, the GEMM calls b_row(k, j0, n, out) to write op(B)[k, j0:j0+n] as n
+  // contiguous floats, and packs them itself. Called concurrently from the GEMM's threads for
+  // disjoint column ranges.
+  std::function<void(int64_t k, int64_t j0, int64_t n, float* out)> b_row;
 };
 
 void gemm(const GemmProblem& p, ThreadPool* pool);

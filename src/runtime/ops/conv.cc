@@ -1,7 +1,6 @@
 #include "runtime/ops/conv.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "runtime/backend.h"
@@ -64,35 +63,6 @@ void gather_column_row(const Conv3dGeometry& g, int64_t to, int64_t r, int64_t q
       }
     }
     q += len;
-  }
-}
-
-// Copies `count` (≤ nr) floats; whole panel rows as fixed-size copies (vector moves, where a
-// variable-size memcpy becomes `rep movs`).
-inline void copy_panel_row(const float* src, int64_t count, int nr, float* dst) {
-  if (count == 16 && nr == 16)
-    std::memcpy(dst, src, 16 * sizeof(float));
-  else if (count == 32 && nr == 32)
-    std::memcpy(dst, src, 32 * sizeof(float));
-  else
-    std::copy_n(src, count, dst);
-  std::fill_n(dst + count, nr - count, 0.0f);
-}
-
-// The GEMM's B panels (cpu::GemmProblem::b_packer) of output frame `to`'s columns for the
-// positions q0..: rows p0..p0+kc, positions q0+j0..q0+j0+nc. The columns are never stored
-// whole: each row is gathered into a small buffer and copied into the panels, so the
-// convolution moves every input value once instead of twice (gather, then pack).
-void pack_conv3d_columns(const Conv3dGeometry& g, int64_t to, int64_t q0, int64_t p0, int64_t kc,
-                         int64_t j0, int64_t nc, int nr, float* out) {
-  thread_local std::vector<float> row;
-  row.resize(static_cast<size_t>(nc));
-  const int64_t panels = (nc + nr - 1) / nr;
-  for (int64_t k = 0; k < kc; ++k) {
-    gather_column_row(g, to, p0 + k, q0 + j0, nc, row.data());
-    for (int64_t i = 0; i < panels; ++i)
-      copy_panel_row(row.data() + i * nr, std::min<int64_t>(nr, nc - i * nr), nr,
-                     out + i * nr * kc + k * nr);
   }
 }
 
@@ -270,9 +240,9 @@ Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
   const int64_t K = c_in * kt * kh * kw, HWo = Ho * Wo;
   profile::Scope scope(profile::Category::kGemm, 2.0 * To * HWo * c_out * K);
   // Tasks: (output frame, block of output positions). Each writes out[:, frame, block] =
-  // bias + W [C_out, K] · columns [K, n] straight into the output (no transpose), the GEMM
-  // packing the columns from the input as it goes. Too few tasks to occupy the pool: the
-  // GEMM is threaded, and so is the gathering.
+  // bias + W [C_out, K] · columns [K, n] straight into the output (no transpose); the columns
+  // are never stored whole: the GEMM packs each row as gather_column_row writes it. Too few tasks
+  // to occupy the pool: the GEMM is threaded, and so is the gathering.
   const int64_t chunks = (HWo + kChunk - 1) / kChunk, tasks = To * chunks;
   const bool threaded_gemm = tasks < ex.pool().size();
   auto run = [&](int64_t t0, int64_t t1) {
@@ -287,9 +257,8 @@ Tensor conv3d(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bia
       g.k = K;
       g.a = wf.data<float>();
       g.lda = K;
-      g.b_packer = [&geo, to, q0](int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr,
-                                  float* panels) {
-        pack_conv3d_columns(geo, to, q0, p0, kc, j0, nc, nr, panels);
+      g.b_row = [&geo, to, q0](int64_t r, int64_t j0, int64_t count, float* row) {
+        gather_column_row(geo, to, r, q0 + j0, count, row);
       };
       g.c = dst;
       g.ldc = To * HWo;
