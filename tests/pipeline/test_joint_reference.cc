@@ -3,6 +3,10 @@
 // checkpoint. Metric: max|ours − ref| / max|ref| per output ≤ 1e-4.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "cli/cli_runner.h"
 #include "io/safetensors.h"
 #include "models/tiny_checkpoint.h"
@@ -69,6 +73,37 @@ TEST_F(JointReference, DenoiseStepBothExperts) {
     run_and_compare("denoise-step", in, "--set expert=" + e + " --set fps=16",
                     "--expert " + e + " --fps 16", {"video_velocity", "audio_velocity"});
   }
+}
+
+// Upstream's alternative bridge time axis (off in the published config): latent frame f >= 1
+// at video frame 4f - 3 instead of 4f. Four latent frames, so frames 1..3 move.
+TEST_F(JointReference, DenoiseStepWithFirstFrameBiasInRope) {
+  MOVA_REQUIRE_REFERENCE_PYTHON();
+  SafetensorsWriter in;
+  in.add("video_latents", rnd({1, 16, 4, 2, 4}, 14));
+  in.add("video_condition", rnd({1, 20, 4, 2, 4}, 15));
+  in.add("audio_latents", rnd({1, 8, 10}, 16));
+  in.add("context", context(5, 5, 17));
+  in.add("timestep", Tensor::from_vector({1}, {700.0f}));
+  in.add("audio_timestep", Tensor::from_vector({1}, {700.0f}));
+  const std::vector<std::string> outputs = {"video_velocity", "audio_velocity"};
+  run_and_compare("denoise-step", in, "--set expert=2 --set fps=16", "--expert 2 --fps 16",
+                  outputs);
+  ASSERT_EQ(
+      std::rename(dir.file("ours.safetensors").c_str(), dir.file("unbiased.safetensors").c_str()),
+      0);
+  const std::string config = dir.file("m") + "/dual_tower_bridge/config.json";
+  nlohmann::json j;
+  std::ifstream(config) >> j;
+  j["apply_first_frame_bias_in_rope"] = true;
+  std::ofstream(config) << j.dump(2);
+  run_and_compare("denoise-step", in, "--set expert=2 --set fps=16", "--expert 2 --fps 16",
+                  outputs);
+  // The flag must have moved the result, or the comparison above proves nothing about it.
+  const auto biased = SafetensorsFile::open(dir.file("ours.safetensors"));
+  const auto unbiased = SafetensorsFile::open(dir.file("unbiased.safetensors"));
+  for (const auto& name : outputs)
+    EXPECT_GT(test::max_rel_error(biased->tensor(name), unbiased->tensor(name)), 1e-3) << name;
 }
 
 TEST_F(JointReference, FiveStepSampleWithCfgAndExpertSwitch) {

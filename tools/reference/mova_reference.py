@@ -36,7 +36,14 @@ class Bridge:
             emb = torch.cat([ang, ang], dim=-1)
             return torch.cos(emb), torch.sin(emb)
 
-        vpos = torch.arange(frames, dtype=F) * self.cfg["audio_fps"] / (fps / 4.0)
+        f = torch.arange(frames, dtype=F)
+        if self.cfg.get("apply_first_frame_bias_in_rope", False):
+            # Latent frame 0 holds video frame 0 alone; frame f >= 1 ends at video frame
+            # 4f - 3 (seconds 1/fps + (f - 1) * 4/fps), placed on the audio clock.
+            vpos = torch.where(f == 0, torch.zeros_like(f),
+                               (1.0 / fps + (f - 1) * 4.0 / fps)) * self.cfg["audio_fps"]
+        else:
+            vpos = f * self.cfg["audio_fps"] / (fps / 4.0)
         vpos = vpos.repeat_interleave(per_frame)
         return tables(vpos), tables(torch.arange(audio_len, dtype=F))
 
