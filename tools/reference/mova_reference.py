@@ -38,8 +38,9 @@ class Bridge:
 
         f = torch.arange(frames, dtype=F)
         if self.cfg.get("apply_first_frame_bias_in_rope", False):
-            # Latent frame 0 holds video frame 0 alone; frame f >= 1 ends at video frame
-            # 4f - 3 (seconds 1/fps + (f - 1) * 4/fps), placed on the audio clock.
+            # Latent frame 0 holds video frame 0 alone; frame f >= 1 covers video frames
+            # 4f-3..4f and is placed at its first one, (4f - 3)/fps s = 1/fps + (f - 1)·4/fps
+            # (the default axis below places it at its last one, 4f/fps), on the audio clock.
             vpos = torch.where(f == 0, torch.zeros_like(f),
                                (1.0 / fps + (f - 1) * 4.0 / fps)) * self.cfg["audio_fps"]
         else:
