@@ -9,6 +9,7 @@
 
 #include "cli_runner.h"
 #include "io/safetensors.h"
+#include "json_file.h"
 #include "models/checkpoint.h"
 #include "models/tiny_checkpoint.h"
 #include "test_util.h"
@@ -33,10 +34,7 @@ class CheckpointCli : public ::testing::Test {
     for (const auto& p : parts) EXPECT_NE(r.output.find(p), std::string::npos) << r.output;
   }
   void edit_json(const std::string& rel, const std::function<void(nlohmann::json&)>& fn) {
-    nlohmann::json j;
-    std::ifstream(path(rel)) >> j;
-    fn(j);
-    std::ofstream(path(rel)) << j.dump(2);
+    test::edit_json_file(path(rel), fn);
   }
   void truncate_file(const std::string& rel, uintmax_t size) { fs::resize_file(path(rel), size); }
   // Rewrites a safetensors file through `fn`, which may add, drop or replace tensors.

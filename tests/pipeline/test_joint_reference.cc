@@ -4,11 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "cli/cli_runner.h"
 #include "io/safetensors.h"
+#include "json_file.h"
 #include "models/tiny_checkpoint.h"
 #include "pipeline/flow_match_scheduler.h"
 #include "python_reference.h"
@@ -92,11 +91,8 @@ TEST_F(JointReference, DenoiseStepWithFirstFrameBiasInRope) {
   ASSERT_EQ(
       std::rename(dir.file("ours.safetensors").c_str(), dir.file("unbiased.safetensors").c_str()),
       0);
-  const std::string config = dir.file("m") + "/dual_tower_bridge/config.json";
-  nlohmann::json j;
-  std::ifstream(config) >> j;
-  j["apply_first_frame_bias_in_rope"] = true;
-  std::ofstream(config) << j.dump(2);
+  test::edit_json_file(dir.file("m") + "/dual_tower_bridge/config.json",
+                       [](nlohmann::json& j) { j["apply_first_frame_bias_in_rope"] = true; });
   run_and_compare("denoise-step", in, "--set expert=2 --set fps=16", "--expert 2 --fps 16",
                   outputs);
   // The flag must have moved the result, or the comparison above proves nothing about it.
