@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""PyTorch's time for one upstream-architecture Wan DiT block: the reference bench_cuda_dit_block
-is compared with, on the same GPU in the same run (scripts/gpu-run.sh bench).
+"""PyTorch's time for one upstream-architecture Wan DiT block and one MOVA bridge layer: the
+reference bench_cuda_dit_block is compared with, on the same GPU in the same run
+(scripts/gpu-run.sh bench).
 
 The block follows upstream's WanAttentionBlock (Wan2.1/2.2 `model.py`, as MOVA uses it):
 BF16 weights; adaLN modulation and the residual stream in float32; q/k RMSNorm over the full
 width; RoPE in float64 (upstream's `rope_apply` through complex128); attention through
-`F.scaled_dot_product_attention` in BF16; tanh GELU FFN. Random weights, published sizes.
+`F.scaled_dot_product_attention` in BF16; tanh GELU FFN. The bridge layer follows MOVA's
+`interactionv2.py`: audio→video and video→audio ConditionalCrossAttentionBlocks reading the
+pre-layer states (affine LayerNorm of the keys' tower, q/k RMSNorm, rotate-half RoPE with BF16
+cos/sin on the shared audio clock, SDPA), added to the float32 streams. Random weights,
+published sizes.
 
-  torch_wan_block.py [--config video360|video720|audio|all] [--iters N] [--device cuda|cpu]
+  torch_wan_block.py [--config video360|video720|audio|bridge|bridge720|all] [--iters N]
+                     [--device cuda|cpu]
                      [--tiny]   (tiny shapes: a smoke test of this script on the CPU)
 
-Prints one JSON line per config: block_ms, self_attention_ms (SDPA alone), peak device GiB.
+Prints one JSON line per config: block_ms, self_attention_ms (SDPA alone, blocks), peak device
+GiB; with `all`, then a full joint CFG step at 360p composed from the three
+(2 x (40 video360 + 30 audio + 30 bridge), as bench_cuda_dit_block composes it).
 """
 import argparse
 import json
@@ -27,6 +35,13 @@ SHAPES = {
     "audio": (402, 1536, 12, 6144, 512),
 }
 TINY = {"video360": (96, 256, 2, 512, 16), "audio": (40, 256, 2, 512, 16)}
+# name: video tokens (49 latent frames), audio tokens, video dim, audio dim, head dim
+BRIDGE_SHAPES = {"bridge": (43120, 402, 5120, 1536, 128), "bridge720": (176400, 402, 5120, 1536, 128)}
+BRIDGE_TINY = {"bridge": (98, 40, 256, 128, 64)}
+LATENT_FRAMES = 49
+AUDIO_STEPS_PER_LATENT_FRAME = 50.0 / (24.0 / 4)  # audio_fps / (fps / VAE temporal stride)
+# Published depths: 40 video blocks, 30 audio blocks, the bridge at each of the 30 shared layers.
+STEP = {"passes": 2, "video360": 40, "audio": 30, "bridge": 30}
 
 
 def sdpa(q, k, v):
@@ -82,6 +97,60 @@ class Block(torch.nn.Module):
         return x + self.ffn(h).float() * e[5]
 
 
+def rotate_half(t):
+    half = t.shape[-1] // 2
+    return torch.cat([-t[..., half:], t[..., :half]], dim=-1)
+
+
+class CrossBlock(torch.nn.Module):
+    """MOVA's ConditionalCrossAttentionBlock (published config: no pooled adaLN)."""
+
+    def __init__(self, dim, kv_dim, head_dim):
+        super().__init__()
+        self.dim, self.heads = dim, dim // head_dim
+        self.y_norm = torch.nn.LayerNorm(kv_dim, eps=1e-6)
+        self.q, self.o = torch.nn.Linear(dim, dim), torch.nn.Linear(dim, dim)
+        self.k, self.v = torch.nn.Linear(kv_dim, dim), torch.nn.Linear(kv_dim, dim)
+        self.norms = torch.nn.Parameter(torch.rand(2, dim) + 0.5)
+
+    def rms(self, x, w):
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + 1e-6)).to(x.dtype) * w
+
+    def forward(self, x, y, x_cs, y_cs):  # x BF16 [1, Lx, dim]; y float32 [1, Ly, kv_dim]
+        dt = self.q.weight.dtype
+        y = self.y_norm(y).to(dt)
+        Lx, Ly, H = x.shape[1], y.shape[1], self.heads
+        q = self.rms(self.q(x), self.norms[0]).view(1, Lx, H, -1)
+        k = self.rms(self.k(y), self.norms[1]).view(1, Ly, H, -1)
+        v = self.v(y).view(1, Ly, H, -1)
+        q = q * x_cs[0] + rotate_half(q) * x_cs[1]
+        k = k * y_cs[0] + rotate_half(k) * y_cs[1]
+        out = sdpa(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        return self.o(out.transpose(1, 2).reshape(1, Lx, self.dim))
+
+
+class BridgeLayer(torch.nn.Module):
+    def __init__(self, video_dim, audio_dim, head_dim):
+        super().__init__()
+        self.a2v = CrossBlock(video_dim, audio_dim, head_dim)
+        self.v2a = CrossBlock(audio_dim, video_dim, head_dim)
+
+    def forward(self, video, audio, video_cs, audio_cs):  # float32 streams
+        dt = self.a2v.q.weight.dtype
+        dv = self.a2v(video.to(dt), audio, video_cs, audio_cs)
+        da = self.v2a(audio.to(dt), video, audio_cs, video_cs)
+        return video + dv.float(), audio + da.float()
+
+
+def rotary(pos, head_dim, dtype):
+    """(cos, sin) [1, L, 1, head_dim] as upstream's build_aligned_freqs: float32 angles, the
+    frequencies repeated over both halves, cast to the activations' dtype."""
+    inv = 1.0 / 10000.0 ** (torch.arange(0, head_dim, 2, device=pos.device).float() / head_dim)
+    emb = torch.cat([pos[:, None] * inv[None]] * 2, dim=-1)
+    return emb.cos().to(dtype)[None, :, None], emb.sin().to(dtype)[None, :, None]
+
+
 def timed(fn, iters, device):
     if device == "cuda":
         fn()
@@ -100,7 +169,17 @@ def timed(fn, iters, device):
     return (time.perf_counter() - t0) * 1e3 / iters
 
 
-def bench(name, shape, iters, device):
+def record(name, tokens, ms, device, **extra):
+    out = {"config": name, "tokens": tokens, "block_ms": round(ms, 3), **extra}
+    if device == "cuda":
+        out["device_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
+        out["torch"] = torch.__version__
+        out["gpu"] = torch.cuda.get_device_name(0)
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def bench_block(name, shape, iters, device):
     L, D, H, ffn, T = shape
     torch.manual_seed(0)
     dt = torch.bfloat16 if device == "cuda" else torch.float32
@@ -120,19 +199,33 @@ def bench(name, shape, iters, device):
     with torch.no_grad():
         block_ms = timed(lambda: block(x, context, freqs, t_mod), iters, device)
         attn_ms = timed(lambda: sdpa(q, q, q), iters, device)
-    out = {"config": name, "tokens": L, "block_ms": round(block_ms, 3),
-           "self_attention_ms": round(attn_ms, 3),
-           "self_attention_tflops": round(4.0 * L * L * D / (attn_ms * 1e-3) / 1e12, 1)}
+    return record(name, L, block_ms, device, self_attention_ms=round(attn_ms, 3),
+                  self_attention_tflops=round(4.0 * L * L * D / (attn_ms * 1e-3) / 1e12, 1))
+
+
+def bench_bridge(name, shape, iters, device):
+    Lv, La, Dv, Da, hd = shape
+    torch.manual_seed(0)
+    dt = torch.bfloat16 if device == "cuda" else torch.float32
     if device == "cuda":
-        out["device_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
-        out["torch"] = torch.__version__
-        out["gpu"] = torch.cuda.get_device_name(0)
-    print(json.dumps(out), flush=True)
+        torch.cuda.reset_peak_memory_stats()
+    layer = BridgeLayer(Dv, Da, hd).to(device=device, dtype=dt)
+    layer.a2v.y_norm.float(), layer.v2a.y_norm.float()
+    video = torch.randn(1, Lv, Dv, device=device)
+    audio = torch.randn(1, La, Da, device=device)
+    per_frame = max(Lv // LATENT_FRAMES, 1)
+    video_pos = (torch.arange(Lv, device=device) // per_frame).float() * AUDIO_STEPS_PER_LATENT_FRAME
+    video_cs = rotary(video_pos, hd, dt)
+    audio_cs = rotary(torch.arange(La, device=device).float(), hd, dt)
+    with torch.no_grad():
+        ms = timed(lambda: layer(video, audio, video_cs, audio_cs), iters, device)
+    return record(name, Lv, ms, device, audio_tokens=La)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default="all", choices=["video360", "video720", "audio", "all"])
+    ap.add_argument("--config", default="all",
+                    choices=["video360", "video720", "audio", "bridge", "bridge720", "all"])
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     ap.add_argument("--tiny", action="store_true")
@@ -140,12 +233,22 @@ def main():
     if a.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("torch_wan_block.py: no CUDA device visible to PyTorch (--device cpu "
                          "--tiny runs the smoke test)")
-    shapes = TINY if a.tiny else SHAPES
-    names = [a.config] if a.config != "all" else [n for n in shapes if n != "video720"]
-    for n in names:
-        if n not in shapes:
-            raise SystemExit(f"--config {n}: no such shape with --tiny")
-        bench(n, shapes[n], a.iters, a.device)
+    blocks = TINY if a.tiny else SHAPES
+    bridges = BRIDGE_TINY if a.tiny else BRIDGE_SHAPES
+    wanted = lambda n: a.config == n or (a.config == "all" and "720" not in n)  # noqa: E731
+    if not any(map(wanted, list(blocks) + list(bridges))):
+        raise SystemExit(f"--config {a.config}: no such shape with --tiny")
+    done = {}
+    for n, shape in blocks.items():
+        if wanted(n):
+            done[n] = bench_block(n, shape, a.iters, a.device)
+    for n, shape in bridges.items():
+        if wanted(n):
+            done[n] = bench_bridge(n, shape, a.iters, a.device)
+    if all(n in done for n in ("video360", "audio", "bridge")):
+        ms = STEP["passes"] * sum(STEP[n] * done[n]["block_ms"] for n in ("video360", "audio", "bridge"))
+        print(json.dumps({"config": "step360", "block_ms": round(ms, 3),
+                          "composed": "2 x (40 video360 + 30 audio + 30 bridge)"}), flush=True)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # On a GPU machine, runs what scripts/gpu-bundle.sh packed into .gpu/:
 #   scripts/gpu-run.sh tests [FILTER]   the CUDA parity tests (default filter Cuda*)
 #   scripts/gpu-run.sh bench [CONFIG]   bench_cuda_dit_block, then bench/torch_wan_block.py on the
-#                                       same GPU, and the ratio (CONFIG: video360|video720|audio|all)
+#                                       same GPU, and the ratios (CONFIG: video360|video720|audio|
+#                                       bridge|bridge720|all; `all` adds the composed 360p CFG step)
 #   scripts/gpu-run.sh step             bench_joint_step: one CFG step through the models at the
 #                                       published widths (1 layer per tower, 360p tokens), BF16
 #                                       and F32 paths
@@ -33,11 +34,18 @@ for o in ours.values():
 for t in map(json.loads, open("/tmp/torch_bench.jsonl")):
     print(json.dumps(t))
     o = ours.get(t["config"])
-    if o:
-        print(f'{t["config"]}: mova {o["block_ms"]:.2f} ms ({o["device_gib"]} GiB), PyTorch '
-              f'{t["block_ms"]:.2f} ms ({t.get("device_gib")} GiB, torch {t.get("torch")}): '
-              f'speed ratio {t["block_ms"] / o["block_ms"]:.2f}x; attention alone: mova '
-              f'{o.get("self-attention_ms", 0):.2f} ms, SDPA {t["self_attention_ms"]:.2f} ms')
+    if not o:
+        continue
+    line = (f'{t["config"]}: mova {o["block_ms"]:.2f} ms, PyTorch {t["block_ms"]:.2f} ms: '
+            f'speed ratio {t["block_ms"] / o["block_ms"]:.2f}x')
+    if "device_gib" in o:
+        line += f'; device memory mova {o["device_gib"]} GiB, PyTorch {t.get("device_gib")} GiB'
+    if "self_attention_ms" in t:
+        line += (f'; self-attention alone: mova {o.get("self-attention_ms", 0):.2f} ms, '
+                 f'SDPA {t["self_attention_ms"]:.2f} ms')
+    if "composed" in o:
+        line += f' (composed: {o["composed"]})'
+    print(line + f' [torch {t.get("torch")}, {t.get("gpu")}]' if "torch" in t else line)
 PY
 }
 
