@@ -6,6 +6,7 @@
 #include "runtime/error.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/gather.h"
 #include "runtime/ops/linear.h"
 #include "runtime/ops/norm.h"
 
@@ -39,14 +40,15 @@ Tensor Umt5Encoder::encode(Exec& ex, const std::vector<int64_t>& ids,
              "text encoder: ids and attention mask must have the same non-zero length");
   const float eps = static_cast<float>(config_.layer_norm_epsilon);
   const Device device = weights_.device();
-  // Embedding lookup, no scaling: row by row, on the table's device.
-  const Tensor table = w(embedding_name_);
-  Tensor h = Tensor::empty({1, L, D}, DType::kF32, device);
+  // Indices are built and checked on the host and sent to the device once: the embedding rows
+  // (no scaling), and for every layer's position bias the bucket of each (query, key) pair.
+  Tensor token_index = Tensor::empty({L}, DType::kI64);
   for (int64_t i = 0; i < L; ++i) {
     MOVA_CHECK(ids[i] >= 0 && ids[i] < config_.vocab_size, ErrorKind::kInvalidArgument, "token id ",
                ids[i], " at position ", i, " is outside the vocabulary of ", config_.vocab_size);
-    h.select(1, i).copy_from(table.select(0, ids[i]).unsqueeze(0));
+    token_index.data<int64_t>()[i] = ids[i];
   }
+  Tensor h = gather_rows(ex, w(embedding_name_), token_index.to(device)).reshape({1, L, D});
   Tensor key_mask = Tensor::empty({1, L}, DType::kF32);
   int64_t real = 0;
   for (int64_t i = 0; i < L; ++i) {
@@ -58,19 +60,18 @@ Tensor Umt5Encoder::encode(Exec& ex, const std::vector<int64_t>& ids,
   for (int64_t d = -(L - 1); d <= L - 1; ++d)
     bucket[d + L - 1] = relative_position_bucket(d, config_.relative_attention_num_buckets,
                                                  config_.relative_attention_max_distance);
+  Tensor pair_bucket = Tensor::empty({L * L}, DType::kI64);
+  for (int64_t i = 0; i < L; ++i)
+    for (int64_t j = 0; j < L; ++j) pair_bucket.data<int64_t>()[i * L + j] = bucket[j - i + L - 1];
+  pair_bucket = pair_bucket.to(device);
 
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
     const std::string p = "encoder.block." + std::to_string(layer) + ".layer.";
-    // Position bias [H, L, L] from this layer's own table [buckets, H], built on the host.
-    const auto rel =
-        weights_.get_host(p + "0.SelfAttention.relative_attention_bias.weight").to_vector();
-    Tensor bias = Tensor::empty({H, L, L}, DType::kF32, &ex.buffers());
-    float* pb = bias.data<float>();
-    for (int64_t hh = 0; hh < H; ++hh)
-      for (int64_t i = 0; i < L; ++i)
-        for (int64_t j = 0; j < L; ++j)
-          pb[(hh * L + i) * L + j] = rel[bucket[j - i + L - 1] * H + hh];
-    bias = bias.to(device);
+    // Position bias [H, L, L] from this layer's own table [buckets, H], where the weights are.
+    const Tensor bias =
+        gather_rows_transposed(ex, w(p + "0.SelfAttention.relative_attention_bias.weight"),
+                               pair_bucket)
+            .reshape({H, L, L});
 
     const Tensor ln0 = w(p + "0.layer_norm.weight");
     const Tensor x = rms_norm(ex, h, &ln0, eps);

@@ -89,6 +89,9 @@ Tensor Backend::reduce(ReduceOp, const Tensor&, int, bool) {
 Tensor Backend::softmax(const Tensor&) {
   unsupported("softmax");
 }
+Tensor Backend::gather_rows(const Tensor&, const Tensor&, bool) {
+  unsupported("gather_rows");
+}
 Tensor Backend::conv1d(const Tensor&, const Tensor&, const Tensor*, const Conv1dParams&) {
   unsupported("conv1d");
 }

@@ -14,6 +14,7 @@
 #include "runtime/ops/attention.h"
 #include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/gather.h"
 #include "runtime/ops/reduce.h"
 #include "runtime/ops/rope.h"
 #include "runtime/tensor.h"
@@ -62,6 +63,7 @@ class Backend {
                            const AttentionOptions& options);
   virtual Tensor reduce(ReduceOp op, const Tensor& x, int dim, bool keepdim);
   virtual Tensor softmax(const Tensor& x);
+  virtual Tensor gather_rows(const Tensor& table, const Tensor& indices, bool transposed);
   virtual Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias,
                         const Conv1dParams& p);
   virtual Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor* bias,

@@ -8,6 +8,8 @@
 // ≤ 2e-2 and cosine > 0.9999 (the kernels' budget in docs/cuda.md).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "cuda/cuda_test_util.h"
 #include "models/checkpoint.h"
 #include "models/dac.h"
@@ -22,6 +24,7 @@
 #include "runtime/ops/concat.h"
 #include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/gather.h"
 #include "runtime/ops/linear.h"
 #include "runtime/ops/norm.h"
 #include "runtime/ops/rope.h"
@@ -93,6 +96,31 @@ TEST_F(CudaBackendOps, ElementwiseMatchTheCpu) {
   expect_close_f32(silu(ex_, da), silu(ex_, a), 1e-6, "silu");
   expect_close_f32(gelu(ex_, da, true), gelu(ex_, a, true), 1e-6, "gelu tanh");
   expect_close_f32(gelu(ex_, da, false), gelu(ex_, a, false), 1e-6, "gelu erf");
+}
+
+// The text encoder's embedding and position-bias lookups: exact copies of the widened rows; an
+// index the host never checked comes out as a NaN row rather than a read outside the table.
+TEST_F(CudaBackendOps, GatherRowsMatchesTheCpu) {
+  const Tensor table = random({300, 70}, 42);
+  const std::vector<int64_t> picks = {299, 0, 7, 7, 150, 1, 298, 64, 65};
+  Tensor index = Tensor::empty({static_cast<int64_t>(picks.size())}, DType::kI64);
+  std::copy(picks.begin(), picks.end(), index.data<int64_t>());
+  for (const DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    expect_close_f32(gather_rows(ex_, table.to(dtype).to(kGpu), index.to(kGpu)),
+                     gather_rows(ex_, table.to(dtype), index), 0.0, dtype_name(dtype));
+    expect_close_f32(gather_rows_transposed(ex_, table.to(dtype).to(kGpu), index.to(kGpu)),
+                     gather_rows_transposed(ex_, table.to(dtype), index), 0.0, "transposed");
+  }
+  index.data<int64_t>()[2] = 300;
+  const auto got = host(gather_rows(ex_, table.to(kGpu), index.to(kGpu))).to_vector();
+  const auto cols = host(gather_rows_transposed(ex_, table.to(kGpu), index.to(kGpu))).to_vector();
+  const int64_t M = static_cast<int64_t>(picks.size());
+  for (int64_t c = 0; c < 70; ++c) {
+    EXPECT_TRUE(std::isnan(got[2 * 70 + c])) << "column " << c;
+    EXPECT_TRUE(std::isnan(cols[c * M + 2])) << "row " << c;
+    EXPECT_EQ(got[3 * 70 + c], table.to_vector()[7 * 70 + c]) << "column " << c;
+    EXPECT_EQ(cols[c * M + 3], table.to_vector()[7 * 70 + c]) << "row " << c;
+  }
 }
 
 // cuBLASLt rejects k = 0; the backend must still return the bias (or zeros) like the CPU.

@@ -119,6 +119,10 @@ class HostBackedDevice : public Backend {
   Tensor snake(const Tensor& x, const Tensor& alpha) override {
     return back(mova::snake(ex_, host(x), host(alpha)));
   }
+  Tensor gather_rows(const Tensor& table, const Tensor& indices, bool transposed) override {
+    return back(transposed ? mova::gather_rows_transposed(ex_, host(table), host(indices))
+                           : mova::gather_rows(ex_, host(table), host(indices)));
+  }
   Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor* b, const Conv1dParams& p) override {
     const Tensor hb = b ? host(*b) : Tensor();
     return back(mova::conv1d(ex_, host(x), host(w), b ? &hb : nullptr, p));

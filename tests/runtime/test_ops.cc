@@ -7,6 +7,7 @@
 #include "runtime/exec.h"
 #include "runtime/ops/concat.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/gather.h"
 #include "runtime/ops/norm.h"
 #include "runtime/ops/reduce.h"
 #include "runtime/ops/rope.h"
@@ -129,6 +130,39 @@ TEST_F(Ops, Snake) {
         snake(ex, xs, Tensor::from_vector({2}, {1, 2}));
       },
       {"snake: alpha", "does not have the 5 channels"});
+}
+
+// Rows by index from F32, BF16 and F16 tables (widened), repeats and any order, as rows or as
+// columns; bad indices and tables are errors naming them.
+TEST_F(Ops, GatherRows) {
+  const std::vector<int64_t> picks = {36, 0, 5, 5, 17, 36, 1};
+  Tensor index = Tensor::empty({static_cast<int64_t>(picks.size())}, DType::kI64);
+  std::copy(picks.begin(), picks.end(), index.data<int64_t>());
+  for (const DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    const Tensor table = x.to(dtype);
+    const auto tv = table.to(DType::kF32).to_vector();  // the stored values, widened
+    std::vector<double> ref;
+    for (const int64_t r : picks)
+      for (int64_t c = 0; c < dim; ++c) ref.push_back(tv[r * dim + c]);
+    const Tensor got = gather_rows(ex, table, index);
+    EXPECT_EQ(got.shape(), Shape({static_cast<int64_t>(picks.size()), dim}));
+    EXPECT_EQ(got.dtype(), DType::kF32);
+    expect_close(got, ref, dtype_name(dtype));
+    const Tensor cols = gather_rows_transposed(ex, table, index);
+    EXPECT_EQ(cols.shape(), Shape({dim, static_cast<int64_t>(picks.size())}));
+    expect_close(cols.transpose(0, 1).contiguous(), ref, dtype_name(dtype));
+  }
+  index.data<int64_t>()[3] = rows;
+  test::expect_error([&] { gather_rows(ex, x, index); },
+                     {"gather_rows: index 37 at position 3", "outside the 37 rows"});
+  index.data<int64_t>()[3] = -1;
+  test::expect_error([&] { gather_rows(ex, x, index); }, {"index -1 at position 3"});
+  test::expect_error([&] { gather_rows_transposed(ex, x, index); },
+                     {"gather_rows_transposed: index -1 at position 3"});
+  test::expect_error([&] { gather_rows(ex, x, x.narrow(0, 0, 1).reshape({dim})); },
+                     {"gather_rows: indices", "must be I64 [M]"});
+  test::expect_error([&] { gather_rows(ex, x.reshape({-1}), index); },
+                     {"gather_rows: table", "[N, D]"});
 }
 
 TEST_F(Ops, Softmax) {

@@ -15,6 +15,7 @@
 #include "runtime/cuda/kernels/attention.h"
 #include "runtime/cuda/kernels/channel_ops.h"
 #include "runtime/cuda/kernels/conv_lowering.h"
+#include "runtime/cuda/kernels/gather.h"
 #include "runtime/cuda/kernels/norm.h"
 #include "runtime/cuda/kernels/residual.h"
 #include "runtime/cuda/kernels/rope.h"
@@ -197,6 +198,16 @@ class CudaBackend final : public Backend {
     Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
     const int64_t C = x.size(0);
     mova::cuda::channel_rms_norm(f32(xc), f32(y), C, C ? x.numel() / C : 0, f32(g), then_silu);
+    return y;
+  }
+
+  Tensor gather_rows(const Tensor& table, const Tensor& indices, bool transposed) override {
+    make_current();
+    const Tensor tc = table.contiguous(&pool_), ic = indices.contiguous(&pool_);
+    const int64_t M = indices.size(0), D = table.size(1);
+    Tensor y = Tensor::empty(transposed ? Shape{D, M} : Shape{M, D}, DType::kF32, &pool_);
+    mova::cuda::gather_rows(tc.raw_data(), tc.dtype(), tc.size(0), D,
+                            static_cast<const int64_t*>(ic.raw_data()), M, f32(y), transposed);
     return y;
   }
 
