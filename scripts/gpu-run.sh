@@ -7,6 +7,11 @@
 #   scripts/gpu-run.sh step             bench_joint_step: one CFG step through the models at the
 #                                       published widths (1 layer per tower, 360p tokens), BF16
 #                                       and F32 paths
+#   scripts/gpu-run.sh sanitize [TOOL [FILTER]]
+#                                       the parity tests under compute-sanitizer (TOOL memcheck,
+#                                       racecheck, initcheck or synccheck; default memcheck, filter
+#                                       Cuda*-CudaBackend.*: kernels and ops, not whole models).
+#                                       Works on Firecracker machines, not on gVisor ones
 #   scripts/gpu-run.sh                  tests, bench `all`, then step
 # Finds libcublasLt.so.13 wherever that machine's CUDA or PyTorch installation keeps it.
 set -euo pipefail
@@ -20,6 +25,13 @@ if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
 fi
 
 run_tests() { .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*}" --gtest_color=no; }
+
+run_sanitize() {
+  local tool="${1:-memcheck}" filter="${2:-Cuda*-CudaBackend.*}"
+  command -v compute-sanitizer >/dev/null || { echo "compute-sanitizer not on PATH" >&2; return 2; }
+  compute-sanitizer --tool "$tool" --error-exitcode 9 .gpu/mova_cuda_tests \
+    --gtest_filter="$filter" --gtest_color=no
+}
 
 run_bench() {
   local config="${1:-all}"
@@ -60,6 +72,7 @@ case "${1:-}" in
   tests) shift && run_tests "$@" ;;
   bench) shift && run_bench "$@" ;;
   step) run_step ;;
+  sanitize) shift && run_sanitize "$@" ;;
   "") run_tests && run_bench all && run_step ;;
-  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG] | step]" >&2 && exit 2 ;;
+  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG] | step | sanitize [TOOL [FILTER]]]" >&2 && exit 2 ;;
 esac
