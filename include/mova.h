@@ -107,7 +107,8 @@ typedef struct mova_generate_params {
   const char* text_device;     /* the text encoder's device; NULL: `device` */
   const char* vae_device;      /* both VAEs' device; NULL: `device` */
   int64_t device_weights_mib;  /* > 0: keep at most this much of the denoiser's weights on
-                                  its device, streaming the rest each step; 0: all */
+                                  its device, streaming the rest each step; 0: as much as
+                                  fits (copies are given back when the device is full) */
   mova_progress_callback progress;
   mova_abort_callback should_abort;
   void* user_data; /* passed to both callbacks */

@@ -226,7 +226,8 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--device-weights-gib", opt->device_weights_gib,
                   "keep at most this much of the denoiser's weights on its device, streaming "
                   "the rest from host memory each step (a model larger than the GPU; slower). "
-                  "Default 0: all of them")
+                  "Default 0: as many as fit (when the device runs out of memory, weights are "
+                  "given back and streamed from then on)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--noise", opt->noise,
                   "safetensors with video_noise/audio_noise (overrides --seed)");

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "runtime/backend.h"
 #include "runtime/error.h"
+#include "runtime/log.h"
 
 namespace mova {
 
@@ -12,11 +14,16 @@ DeviceWeightCache::DeviceWeightCache(Device device, uint64_t budget_bytes)
 }
 
 Tensor DeviceWeightCache::get(const std::string& key, const std::function<Tensor()>& host) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
   if (auto it = entries_.find(key); it != entries_.end()) {
     use_order_.splice(use_order_.begin(), use_order_, it->second.use);
     it->second.pass = pass_;
     return it->second.tensor;
+  }
+  if (!reclaimer_) {
+    reclaimer_ = backend_for(device_, "device weight cache").buffers().add_reclaimer([this] {
+      return give_back_one();
+    });
   }
   Tensor copy = host().to(device_);
   use_order_.push_front(key);
@@ -29,29 +36,60 @@ Tensor DeviceWeightCache::get(const std::string& key, const std::function<Tensor
   return copy;
 }
 
+uint64_t DeviceWeightCache::budget() const {
+  if (budget_ == 0 || learned_budget_ == 0) return std::max(budget_, learned_budget_);
+  return std::min(budget_, learned_budget_);
+}
+
+// The least recently used if this pass has not used it (or no passes are marked); else the
+// most recently used.
+std::map<std::string, DeviceWeightCache::Entry>::iterator DeviceWeightCache::next_victim() {
+  auto lru = entries_.find(use_order_.back());
+  return pass_ == 0 || lru->second.pass < pass_ ? lru : entries_.find(use_order_.front());
+}
+
+void DeviceWeightCache::drop(std::map<std::string, Entry>::iterator victim) {
+  stats_.resident_bytes -= victim->second.tensor.nbytes();
+  use_order_.erase(victim->second.use);
+  entries_.erase(victim);  // the memory returns once no op holds the tensor any more
+}
+
 void DeviceWeightCache::evict_beyond_budget(const std::string& keep) {
-  while (budget_ > 0 && stats_.resident_bytes > budget_ && use_order_.size() > 1) {
-    // The least recently used if this pass has not used it (or no passes are marked); else
-    // the most recently used before `keep` (at the front).
-    auto lru = entries_.find(use_order_.back());
-    auto victim = pass_ == 0 || lru->second.pass < pass_
-                      ? lru
-                      : entries_.find(*std::next(use_order_.begin()));
+  const uint64_t limit = budget();
+  while (limit > 0 && stats_.resident_bytes > limit && use_order_.size() > 1) {
+    auto victim = next_victim();
+    if (victim->first == keep) victim = entries_.find(*std::next(use_order_.begin()));
     if (victim->first == keep) break;
-    stats_.resident_bytes -= victim->second.tensor.nbytes();
-    use_order_.erase(victim->second.use);
-    entries_.erase(victim);
+    drop(victim);
   }
 }
 
+bool DeviceWeightCache::give_back_one() {
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
+  if (entries_.empty()) return false;
+  const auto victim = next_victim();
+  const uint64_t bytes = victim->second.tensor.nbytes();
+  drop(victim);
+  stats_.reclaimed_bytes += bytes;
+  if (learned_budget_ == 0)
+    MOVA_LOG_INFO(device_.str(), " ran out of memory: its weight cache keeps at most ",
+                  stats_.resident_bytes >> 20,
+                  " MiB there from now on and uploads the rest again when needed");
+  // What is left is what fits beside the work that needed the memory (at least one tensor).
+  learned_budget_ = std::max<uint64_t>(stats_.resident_bytes, 1);
+  return true;
+}
+
 void DeviceWeightCache::begin_pass() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
   ++pass_;
 }
 
 DeviceWeightCache::Stats DeviceWeightCache::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
+  Stats s = stats_;
+  s.budget_bytes = budget();
+  return s;
 }
 
 }  // namespace mova

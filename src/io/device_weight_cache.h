@@ -11,6 +11,11 @@
 // none). So a model streamed in a loop keeps a fixed part of its weights resident and uploads
 // only the rest each pass. What would hide that upload is prefetching on a copy stream
 // while the previous block computes (not done yet).
+// Memory pressure: the cache registers with its device's BufferPool, so an allocation there
+// that fails (an activation, or the next upload) makes it drop copies in the same order until
+// the allocation fits; it then keeps at most what it held after dropping as its budget (the
+// device told it how much fits beside the activations). So without any budget a denoiser
+// larger than the GPU still runs: `--device-weights-gib` only sets a lower limit up front.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +48,8 @@ class DeviceWeightCache {
     uint64_t uploaded_bytes = 0;  // bytes moved to the device in total
     uint64_t resident_bytes = 0;  // held by the cache now
     uint64_t peak_resident_bytes = 0;
+    uint64_t reclaimed_bytes = 0;  // dropped because the device ran out of memory
+    uint64_t budget_bytes = 0;     // the limit now (0: none): the smaller of given and learned
   };
   Stats stats() const;
 
@@ -53,10 +60,18 @@ class DeviceWeightCache {
     uint64_t pass = 0;                     // the pass it was last used in
   };
   void evict_beyond_budget(const std::string& keep);
+  std::map<std::string, Entry>::iterator next_victim();
+  void drop(std::map<std::string, Entry>::iterator victim);
+  bool give_back_one();  // the pool's reclaimer
+  uint64_t budget() const;
 
   Device device_;
   uint64_t budget_;
-  mutable std::mutex mutex_;
+  uint64_t learned_budget_ = 0;  // 0 until the device first ran out of memory
+  // Recursive: an upload made under the lock can run out of memory, and the pool then calls
+  // give_back_one on the same thread.
+  mutable std::recursive_mutex mutex_;
+  std::shared_ptr<void> reclaimer_;  // registration with the device's pool, made on first use
   std::map<std::string, Entry> entries_;
   std::list<std::string> use_order_;  // most recently used first
   uint64_t pass_ = 0;

@@ -35,6 +35,8 @@ struct BufferPool::State {
   std::multimap<size_t, void*> free_list;  // size class -> buffer
   MemoryStats stats;
   bool alive = true;
+  std::map<uint64_t, Reclaimer> reclaimers;  // by registration order
+  uint64_t next_reclaimer = 0;
 
   explicit State(RawAllocator r) : raw(std::move(r)) {}
   ~State() { free_cached(); }
@@ -99,6 +101,7 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
     }
     p = state_->raw.alloc(cls);
   }
+  if (!p) p = reclaim_and_retry(cls);
   if (!p) {
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->stats.in_use -= cls;
@@ -115,6 +118,37 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
     } else {
       state->raw.free(ptr);
     }
+  });
+}
+
+void* BufferPool::reclaim_and_retry(size_t bytes) {
+  std::vector<Reclaimer> reclaimers;
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    for (const auto& [id, r] : state_->reclaimers) reclaimers.push_back(r);
+  }
+  for (const Reclaimer& reclaim : reclaimers) {
+    while (reclaim()) {
+      // What was given back went to the free lists (the last reference to a buffer returns
+      // it there); hand it to the raw allocator before trying again.
+      {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        state_->free_cached();
+      }
+      if (void* p = state_->raw.alloc(bytes)) return p;
+    }
+  }
+  return nullptr;
+}
+
+std::shared_ptr<void> BufferPool::add_reclaimer(Reclaimer reclaimer) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  const uint64_t id = state_->next_reclaimer++;
+  state_->reclaimers.emplace(id, std::move(reclaimer));
+  std::shared_ptr<State> state = state_;
+  return std::shared_ptr<void>(nullptr, [state, id](void*) {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    state->reclaimers.erase(id);
   });
 }
 

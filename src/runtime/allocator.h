@@ -48,6 +48,14 @@ class BufferPool {
   std::shared_ptr<void> allocate(size_t bytes);
   // Frees every cached buffer.
   void trim();
+
+  // Something that holds memory of this pool it could do without (the device weight cache's
+  // copies): when an allocation fails even after the cached buffers are freed, the pool calls
+  // its reclaimers in turn, outside its lock, each as long as it returns true ("gave something
+  // back"), retrying the allocation after each call. The reclaimer stays registered until the
+  // returned handle is dropped (which may happen after the pool is gone).
+  using Reclaimer = std::function<bool()>;
+  [[nodiscard]] std::shared_ptr<void> add_reclaimer(Reclaimer reclaimer);
   MemoryStats stats() const;
   Device device() const;
 
@@ -56,6 +64,7 @@ class BufferPool {
 
  private:
   struct State;
+  void* reclaim_and_retry(size_t bytes);
   std::shared_ptr<State> state_;
 };
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "capped_memory.h"
 #include "io/device_weight_cache.h"
 #include "io/weight_set.h"
 #include "models/checkpoint.h"
@@ -32,15 +33,16 @@ namespace {
 
 const Device kFake = Device::cuda(7);
 
+RawAllocator unlimited_fake_memory() {
+  return RawAllocator{"fake cuda:7", kFake,
+                      [](size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); },
+                      [](void* p) { std::free(p); }};
+}
+
 class HostBackedDevice : public Backend {
  public:
-  HostBackedDevice()
-      : Backend(kFake),
-        pool_(RawAllocator{
-            "fake cuda:7", kFake,
-            [](size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); },
-            [](void* p) { std::free(p); }}),
-        ex_(1) {}
+  explicit HostBackedDevice(RawAllocator memory = unlimited_fake_memory())
+      : Backend(kFake), pool_(std::move(memory)), ex_(1) {}
 
   BufferPool& buffers() override { return pool_; }
 
@@ -476,6 +478,64 @@ TEST(Backend, JointDenoiserStreamsItsWeightsWithinABudget) {
   const DeviceWeightCache::Stats st = streamed.device_weights()->stats();
   EXPECT_LE(st.peak_resident_bytes, budget + largest);
   EXPECT_LE(st.resident_bytes, budget + largest);
+}
+
+// No budget on a device too small for the denoiser: when an activation or upload does not fit,
+// the weight cache gives copies back until it does, then keeps that much as its budget. The
+// velocities stay the CPU's bit for bit; a device too small even for the activations is the
+// pool's out-of-memory error.
+TEST(Backend, JointDenoiserFitsItsWeightsIntoAFullDevice) {
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
+  Exec ex(1);
+  const JointInputs in;
+  const Tensor &video = in.video, &cond = in.cond, &audio = in.audio, &ctx = in.ctx;
+  const Velocities cpu =
+      JointDenoiser(ckpt).step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+  // What one pass needs with every weight resident, and how much of it is weights.
+  const test::CappedMemory memory(SIZE_MAX);
+  uint64_t weights = 0, roomy_peak = 0;
+  {
+    HostBackedDevice dev(memory.allocator("fake cuda:7", kFake));
+    const JointDenoiser all(ckpt, kFake);
+    all.step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+    weights = all.device_weights()->stats().resident_bytes;
+    roomy_peak = memory.peak();
+    EXPECT_EQ(all.device_weights()->stats().reclaimed_bytes, 0u);
+  }
+  // A device with room for the activations and about half the weights (the allocator refuses
+  // anything beyond; without the cache giving copies back the first pass fails).
+  const size_t capacity = roomy_peak - weights / 2;
+  {
+    const test::CappedMemory small(capacity);
+    HostBackedDevice dev(small.allocator("fake cuda:7", kFake));
+    const JointDenoiser fitted(ckpt, kFake);
+    for (int pass = 0; pass < 3; ++pass) {
+      const Velocities got = fitted.step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+      EXPECT_EQ(got.video.to_vector(), cpu.video.to_vector()) << "pass " << pass;
+      EXPECT_EQ(got.audio.to_vector(), cpu.audio.to_vector()) << "pass " << pass;
+    }
+    const DeviceWeightCache::Stats st = fitted.device_weights()->stats();
+    std::printf(
+        "[ measure  ] weights %llu B, roomy peak %llu B, capacity %zu B: reclaimed %llu B, "
+        "learned budget %llu B, uploaded %llu B over 3 passes\n",
+        static_cast<unsigned long long>(weights), static_cast<unsigned long long>(roomy_peak),
+        capacity, static_cast<unsigned long long>(st.reclaimed_bytes),
+        static_cast<unsigned long long>(st.budget_bytes),
+        static_cast<unsigned long long>(st.uploaded_bytes));
+    EXPECT_GT(st.reclaimed_bytes, 0u);
+    EXPECT_GT(st.budget_bytes, 0u);
+    EXPECT_LT(st.budget_bytes, weights);
+    EXPECT_LE(st.resident_bytes, st.budget_bytes);
+  }
+  // Too small for the activations alone: every weight given back, then the pool's error.
+  {
+    const test::CappedMemory tiny_device(roomy_peak - weights - 1);
+    HostBackedDevice dev(tiny_device.allocator("fake cuda:7", kFake));
+    const JointDenoiser starved(ckpt, kFake);
+    test::expect_error([&] { starved.step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0); },
+                       {"out of fake cuda:7 memory"});
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <cstdlib>
 
+#include "capped_memory.h"
 #include "runtime/allocator.h"
 #include "runtime/tensor.h"
 #include "test_util.h"
@@ -129,6 +130,43 @@ TEST(BufferPool, CacheNeverExceedsTheLivePeak) {
   const MemoryStats s = pool.stats();
   EXPECT_EQ(s.reuses, 1u);
   EXPECT_LE(s.in_use + s.cached, s.peak_in_use);
+}
+
+// A full "device": the pool frees its cache, then asks its reclaimers for memory one piece at a
+// time until the allocation fits; a dropped handle unregisters (even after the pool is gone).
+TEST(BufferPool, ReclaimersGiveBackMemoryWhenAnAllocationFails) {
+  test::CappedMemory memory(16 << 10);
+  BufferPool pool(memory.allocator("capped", Device::cuda(3)));
+  std::vector<Tensor> held;  // what the reclaimer could do without: 3 × 4 KiB
+  for (int i = 0; i < 3; ++i) held.push_back(Tensor::empty({1024}, DType::kF32, &pool));
+  int calls = 0;
+  std::shared_ptr<void> handle = pool.add_reclaimer([&] {
+    ++calls;
+    if (held.empty()) return false;
+    held.pop_back();
+    return true;
+  });
+  // 12 KiB held of 16: an 8 KiB buffer needs one of the held ones back, not all of them.
+  Tensor big = Tensor::empty({2048}, DType::kF32, &pool);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(held.size(), 2u);
+  EXPECT_LE(memory.in_use(), size_t{16} << 10);
+  // Nothing left to give: the error names the pool.
+  test::expect_error([&] { Tensor::empty({4096}, DType::kF32, &pool); },
+                     {"out of capped memory allocating 16384 bytes"});
+  EXPECT_TRUE(held.empty());
+  // Unregistered: a failing allocation no longer calls it.
+  handle.reset();
+  const int before = calls;
+  test::expect_error([&] { Tensor::empty({4096}, DType::kF32, &pool); }, {"out of capped memory"});
+  EXPECT_EQ(calls, before);
+  // A handle that outlives its pool unregisters without touching freed memory (ASan checks).
+  std::shared_ptr<void> late;
+  {
+    BufferPool other(memory.allocator("other", Device::cuda(3)));
+    late = other.add_reclaimer([] { return false; });
+  }
+  late.reset();
 }
 
 TEST(BufferPool, SizeClassesBoundSlack) {
