@@ -168,6 +168,10 @@ struct JointInputs {
   Tensor cond = Tensor::from_vector({1, 20, 2, 4, 4}, test::random_vector(640, 6));
   Tensor audio = Tensor::from_vector({1, 8, 9}, test::random_vector(72, 7, -2, 2));
   Tensor ctx = Tensor::from_vector({1, 5, 48}, test::random_vector(240, 8));
+  // One pass of `denoiser` on these inputs (t 700 video, 650 audio, 24 fps).
+  Velocities step(Exec& ex, const JointDenoiser& denoiser, int expert = 1) const {
+    return denoiser.step(ex, expert, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+  }
 };
 
 TEST(Device, ParsesTheOptionSpellings) {
@@ -266,13 +270,10 @@ TEST(Backend, JointDenoiserStepRunsOnTheDevice) {
   const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
   const JointInputs in;
-  const Tensor &video = in.video, &cond = in.cond, &audio = in.audio, &ctx = in.ctx;
   HostBackedDevice dev;
   for (int expert : {1, 2}) {
-    const Velocities cpu =
-        JointDenoiser(ckpt).step(ex, expert, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
-    const Velocities got =
-        JointDenoiser(ckpt, kFake).step(ex, expert, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+    const Velocities cpu = in.step(ex, JointDenoiser(ckpt), expert);
+    const Velocities got = in.step(ex, JointDenoiser(ckpt, kFake), expert);
     EXPECT_EQ(got.video.device(), Device::cpu());
     EXPECT_EQ(got.audio.device(), Device::cpu());
     EXPECT_EQ(got.video.to_vector(), cpu.video.to_vector()) << "expert " << expert;
@@ -444,9 +445,7 @@ TEST(Backend, JointDenoiserStreamsItsWeightsWithinABudget) {
   const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
   const JointInputs in;
-  const Tensor &video = in.video, &cond = in.cond, &audio = in.audio, &ctx = in.ctx;
-  const Velocities cpu =
-      JointDenoiser(ckpt).step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+  const Velocities cpu = in.step(ex, JointDenoiser(ckpt));
   uint64_t total = 0, largest = 0;
   for (Component c : {Component::kVideoDit, Component::kAudioDit, Component::kBridge}) {
     const WeightSet w = ckpt.weights(c);
@@ -460,7 +459,7 @@ TEST(Backend, JointDenoiserStreamsItsWeightsWithinABudget) {
   const JointDenoiser streamed(ckpt, kFake, budget);
   uint64_t before = 0;
   for (int pass = 0; pass < 3; ++pass) {
-    const Velocities got = streamed.step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+    const Velocities got = in.step(ex, streamed);
     EXPECT_EQ(got.video.to_vector(), cpu.video.to_vector()) << "pass " << pass;
     EXPECT_EQ(got.audio.to_vector(), cpu.audio.to_vector()) << "pass " << pass;
     const uint64_t uploaded = streamed.device_weights()->stats().uploaded_bytes - before;
@@ -489,16 +488,14 @@ TEST(Backend, JointDenoiserFitsItsWeightsIntoAFullDevice) {
   const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
   const JointInputs in;
-  const Tensor &video = in.video, &cond = in.cond, &audio = in.audio, &ctx = in.ctx;
-  const Velocities cpu =
-      JointDenoiser(ckpt).step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+  const Velocities cpu = in.step(ex, JointDenoiser(ckpt));
   // What one pass needs with every weight resident, and how much of it is weights.
   const test::CappedMemory memory(SIZE_MAX);
   uint64_t weights = 0, roomy_peak = 0;
   {
     HostBackedDevice dev(memory.allocator("fake cuda:7", kFake));
     const JointDenoiser all(ckpt, kFake);
-    all.step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+    in.step(ex, all);
     weights = all.device_weights()->stats().resident_bytes;
     roomy_peak = memory.peak();
     EXPECT_EQ(all.device_weights()->stats().reclaimed_bytes, 0u);
@@ -511,7 +508,7 @@ TEST(Backend, JointDenoiserFitsItsWeightsIntoAFullDevice) {
     HostBackedDevice dev(small.allocator("fake cuda:7", kFake));
     const JointDenoiser fitted(ckpt, kFake);
     for (int pass = 0; pass < 3; ++pass) {
-      const Velocities got = fitted.step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0);
+      const Velocities got = in.step(ex, fitted);
       EXPECT_EQ(got.video.to_vector(), cpu.video.to_vector()) << "pass " << pass;
       EXPECT_EQ(got.audio.to_vector(), cpu.audio.to_vector()) << "pass " << pass;
     }
@@ -533,8 +530,7 @@ TEST(Backend, JointDenoiserFitsItsWeightsIntoAFullDevice) {
     const test::CappedMemory tiny_device(roomy_peak - weights - 1);
     HostBackedDevice dev(tiny_device.allocator("fake cuda:7", kFake));
     const JointDenoiser starved(ckpt, kFake);
-    test::expect_error([&] { starved.step(ex, 1, video, cond, audio, ctx, 700.0f, 650.0f, 24.0); },
-                       {"out of fake cuda:7 memory"});
+    test::expect_error([&] { in.step(ex, starved); }, {"out of fake cuda:7 memory"});
   }
 }
 
