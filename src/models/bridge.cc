@@ -29,6 +29,15 @@ bool DualTowerBridge::interacts(int64_t layer) const {
 
 DualTowerBridge::Rope DualTowerBridge::aligned_rope(int64_t video_frames, int64_t tokens_per_frame,
                                                     int64_t audio_tokens, double video_fps) const {
+  return rope_cache_.get(RopeKey{video_frames, tokens_per_frame, audio_tokens, video_fps}, [&] {
+    return make_aligned_rope(video_frames, tokens_per_frame, audio_tokens, video_fps);
+  });
+}
+
+DualTowerBridge::Rope DualTowerBridge::make_aligned_rope(int64_t video_frames,
+                                                         int64_t tokens_per_frame,
+                                                         int64_t audio_tokens,
+                                                         double video_fps) const {
   const int64_t hd = config_.head_dim, half = hd / 2;
   std::vector<float> inv_freq(half);
   for (int64_t j = 0; j < half; ++j)

@@ -7,6 +7,7 @@
 #include "io/weight_set.h"
 #include "models/bridge_config.h"
 #include "runtime/exec.h"
+#include "runtime/last_value_cache.h"
 #include "runtime/tensor.h"
 
 namespace mova {
@@ -18,6 +19,7 @@ class DualTowerBridge {
   // Rotate-half cos/sin tables [L, head_dim] for both token sequences. Audio token i sits at
   // position i (one per latent step); every token of video latent frame f sits at
   // f·audio_fps/(video_fps/4) (4 = the VAE's temporal stride), so both live on the audio clock.
+  // Made once for a set of sizes (on the weights' device) and reused while they repeat.
   struct Rope {
     Tensor video_cos, video_sin, audio_cos, audio_sin;
   };
@@ -35,9 +37,18 @@ class DualTowerBridge {
                      const Tensor* x_cos, const Tensor* x_sin, const Tensor* y_cos,
                      const Tensor* y_sin) const;
 
+  Rope make_aligned_rope(int64_t video_frames, int64_t tokens_per_frame, int64_t audio_tokens,
+                         double video_fps) const;
+
   BridgeConfig config_;
   WeightSet weights_;
   std::vector<int64_t> layers_;
+  struct RopeKey {
+    int64_t video_frames = 0, tokens_per_frame = 0, audio_tokens = 0;
+    double video_fps = 0;
+    bool operator==(const RopeKey&) const = default;
+  };
+  LastValueCache<RopeKey, Rope> rope_cache_;
 };
 
 }  // namespace mova

@@ -142,8 +142,11 @@ WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
   const Tensor pw = w("patch_embedding.weight");
   const Tensor pb = w("patch_embedding.bias");
   s.x = linear(ex, tokens, pw.reshape({config_.dim, -1}), &pb);
-  s.rope = rope_angles(s.grid);
-  s.rope.angle = s.rope.angle.to(device());  // once per pass, not per attention
+  s.rope = rope_cache_.get(s.grid, [&] {
+    RopeAngles r = rope_angles(s.grid);
+    r.angle = r.angle.to(device());  // once per grid, not per pass or attention
+    return r;
+  });
 
   const Tensor sin = sinusoidal_embedding(timestep, config_.freq_dim).to(device());
   const Tensor ew0 = w("time_embedding.0.weight"), eb0 = w("time_embedding.0.bias");

@@ -15,6 +15,7 @@
 #include "io/weight_set.h"
 #include "models/wan_dit_config.h"
 #include "runtime/exec.h"
+#include "runtime/last_value_cache.h"
 #include "runtime/ops/rope.h"
 #include "runtime/tensor.h"
 
@@ -76,6 +77,7 @@ class WanDit {
 
   WanDitConfig config_;
   WeightSet weights_;
+  LastValueCache<Shape, RopeAngles> rope_cache_;  // by patch grid, on the weights' device
 };
 
 // The sinusoidal timestep embedding: [cos(t·ω_i) ..., sin(t·ω_i) ...], ω_i = 10000^(-i/half),

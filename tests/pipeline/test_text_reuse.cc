@@ -1,13 +1,16 @@
-// The text side prepared once per prompt and expert (WanDit::Text, JointDenoiser::Text) must
-// change no value: passes that reuse kept cross-attention keys and values equal, bit for bit,
-// passes that project them from the embedded context themselves. (The values themselves are
-// checked against float64 PyTorch in test_wan_dit_reference.cc and test_joint_reference.cc.)
+// What is made once and reused across passes must change no value. The text side prepared
+// once per prompt and expert (WanDit::Text, JointDenoiser::Text): passes that reuse kept
+// cross-attention keys and values equal, bit for bit, passes that project them from the
+// embedded context themselves. The RoPE tables kept per shape (LastValueCache): a denoiser
+// asked for other sizes gives what a fresh one gives. (The values themselves are checked
+// against float64 PyTorch in test_wan_dit_reference.cc and test_joint_reference.cc.)
 #include <gtest/gtest.h>
 
 #include "models/checkpoint.h"
 #include "models/tiny_checkpoint.h"
 #include "models/wan_dit.h"
 #include "pipeline/joint_denoiser.h"
+#include "runtime/last_value_cache.h"
 #include "test_util.h"
 
 namespace mova {
@@ -82,6 +85,57 @@ TEST(TextReuse, PreparedTextGivesTheSameJointSteps) {
         denoiser.step(ex, JointDenoiser::Text{}, Tensor(), Tensor(), Tensor(), 1.0f, 1.0f, 24.0);
       },
       {"denoiser step without prepared text"});
+}
+
+TEST(RopeReuse, LastValueCacheMakesOncePerKeyAndFollowsAChange) {
+  const LastValueCache<int, int> cache;
+  int made = 0;
+  auto make = [&](int v) {
+    return [&made, v] {
+      ++made;
+      return v;
+    };
+  };
+  EXPECT_EQ(cache.get(1, make(10)), 10);
+  EXPECT_EQ(cache.get(1, make(99)), 10);  // kept: not made again
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(cache.get(2, make(20)), 20);
+  EXPECT_EQ(cache.get(1, make(11)), 11);
+  EXPECT_EQ(made, 3);
+  const LastValueCache<int, int> shared = cache;  // copies share it
+  EXPECT_EQ(shared.get(1, make(99)), 11);
+  EXPECT_EQ(made, 3);
+}
+
+// One denoiser through sizes A, B, A (other video grid, audio length, frame rate), then A's
+// shapes at another frame rate (the bridge's video positions move, no shape does), against a
+// fresh denoiser for each: the kept RoPE tables follow what each pass asks for.
+TEST(RopeReuse, KeptTablesFollowTheSizesOfEachPass) {
+  const Tiny tiny;
+  Exec ex(2);
+  const JointDenoiser kept(tiny.ckpt);
+  const Tensor context = text_context();
+  struct Sizes {
+    int64_t frames, side, audio;
+    double fps;
+  };
+  const Sizes a{2, 4, 9, 24.0}, b{3, 6, 13, 30.0}, c{2, 4, 9, 12.0};
+  for (const Sizes& z : {a, b, a, c}) {
+    const int64_t n = z.frames * z.side * z.side;
+    const Tensor video = Tensor::from_vector({1, 16, z.frames, z.side, z.side},
+                                             test::random_vector(16 * n, 31, -2, 2));
+    const Tensor cond =
+        Tensor::from_vector({1, 20, z.frames, z.side, z.side}, test::random_vector(20 * n, 32));
+    const Tensor audio =
+        Tensor::from_vector({1, 8, z.audio}, test::random_vector(8 * z.audio, 33, -2, 2));
+    const Velocities got = kept.step(ex, 1, video, cond, audio, context, 800.0f, 700.0f, z.fps);
+    const Velocities want =
+        JointDenoiser(tiny.ckpt).step(ex, 1, video, cond, audio, context, 800.0f, 700.0f, z.fps);
+    EXPECT_EQ(got.video.to_vector(), want.video.to_vector())
+        << "frames " << z.frames << ", fps " << z.fps;
+    EXPECT_EQ(got.audio.to_vector(), want.audio.to_vector())
+        << "frames " << z.frames << ", fps " << z.fps;
+  }
 }
 
 }  // namespace
