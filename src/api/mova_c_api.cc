@@ -188,6 +188,8 @@ mova_status mova_clip_write_mp4(const mova_clip* c, const char* path) {
                "mova_clip_write_mp4: clip and path must not be NULL");
     mova::Mp4Options options;
     options.fps = c->clip.fps;
+    options.title = c->clip.title;
+    options.comment = c->clip.comment;
     mova::write_mp4(path, c->clip.frames, c->clip.audio, c->clip.sample_rate, options);
   });
 }

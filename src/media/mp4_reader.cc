@@ -91,6 +91,8 @@ DecodedClip read_clip(const std::string& path) {
   const int vi = av_find_best_stream(in.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   const int ai = av_find_best_stream(in.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
   DecodedClip clip;
+  for (auto [key, field] : {std::pair{"title", &clip.title}, std::pair{"comment", &clip.comment}})
+    if (const AVDictionaryEntry* e = av_dict_get(in->metadata, key, nullptr, 0)) *field = e->value;
   ff::CodecContextPtr vdec, adec;
   if (vi >= 0) {
     vdec = open_decoder(in->streams[vi], path);

@@ -15,6 +15,7 @@ struct DecodedClip {
   std::vector<float> audio;  // mono (channels averaged), float
   int sample_rate = 0;
   std::string video_codec, audio_codec;
+  std::string title, comment;  // container tags, empty when absent
 };
 
 DecodedClip read_clip(const std::string& path);

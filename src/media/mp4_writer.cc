@@ -75,6 +75,10 @@ class Mp4Muxer {
     return t;
   }
 
+  void set_tag(const char* key, const std::string& value) {
+    if (!value.empty()) av_dict_set(&out_->metadata, key, value.c_str(), 0);
+  }
+
   void begin() {
     ff::check(avio_open(&out_->pb, temp_.c_str(), AVIO_FLAG_WRITE), ErrorKind::kIo,
               path_ + ": cannot write");
@@ -173,6 +177,8 @@ void write_mp4(const std::string& path, const std::vector<RgbImage>& frames,
     Track video = mux.add_video(W, H, fps, options);
     Track sound;
     if (keep_samples > 0) sound = mux.add_audio(sample_rate, options.audio_bitrate);
+    mux.set_tag("title", options.title);
+    mux.set_tag("comment", options.comment);
     mux.begin();
 
     ff::SwsPtr sws(sws_getContext(static_cast<int>(W), static_cast<int>(H), AV_PIX_FMT_RGB24,

@@ -16,6 +16,9 @@ struct Mp4Options {
   int crf = 17;                    // x264 constant quality; 17 is visually lossless
   std::string preset = "medium";   // x264 speed/size trade-off
   int64_t audio_bitrate = 192000;  // bits per second
+  // Container tags (players show the title; `ffprobe` lists both); empty: not written.
+  std::string title;    // the prompt, for a generated clip
+  std::string comment;  // how it was made (seed, steps, guidance, model)
 };
 
 // frames: equal-sized RGB images (even width and height). audio: mono float PCM in [-1, 1] at

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 
 #include "media/mp4_writer.h"
 #include "media/resize.h"
@@ -144,11 +145,30 @@ GenerateRequest Generator::resolve(GenerateRequest r) const {
   return r;
 }
 
+std::string generation_settings(const GenerateRequest& r, const std::string& model_dir) {
+  std::string model = std::filesystem::path(model_dir).filename().string();
+  if (model.empty()) model = std::filesystem::path(model_dir).parent_path().filename().string();
+  std::ostringstream o;
+  o << "mova.cpp: model " << model << ", ";
+  if (r.noise_path.empty())
+    o << "seed " << r.seed;
+  else
+    o << "noise " << std::filesystem::path(r.noise_path).filename().string();
+  o << ", " << r.steps << " steps, cfg " << r.cfg.value_or(0) << ", " << r.width << "x" << r.height
+    << ", " << r.frames << " frames at " << r.fps << " fps, "
+    << (r.image ? "first frame given" : "text only");
+  if (r.negative_prompt && *r.negative_prompt != kUpstreamNegativePrompt)
+    o << ", own negative prompt";
+  return o.str();
+}
+
 GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressFn& progress,
                              const AbortFn& abort) const {
   const Checkpoint& ck = checkpoint_;
   GeneratedClip clip;
   clip.fps = r.fps;
+  clip.title = r.prompt;
+  clip.comment = generation_settings(r, ck.dir());
   StageRunner stage(progress, abort, clip.timings);
   const bool guided = *r.cfg != 1.0;
 

@@ -60,7 +60,13 @@ struct GeneratedClip {
   int sample_rate = 0;
   double fps = 0;
   std::vector<StageTime> timings;
+  // For the MP4's tags: the prompt, and how the clip was made (generation_settings()).
+  std::string title, comment;
 };
+
+// "mova.cpp: model nano, seed 42, 40 steps, cfg 5, 64x64, 49 frames at 24 fps, first frame
+// given": what reproduces a resolved request with the same model.
+std::string generation_settings(const GenerateRequest& request, const std::string& model_dir);
 
 class Generator {
  public:

@@ -99,6 +99,11 @@ TEST_F(GenerateCli, WritesPlayableMp4MatchingThePipelineFrames) {
   // Decoded frames against the frames the pipeline produced before encoding.
   const DecodedClip clip = read_clip(out);
   ASSERT_EQ(clip.frames.size(), 9u);
+  // The prompt and the settings that made the clip travel in its tags.
+  EXPECT_EQ(clip.title, "a red ball bounces twice");
+  EXPECT_EQ(clip.comment,
+            "mova.cpp: model m, seed 42, 2 steps, cfg 5, 64x48, 9 frames at 24 fps, first frame "
+            "given");
   std::vector<RgbImage> pre;
   for (int i = 0; i < 9; ++i) {
     char name[32];
@@ -136,7 +141,12 @@ TEST_F(GenerateCli, TextOnlyWithoutImage) {
                          shell_quote(out));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("text-only"), std::string::npos) << r.output;
-  EXPECT_EQ(read_clip(out).frames.size(), 5u);
+  const DecodedClip clip = read_clip(out);
+  EXPECT_EQ(clip.frames.size(), 5u);
+  EXPECT_EQ(clip.title, "waves");
+  EXPECT_NE(clip.comment.find(", 1 steps, cfg 5, 32x32, 5 frames at 24 fps, text only"),
+            std::string::npos)
+      << clip.comment;
 }
 
 TEST_F(GenerateCli, BadInputFailsClearlyAndWritesNothing) {

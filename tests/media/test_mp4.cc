@@ -58,9 +58,13 @@ TEST(Mp4Writer, RoundTripKeepsFramesAudioAndTiming) {
   const auto audio = tone(40000, rate, 440.0);
   Mp4Options opt;
   opt.fps = 24;
+  opt.title = "A ball bounces — twice, \"loudly\"";  // any UTF-8 and punctuation
+  opt.comment = "mova.cpp: seed 7";
   write_mp4(dir.file("a.mp4"), frames, audio, rate, opt);
 
   const DecodedClip clip = read_clip(dir.file("a.mp4"));
+  EXPECT_EQ(clip.title, opt.title);
+  EXPECT_EQ(clip.comment, opt.comment);
   EXPECT_EQ(clip.video_codec, "h264");
   EXPECT_EQ(clip.audio_codec, "aac");
   EXPECT_NEAR(clip.fps, 24.0, 1e-9);
@@ -113,6 +117,8 @@ TEST(Mp4Writer, SilentClipHasOnlyVideo) {
   const DecodedClip clip = read_clip(dir.file("s.mp4"));
   EXPECT_EQ(clip.frames.size(), 5u);
   EXPECT_TRUE(clip.audio_codec.empty());
+  EXPECT_TRUE(clip.title.empty());  // no tags unless asked for
+  EXPECT_TRUE(clip.comment.empty());
 }
 
 TEST(WavWriter, WritesFloatWav) {
