@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test: the unit/integration suite (Release),
-# the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and 60 s of libFuzzer on
-# the safetensors header parser. This is the README's test command and what CI runs.
+# the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and 60 s of libFuzzer over
+# the parsers of files a user supplies (safetensors header, images, tokenizer.json, component
+# configs). This is the README's test command and what CI runs.
 #   MOVA_TEST_QUICK=1 scripts/test.sh   # Release suite only
 #   MOVA_FUZZ_SECONDS=N                 # total fuzzing time over all targets (default 60)
 set -euo pipefail
@@ -27,7 +28,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== fuzz the parsers of untrusted files (libFuzzer + ASan)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMOVA_FUZZ=ON -DMOVA_BUILD_TESTS=OFF -DMOVA_BUILD_BENCH=OFF >/dev/null
-targets=(safetensors_header:corpus image_decode:corpus_image tokenizer_json:corpus_tokenizer_json)
+targets=(safetensors_header:corpus image_decode:corpus_image tokenizer_json:corpus_tokenizer_json
+  config_json:corpus_config)
 for entry in "${targets[@]}"; do
   cmake --build build-fuzz -j "$jobs" --target "fuzz_${entry%%:*}"
 done
@@ -36,7 +38,7 @@ for entry in "${targets[@]}"; do
   work=$(mktemp -d)
   cp "fuzz/${entry#*:}"/* "$work/"
   echo "-- fuzz_$name"
-  build-fuzz/bin/fuzz_"$name" -max_total_time=$(( ${MOVA_FUZZ_SECONDS:-60} / 3 )) \
+  build-fuzz/bin/fuzz_"$name" -max_total_time=$(( ${MOVA_FUZZ_SECONDS:-60} / ${#targets[@]} )) \
     -print_final_stats=1 "$work" 2>&1 | tail -n 4
   rm -rf "$work"
 done

@@ -1,5 +1,9 @@
 #include "io/json_config.h"
 
+#include <cmath>
+#include <cstdint>
+#include <optional>
+
 #include "io/atomic_file.h"
 #include "runtime/error.h"
 
@@ -34,13 +38,28 @@ void JsonConfig::type_error(const std::string& key, const char* expected) const 
        json_[key].dump());
 }
 
-int64_t JsonConfig::get_int(const std::string& key) const {
-  const auto& v = at(key);
+namespace {
+
+// An int64 from a JSON integer, or from an integral float in range (configs written by Python
+// sometimes store 16 as 16.0); nullopt otherwise (too large, fractional, not a number).
+std::optional<int64_t> as_int64(const nlohmann::json& v) {
+  if (v.is_number_unsigned())
+    return v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)
+               ? std::optional<int64_t>(static_cast<int64_t>(v.get<uint64_t>()))
+               : std::nullopt;
   if (v.is_number_integer()) return v.get<int64_t>();
-  // Configs written by Python sometimes store integral values as 16.0.
-  if (v.is_number_float() &&
-      v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
-    return static_cast<int64_t>(v.get<double>());
+  if (!v.is_number_float()) return std::nullopt;
+  // [-2^63, 2^63) holds exactly the doubles an int64 can take; the cast is undefined outside.
+  const double d = v.get<double>();
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != std::trunc(d))
+    return std::nullopt;
+  return static_cast<int64_t>(d);
+}
+
+}  // namespace
+
+int64_t JsonConfig::get_int(const std::string& key) const {
+  if (const auto i = as_int64(at(key))) return *i;
   type_error(key, "an integer");
 }
 int64_t JsonConfig::get_int(const std::string& key, int64_t fallback) const {
@@ -79,8 +98,9 @@ std::vector<int64_t> JsonConfig::get_int_list(const std::string& key) const {
   if (!v.is_array()) type_error(key, "a list of integers");
   std::vector<int64_t> out;
   for (const auto& e : v) {
-    if (!e.is_number_integer()) type_error(key, "a list of integers");
-    out.push_back(e.get<int64_t>());
+    const auto i = as_int64(e);
+    if (!i) type_error(key, "a list of integers");
+    out.push_back(*i);
   }
   return out;
 }
