@@ -336,11 +336,13 @@ class BridgeLayer {
   template <typename Position>
   void rotary(int64_t L, Position position, float** cos, float** sin) {
     const int64_t hd = s_.head_dim, half = hd / 2;
+    std::vector<double> inv_freq(half);
+    for (int64_t j = 0; j < half; ++j)
+      inv_freq[j] = std::pow(10000.0, -2.0 * static_cast<double>(j) / static_cast<double>(hd));
     std::vector<float> c(L * hd), sn(L * hd);
     for (int64_t l = 0; l < L; ++l)
       for (int64_t j = 0; j < hd; ++j) {
-        const double angle =
-            position(l) * std::pow(10000.0, -2.0 * static_cast<double>(j % half) / hd);
+        const double angle = position(l) * inv_freq[j % half];
         c[l * hd + j] = static_cast<float>(std::cos(angle));
         sn[l * hd + j] = static_cast<float>(std::sin(angle));
       }

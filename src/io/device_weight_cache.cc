@@ -65,8 +65,11 @@ void DeviceWeightCache::evict_beyond_budget(const std::string& keep) {
 }
 
 bool DeviceWeightCache::give_back_one() {
-  std::lock_guard<std::recursive_mutex> lock(mutex_);
-  if (entries_.empty()) return false;
+  // Another thread inside get() may be holding the lock while it allocates (and so calls the
+  // reclaimers of every cache on the device, this one included): waiting for it could deadlock
+  // two caches; a busy cache gives nothing back this time. The same thread gets the lock.
+  std::unique_lock<std::recursive_mutex> lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || entries_.empty()) return false;
   const auto victim = next_victim();
   const uint64_t bytes = victim->second.tensor.nbytes();
   drop(victim);

@@ -14,8 +14,9 @@
 // Memory pressure: the cache registers with its device's BufferPool, so an allocation there
 // that fails (an activation, or the next upload) makes it drop copies in the same order until
 // the allocation fits; it then keeps at most what it held after dropping as its budget (the
-// device told it how much fits beside the activations). So without any budget a denoiser
-// larger than the GPU still runs: `--device-weights-gib` only sets a lower limit up front.
+// device told it how much fits beside the activations) for the rest of its life, which for the
+// denoiser's cache is one generation. So without any budget a denoiser larger than the GPU
+// still runs: `--device-weights-gib` only sets a lower limit up front.
 #pragma once
 
 #include <cstdint>
@@ -71,11 +72,13 @@ class DeviceWeightCache {
   // Recursive: an upload made under the lock can run out of memory, and the pool then calls
   // give_back_one on the same thread.
   mutable std::recursive_mutex mutex_;
-  std::shared_ptr<void> reclaimer_;  // registration with the device's pool, made on first use
   std::map<std::string, Entry> entries_;
   std::list<std::string> use_order_;  // most recently used first
   uint64_t pass_ = 0;
   Stats stats_;
+  // Registration with the device's pool, made on first use. Declared last, so destroyed first:
+  // unregistering waits for a give-back in progress before the entries go.
+  std::shared_ptr<void> reclaimer_;
 };
 
 }  // namespace mova

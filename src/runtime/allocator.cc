@@ -29,13 +29,21 @@ RawAllocator host_allocator() {
   return {"host", Device::cpu(), aligned_malloc_or_null, [](void* p) { std::free(p); }};
 }
 
+// A reclaimer and whether its handle still lives: unregistering takes `mutex`, so it waits for
+// a call in progress (recursive: a call may free buffers, never allocate, but stay safe).
+struct BufferPool::Registration {
+  std::recursive_mutex mutex;
+  bool alive = true;
+  Reclaimer reclaim;
+};
+
 struct BufferPool::State {
   std::mutex mutex;
   RawAllocator raw;
   std::multimap<size_t, void*> free_list;  // size class -> buffer
   MemoryStats stats;
   bool alive = true;
-  std::map<uint64_t, Reclaimer> reclaimers;  // by registration order
+  std::map<uint64_t, std::shared_ptr<Registration>> reclaimers;  // by registration order
   uint64_t next_reclaimer = 0;
 
   explicit State(RawAllocator r) : raw(std::move(r)) {}
@@ -122,13 +130,17 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
 }
 
 void* BufferPool::reclaim_and_retry(size_t bytes) {
-  std::vector<Reclaimer> reclaimers;
+  std::vector<std::shared_ptr<Registration>> reclaimers;
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
     for (const auto& [id, r] : state_->reclaimers) reclaimers.push_back(r);
   }
-  for (const Reclaimer& reclaim : reclaimers) {
-    while (reclaim()) {
+  for (const auto& r : reclaimers) {
+    const auto give_back = [&r] {
+      std::lock_guard<std::recursive_mutex> lock(r->mutex);
+      return r->alive && r->reclaim();
+    };
+    while (give_back()) {
       // What was given back went to the free lists (the last reference to a buffer returns
       // it there); hand it to the raw allocator before trying again.
       {
@@ -142,13 +154,19 @@ void* BufferPool::reclaim_and_retry(size_t bytes) {
 }
 
 std::shared_ptr<void> BufferPool::add_reclaimer(Reclaimer reclaimer) {
+  auto registration = std::make_shared<Registration>();
+  registration->reclaim = std::move(reclaimer);
   std::lock_guard<std::mutex> lock(state_->mutex);
   const uint64_t id = state_->next_reclaimer++;
-  state_->reclaimers.emplace(id, std::move(reclaimer));
+  state_->reclaimers.emplace(id, registration);
   std::shared_ptr<State> state = state_;
-  return std::shared_ptr<void>(nullptr, [state, id](void*) {
-    std::lock_guard<std::mutex> lock(state->mutex);
-    state->reclaimers.erase(id);
+  return std::shared_ptr<void>(registration.get(), [state, id, registration](void*) {
+    {
+      std::lock_guard<std::mutex> lock(state->mutex);
+      state->reclaimers.erase(id);
+    }
+    std::lock_guard<std::recursive_mutex> lock(registration->mutex);  // waits for a call
+    registration->alive = false;
   });
 }
 

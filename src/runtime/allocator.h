@@ -51,9 +51,11 @@ class BufferPool {
 
   // Something that holds memory of this pool it could do without (the device weight cache's
   // copies): when an allocation fails even after the cached buffers are freed, the pool calls
-  // its reclaimers in turn, outside its lock, each as long as it returns true ("gave something
-  // back"), retrying the allocation after each call. The reclaimer stays registered until the
-  // returned handle is dropped (which may happen after the pool is gone).
+  // its reclaimers in registration order, outside its lock, each as long as it returns true
+  // ("gave something back"), retrying the allocation after each call. A reclaimer may be
+  // called from any thread that allocates from the pool; one that cannot give back now (busy
+  // elsewhere) returns false. It stays registered until the returned (non-null) handle is
+  // dropped, which waits for a call in progress and may happen after the pool is gone.
   using Reclaimer = std::function<bool()>;
   [[nodiscard]] std::shared_ptr<void> add_reclaimer(Reclaimer reclaimer);
   MemoryStats stats() const;
@@ -64,6 +66,7 @@ class BufferPool {
 
  private:
   struct State;
+  struct Registration;
   void* reclaim_and_retry(size_t bytes);
   std::shared_ptr<State> state_;
 };
