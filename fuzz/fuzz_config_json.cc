@@ -1,13 +1,15 @@
-// Feeds arbitrary text as a component's config.json (a checkpoint file a user downloads) to
-// every config reader: the video and audio DiT, the bridge, both VAEs, the text encoder and
-// the scheduler. Any input must give a config or throw mova::Error (never a crash, another
-// exception, or undefined behaviour such as a division by a zero field).
+// Feeds arbitrary text as a component's config.json or the model_index.json (checkpoint files a
+// user downloads) to every config reader: the video and audio DiT, the bridge, both VAEs, the
+// text encoder, the scheduler and the model index. Any input must give a config or throw
+// mova::Error (never a crash, another exception, or undefined behaviour such as a division by a
+// zero field).
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "io/json_config.h"
 #include "models/bridge_config.h"
+#include "models/checkpoint.h"
 #include "models/dac_config.h"
 #include "models/scheduler_config.h"
 #include "models/umt5_config.h"
@@ -55,5 +57,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)c.inner_dim(), (void)c.layout();
   });
   expect_config_or_error([&] { (void)mova::SchedulerConfig::from_json(j); });
+  expect_config_or_error([&] { (void)mova::ModelIndex::from_json(j); });
   return 0;
 }

@@ -35,7 +35,11 @@ const ComponentDesc& component_desc(Component c) {
 }
 
 ModelIndex ModelIndex::load(const std::string& path) {
-  const JsonConfig j = JsonConfig::load(path);
+  return from_json(JsonConfig::load(path));
+}
+
+ModelIndex ModelIndex::from_json(const JsonConfig& j) {
+  const std::string& path = j.origin();
   ModelIndex idx;
   for (auto it = j.json().begin(); it != j.json().end(); ++it) {
     const auto& v = it.value();

@@ -58,6 +58,7 @@ struct ModelIndex {
   } defaults;
 
   static ModelIndex load(const std::string& path);
+  static ModelIndex from_json(const JsonConfig& j);  // errors name j.origin()
   static nlohmann::json published_json(double boundary_ratio = 0.9);
 };
 
