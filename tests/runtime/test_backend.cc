@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <future>
+#include <thread>
 
 #include "capped_memory.h"
 #include "io/device_weight_cache.h"
@@ -532,6 +534,36 @@ TEST(Backend, JointDenoiserFitsItsWeightsIntoAFullDevice) {
     const JointDenoiser starved(ckpt, kFake);
     test::expect_error([&] { in.step(ex, starved); }, {"out of fake cuda:7 memory"});
   }
+}
+
+// A give-back asked for by another thread while the cache is uploading (its lock held) returns at
+// once with nothing, so two caches on one device that run out of memory on two threads cannot
+// wait for each other; once idle, the cache gives its copies back. (A blocking lock hangs here:
+// the upload waits for the other thread, which would wait for the lock.)
+TEST(Backend, BusyWeightCacheGivesNothingBackToAnotherThread) {
+  const test::CappedMemory memory(64 << 10);
+  HostBackedDevice dev(memory.allocator("fake cuda:7", kFake));
+  DeviceWeightCache cache(kFake);
+  const Tensor w = Tensor::from_vector({1024}, test::random_vector(1024, 3));  // 4 KiB
+  cache.get("a", [&] { return w; });
+  std::promise<void> inside, release;
+  std::thread uploader([&] {
+    cache.get("b", [&] {
+      inside.set_value();
+      release.get_future().wait();
+      return w;
+    });
+  });
+  inside.get_future().wait();
+  // 64 KiB needs "a" given back, and the cache is busy: this allocation fails, promptly.
+  test::expect_error([&] { Tensor::empty({16000}, DType::kF32, &dev.buffers()); },
+                     {"out of fake cuda:7 memory"});
+  release.set_value();
+  uploader.join();
+  EXPECT_EQ(cache.stats().reclaimed_bytes, 0u);
+  const Tensor big = Tensor::empty({16000}, DType::kF32, &dev.buffers());
+  EXPECT_EQ(cache.stats().reclaimed_bytes, 8192u);  // "a" and "b"
+  EXPECT_EQ(cache.stats().resident_bytes, 0u);
 }
 
 }  // namespace
