@@ -1,6 +1,7 @@
 #include "pipeline/generate.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -145,6 +146,18 @@ GenerateRequest Generator::resolve(GenerateRequest r) const {
   return r;
 }
 
+namespace {
+
+// The shortest text that reads back as `v` (cfg 4.75, fps 23.976023976023978): the settings
+// must reproduce the clip, which six significant digits would not.
+std::string exact(double v) {
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  return std::string(buf, end);
+}
+
+}  // namespace
+
 std::string generation_settings(const GenerateRequest& r, const std::string& model_dir) {
   std::string model = std::filesystem::path(model_dir).filename().string();
   if (model.empty()) model = std::filesystem::path(model_dir).parent_path().filename().string();
@@ -154,8 +167,8 @@ std::string generation_settings(const GenerateRequest& r, const std::string& mod
     o << "seed " << r.seed;
   else
     o << "noise " << std::filesystem::path(r.noise_path).filename().string();
-  o << ", " << r.steps << " steps, cfg " << r.cfg.value_or(0) << ", " << r.width << "x" << r.height
-    << ", " << r.frames << " frames at " << r.fps << " fps, "
+  o << ", " << r.steps << " steps, cfg " << exact(r.cfg.value_or(0)) << ", " << r.width << "x"
+    << r.height << ", " << r.frames << " frames at " << exact(r.fps) << " fps, "
     << (r.image ? "first frame given" : "text only");
   if (r.negative_prompt && *r.negative_prompt != kUpstreamNegativePrompt)
     o << ", own negative prompt";

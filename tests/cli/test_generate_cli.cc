@@ -137,14 +137,16 @@ TEST_F(GenerateCli, SameSeedSameClipOtherSeedOtherClip) {
 TEST_F(GenerateCli, TextOnlyWithoutImage) {
   const std::string out = file("t2v.mp4");
   const auto r = run_cli("generate --model " + shell_quote(file("m")) +
-                         " --prompt 'waves' --frames 5 --width 32 --height 32 --steps 1 -o " +
+                         " --prompt 'waves' --frames 5 --width 32 --height 32 --steps 1 "
+                         "--cfg 4.123456789 -o " +
                          shell_quote(out));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("text-only"), std::string::npos) << r.output;
   const DecodedClip clip = read_clip(out);
   EXPECT_EQ(clip.frames.size(), 5u);
   EXPECT_EQ(clip.title, "waves");
-  EXPECT_NE(clip.comment.find(", 1 steps, cfg 5, 32x32, 5 frames at 24 fps, text only"),
+  // Every digit of the settings kept (the comment should reproduce the clip).
+  EXPECT_NE(clip.comment.find(", 1 steps, cfg 4.123456789, 32x32, 5 frames at 24 fps, text only"),
             std::string::npos)
       << clip.comment;
 }
