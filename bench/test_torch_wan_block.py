@@ -3,7 +3,7 @@
 Block and BridgeLayer, run in float64 on the CPU at tiny sizes, against the float64 references
 the engine is tested with (tools/reference: wan_dit_reference.Tower.block,
 mova_reference.Bridge.apply), with the bench module's weights copied into the reference's
-checkpoint names.
+checkpoint names; and the script's own tiny CPU run prints what scripts/gpu-run.sh reads.
 
 Tolerances: the bench keeps its residual stream in float32 (`.float()`, as upstream) and
 computes the bridge's RoPE angles in float32 (as upstream's build_aligned_freqs), so it meets
@@ -11,7 +11,9 @@ the float64 references to float32 precision: max-rel 1e-5 for the block, 1e-4 fo
 (angles up to ~400 rad in float32 are off by ~3e-5 rad). Both are far below what a wrong
 layout, a missing norm or a swapped RoPE convention produces (seen: 6e-2 to 0.86).
 """
+import json
 import os
+import subprocess
 import sys
 
 import torch
@@ -98,12 +100,30 @@ def check_bridge():
             max_rel(got_a[0].to(F) - audio[0], want_a - audio[0]))
 
 
+def check_script():
+    """The script's own run (tiny shapes, CPU): one JSON line per module, then the composed step
+    gpu-run.sh divides by, equal to its formula over the lines above it."""
+    out = subprocess.run([sys.executable, os.path.join(HERE, "torch_wan_block.py"), "--device",
+                          "cpu", "--tiny", "--iters", "1"], check=True, capture_output=True,
+                         text=True).stdout
+    rows = {r["config"]: r for r in map(json.loads, out.splitlines())}
+    if set(rows) != {"video360", "audio", "bridge", "step360"}:
+        return f"configs {sorted(rows)}"
+    want = 2 * (40 * rows["video360"]["block_ms"] + 30 * rows["audio"]["block_ms"]
+                + 30 * rows["bridge"]["block_ms"])
+    if abs(rows["step360"]["block_ms"] - want) > 1e-2 * max(want, 1e-3):
+        return f"step360 {rows['step360']['block_ms']} ms, composed {want:.3f} ms"
+    return None
+
+
 def main():
+    script = check_script()
     block = check_block()
     bridge_v, bridge_a = check_bridge()
     print(f"block max-rel {block:.2e} (bound 1e-5); bridge a2v {bridge_v:.2e}, "
           f"v2a {bridge_a:.2e} (bound 1e-4)")
-    ok = block < 1e-5 and bridge_v < 1e-4 and bridge_a < 1e-4
+    print("script run: " + (script or "video360, audio, bridge and the composed step360"))
+    ok = block < 1e-5 and bridge_v < 1e-4 and bridge_a < 1e-4 and script is None
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
