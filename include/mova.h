@@ -109,6 +109,8 @@ typedef struct mova_generate_params {
   int64_t device_weights_mib;  /* > 0: keep at most this much of the denoiser's weights on
                                   its device, streaming the rest each step; 0: as much as
                                   fits (copies are given back when the device is full) */
+  int32_t no_tags;             /* non-zero: the MP4 carries neither the prompt (title) nor
+                                  the settings (comment) */
   mova_progress_callback progress;
   mova_abort_callback should_abort;
   void* user_data; /* passed to both callbacks */

@@ -33,7 +33,7 @@ struct GenerateOptions {
   std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
   std::string device = "cpu", text_device, vae_device;
   double device_weights_gib = 0;
-  bool has_negative = false, preview = false, vae_tiling = false;
+  bool has_negative = false, preview = false, vae_tiling = false, no_tags = false;
   int frames = 0, width = 0, height = 0, steps = 0;
   double fps = 0, cfg = -1;
   uint64_t seed = 42;
@@ -118,6 +118,7 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.noise_path = o.noise.empty() ? nullptr : o.noise.c_str();
   p.threads = global.threads;
   p.vae_tiling = o.vae_tiling ? 1 : 0;
+  p.no_tags = o.no_tags ? 1 : 0;
   p.device = o.device.c_str();
   p.text_device = o.text_device.empty() ? nullptr : o.text_device.c_str();
   p.vae_device = o.vae_device.empty() ? nullptr : o.vae_device.c_str();
@@ -235,6 +236,8 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--save-frames", opt->save_frames, "also write every frame as PNG here");
   cmd->add_flag("--vae-tiling", opt->vae_tiling,
                 "decode video in 256-pixel tiles: less memory for large frames, small seams");
+  cmd->add_flag("--no-tags", opt->no_tags,
+                "write neither the prompt (title) nor the settings (comment) into the MP4");
   cmd->add_flag("--preview", opt->preview,
                 "also write OUT.frames.png (contact sheet) and OUT.audio.png (waveform)");
   cmd->callback([opt, &global] { run_generate(*opt, global); });

@@ -123,6 +123,7 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     r.seed = p->seed;
     if (p->noise_path) r.noise_path = p->noise_path;
     r.vae_tiling = p->vae_tiling != 0;
+    r.tags = p->no_tags == 0;
     if (p->device) r.device = mova::parse_device(p->device, "device");
     r.text_device = p->text_device ? mova::parse_device(p->text_device, "text_device") : r.device;
     r.vae_device = p->vae_device ? mova::parse_device(p->vae_device, "vae_device") : r.device;

@@ -180,8 +180,10 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   const Checkpoint& ck = checkpoint_;
   GeneratedClip clip;
   clip.fps = r.fps;
-  clip.title = r.prompt;
-  clip.comment = generation_settings(r, ck.dir());
+  if (r.tags) {
+    clip.title = r.prompt;
+    clip.comment = generation_settings(r, ck.dir());
+  }
   StageRunner stage(progress, abort, clip.timings);
   const bool guided = *r.cfg != 1.0;
 

@@ -31,6 +31,7 @@ struct GenerateRequest {
   uint64_t seed = 42;
   std::string noise_path;   // safetensors with video_noise/audio_noise; overrides the seed
   bool vae_tiling = false;  // decode video in 256-pixel tiles (less memory, seams; wan_vae.h)
+  bool tags = true;         // GeneratedClip::title/comment (the MP4's tags) filled in
   // Where each part runs; the backends of the devices named must be open (api/open_device.h).
   Device device;       // the denoiser: both video experts, the audio DiT, the bridge
   Device text_device;  // the text encoder

@@ -145,6 +145,16 @@ TEST_F(GenerateCli, TextOnlyWithoutImage) {
   const DecodedClip clip = read_clip(out);
   EXPECT_EQ(clip.frames.size(), 5u);
   EXPECT_EQ(clip.title, "waves");
+  // --no-tags: neither the prompt nor the settings.
+  const std::string bare = file("bare.mp4");
+  ASSERT_EQ(run_cli("generate --model " + shell_quote(file("m")) +
+                    " --prompt 'waves' --frames 5 --width 32 --height 32 --steps 1 --no-tags -o " +
+                    shell_quote(bare))
+                .exit_code,
+            0);
+  const DecodedClip untagged = read_clip(bare);
+  EXPECT_TRUE(untagged.title.empty()) << untagged.title;
+  EXPECT_TRUE(untagged.comment.empty()) << untagged.comment;
   // Every digit of the settings kept (the comment should reproduce the clip).
   EXPECT_NE(clip.comment.find(", 1 steps, cfg 4.123456789, 32x32, 5 frames at 24 fps, text only"),
             std::string::npos)
