@@ -2,7 +2,7 @@
 # Installs dependencies, builds, and runs every test: the unit/integration suite (Release),
 # the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and 60 s of libFuzzer over
 # the parsers of files a user supplies (safetensors header, images, tokenizer.json, component
-# configs). This is the README's test command and what CI runs.
+# configs and model_index.json, sharded weights' index.json). This is the README's test command and what CI runs.
 #   MOVA_TEST_QUICK=1 scripts/test.sh   # Release suite only
 #   MOVA_FUZZ_SECONDS=N                 # total fuzzing time over all targets (default 60)
 set -euo pipefail
@@ -29,7 +29,7 @@ echo "== fuzz the parsers of untrusted files (libFuzzer + ASan)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMOVA_FUZZ=ON -DMOVA_BUILD_TESTS=OFF -DMOVA_BUILD_BENCH=OFF >/dev/null
 targets=(safetensors_header:corpus image_decode:corpus_image tokenizer_json:corpus_tokenizer_json
-  config_json:corpus_config)
+  config_json:corpus_config weight_index:corpus_weight_index)
 for entry in "${targets[@]}"; do
   cmake --build build-fuzz -j "$jobs" --target "fuzz_${entry%%:*}"
 done
