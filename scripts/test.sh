@@ -2,7 +2,8 @@
 # Installs dependencies, builds, and runs every test: the unit/integration suite (Release),
 # the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and 60 s of libFuzzer over
 # the parsers of files a user supplies (safetensors header, images, tokenizer.json, component
-# configs and model_index.json, sharded weights' index.json). This is the README's test command and what CI runs.
+# configs and model_index.json, sharded weights' index.json). This is the README's test command
+# and what CI runs.
 #   MOVA_TEST_QUICK=1 scripts/test.sh   # Release suite only
 #   MOVA_FUZZ_SECONDS=N                 # total fuzzing time over all targets (default 60)
 set -euo pipefail
