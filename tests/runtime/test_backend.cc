@@ -6,7 +6,7 @@
 // placed on the device gives the CPU's result bit for bit.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -35,16 +35,13 @@ namespace {
 
 const Device kFake = Device::cuda(7);
 
-RawAllocator unlimited_fake_memory() {
-  return RawAllocator{"fake cuda:7", kFake,
-                      [](size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); },
-                      [](void* p) { std::free(p); }};
-}
-
 class HostBackedDevice : public Backend {
  public:
-  explicit HostBackedDevice(RawAllocator memory = unlimited_fake_memory())
-      : Backend(kFake), pool_(std::move(memory)), ex_(1) {}
+  // Its "device memory" is `capacity` bytes of host memory (tests/capped_memory.h).
+  explicit HostBackedDevice(size_t capacity = SIZE_MAX)
+      : Backend(kFake), memory_(capacity), pool_(memory_.allocator("fake cuda:7", kFake)), ex_(1) {}
+
+  const test::CappedMemory& memory() const { return memory_; }
 
   BufferPool& buffers() override { return pool_; }
 
@@ -154,6 +151,7 @@ class HostBackedDevice : public Backend {
     return t.to(kFake);
   }
 
+  test::CappedMemory memory_;
   BufferPool pool_;
   Exec ex_;
 };
@@ -439,15 +437,20 @@ TEST(DeviceWeightCache, KeepsPartOfACyclicPassAndDropsWhatAPassNoLongerUses) {
   EXPECT_LE(cache.stats().resident_bytes, 3 * w[0].nbytes());
 }
 
+// The denoiser on a device that cannot hold all its weights, against the CPU's velocities.
+class DenoiserOnASmallDevice : public ::testing::Test {
+ protected:
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
+  Exec ex{1};
+  const JointInputs in;
+  const Velocities cpu = in.step(ex, JointDenoiser(ckpt));
+};
+
 // A joint step with a budget far below the denoiser's weights: the same velocities bit for bit,
 // the weights re-uploaded as they are needed, never more than the budget (plus the one tensor
 // being uploaded) resident.
-TEST(Backend, JointDenoiserStreamsItsWeightsWithinABudget) {
-  const TinyModel tiny;
-  const Checkpoint& ckpt = tiny.ckpt;
-  Exec ex(1);
-  const JointInputs in;
-  const Velocities cpu = in.step(ex, JointDenoiser(ckpt));
+TEST_F(DenoiserOnASmallDevice, StreamsItsWeightsWithinABudget) {
   uint64_t total = 0, largest = 0;
   for (Component c : {Component::kVideoDit, Component::kAudioDit, Component::kBridge}) {
     const WeightSet w = ckpt.weights(c);
@@ -485,29 +488,22 @@ TEST(Backend, JointDenoiserStreamsItsWeightsWithinABudget) {
 // the weight cache gives copies back until it does, then keeps that much as its budget. The
 // velocities stay the CPU's bit for bit; a device too small even for the activations is the
 // pool's out-of-memory error.
-TEST(Backend, JointDenoiserFitsItsWeightsIntoAFullDevice) {
-  const TinyModel tiny;
-  const Checkpoint& ckpt = tiny.ckpt;
-  Exec ex(1);
-  const JointInputs in;
-  const Velocities cpu = in.step(ex, JointDenoiser(ckpt));
+TEST_F(DenoiserOnASmallDevice, FitsItsWeightsWithoutABudget) {
   // What one pass needs with every weight resident, and how much of it is weights.
-  const test::CappedMemory memory(SIZE_MAX);
   uint64_t weights = 0, roomy_peak = 0;
   {
-    HostBackedDevice dev(memory.allocator("fake cuda:7", kFake));
+    HostBackedDevice dev;
     const JointDenoiser all(ckpt, kFake);
     in.step(ex, all);
     weights = all.device_weights()->stats().resident_bytes;
-    roomy_peak = memory.peak();
+    roomy_peak = dev.memory().peak();
     EXPECT_EQ(all.device_weights()->stats().reclaimed_bytes, 0u);
   }
   // A device with room for the activations and about half the weights (the allocator refuses
   // anything beyond; without the cache giving copies back the first pass fails).
   const size_t capacity = roomy_peak - weights / 2;
   {
-    const test::CappedMemory small(capacity);
-    HostBackedDevice dev(small.allocator("fake cuda:7", kFake));
+    HostBackedDevice dev(capacity);
     const JointDenoiser fitted(ckpt, kFake);
     for (int pass = 0; pass < 3; ++pass) {
       const Velocities got = in.step(ex, fitted);
@@ -529,8 +525,7 @@ TEST(Backend, JointDenoiserFitsItsWeightsIntoAFullDevice) {
   }
   // Too small for the activations alone: every weight given back, then the pool's error.
   {
-    const test::CappedMemory tiny_device(roomy_peak - weights - 1);
-    HostBackedDevice dev(tiny_device.allocator("fake cuda:7", kFake));
+    HostBackedDevice dev(roomy_peak - weights - 1);
     const JointDenoiser starved(ckpt, kFake);
     test::expect_error([&] { in.step(ex, starved); }, {"out of fake cuda:7 memory"});
   }
@@ -541,8 +536,7 @@ TEST(Backend, JointDenoiserFitsItsWeightsIntoAFullDevice) {
 // wait for each other; once idle, the cache gives its copies back. (A blocking lock hangs here:
 // the upload waits for the other thread, which would wait for the lock.)
 TEST(Backend, BusyWeightCacheGivesNothingBackToAnotherThread) {
-  const test::CappedMemory memory(64 << 10);
-  HostBackedDevice dev(memory.allocator("fake cuda:7", kFake));
+  HostBackedDevice dev(64 << 10);
   DeviceWeightCache cache(kFake);
   const Tensor w = Tensor::from_vector({1024}, test::random_vector(1024, 3));  // 4 KiB
   cache.get("a", [&] { return w; });
