@@ -30,7 +30,8 @@ RawAllocator host_allocator() {
 }
 
 // A reclaimer and whether its handle still lives: unregistering takes `mutex`, so it waits for
-// a call in progress (recursive: a call may free buffers, never allocate, but stay safe).
+// a call in progress on another thread (recursive: a call that drops the last handle itself,
+// on the same thread, must not wait for itself).
 struct BufferPool::Registration {
   std::recursive_mutex mutex;
   bool alive = true;
