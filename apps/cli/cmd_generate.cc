@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -122,7 +123,8 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.device = o.device.c_str();
   p.text_device = o.text_device.empty() ? nullptr : o.text_device.c_str();
   p.vae_device = o.vae_device.empty() ? nullptr : o.vae_device.c_str();
-  p.device_weights_mib = static_cast<int64_t>(o.device_weights_gib * 1024.0);
+  // Rounded up: a budget under 1 MiB must not truncate to 0, which means "no limit".
+  p.device_weights_mib = static_cast<int64_t>(std::ceil(o.device_weights_gib * 1024.0));
   p.user_data = &printer;
   p.progress = [](const char* stage, int64_t step, int64_t steps, double secs, void* user) {
     (*static_cast<ProgressPrinter*>(user))({stage, step, steps, secs});

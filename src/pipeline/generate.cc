@@ -244,10 +244,19 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   const SampleResult latents = stage("denoise", [&](Clock::time_point t0) {
     const JointDenoiser denoiser(ck, r.device, r.device_weight_budget);
     const FlowMatchPairScheduler scheduler(ck.scheduler_config());
-    return sample(ex, denoiser, scheduler, s, [&](int64_t step, int64_t steps, int) {
+    SampleResult result = sample(ex, denoiser, scheduler, s, [&](int64_t step, int64_t steps, int) {
       if (progress) progress({"denoise", step + 1, steps, seconds_since(t0)});
       return !abort || !abort();
     });
+    if (const DeviceWeightCache* cache = denoiser.device_weights()) {
+      const DeviceWeightCache::Stats w = cache->stats();
+      constexpr double kMib = 1 << 20;
+      MOVA_LOG_INFO("denoiser weights on ", r.device.str(), ": ", w.uploads, " uploads (",
+                    w.uploaded_bytes / kMib, " MiB), peak ", w.peak_resident_bytes / kMib,
+                    " MiB resident, budget ",
+                    w.budget_bytes ? str_cat(w.budget_bytes / kMib, " MiB") : "none");
+    }
+    return result;
   });
 
   clip.frames = stage("video-decode", [&](Clock::time_point) {

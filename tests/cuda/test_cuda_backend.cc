@@ -202,8 +202,12 @@ TEST_F(CudaBackendOps, AttentionOfOtherHeadSizesMatchesTheCpu) {
     AttentionOptions ho, o;
     ho.bias = &bias, ho.key_mask = &mask, ho.scale = 0.3f;
     o.bias = &dbias, o.key_mask = &dmask, o.scale = 0.3f;
-    expect_close_f32(attention(ex_, dq, dk, dv, o), attention(ex_, q, k, v, ho), 1e-5,
-                     (what + " bias, mask, scale").c_str());
+    // At D = 384 the scores are 384-term dot products of U(-2, 2) values (std ≈ 26 before the
+    // scale) and the softmax is sharp, so summation order shows: an exact (double) GEMM gives
+    // 7.8e-6, a k-ordered F32 FMA chain as a GPU SGEMM thread sums 1.4e-5 (CUDA emulator).
+    // The F32 budget, 1e-4, applies there.
+    expect_close_f32(attention(ex_, dq, dk, dv, o), attention(ex_, q, k, v, ho),
+                     D == 384 ? 1e-4 : 1e-5, (what + " bias, mask, scale").c_str());
   }
 }
 

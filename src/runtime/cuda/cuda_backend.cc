@@ -22,6 +22,7 @@
 #include "runtime/cuda/kernels/score_softmax.h"
 #include "runtime/cuda/kernels/strided.h"
 #include "runtime/error.h"
+#include "runtime/log.h"
 #include "runtime/ops/conv.h"
 
 namespace mova::cuda {
@@ -549,6 +550,8 @@ std::unique_ptr<Backend> open_backend(int index, Precision precision) {
              ": no CUDA device or driver on this machine");
   MOVA_CHECK(index >= 0 && index < count, ErrorKind::kUnsupported, "cuda:", index,
              ": no such device (this machine has ", count, ")");
+  MOVA_LOG_INFO("cuda:", index, ": ", describe(device_info(index)),
+                precision == Precision::kBF16 ? ", BF16 path" : ", F32 path");
   return std::make_unique<CudaBackend>(index, precision);
 }
 

@@ -1,0 +1,52 @@
+// CUDA emulator (tests/cuda_emulator): what its runtime, scheduler and cuBLASLt share. The
+// emulator is one "GPU" that does one thing at a time: every entry point holds gpu_mutex(),
+// and device memory is readable only inside a DeviceAccess scope.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <mutex>
+#include <optional>
+
+namespace mova::cuda_emulator {
+
+std::recursive_mutex& gpu_mutex();
+
+// Opens device memory to this process for the scope's life (nests); held with gpu_mutex().
+class DeviceAccess {
+ public:
+  DeviceAccess();
+  ~DeviceAccess();
+  DeviceAccess(const DeviceAccess&) = delete;
+  DeviceAccess& operator=(const DeviceAccess&) = delete;
+};
+
+struct Allocation {
+  char* begin = nullptr;
+  size_t bytes = 0;
+  int device = 0;
+};
+
+// The live allocation holding all of [p, p + bytes), if any.
+std::optional<Allocation> find_allocation(const void* p, size_t bytes);
+// Whether p lies in the device-memory arena at all (allocated or not).
+bool in_arena(const void* p);
+
+void* allocate(size_t bytes, int device);  // nullptr when the device is full
+bool release(void* p);                     // false for a pointer cudaMalloc did not return
+size_t used_bytes(int device);
+size_t capacity_bytes();
+
+int device_count();
+int current_device();
+// The dynamic shared memory a kernel may launch with (48 KiB unless cudaFuncSetAttribute).
+size_t dynamic_shared_limit(const char* kernel);
+
+// Says on stderr why the emulator refused a call.
+void say(const char* format, ...) __attribute__((format(printf, 1, 2)));
+// Records a failure for cudaGetLastError and says why on stderr (the status code alone rarely
+// tells which argument was wrong). Returns the status, for `return fail(...)`.
+cudaError_t fail(cudaError_t status, const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+}  // namespace mova::cuda_emulator

@@ -1,0 +1,323 @@
+// Tests of the CUDA emulator itself (compiled through rewrite_cuda_source.py like the backend's
+// kernels): that it computes what CUDA and cuBLASLt define, and that it exposes the mistakes a
+// GPU punishes (missing barriers, host pointers in kernels, bad launches, host reads of device
+// memory) instead of running them as lockstep CPU code would.
+#include <cublasLt.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <gtest/gtest.h>
+#include <mma.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "runtime/dtype.h"
+
+namespace {
+
+template <class T>
+T* to_device(const std::vector<T>& v) {
+  void* p = nullptr;
+  EXPECT_EQ(cudaMalloc(&p, v.size() * sizeof(T)), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  return static_cast<T*>(p);
+}
+
+template <class T>
+std::vector<T> to_host(const T* p, size_t n) {
+  std::vector<T> v(n);
+  EXPECT_EQ(cudaMemcpy(v.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+  return v;
+}
+
+template <class T>
+T* fresh(size_t n) {
+  void* p = nullptr;
+  EXPECT_EQ(cudaMalloc(&p, n * sizeof(T)), cudaSuccess);
+  return static_cast<T*>(p);
+}
+
+std::vector<float> counting(int n) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<float>(i % 97);
+  return v;
+}
+
+// Each block sums its values through shared memory; thread 0 reads what the others wrote.
+__global__ void block_sum(const float* x, float* out, bool barrier) {
+  __shared__ float s[256];
+  s[threadIdx.x] = x[blockIdx.x * blockDim.x + threadIdx.x];
+  if (barrier) __syncthreads();
+  if (threadIdx.x == 0) {
+    float t = 0.0f;
+    for (unsigned i = 0; i < blockDim.x; ++i) t += s[i];
+    out[blockIdx.x] = t;
+  }
+}
+
+TEST(CudaEmulator, ABlockBarrierOrdersSharedMemoryAndItsAbsenceShows) {
+  const std::vector<float> x = counting(4 * 256);
+  float* dx = to_device(x);
+  float* with = fresh<float>(4);
+  float* without = fresh<float>(4);
+  block_sum<<<4, 256>>>(dx, with, true);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  block_sum<<<4, 256>>>(dx, without, false);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  const std::vector<float> good = to_host(with, 4), racy = to_host(without, 4);
+  for (int b = 0; b < 4; ++b) {
+    float expected = 0.0f;
+    for (int i = 0; i < 256; ++i) expected += x[static_cast<size_t>(b * 256 + i)];
+    EXPECT_EQ(good[static_cast<size_t>(b)], expected) << "block " << b;
+    // Without the barrier thread 0 runs ahead and reads the previous block's values.
+    EXPECT_NE(racy[static_cast<size_t>(b)], expected) << "block " << b;
+  }
+  cudaFree(dx), cudaFree(with), cudaFree(without);
+}
+
+__global__ void shuffles(const float* x, float* sum, float* broadcast, float* down) {
+  const float v = x[threadIdx.x];
+  float s = v;
+  for (int offset = 16; offset > 0; offset /= 2) s += __shfl_xor_sync(0xffffffffu, s, offset);
+  sum[threadIdx.x] = s;
+  broadcast[threadIdx.x] = __shfl_sync(0xffffffffu, v, 7);
+  down[threadIdx.x] = __shfl_down_sync(0xffffffffu, v, 4, 16);
+}
+
+TEST(CudaEmulator, WarpShufflesFollowCudaSemantics) {
+  const std::vector<float> x = counting(64);
+  float* dx = to_device(x);
+  float *sum = fresh<float>(64), *broadcast = fresh<float>(64), *down = fresh<float>(64);
+  shuffles<<<1, 64>>>(dx, sum, broadcast, down);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  const auto s = to_host(sum, 64), b = to_host(broadcast, 64), d = to_host(down, 64);
+  for (int t = 0; t < 64; ++t) {
+    const int warp = t / 32, lane = t % 32;
+    float total = 0.0f;
+    for (int i = 0; i < 32; ++i) total += x[static_cast<size_t>(warp * 32 + i)];
+    EXPECT_EQ(s[static_cast<size_t>(t)], total) << t;
+    EXPECT_EQ(b[static_cast<size_t>(t)], x[static_cast<size_t>(warp * 32 + 7)]) << t;
+    // Width 16: lanes whose source leaves their 16-lane segment keep their own value.
+    const int source = lane % 16 + 4 < 16 ? t + 4 : t;
+    EXPECT_EQ(d[static_cast<size_t>(t)], x[static_cast<size_t>(source)]) << t;
+  }
+  cudaFree(dx), cudaFree(sum), cudaFree(broadcast), cudaFree(down);
+}
+
+__global__ void divergent_barriers(float* out) {
+  if (threadIdx.x == 5)
+    __syncthreads();
+  else
+    __syncwarp();
+  out[threadIdx.x] = 1.0f;
+}
+
+TEST(CudaEmulator, ThreadsWaitingAtDifferentBarriersFailTheLaunchInsteadOfHanging) {
+  float* out = fresh<float>(32);
+  divergent_barriers<<<1, 32>>>(out);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  cudaFree(out);
+}
+
+TEST(CudaEmulator, AHostPointerArgumentFailsTheLaunch) {
+  std::vector<float> host_x = counting(256);
+  float* out = fresh<float>(1);
+  block_sum<<<1, 256>>>(host_x.data(), out, true);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_TRUE(std::isnan(to_host(out, 1)[0])) << "the kernel must not have run";
+  cudaFree(out);
+}
+
+__global__ void fill_shared(float* out, int n) {
+  extern __shared__ __align__(16) float scratch[];
+  for (int i = static_cast<int>(threadIdx.x); i < n; i += static_cast<int>(blockDim.x))
+    scratch[i] = 1.0f;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float t = 0.0f;
+    for (int i = 0; i < n; ++i) t += scratch[i];
+    out[0] = t;
+  }
+}
+
+TEST(CudaEmulator, LaunchLimitsAreCudas) {
+  float* out = fresh<float>(1);
+  fill_shared<<<1, 2048>>>(out, 16);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidConfiguration) << "2048 threads per block";
+  fill_shared<<<dim3(1, 70000), 32>>>(out, 16);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidConfiguration) << "grid.y over 65535";
+
+  const int n = 16384;  // 64 KiB: over the 48 KiB a kernel gets without opting in
+  fill_shared<<<1, 128, n * sizeof(float)>>>(out, n);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  ASSERT_EQ(cudaFuncSetAttribute(fill_shared, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 n * static_cast<int>(sizeof(float))),
+            cudaSuccess);
+  fill_shared<<<1, 128, n * sizeof(float)>>>(out, n);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  EXPECT_EQ(to_host(out, 1)[0], static_cast<float>(n));
+  cudaFree(out);
+}
+
+TEST(CudaEmulator, FreshDeviceMemoryIsNaNAndCopiesCheckTheirSides) {
+  float* p = fresh<float>(8);
+  for (float v : to_host(p, 8)) EXPECT_TRUE(std::isnan(v));
+  std::vector<float> a(8, 1.0f), b(8, 2.0f);
+  EXPECT_EQ(cudaMemcpy(a.data(), b.data(), 32, cudaMemcpyHostToDevice), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaMemcpy(b.data(), p, 32, cudaMemcpyHostToDevice), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaMemcpy(p, a.data(), 36, cudaMemcpyHostToDevice), cudaErrorInvalidValue)
+      << "one float past the allocation";
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaMemcpy(p, a.data(), 32, cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(to_host(p, 8), a);
+  EXPECT_EQ(cudaFree(a.data()), cudaErrorInvalidValue);
+  cudaGetLastError();
+  cudaFree(p);
+}
+
+TEST(CudaEmulatorDeathTest, HostCodeReadingDeviceMemoryFaults) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  float* p = fresh<float>(4);
+  EXPECT_DEATH(*reinterpret_cast<volatile float*>(p) = 1.0f, "host code touched device memory");
+  cudaFree(p);
+}
+
+// One warp: D = A·B + C on tensor cores, and a store read back by another lane.
+__global__ void wmma_tile(const __nv_bfloat16* a, const __nv_bfloat16* b, float* d, float* seen,
+                          bool sync) {
+  namespace wmma = nvcuda::wmma;
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
+  wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> fb;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  wmma::fill_fragment(acc, 1.0f);
+  wmma::load_matrix_sync(fa, a, 16);
+  wmma::load_matrix_sync(fb, b, 16);
+  wmma::mma_sync(acc, fa, fb, acc);
+  wmma::store_matrix_sync(d, acc, 16, wmma::mem_row_major);
+  if (sync) __syncwarp();
+  if (threadIdx.x == 0) seen[0] = d[255];  // stored by lane 255 % 32 = 31
+}
+
+TEST(CudaEmulator, WmmaComputesTheTileAndStoresAreSplitOverLanes) {
+  std::vector<uint16_t> a(256), b(256);
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> small(-4, 4);
+  for (auto& v : a) v = mova::f32_to_bf16(static_cast<float>(small(rng)));
+  for (auto& v : b) v = mova::f32_to_bf16(static_cast<float>(small(rng)));
+  auto* da = reinterpret_cast<__nv_bfloat16*>(to_device(a));
+  auto* db = reinterpret_cast<__nv_bfloat16*>(to_device(b));
+  float *d = fresh<float>(256), *seen = fresh<float>(1);
+  wmma_tile<<<1, 32>>>(da, db, d, seen, true);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  const std::vector<float> got = to_host(d, 256);
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c) {
+      float expected = 1.0f;  // B is column-major: B[k][c] at b[c * 16 + k]
+      for (int k = 0; k < 16; ++k)
+        expected += mova::bf16_to_f32(a[static_cast<size_t>(r * 16 + k)]) *
+                    mova::bf16_to_f32(b[static_cast<size_t>(c * 16 + k)]);
+      EXPECT_EQ(got[static_cast<size_t>(r * 16 + c)], expected) << r << "," << c;
+    }
+  EXPECT_EQ(to_host(seen, 1)[0], got[255]);
+
+  float* d2 = fresh<float>(256);
+  wmma_tile<<<1, 32>>>(da, db, d2, seen, false);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  EXPECT_TRUE(std::isnan(to_host(seen, 1)[0])) << "lane 0 read lane 31's part before it stored";
+  cudaFree(da), cudaFree(db), cudaFree(d), cudaFree(d2), cudaFree(seen);
+}
+
+TEST(CudaEmulator, Bf16AndHalfConversionsRoundToNearestEven) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> wide(-1e6f, 1e6f);
+  std::vector<float> values = {0.0f,    -0.0f,   1.0f,     1.00390625f, 1.01171875f,
+                               3.4e38f, -1e-40f, INFINITY, -INFINITY};
+  for (int i = 0; i < 10000; ++i) values.push_back(wide(rng));
+  for (float v : values) {
+    EXPECT_EQ(__float2bfloat16_rn(v).__x, mova::f32_to_bf16(v)) << v;
+    EXPECT_EQ(__float2half_rn(v).__x, mova::f32_to_f16(v)) << v;
+  }
+  EXPECT_TRUE(std::isnan(__bfloat162float(__float2bfloat16_rn(NAN))));
+  EXPECT_TRUE(std::isnan(__half2float(__float2half_rn(NAN))));
+  EXPECT_EQ(__float2half_rn(65504.0f).__x, 0x7bff);
+  EXPECT_EQ(__float2half_rn(65520.0f).__x, 0x7c00);               // rounds to infinity
+  EXPECT_EQ(__float2half_rn(std::ldexp(1.0f, -24)).__x, 0x0001);  // smallest subnormal
+  EXPECT_EQ(__float2half_rn(std::ldexp(1.0f, -25)).__x, 0x0000);  // tie to even (zero)
+  EXPECT_EQ(__float2half_rn(std::ldexp(1.5f, -24)).__x, 0x0002);  // tie to even (two)
+  for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+    const __half h{static_cast<uint16_t>(bits)};
+    if ((bits & 0x7c00) == 0x7c00 && (bits & 0x3ff)) continue;  // NaN payloads
+    EXPECT_EQ(__float2half_rn(__half2float(h)).__x, bits);
+    EXPECT_EQ(__half2float(h), mova::f16_to_f32(static_cast<uint16_t>(bits))) << bits;
+  }
+}
+
+// cuBLASLt with hand-checked numbers: column-major 2x3 A (op N) times B stored 2x3 (op T).
+TEST(CudaEmulator, CublasLtMatmulIsColumnMajorWithBiasAndBeta) {
+  cublasLtHandle_t handle;
+  ASSERT_EQ(cublasLtCreate(&handle), CUBLAS_STATUS_SUCCESS);
+  cublasLtMatmulDesc_t desc;
+  ASSERT_EQ(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), CUBLAS_STATUS_SUCCESS);
+  const cublasOperation_t t = CUBLAS_OP_T;
+  ASSERT_EQ(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &t, sizeof t),
+            CUBLAS_STATUS_SUCCESS);
+  const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+  ASSERT_EQ(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                           sizeof epilogue),
+            CUBLAS_STATUS_SUCCESS);
+  // A = [[1 2 3], [4 5 6]] (2x3, ld 2: columns (1,4), (2,5), (3,6)).
+  // B stored 2x3 = [[1 0 1], [0 1 1]], used transposed: op(B) is 3x2.
+  // A·op(B) = [[1+3, 2+3], [4+6, 5+6]] = [[4 5], [10 11]]; bias (100, 200) per row.
+  float* a = to_device(std::vector<float>{1, 4, 2, 5, 3, 6});
+  float* b = to_device(std::vector<float>{1, 0, 0, 1, 1, 1});
+  float* bias = to_device(std::vector<float>{100, 200});
+  float* d = fresh<float>(4);  // NaN: with beta = 0, C (= D here) must not be read
+  ASSERT_EQ(
+      cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
+      CUBLAS_STATUS_SUCCESS);
+  cublasLtMatrixLayout_t la, lb, ld;
+  cublasLtMatrixLayoutCreate(&la, CUDA_R_32F, 2, 3, 2);
+  cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, 2, 3, 2);
+  cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, 2, 2, 2);
+  cublasLtMatmulPreference_t pref;
+  cublasLtMatmulPreferenceCreate(&pref);
+  cublasLtMatmulHeuristicResult_t result;
+  int found = 0;
+  ASSERT_EQ(cublasLtMatmulAlgoGetHeuristic(handle, desc, la, lb, ld, ld, pref, 1, &result, &found),
+            CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(found, 1);
+  const float one = 1.0f, zero = 0.0f;
+  ASSERT_EQ(cublasLtMatmul(handle, desc, &one, a, la, b, lb, &zero, d, ld, d, ld, &result.algo,
+                           nullptr, 0, nullptr),
+            CUBLAS_STATUS_SUCCESS);
+  EXPECT_EQ(to_host(d, 4), (std::vector<float>{104, 210, 105, 211}));
+  ASSERT_EQ(cublasLtMatmul(handle, desc, &one, a, la, b, lb, &one, d, ld, d, ld, &result.algo,
+                           nullptr, 0, nullptr),
+            CUBLAS_STATUS_SUCCESS);
+  EXPECT_EQ(to_host(d, 4), (std::vector<float>{208, 420, 210, 422})) << "beta = 1 adds C";
+
+  // An operand less aligned than the heuristic was promised (256 bytes by default).
+  EXPECT_EQ(cublasLtMatmul(handle, desc, &one, a + 1, la, b, lb, &zero, d, ld, d, ld, &result.algo,
+                           nullptr, 0, nullptr),
+            CUBLAS_STATUS_INVALID_VALUE);
+  // Shapes that do not chain: op(B) 3x2 against a 2x2 A.
+  cublasLtMatrixLayout_t la2;
+  cublasLtMatrixLayoutCreate(&la2, CUDA_R_32F, 2, 2, 2);
+  EXPECT_EQ(cublasLtMatmulAlgoGetHeuristic(handle, desc, la2, lb, ld, ld, pref, 1, &result, &found),
+            CUBLAS_STATUS_INVALID_VALUE);
+  // A host operand.
+  std::vector<float> host_a{1, 4, 2, 5, 3, 6};
+  EXPECT_EQ(cublasLtMatmul(handle, desc, &one, host_a.data(), la, b, lb, &zero, d, ld, d, ld,
+                           &result.algo, nullptr, 0, nullptr),
+            CUBLAS_STATUS_INVALID_VALUE);
+  for (auto l : {la, lb, ld, la2}) cublasLtMatrixLayoutDestroy(l);
+  cublasLtMatmulPreferenceDestroy(pref);
+  cublasLtMatmulDescDestroy(desc);
+  cublasLtDestroy(handle);
+  cudaFree(a), cudaFree(b), cudaFree(bias), cudaFree(d);
+}
+
+}  // namespace

@@ -1,0 +1,338 @@
+// CUDA emulator: kernel launches. Blocks run one after another; the threads of a block are
+// fibers (own stacks, switched by hand-written x86-64 code: glibc's swapcontext makes a system
+// call per switch) resumed round-robin in thread order by a scheduler. A fiber runs until it
+// waits at a barrier or returns, so lower threads run ahead of higher ones between barriers
+// rather than in lockstep: a thread reading a higher thread's unsynchronised write sees stale
+// memory (a lower thread's write is already there, so that direction goes unseen). A barrier
+// completes when every live member has arrived; a round in which no fiber moves is a deadlock
+// (threads waiting at different barriers), reported and the launch abandoned.
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "cuda_runtime.h"
+#include "emulator.h"
+
+uint3 threadIdx;
+uint3 blockIdx;
+dim3 blockDim;
+dim3 gridDim;
+
+#if !defined(__x86_64__)
+#error "the CUDA emulator's fiber switch is written for x86-64"
+#endif
+
+// Saves the callee-saved registers on the current stack, stores the stack pointer in *save and
+// continues on the stack `load` (as left by a previous switch, or prepared by start_fiber).
+extern "C" void mova_cuda_emulator_switch(void** save, void* load);
+asm(R"(
+  .pushsection .text
+  .globl mova_cuda_emulator_switch
+  .type mova_cuda_emulator_switch, @function
+mova_cuda_emulator_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size mova_cuda_emulator_switch, .-mova_cuda_emulator_switch
+  .popsection
+)");
+
+namespace mova::cuda_emulator {
+namespace {
+
+constexpr size_t kStackBytes = size_t{256} << 10;
+constexpr size_t kGuardBytes = 4096;
+constexpr int kMaxThreads = 1024;
+
+struct Fiber {
+  void* sp = nullptr;
+  uint3 index{};
+  bool done = false;
+  uint64_t shuffles = 0;           // values published by warp shuffles so far
+  uint64_t published[2] = {0, 0};  // the last two, by shuffle number modulo 2
+};
+
+struct Group {
+  int arrived = 0;
+  uint64_t generation = 0;
+};
+
+struct Block {
+  std::vector<Fiber> fibers;
+  int live = 0;
+  Group block;
+  Group warps[kMaxThreads / 32];
+  std::vector<unsigned char> storage;  // dynamic shared memory, 128-byte aligned inside
+  unsigned char* shared = nullptr;
+  size_t shared_bytes = 0;
+};
+
+// The launch being executed (launches are serialised by gpu_mutex()).
+struct Running {
+  const char* kernel = nullptr;
+  void (*body)(void*) = nullptr;
+  void* closure = nullptr;
+  Block block;
+  int current = -1;
+  void* scheduler_sp = nullptr;
+  uint64_t progress = 0;
+  bool failed = false;
+} running;
+
+std::vector<char*>& stacks() {
+  static std::vector<char*> s;
+  return s;
+}
+
+char* stack(size_t i) {
+  while (stacks().size() <= i) {
+    void* p = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) {
+      std::fprintf(stderr, "mova CUDA emulator: no memory for a thread stack\n");
+      std::abort();
+    }
+    mprotect(p, kGuardBytes, PROT_NONE);  // an overflowing kernel faults instead of corrupting
+    stacks().push_back(static_cast<char*>(p));
+  }
+  return stacks()[i];
+}
+
+Fiber& me() {
+  return running.block.fibers[static_cast<size_t>(running.current)];
+}
+
+void yield() {
+  mova_cuda_emulator_switch(&me().sp, running.scheduler_sp);
+}
+
+[[noreturn]] void fiber_main() {
+  running.body(running.closure);
+  me().done = true;
+  --running.block.live;
+  ++running.progress;
+  void* unused = nullptr;
+  mova_cuda_emulator_switch(&unused, running.scheduler_sp);
+  __builtin_unreachable();
+}
+
+extern "C" [[noreturn]] void mova_cuda_emulator_fiber_entry() {
+  fiber_main();
+}
+
+// A stack that the switch's pops and `ret` turn into a call of the entry function: six zero
+// registers, the entry's address, and a slot that leaves the stack aligned as after a call.
+void start_fiber(Fiber& f, char* stack_base) {
+  auto top = reinterpret_cast<uintptr_t>(stack_base + kStackBytes) & ~uintptr_t{15};
+  auto** sp = reinterpret_cast<void**>(top);  // NOLINT(performance-no-int-to-ptr): a stack top
+  *--sp = nullptr;
+  *--sp = reinterpret_cast<void*>(&mova_cuda_emulator_fiber_entry);
+  for (int i = 0; i < 6; ++i) *--sp = nullptr;
+  f.sp = sp;
+  f.done = false;
+}
+
+template <class Needed>
+void wait_at(Group& g, Needed needed) {
+  const uint64_t generation = g.generation;
+  ++g.arrived;
+  ++running.progress;
+  for (;;) {
+    if (g.generation != generation) return;
+    if (g.arrived >= needed()) {
+      g.arrived = 0;
+      ++g.generation;
+      ++running.progress;
+      // The releasing thread waits its turn too, so threads leave a barrier in index order:
+      // thread 0 reading what a later thread writes after the barrier, unsynchronised, reads
+      // stale memory here.
+      yield();
+      return;
+    }
+    yield();
+  }
+}
+
+int live_lanes(int warp, unsigned mask) {
+  int n = 0;
+  const int threads = static_cast<int>(running.block.fibers.size());
+  for (int lane = 0; lane < 32; ++lane) {
+    const int t = warp * 32 + lane;
+    if (t < threads && (mask >> lane & 1u) && !running.block.fibers[static_cast<size_t>(t)].done)
+      ++n;
+  }
+  return n;
+}
+
+void run_block(int threads) {
+  Block& b = running.block;
+  b.live = threads;
+  b.block = {};
+  for (Group& g : b.warps) g = {};
+  std::memset(b.shared, 0xff, b.shared_bytes);  // shared memory starts as garbage
+  for (int t = 0; t < threads; ++t) start_fiber(b.fibers[static_cast<size_t>(t)], stack(t));
+  while (b.live > 0) {
+    const uint64_t before = running.progress;
+    for (int t = 0; t < threads; ++t) {
+      Fiber& f = b.fibers[static_cast<size_t>(t)];
+      if (f.done) continue;
+      running.current = t;
+      threadIdx = f.index;
+      mova_cuda_emulator_switch(&running.scheduler_sp, f.sp);
+    }
+    if (running.progress == before) {
+      fail(cudaErrorLaunchFailure,
+           "%s: block (%u, %u, %u) deadlocks: its threads wait at different barriers",
+           running.kernel, blockIdx.x, blockIdx.y, blockIdx.z);
+      running.failed = true;
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void run_grid(const char* name, dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void*),
+              void* closure) {
+  const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
+  const uint64_t threads = uint64_t{block.x} * block.y * block.z;
+  if (threads == 0 || threads > kMaxThreads || block.x > 1024 || block.y > 1024 || block.z > 64) {
+    fail(cudaErrorInvalidConfiguration, "%s: block (%u, %u, %u)", name, block.x, block.y, block.z);
+    return;
+  }
+  if (grid.x == 0 || grid.x > 0x7fffffffu || grid.y == 0 || grid.y > 65535 || grid.z == 0 ||
+      grid.z > 65535) {
+    fail(cudaErrorInvalidConfiguration, "%s: grid (%u, %u, %u)", name, grid.x, grid.y, grid.z);
+    return;
+  }
+  if (shared_bytes > dynamic_shared_limit(name)) {
+    fail(cudaErrorInvalidValue,
+         "%s: %zu bytes of dynamic shared memory, %zu allowed (cudaFuncSetAttribute raises it)",
+         name, shared_bytes, dynamic_shared_limit(name));
+    return;
+  }
+  if (current_device() >= device_count()) {
+    fail(cudaErrorInvalidDevice, "%s: launched on device %d", name, current_device());
+    return;
+  }
+
+  running.kernel = name;
+  running.body = body;
+  running.closure = closure;
+  running.failed = false;
+  blockDim = block;
+  gridDim = grid;
+  Block& b = running.block;
+  b.fibers.assign(threads, Fiber{});
+  for (unsigned z = 0, t = 0; z < block.z; ++z)
+    for (unsigned y = 0; y < block.y; ++y)
+      for (unsigned x = 0; x < block.x; ++x, ++t) b.fibers[t].index = {x, y, z};
+  b.storage.assign(shared_bytes + 128, 0);
+  b.shared_bytes = shared_bytes;
+  b.shared = b.storage.data() + (128 - reinterpret_cast<uintptr_t>(b.storage.data()) % 128);
+
+  const DeviceAccess open;
+  for (unsigned z = 0; z < grid.z && !running.failed; ++z)
+    for (unsigned y = 0; y < grid.y && !running.failed; ++y)
+      for (unsigned x = 0; x < grid.x && !running.failed; ++x) {
+        blockIdx = {x, y, z};
+        run_block(static_cast<int>(threads));
+      }
+  running.current = -1;
+}
+
+bool check_kernel_pointer(const void* p, const char* name, int argument) {
+  if (!p) return true;
+  const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
+  const auto a = find_allocation(p, 0);
+  if (!a) {
+    fail(cudaErrorInvalidValue, "%s: argument %d (%p) is not device memory", name, argument, p);
+    return false;
+  }
+  if (a->device != current_device()) {
+    fail(cudaErrorInvalidValue, "%s: argument %d is memory of device %d, launched on device %d",
+         name, argument, a->device, current_device());
+    return false;
+  }
+  return true;
+}
+
+void* dynamic_shared_memory() {
+  return running.block.shared;
+}
+
+void block_barrier() {
+  wait_at(running.block.block, [] { return running.block.live; });
+}
+
+int lane_id() {
+  return running.current % 32;
+}
+
+void warp_barrier(unsigned mask) {
+  const int warp = running.current / 32;
+  if (!(mask >> lane_id() & 1u)) {
+    fail(cudaErrorLaunchFailure, "%s: lane %d synchronises with mask %08x, which excludes it",
+         running.kernel, lane_id(), mask);
+    running.failed = true;
+    return;
+  }
+  wait_at(running.block.warps[warp], [warp, mask] { return live_lanes(warp, mask); });
+}
+
+// A shuffle waits only for the lane it reads, as the hardware's does (it is no memory barrier:
+// only __syncwarp() orders other lanes' writes). Each lane keeps its last two published values;
+// a lane publishes its k-th once every lane has published its (k-1)-th, which each does after
+// reading its (k-2)-th, the value about to be overwritten.
+uint64_t warp_exchange(unsigned mask, uint64_t bits, int source) {
+  const int self = running.current, warp = self / 32;
+  const int threads = static_cast<int>(running.block.fibers.size());
+  if (!(mask >> lane_id() & 1u)) {
+    fail(cudaErrorLaunchFailure, "%s: lane %d shuffles with mask %08x, which excludes it",
+         running.kernel, lane_id(), mask);
+    running.failed = true;
+    return bits;
+  }
+  const auto lane_fiber = [&](int lane) -> Fiber* {
+    const int t = warp * 32 + lane;
+    return t < threads && (mask >> lane & 1u) ? &running.block.fibers[static_cast<size_t>(t)]
+                                              : nullptr;
+  };
+  const uint64_t k = me().shuffles;
+  for (;;) {  // every live lane has published its (k-1)-th value
+    bool behind = false;
+    for (int lane = 0; lane < 32; ++lane) {
+      const Fiber* f = lane_fiber(lane);
+      if (f && !f->done && f->shuffles < k) behind = true;
+    }
+    if (!behind) break;
+    yield();
+  }
+  me().published[k % 2] = bits;
+  me().shuffles = k + 1;
+  ++running.progress;
+  const Fiber* from = source >= 0 && source < 32 ? lane_fiber(source) : nullptr;
+  if (!from) return bits;
+  while (from->shuffles < k + 1) {
+    if (from->done) return bits;  // the source lane left: what it holds is undefined on a GPU
+    yield();
+  }
+  return from->published[k % 2];
+}
+
+}  // namespace mova::cuda_emulator
