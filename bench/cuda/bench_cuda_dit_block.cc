@@ -7,13 +7,14 @@
 // cross-attention → residual → adaLN → GELU FFN → gated residual; activations BF16, the
 // residual stream F32, GEMMs F32-accumulated through cuBLASLt.
 //
-//   bench_cuda_dit_block [--config video360|video720|audio|bridge|bridge720|all] [--iters N]
-//                        [--json]
+//   bench_cuda_dit_block [--config video360|video720|audio|bridge|bridge720|all|tiny]
+//                        [--iters N] [--json]
 //
 // `all` is video360, audio and bridge, then a full joint CFG step at 360p composed from them
 // (2 passes × 40 video blocks, 30 audio blocks, 30 bridge layers); a 720p block holds 637 TFLOP
 // of attention alone (seconds per block even on tensor cores), so the 720p shapes are asked
-// for by name.
+// for by name. `tiny` (a block and a bridge layer at toy sizes) only checks that the program
+// runs: the CUDA emulator's ctest runs it (tests/cuda_emulator).
 //
 // Prints ms per stage group, the TFLOP/s of the GEMMs and of attention, and the device memory
 // the module needed (weights + activations + cuBLASLt workspace, from cudaMemGetInfo).
@@ -56,6 +57,7 @@ const BlockShape kShapes[] = {
     {"video360", 43120, 5120, 40, 13824, 512},
     {"video720", 176400, 5120, 40, 13824, 512},
     {"audio", 402, 1536, 12, 6144, 512},
+    {"tiny", 96, 256, 2, 512, 16},  // head_dim 128 like the towers; a partial 64-row tile
 };
 
 // One bridge layer between a video tower of `video_tokens` (49 latent frames) and an audio
@@ -68,6 +70,7 @@ struct BridgeShape {
 const BridgeShape kBridgeShapes[] = {
     {"bridge", 43120, 402, 5120, 1536, 128},
     {"bridge720", 176400, 402, 5120, 1536, 128},
+    {"tiny-bridge", 2 * 49, 20, 256, 128, 128},
 };
 constexpr int64_t kLatentFrames = 49;                            // 193 video frames
 constexpr double kAudioStepsPerLatentFrame = 50.0 / (24.0 / 4);  // audio_fps / (fps / stride)
@@ -481,7 +484,7 @@ int run(int argc, char** argv) {
       json = true;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--config video360|video720|audio|bridge|bridge720|all] "
+                   "usage: %s [--config video360|video720|audio|bridge|bridge720|all|tiny] "
                    "[--iters N] [--json]\n",
                    argv[0]);
       return 2;
@@ -489,14 +492,16 @@ int run(int argc, char** argv) {
   }
   if (iters < 1) fail(ErrorKind::kInvalidArgument, "--iters ", iters, ": must be at least 1");
   const auto wanted = [&](const std::string& name) {
-    return config == name || (config == "all" && name.find("720") == std::string::npos);
+    const bool tiny = name.rfind("tiny", 0) == 0;
+    return config == name || (config == "tiny" && tiny) ||
+           (config == "all" && !tiny && name.find("720") == std::string::npos);
   };
   bool known = false;
   for (const BlockShape& s : kShapes) known |= wanted(s.name);
   for (const BridgeShape& s : kBridgeShapes) known |= wanted(s.name);
   if (!known)
     fail(ErrorKind::kInvalidArgument, "--config ", config,
-         ": not one of video360, video720, audio, bridge, bridge720, all");
+         ": not one of video360, video720, audio, bridge, bridge720, all, tiny");
   if (device_count() == 0) {
     std::fprintf(stderr, "bench_cuda_dit_block: no CUDA device on this machine\n");
     return 3;
