@@ -1,7 +1,8 @@
 // CUDA emulator: device memory. One mmap'd arena, PROT_NONE except inside DeviceAccess scopes,
 // so host code that dereferences a device pointer faults (and the handler below names the
-// allocation). Fresh allocations are filled with 0xFF bytes, a NaN in F32, BF16 and F16, so a
-// kernel that reads memory nothing wrote produces NaNs instead of a plausible zero.
+// allocation). Allocations are filled with 0xFF bytes when made and when freed, a NaN in F32,
+// BF16 and F16, so a kernel that reads memory nothing wrote, or memory already freed, produces
+// NaNs instead of plausible numbers.
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ class Arena {
   int open_depth() const { return depth_; }
 
   void* allocate(size_t bytes, int device) {
+    if (bytes > per_device_) return nullptr;  // also keeps round_up from overflowing
     const size_t need = round_up(bytes ? bytes : 1, kAlignment);
     if (used_by_device_[device] + need > per_device_) return nullptr;
     for (auto it = free_.begin(); it != free_.end(); ++it) {
@@ -81,6 +83,10 @@ class Arena {
     const auto it = used_.find(static_cast<size_t>(static_cast<char*>(p) - base_));
     if (it == used_.end()) return false;
     size_t offset = it->first, size = it->second.reserved;
+    {
+      const DeviceAccess open;  // freed memory reads as NaN again (use after free)
+      std::memset(base_ + offset, 0xff, it->second.requested);
+    }
     used_by_device_[it->second.device] -= size;
     used_.erase(it);
     // Coalesce with the free neighbours.

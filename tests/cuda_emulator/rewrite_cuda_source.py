@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns a .cu file into C++ that the CUDA emulator compiles (tests/cuda_emulator).
 
-Three constructs change:
+Four constructs change:
   kernel<<<grid, block, shmem, stream>>>(args);
       -> ::mova::cuda_emulator::launch("kernel", grid, block, shmem, stream)(
              [&](auto&&... a) { kernel(a...); }, args);
@@ -10,6 +10,9 @@ Three constructs change:
       -> T* const name = static_cast<T*>(::mova::cuda_emulator::dynamic_shared_memory());
   cudaFuncSetAttribute(kernel, ...)
       -> ::mova::cuda_emulator::set_dynamic_shared_limit("kernel", ...)
+  __shared__ T name[N]...;
+      -> the same (a function-static array), then static_shared_array(name, sizeof name),
+         which fills it with 0xFF bytes for each block and counts it toward the limit
 Everything else is kept, and a #line directive keeps compiler messages pointing at the .cu
 file. A launch or attribute call this script cannot parse is an error, never left for the
 compiler to misread.
@@ -19,7 +22,9 @@ usage: rewrite_cuda_source.py IN.cu OUT.cc
 import re
 import sys
 
-LAUNCH = re.compile(r"^(\s*)(\S.*?)<<<(.*?)>>>\(")
+# A launch starts its line: a kernel name, optionally qualified and with template arguments.
+LAUNCH = re.compile(r"^(\s*)((?:::)?\w+(?:::\w+)*(?:<[^;]*?>)?)<<<(.*?)>>>\(")
+STATIC_SHARED = re.compile(r"^(\s*)__shared__\s+[^;]*?\b(\w+)\s*(?:\[[^\]]+\])+\s*;")
 DYNAMIC_SHARED = re.compile(
     r"extern\s+__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?(.+?)\s+(\w+)\s*\[\s*\]\s*;")
 SET_ATTRIBUTE = re.compile(r"\bcudaFuncSetAttribute\(")
@@ -51,12 +56,19 @@ def rewrite_line(line, where):
         line = (f"{indent}::mova::cuda_emulator::launch({literal(kernel)}, {config})({call}"
                 + ("" if rest.lstrip().startswith(")") else ", ") + rest)
     elif "<<<" in line:
-        sys.exit(f"{where}: a kernel launch that does not start its line")
+        sys.exit(f"{where}: a kernel launch that does not start its line with the kernel's name")
     shared = DYNAMIC_SHARED.search(line)
     if shared:
         element, var = shared.groups()
         line = (line[:shared.start()] + f"{element}* const {var} = static_cast<{element}*>("
                 "::mova::cuda_emulator::dynamic_shared_memory());" + line[shared.end():])
+    static = STATIC_SHARED.match(line)
+    if static:
+        var = static.group(2)
+        line = (line[:static.end()] + f" ::mova::cuda_emulator::static_shared_array({var}, "
+                f"sizeof {var});" + line[static.end():])
+    elif "__shared__" in line and not shared:
+        sys.exit(f"{where}: a __shared__ declaration this script cannot read")
     attribute = SET_ATTRIBUTE.search(line)
     if attribute:
         kernel = first_argument(line[attribute.end():])

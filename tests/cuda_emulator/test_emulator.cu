@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "emulator.h"
 #include "runtime/dtype.h"
 
 namespace {
@@ -240,6 +241,12 @@ TEST(CudaEmulator, Bf16AndHalfConversionsRoundToNearestEven) {
     EXPECT_EQ(__float2bfloat16_rn(v).__x, mova::f32_to_bf16(v)) << v;
     EXPECT_EQ(__float2half_rn(v).__x, mova::f32_to_f16(v)) << v;
   }
+  // Hand-checked bits: ties go to the even neighbour, overflow to infinity.
+  EXPECT_EQ(__float2bfloat16_rn(1.00390625f).__x, 0x3f80);  // 1 + 2^-8: tie, down to even
+  EXPECT_EQ(__float2bfloat16_rn(1.01171875f).__x, 0x3f82);  // 1 + 3·2^-8: tie, up to even
+  EXPECT_EQ(__float2bfloat16_rn(1.0078125f).__x, 0x3f81);   // 1 + 2^-7: exact
+  EXPECT_EQ(__float2bfloat16_rn(3.4e38f).__x, 0x7f80);      // past bf16's largest: infinity
+  EXPECT_EQ(__float2bfloat16_rn(-2.5f).__x, 0xc020);
   EXPECT_TRUE(std::isnan(__bfloat162float(__float2bfloat16_rn(NAN))));
   EXPECT_TRUE(std::isnan(__half2float(__float2half_rn(NAN))));
   EXPECT_EQ(__float2half_rn(65504.0f).__x, 0x7bff);
@@ -271,7 +278,8 @@ TEST(CudaEmulator, CublasLtMatmulIsColumnMajorWithBiasAndBeta) {
   // A = [[1 2 3], [4 5 6]] (2x3, ld 2: columns (1,4), (2,5), (3,6)).
   // B stored 2x3 = [[1 0 1], [0 1 1]], used transposed: op(B) is 3x2.
   // A·op(B) = [[1+3, 2+3], [4+6, 5+6]] = [[4 5], [10 11]]; bias (100, 200) per row.
-  float* a = to_device(std::vector<float>{1, 4, 2, 5, 3, 6});
+  // A seventh element, so that a + 1 is inside the allocation but only 4-byte aligned.
+  float* a = to_device(std::vector<float>{1, 4, 2, 5, 3, 6, 0});
   float* b = to_device(std::vector<float>{1, 0, 0, 1, 1, 1});
   float* bias = to_device(std::vector<float>{100, 200});
   float* d = fresh<float>(4);  // NaN: with beta = 0, C (= D here) must not be read
@@ -318,6 +326,60 @@ TEST(CudaEmulator, CublasLtMatmulIsColumnMajorWithBiasAndBeta) {
   cublasLtMatmulDescDestroy(desc);
   cublasLtDestroy(handle);
   cudaFree(a), cudaFree(b), cudaFree(bias), cudaFree(d);
+}
+
+__global__ void reads_shared_before_writing(float* out) {
+  __shared__ float s[32];
+  out[threadIdx.x] = s[threadIdx.x];  // nothing wrote s in this block
+  s[threadIdx.x] = 1.0f;
+}
+
+TEST(CudaEmulator, StaticSharedMemoryStartsAsNaNInEveryBlock) {
+  float* out = fresh<float>(64);
+  reads_shared_before_writing<<<2, 32>>>(out);  // the second block follows one that wrote s
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  for (float v : to_host(out, 64)) EXPECT_TRUE(std::isnan(v));
+  cudaFree(out);
+}
+
+__global__ void too_much_static_shared(float* out) {
+  __shared__ float big[16384];  // 64 KiB: nvcc refuses this at compile time, the emulator at launch
+  big[threadIdx.x] = 1.0f;
+  out[0] = big[0];
+}
+
+__global__ void half_warp_shuffle(float* out) {
+  out[threadIdx.x] = __shfl_xor_sync(0x0000ffffu, 1.0f, 1);
+}
+
+__global__ void misaligned_wmma(const __nv_bfloat16* a, float* out) {
+  nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, __nv_bfloat16, nvcuda::wmma::row_major>
+      f;
+  nvcuda::wmma::load_matrix_sync(f, a + 1, 16);  // 2-byte aligned
+  out[0] = f.x[0];
+}
+
+TEST(CudaEmulator, WhatTheEmulatorCannotOrTheGpuWouldNotRunFailsTheLaunch) {
+  float* out = fresh<float>(32);
+  too_much_static_shared<<<1, 32>>>(out);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "static shared memory over 48 KiB";
+  half_warp_shuffle<<<1, 32>>>(out);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "partial-mask shuffles are refused";
+  auto* a = reinterpret_cast<__nv_bfloat16*>(to_device(std::vector<uint16_t>(512, 0)));
+  misaligned_wmma<<<1, 32>>>(a, out);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "WMMA needs 32-byte alignment";
+  cudaFree(a), cudaFree(out);
+}
+
+TEST(CudaEmulator, FreedDeviceMemoryReadsAsNaN) {
+  void* p = nullptr;
+  ASSERT_EQ(cudaMalloc(&p, 256), cudaSuccess);
+  ASSERT_EQ(cudaMemset(p, 0, 256), cudaSuccess);
+  ASSERT_EQ(cudaFree(p), cudaSuccess);
+  // What a kernel reading through a stale pointer would see (the emulator's own view).
+  const std::lock_guard<std::recursive_mutex> lock(mova::cuda_emulator::gpu_mutex());
+  const mova::cuda_emulator::DeviceAccess open;
+  for (int i = 0; i < 64; ++i) EXPECT_TRUE(std::isnan(static_cast<const float*>(p)[i])) << i;
 }
 
 }  // namespace

@@ -92,6 +92,9 @@ struct Running {
   void* scheduler_sp = nullptr;
   uint64_t progress = 0;
   bool failed = false;
+  size_t shared_limit = 0;                 // dynamic + static, as the GPU counts
+  std::vector<const void*> static_shared;  // arrays this block has declared
+  size_t static_shared_bytes = 0;
 } running;
 
 std::vector<char*>& stacks() {
@@ -138,6 +141,7 @@ extern "C" [[noreturn]] void mova_cuda_emulator_fiber_entry() {
 // A stack that the switch's pops and `ret` turn into a call of the entry function: six zero
 // registers, the entry's address, and a slot that leaves the stack aligned as after a call.
 void start_fiber(Fiber& f, char* stack_base) {
+  f.shuffles = 0;
   auto top = reinterpret_cast<uintptr_t>(stack_base + kStackBytes) & ~uintptr_t{15};
   auto** sp = reinterpret_cast<void**>(top);  // NOLINT(performance-no-int-to-ptr): a stack top
   *--sp = nullptr;
@@ -185,6 +189,8 @@ void run_block(int threads) {
   b.block = {};
   for (Group& g : b.warps) g = {};
   std::memset(b.shared, 0xff, b.shared_bytes);  // shared memory starts as garbage
+  running.static_shared.clear();
+  running.static_shared_bytes = 0;
   for (int t = 0; t < threads; ++t) start_fiber(b.fibers[static_cast<size_t>(t)], stack(t));
   while (b.live > 0) {
     const uint64_t before = running.progress;
@@ -231,6 +237,7 @@ void run_grid(const char* name, dim3 grid, dim3 block, size_t shared_bytes, void
     return;
   }
 
+  running.shared_limit = dynamic_shared_limit(name);
   running.kernel = name;
   running.body = body;
   running.closure = closure;
@@ -272,6 +279,22 @@ bool check_kernel_pointer(const void* p, const char* name, int argument) {
   return true;
 }
 
+void static_shared_array(void* p, size_t bytes) {
+  for (const void* q : running.static_shared)
+    if (q == p) return;
+  // The first thread of the block to declare the array: nobody has written it yet.
+  running.static_shared.push_back(p);
+  std::memset(p, 0xff, bytes);
+  running.static_shared_bytes += bytes;
+  if (running.static_shared_bytes + running.block.shared_bytes > running.shared_limit) {
+    char what[160];
+    std::snprintf(what, sizeof what,
+                  "%zu bytes of static and %zu of dynamic shared memory, %zu allowed",
+                  running.static_shared_bytes, running.block.shared_bytes, running.shared_limit);
+    kernel_fault(what);
+  }
+}
+
 void* dynamic_shared_memory() {
   return running.block.shared;
 }
@@ -284,28 +307,37 @@ int lane_id() {
   return running.current % 32;
 }
 
+void kernel_fault(const char* what) {
+  if (running.failed) return;  // the first fault is the one to report
+  fail(cudaErrorLaunchFailure, "%s: block (%u, %u, %u), thread %d: %s", running.kernel, blockIdx.x,
+       blockIdx.y, blockIdx.z, running.current, what);
+  running.failed = true;
+}
+
 void warp_barrier(unsigned mask) {
   const int warp = running.current / 32;
-  if (!(mask >> lane_id() & 1u)) {
-    fail(cudaErrorLaunchFailure, "%s: lane %d synchronises with mask %08x, which excludes it",
-         running.kernel, lane_id(), mask);
-    running.failed = true;
+  if (mask != 0xffffffffu) {
+    // Partial masks are legal CUDA; this emulator pairs a warp's barriers and shuffles by
+    // count, which only holds when the whole warp takes part, so it refuses them loudly.
+    kernel_fault(
+        "a warp barrier or shuffle with a partial mask (the emulator takes 0xffffffff "
+        "only)");
     return;
   }
   wait_at(running.block.warps[warp], [warp, mask] { return live_lanes(warp, mask); });
 }
 
-// A shuffle waits only for the lane it reads, as the hardware's does (it is no memory barrier:
-// only __syncwarp() orders other lanes' writes). Each lane keeps its last two published values;
-// a lane publishes its k-th once every lane has published its (k-1)-th, which each does after
-// reading its (k-2)-th, the value about to be overwritten.
+// PTX makes a shuffle wait for every lane of its mask, but promises no memory ordering (that
+// is __syncwarp()'s job). Here a lane continues once the lane it reads has published, so code
+// that leans on a shuffle to order shared-memory writes reads stale memory, as the memory
+// model allows. Lanes pair their k-th shuffles, counted per block. Each lane keeps its last two
+// published values; a lane publishes its k-th once every lane has published its (k-1)-th, which
+// each does after reading its (k-2)-th, the value about to be overwritten.
 uint64_t warp_exchange(unsigned mask, uint64_t bits, int source) {
   const int self = running.current, warp = self / 32;
   const int threads = static_cast<int>(running.block.fibers.size());
-  if (!(mask >> lane_id() & 1u)) {
-    fail(cudaErrorLaunchFailure, "%s: lane %d shuffles with mask %08x, which excludes it",
-         running.kernel, lane_id(), mask);
-    running.failed = true;
+  if (mask != 0xffffffffu) {
+    warp_barrier(mask);  // reports the partial mask
     return bits;
   }
   const auto lane_fiber = [&](int lane) -> Fiber* {

@@ -24,7 +24,7 @@
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
 // Blocks run one at a time (launches are serialised), so a function-static array is the one
-// block's shared memory.
+// block's shared memory (re-filled with 0xFF for each block: see static_shared_array).
 #define __shared__ static
 
 struct uint3 {
@@ -53,6 +53,11 @@ cudaError_t set_dynamic_shared_limit(const char* kernel, cudaFuncAttribute attr,
 // memory: a host pointer handed to a kernel.
 bool check_kernel_pointer(const void* p, const char* kernel, int argument);
 void* dynamic_shared_memory();
+// Declared by each `__shared__` array (rewrite_cuda_source.py adds the call): the block's first
+// declaration fills it with 0xFF bytes and counts it toward the shared-memory limit.
+void static_shared_array(void* p, size_t bytes);
+// Fails the running launch (cudaErrorLaunchFailure) with a reason; the kernel runs on.
+void kernel_fault(const char* what);
 void block_barrier();
 void warp_barrier(unsigned mask);
 // Every lane in `mask` publishes `bits` and receives what lane `source` published.

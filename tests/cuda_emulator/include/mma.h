@@ -13,6 +13,8 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 namespace nvcuda::wmma {
 
 struct matrix_a {};
@@ -30,6 +32,14 @@ struct fragment {
 };
 
 namespace detail {
+// WMMA's own rules: a 256-bit aligned pointer, and ldm a multiple of 16 bytes.
+template <class T>
+void check(const T* p, unsigned ldm, const char* op) {
+  if (reinterpret_cast<uintptr_t>(p) % 32 != 0)
+    mova::cuda_emulator::kernel_fault(op);
+  else if (ldm * sizeof(T) % 16 != 0)
+    mova::cuda_emulator::kernel_fault(op);
+}
 inline float widen(float v) {
   return v;
 }
@@ -50,6 +60,7 @@ void fill_fragment(fragment<Use, 16, 16, 16, T, Layout>& f, float v) {
 template <class Use, class T, class Layout, class S>
 void load_matrix_sync(fragment<Use, 16, 16, 16, T, Layout>& f, const S* p, unsigned ldm) {
   static_assert(!std::is_same_v<Use, accumulator>, "an accumulator load names its layout");
+  detail::check(p, ldm, "load_matrix_sync: pointer not 32-byte aligned or ldm not 16 bytes");
   for (int r = 0; r < 16; ++r)
     for (int c = 0; c < 16; ++c)
       f.x[r * 16 + c] =
@@ -59,6 +70,7 @@ void load_matrix_sync(fragment<Use, 16, 16, 16, T, Layout>& f, const S* p, unsig
 template <class T>
 void load_matrix_sync(fragment<accumulator, 16, 16, 16, T>& f, const float* p, unsigned ldm,
                       layout_t layout) {
+  detail::check(p, ldm, "load_matrix_sync: pointer not 32-byte aligned or ldm not 16 bytes");
   for (int r = 0; r < 16; ++r)
     for (int c = 0; c < 16; ++c)
       f.x[r * 16 + c] = layout == mem_col_major ? p[c * ldm + r] : p[r * ldm + c];
@@ -67,6 +79,7 @@ void load_matrix_sync(fragment<accumulator, 16, 16, 16, T>& f, const float* p, u
 template <class T>
 void store_matrix_sync(float* p, const fragment<accumulator, 16, 16, 16, T>& f, unsigned ldm,
                        layout_t layout) {
+  detail::check(p, ldm, "store_matrix_sync: pointer not 32-byte aligned or ldm not 16 bytes");
   for (int i = mova::cuda_emulator::lane_id(); i < 256; i += 32) {
     const int r = i / 16, c = i % 16;
     (layout == mem_col_major ? p[c * ldm + r] : p[r * ldm + c]) = f.x[i];
