@@ -307,6 +307,27 @@ TEST(CudaBackend, Bf16PathStaysInItsBudget) {
         "attention D384");
 }
 
+// Two GPUs: a tensor moves cuda:0 → cuda:1 (cudaMemcpyPeer; peer access is never enabled) and
+// each device computes on its own memory. ctest emulated.two_devices runs it on two emulated
+// devices, where a kernel given the other device's memory fails its launch.
+TEST(CudaBackend, TwoGpusCopyAndComputeOnTheirOwnMemory) {
+  MOVA_REQUIRE_GPU();
+  if (cuda::device_count() < 2) GTEST_SKIP() << "needs two CUDA devices";
+  const auto first = cuda::open_backend(0, Precision::kF32);
+  const auto second = cuda::open_backend(1, Precision::kF32);
+  Exec ex(2);
+  const Tensor x = random({4, 33}, 21), y = random({4, 33}, 22);
+  const Tensor moved = x.to(kGpu).to(Device::cuda(1));
+  EXPECT_EQ(moved.device(), Device::cuda(1));
+  EXPECT_EQ(moved.to(Device::cpu()).to_vector(), x.to_vector());
+  const Tensor sum = binary(ex, BinaryOp::kAdd, moved, y.to(Device::cuda(1)));
+  EXPECT_EQ(sum.device(), Device::cuda(1));
+  EXPECT_EQ(sum.to(Device::cpu()).to_vector(), binary(ex, BinaryOp::kAdd, x, y).to_vector());
+  const Tensor back = sum.to(kGpu);  // and back, then a kernel on cuda:0
+  EXPECT_EQ(host(affine(ex, back, 2.0f, 0.0f)).to_vector(),
+            affine(ex, binary(ex, BinaryOp::kAdd, x, y), 2.0f, 0.0f).to_vector());
+}
+
 // What `mova eval dit-forward --device cuda` runs: a whole tower with its weights on the GPU.
 TEST(CudaBackend, TinyDitTowersMatchTheCpu) {
   MOVA_REQUIRE_GPU();
