@@ -40,24 +40,27 @@ std::map<std::string, int>& dynamic_shared_limits() {
 
 }  // namespace
 
-void say(const char* format, ...) {
+namespace {
+void say_v(const char* format, va_list args) {
   std::fprintf(stderr, "mova CUDA emulator: ");
+  // clang-analyzer 14 loses the callers' va_start here (a false positive).
+  std::vfprintf(stderr, format, args);  // NOLINT(clang-analyzer-valist.Uninitialized)
+  std::fprintf(stderr, "\n");
+}
+}  // namespace
+
+void say(const char* format, ...) {
   va_list args;
   va_start(args, format);
-  // clang-analyzer 14 loses va_start here (a false positive).
-  std::vfprintf(stderr, format, args);  // NOLINT(clang-analyzer-valist.Uninitialized)
+  say_v(format, args);
   va_end(args);
-  std::fprintf(stderr, "\n");
 }
 
 cudaError_t fail(cudaError_t status, const char* format, ...) {
-  std::fprintf(stderr, "mova CUDA emulator: ");
   va_list args;
   va_start(args, format);
-  // clang-analyzer 14 loses va_start here (a false positive).
-  std::vfprintf(stderr, format, args);  // NOLINT(clang-analyzer-valist.Uninitialized)
+  say_v(format, args);
   va_end(args);
-  std::fprintf(stderr, "\n");
   last_error = status;
   return status;
 }

@@ -226,10 +226,11 @@ void run_grid(const char* name, dim3 grid, dim3 block, size_t shared_bytes, void
     fail(cudaErrorInvalidConfiguration, "%s: grid (%u, %u, %u)", name, grid.x, grid.y, grid.z);
     return;
   }
-  if (shared_bytes > dynamic_shared_limit(name)) {
+  const size_t shared_limit = dynamic_shared_limit(name);
+  if (shared_bytes > shared_limit) {
     fail(cudaErrorInvalidValue,
          "%s: %zu bytes of dynamic shared memory, %zu allowed (cudaFuncSetAttribute raises it)",
-         name, shared_bytes, dynamic_shared_limit(name));
+         name, shared_bytes, shared_limit);
     return;
   }
   if (current_device() >= device_count()) {
@@ -237,7 +238,7 @@ void run_grid(const char* name, dim3 grid, dim3 block, size_t shared_bytes, void
     return;
   }
 
-  running.shared_limit = dynamic_shared_limit(name);
+  running.shared_limit = shared_limit;
   running.kernel = name;
   running.body = body;
   running.closure = closure;

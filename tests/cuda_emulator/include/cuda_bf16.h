@@ -1,6 +1,8 @@
 // CUDA emulator (tests/cuda_emulator): the BF16 storage type and its conversions, written here
 // from the format (1 sign, 8 exponent, 7 mantissa bits): float to BF16 rounds to nearest even
 // and keeps NaNs quiet NaNs, as the GPU's __float2bfloat16_rn does.
+// Deliberately not runtime/dtype.h's conversion: test_emulator.cu checks the two against
+// each other.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,7 @@
 // CUDA emulator (tests/cuda_emulator): the IEEE half storage type and its conversions (round to
 // nearest even, subnormals, infinities and NaNs), written here from the binary16 format.
+// Deliberately not runtime/dtype.h's conversion: test_emulator.cu checks the two against
+// each other.
 #pragma once
 
 #include <cstdint>
