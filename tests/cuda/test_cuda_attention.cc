@@ -27,16 +27,34 @@ const AttentionProblem kCases[] = {
     problem(1, 100, 77, 2, 128, 0, false), problem(2, 16, 32, 2, 128, 1, true),
     problem(1, 250, 513, 1, 128, 0, true)};
 
+// How q reaches the kernel: the problem's strided view of a fused projection (rows 2 bytes past
+// 16-byte alignment, so the tensor-core kernel copies tiles by plain loads), or a contiguous
+// copy (aligned: cp.async).
+enum class QLayout { kFusedView, kContiguous };
+
+template <typename Elem>
+std::vector<Elem> contiguous_q(const AttentionProblem& c, const std::vector<Elem>& q_fused) {
+  std::vector<Elem> q;
+  for (int64_t row = 0; row < c.B * c.Lq * c.H; ++row)
+    for (int64_t i = 0; i < c.D; ++i) q.push_back(q_fused[row * (c.D + c.kPad) + 1 + i]);
+  return q;
+}
+
 template <typename Elem>
 cuda::AttentionArgs device_args(const AttentionProblem& c, const std::vector<Elem>& q,
                                 const std::vector<Elem>& k, const std::vector<Elem>& v,
-                                test::DeviceScratch& d) {
+                                test::DeviceScratch& d, QLayout layout = QLayout::kFusedView) {
   cuda::AttentionArgs a;
-  a.q = static_cast<const Elem*>(d.upload(q)) + 1;
+  if (layout == QLayout::kFusedView) {
+    a.q = static_cast<const Elem*>(d.upload(q)) + 1;
+    a.q_strides = {c.q_stride(0), c.q_stride(1), c.q_stride(2)};
+  } else {
+    a.q = d.upload(contiguous_q(c, q));
+    a.q_strides = {c.Lq * c.H * c.D, c.H * c.D, c.D};
+  }
   a.k = d.upload(k);
   a.v = d.upload(v);
   a.out = d.zeros(c.B * c.Lq * c.H * c.D * sizeof(Elem));
-  a.q_strides = {c.q_stride(0), c.q_stride(1), c.q_stride(2)};
   a.k_strides = a.v_strides = {c.kv_stride(0), c.kv_stride(1), c.kv_stride(2)};
   a.batch = c.B, a.q_len = c.Lq, a.kv_len = c.Lk, a.heads = c.H, a.head_dim = c.D;
   if (c.bias_heads) a.bias = static_cast<const float*>(d.upload(c.bias));
@@ -59,25 +77,34 @@ TEST(CudaAttention, F32MatchesCpu) {
 }
 
 // Both kernels on BF16: the CUDA-core one (F32 arithmetic) and the tensor-core one (P rounded to
-// BF16 before P·V); the same bounds, which the P rounding fits (2^-9 relative per weight).
+// BF16 before P·V) with q unaligned and aligned (its two ways of loading tiles); the same
+// bounds, which the P rounding fits (2^-9 relative per weight).
 TEST(CudaAttention, Bf16MatchesCpuOnTheSameRoundedInputs) {
   MOVA_REQUIRE_GPU();
-  for (auto kernel : {cuda::AttentionKernel::kCudaCores, cuda::AttentionKernel::kTensorCores}) {
-    const char* kname = kernel == cuda::AttentionKernel::kCudaCores ? "cuda cores" : "tensor cores";
+  struct Variant {
+    cuda::AttentionKernel kernel;
+    QLayout layout;
+    const char* name;
+  };
+  const Variant variants[] = {
+      {cuda::AttentionKernel::kCudaCores, QLayout::kFusedView, "cuda cores"},
+      {cuda::AttentionKernel::kTensorCores, QLayout::kFusedView, "tensor cores, plain loads"},
+      {cuda::AttentionKernel::kTensorCores, QLayout::kContiguous, "tensor cores, cp.async"}};
+  for (const Variant& variant : variants) {
     uint32_t seed = 500;
     for (AttentionProblem c : kCases) {
       c.fill(seed += 10);
       const auto q = test::round_to_bf16(c.q_fused), k = test::round_to_bf16(c.k),
                  v = test::round_to_bf16(c.v);
       test::DeviceScratch d;
-      cuda::AttentionArgs a = device_args(c, q, k, v, d);
+      cuda::AttentionArgs a = device_args(c, q, k, v, d, variant.layout);
       a.dtype = DType::kBF16;
-      a.kernel = kernel;
+      a.kernel = variant.kernel;
       cuda::attention(a);
       const auto got = test::from_bf16(d.download<uint16_t>(a.out, c.B * c.Lq * c.H * c.D));
       const auto ref = c.cpu();
-      EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << c.name() << " " << kname;
-      EXPECT_GT(test::cosine(got, ref), 0.9999) << c.name() << " " << kname;
+      EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << c.name() << " " << variant.name;
+      EXPECT_GT(test::cosine(got, ref), 0.9999) << c.name() << " " << variant.name;
     }
   }
 }
@@ -99,16 +126,19 @@ TEST(CudaAttention, MinusInfinityBiasOverWholeKeyTiles) {
   }
   const auto q = test::round_to_bf16(c.q_fused), k = test::round_to_bf16(c.k),
              v = test::round_to_bf16(c.v);
-  for (auto kernel : {cuda::AttentionKernel::kCudaCores, cuda::AttentionKernel::kTensorCores}) {
-    test::DeviceScratch d;
-    cuda::AttentionArgs a = device_args(c, q, k, v, d);
-    a.dtype = DType::kBF16;
-    a.kernel = kernel;
-    cuda::attention(a);
-    const auto got = test::from_bf16(d.download<uint16_t>(a.out, c.Lq * c.D));
-    EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << "BF16 kernel " << static_cast<int>(kernel);
-    EXPECT_GT(test::cosine(got, ref), 0.9999) << "BF16 kernel " << static_cast<int>(kernel);
-  }
+  for (auto layout : {QLayout::kFusedView, QLayout::kContiguous})
+    for (auto kernel : {cuda::AttentionKernel::kCudaCores, cuda::AttentionKernel::kTensorCores}) {
+      test::DeviceScratch d;
+      cuda::AttentionArgs a = device_args(c, q, k, v, d, layout);
+      a.dtype = DType::kBF16;
+      a.kernel = kernel;
+      cuda::attention(a);
+      const auto got = test::from_bf16(d.download<uint16_t>(a.out, c.Lq * c.D));
+      const int which = static_cast<int>(kernel), contiguous = layout == QLayout::kContiguous;
+      EXPECT_LE(test::max_rel_error(got, ref), 1e-2)
+          << "BF16 kernel " << which << " q " << contiguous;
+      EXPECT_GT(test::cosine(got, ref), 0.9999) << "BF16 kernel " << which << " q " << contiguous;
+    }
 }
 
 TEST(CudaAttention, EmptyProblemsReturnLikeTheCpu) {  // returns before any launch: no GPU

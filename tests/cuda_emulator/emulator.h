@@ -6,6 +6,8 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -42,6 +44,18 @@ int device_count();
 int current_device();
 // The dynamic shared memory a kernel may launch with (48 KiB unless cudaFuncSetAttribute).
 size_t dynamic_shared_limit(const char* kernel);
+
+// For the warp-level instructions (ptx.cc), inside a kernel:
+// whether [p, p + bytes) lies in the running block's shared memory (dynamic or static);
+bool in_shared_memory(const void* p, size_t bytes);
+// every lane of the calling warp (all 32 must be live) hands in `words` (≤ 4) words; returns
+// with all[lane * words + i] = word i of that lane, for every lane;
+void warp_gather(const uint32_t* mine, int words, uint32_t* all);
+// this thread's cp.async queue: a copy started, the started ones committed as a group, and
+// the wait that does (completes) all but the `pending` newest committed groups.
+void async_copy_start(std::function<void()> copy);
+void async_copy_commit();
+void async_copy_wait(int pending);
 
 // Says on stderr why the emulator refused a call.
 void say(const char* format, ...) __attribute__((format(printf, 1, 2)));

@@ -6,7 +6,6 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <gtest/gtest.h>
-#include <mma.h>
 
 #include <cmath>
 #include <cstring>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "emulator.h"
+#include "runtime/cuda/kernels/warp_mma.cuh"
 #include "runtime/dtype.h"
 
 namespace {
@@ -186,49 +186,92 @@ TEST(CudaEmulatorDeathTest, HostCodeReadingDeviceMemoryFaults) {
   cudaFree(p);
 }
 
-// One warp: D = A·B + C on tensor cores, and a store read back by another lane.
-__global__ void wmma_tile(const __nv_bfloat16* a, const __nv_bfloat16* b, float* d, float* seen,
-                          bool sync) {
-  namespace wmma = nvcuda::wmma;
-  wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
-  wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> fb;
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-  wmma::fill_fragment(acc, 1.0f);
-  wmma::load_matrix_sync(fa, a, 16);
-  wmma::load_matrix_sync(fb, b, 16);
-  wmma::mma_sync(acc, fa, fb, acc);
-  wmma::store_matrix_sync(d, acc, 16, wmma::mem_row_major);
-  if (sync) __syncwarp();
-  if (threadIdx.x == 0) seen[0] = d[255];  // stored by lane 255 % 32 = 31
+// One warp: each lane loads four 8x8 matrices with ldmatrix (plain and transposed) and
+// computes D = A·B + 1 for one m16n8k16 tile from fragments it builds from the operands.
+__global__ void ldmatrix_and_mma(const uint16_t* m, uint32_t* plain, uint32_t* trans,
+                                 const uint16_t* a, const uint16_t* b, float* d) {
+  __shared__ __align__(16) uint16_t tiles[32 * 8];  // matrix j: rows 8j..8j+7
+  for (int i = 0; i < 8; ++i) tiles[threadIdx.x * 8 + i] = m[threadIdx.x * 8 + i];
+  __syncwarp();
+  uint32_t r[4];
+  mova::cuda::ptx::ldmatrix_x4(r, tiles + threadIdx.x * 8);
+  for (int j = 0; j < 4; ++j) plain[threadIdx.x * 4 + j] = r[j];
+  mova::cuda::ptx::ldmatrix_x4_trans(r, tiles + threadIdx.x * 8);
+  for (int j = 0; j < 4; ++j) trans[threadIdx.x * 4 + j] = r[j];
+
+  // A is 16x16 row-major, B 16x8 stored by columns (b[n * 16 + k]), D 16x8 row-major.
+  const int g = threadIdx.x / 4, t = threadIdx.x % 4;
+  const auto pair = [](const uint16_t* p, int stride) {
+    return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[stride]) << 16;
+  };
+  const uint32_t fa[4] = {pair(a + g * 16 + 2 * t, 1), pair(a + (g + 8) * 16 + 2 * t, 1),
+                          pair(a + g * 16 + 2 * t + 8, 1), pair(a + (g + 8) * 16 + 2 * t + 8, 1)};
+  float acc[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+  mova::cuda::ptx::mma_bf16_16816(acc, fa, pair(b + g * 16 + 2 * t, 1),
+                                  pair(b + g * 16 + 2 * t + 8, 1));
+  d[g * 8 + 2 * t] = acc[0], d[g * 8 + 2 * t + 1] = acc[1];
+  d[(g + 8) * 8 + 2 * t] = acc[2], d[(g + 8) * 8 + 2 * t + 1] = acc[3];
 }
 
-TEST(CudaEmulator, WmmaComputesTheTileAndStoresAreSplitOverLanes) {
-  std::vector<uint16_t> a(256), b(256);
+TEST(CudaEmulator, LdmatrixAndMmaFollowPtxFragmentLayouts) {
+  std::vector<uint16_t> m(256);
+  for (int i = 0; i < 256; ++i) m[static_cast<size_t>(i)] = static_cast<uint16_t>(i);
+  std::vector<uint16_t> a(256), b(128);
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> small(-4, 4);
   for (auto& v : a) v = mova::f32_to_bf16(static_cast<float>(small(rng)));
   for (auto& v : b) v = mova::f32_to_bf16(static_cast<float>(small(rng)));
-  auto* da = reinterpret_cast<__nv_bfloat16*>(to_device(a));
-  auto* db = reinterpret_cast<__nv_bfloat16*>(to_device(b));
-  float *d = fresh<float>(256), *seen = fresh<float>(1);
-  wmma_tile<<<1, 32>>>(da, db, d, seen, true);
+  uint16_t *dm = to_device(m), *da = to_device(a), *db = to_device(b);
+  uint32_t *plain = fresh<uint32_t>(128), *trans = fresh<uint32_t>(128);
+  float* d = fresh<float>(128);
+  ldmatrix_and_mma<<<1, 32>>>(dm, plain, trans, da, db, d);
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
-  const std::vector<float> got = to_host(d, 256);
+  const std::vector<uint32_t> got_plain = to_host(plain, 128), got_trans = to_host(trans, 128);
+  // Element (row, col) of matrix j is the number 64j + 8row + col.
+  for (uint32_t lane = 0; lane < 32; ++lane)
+    for (uint32_t j = 0; j < 4; ++j) {
+      const uint32_t g = lane / 4, t = lane % 4, base = 64 * j;
+      const uint32_t p = got_plain[lane * 4 + j], q = got_trans[lane * 4 + j];
+      EXPECT_EQ(p & 0xffffu, base + 8 * g + 2 * t) << lane << " " << j;
+      EXPECT_EQ(p >> 16, base + 8 * g + 2 * t + 1) << lane << " " << j;
+      EXPECT_EQ(q & 0xffffu, base + 8 * (2 * t) + g) << lane << " " << j;
+      EXPECT_EQ(q >> 16, base + 8 * (2 * t + 1) + g) << lane << " " << j;
+    }
+  const std::vector<float> got = to_host(d, 128);
   for (int r = 0; r < 16; ++r)
-    for (int c = 0; c < 16; ++c) {
-      float expected = 1.0f;  // B is column-major: B[k][c] at b[c * 16 + k]
+    for (int n = 0; n < 8; ++n) {
+      float expected = 1.0f;
       for (int k = 0; k < 16; ++k)
         expected += mova::bf16_to_f32(a[static_cast<size_t>(r * 16 + k)]) *
-                    mova::bf16_to_f32(b[static_cast<size_t>(c * 16 + k)]);
-      EXPECT_EQ(got[static_cast<size_t>(r * 16 + c)], expected) << r << "," << c;
+                    mova::bf16_to_f32(b[static_cast<size_t>(n * 16 + k)]);
+      EXPECT_EQ(got[static_cast<size_t>(r * 8 + n)], expected) << r << "," << n;
     }
-  EXPECT_EQ(to_host(seen, 1)[0], got[255]);
+  cudaFree(dm), cudaFree(da), cudaFree(db), cudaFree(plain), cudaFree(trans), cudaFree(d);
+}
 
-  float* d2 = fresh<float>(256);
-  wmma_tile<<<1, 32>>>(da, db, d2, seen, false);
+// Thread 0 copies 16 bytes into shared memory with cp.async; what it reads before the wait, and
+// after, and what a zero-filling copy leaves.
+__global__ void async_copy(const float* src, float* before, float* after, float* zeros) {
+  __shared__ __align__(16) float tile[8];
+  if (threadIdx.x != 0) return;
+  mova::cuda::ptx::cp_async_16(tile, src, true);
+  mova::cuda::ptx::cp_async_16(tile + 4, src, false);
+  mova::cuda::ptx::cp_async_commit();
+  for (int i = 0; i < 4; ++i) before[i] = tile[i];
+  mova::cuda::ptx::cp_async_wait<0>();
+  for (int i = 0; i < 4; ++i) after[i] = tile[i], zeros[i] = tile[4 + i];
+}
+
+TEST(CudaEmulator, CpAsyncLandsAtItsWait) {
+  const std::vector<float> x = {1.0f, 2.0f, 3.0f, 4.0f};
+  float* src = to_device(x);
+  float *before = fresh<float>(4), *after = fresh<float>(4), *zeros = fresh<float>(4);
+  async_copy<<<1, 32>>>(src, before, after, zeros);
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
-  EXPECT_TRUE(std::isnan(to_host(seen, 1)[0])) << "lane 0 read lane 31's part before it stored";
-  cudaFree(da), cudaFree(db), cudaFree(d), cudaFree(d2), cudaFree(seen);
+  for (float v : to_host(before, 4)) EXPECT_TRUE(std::isnan(v)) << "in flight";
+  EXPECT_EQ(to_host(after, 4), x);
+  EXPECT_EQ(to_host(zeros, 4), std::vector<float>(4, 0.0f));
+  cudaFree(src), cudaFree(before), cudaFree(after), cudaFree(zeros);
 }
 
 TEST(CudaEmulator, Bf16AndHalfConversionsRoundToNearestEven) {
@@ -352,11 +395,24 @@ __global__ void half_warp_shuffle(float* out) {
   out[threadIdx.x] = __shfl_xor_sync(0x0000ffffu, 1.0f, 1);
 }
 
-__global__ void misaligned_wmma(const __nv_bfloat16* a, float* out) {
-  nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, __nv_bfloat16, nvcuda::wmma::row_major>
-      f;
-  nvcuda::wmma::load_matrix_sync(f, a + 1, 16);  // 2-byte aligned
-  out[0] = f.x[0];
+__global__ void ldmatrix_from_global(const uint16_t* a, float* out) {
+  uint32_t r[4];
+  mova::cuda::ptx::ldmatrix_x4(r, a);  // ldmatrix reads shared memory only
+  out[threadIdx.x] = static_cast<float>(r[0]);
+}
+
+__global__ void misaligned_cp_async(const float* src) {
+  __shared__ __align__(16) float tile[8];
+  mova::cuda::ptx::cp_async_16(tile, src + 1, true);  // 4-byte aligned source
+  mova::cuda::ptx::cp_async_wait<0>();
+}
+
+__global__ void mma_after_a_lane_left(float* out) {
+  if (threadIdx.x == 31) return;
+  const uint32_t a[4] = {0, 0, 0, 0};
+  float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  mova::cuda::ptx::mma_bf16_16816(d, a, 0, 0);  // .aligned: the whole warp must execute it
+  out[threadIdx.x] = d[0];
 }
 
 TEST(CudaEmulator, WhatTheEmulatorCannotOrTheGpuWouldNotRunFailsTheLaunch) {
@@ -365,9 +421,13 @@ TEST(CudaEmulator, WhatTheEmulatorCannotOrTheGpuWouldNotRunFailsTheLaunch) {
   EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "static shared memory over 48 KiB";
   half_warp_shuffle<<<1, 32>>>(out);
   EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "partial-mask shuffles are refused";
-  auto* a = reinterpret_cast<__nv_bfloat16*>(to_device(std::vector<uint16_t>(512, 0)));
-  misaligned_wmma<<<1, 32>>>(a, out);
-  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "WMMA needs 32-byte alignment";
+  uint16_t* a = to_device(std::vector<uint16_t>(512, 0));
+  ldmatrix_from_global<<<1, 32>>>(a, out);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "ldmatrix from global memory";
+  misaligned_cp_async<<<1, 32>>>(out);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "cp.async needs 16-byte alignment";
+  mma_after_a_lane_left<<<1, 32>>>(out);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "mma.sync with 31 lanes";
   cudaFree(a), cudaFree(out);
 }
 

@@ -1,16 +1,22 @@
 // CUDA emulator: kernel launches. Blocks run one after another; the threads of a block are
 // fibers (own stacks, switched by hand-written x86-64 code: glibc's swapcontext makes a system
-// call per switch) resumed round-robin in thread order by a scheduler. A fiber runs until it
-// waits at a barrier or returns, so lower threads run ahead of higher ones between barriers
-// rather than in lockstep: a thread reading a higher thread's unsynchronised write sees stale
-// memory (a lower thread's write is already there, so that direction goes unseen). A barrier
-// completes when every live member has arrived; a round in which no fiber moves is a deadlock
+// call per switch) resumed by a scheduler. A fiber runs until it waits at a barrier or returns.
+// The scheduler lets one warp run as far as it can (until every lane waits at a block barrier or
+// has returned) before the next starts, warps in ascending order in even blocks and descending
+// in odd ones; inside a warp, lanes are resumed round-robin in lane order. So between barriers
+// a warp runs ahead of the others and lower lanes of a warp ahead of higher ones: a thread
+// reading another warp's (or a higher lane's) unsynchronised write sees stale memory, and a
+// warp that overwrites shared memory which another warp has yet to read shows too. A barrier
+// completes when every live member has arrived; a pass in which no fiber moves is a deadlock
 // (threads waiting at different barriers), reported and the launch abandoned.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <vector>
 
 #include "cuda_runtime.h"
@@ -58,6 +64,7 @@ namespace {
 constexpr size_t kStackBytes = size_t{256} << 10;
 constexpr size_t kGuardBytes = 4096;
 constexpr int kMaxThreads = 1024;
+constexpr int kMaxGatherWords = 4;
 
 struct Fiber {
   void* sp = nullptr;
@@ -65,6 +72,9 @@ struct Fiber {
   bool done = false;
   uint64_t shuffles = 0;           // values published by warp shuffles so far
   uint64_t published[2] = {0, 0};  // the last two, by shuffle number modulo 2
+  // cp.async copies: started since the last commit, and committed groups oldest first.
+  std::vector<std::function<void()>> started;
+  std::deque<std::vector<std::function<void()>>> committed;
 };
 
 struct Group {
@@ -77,6 +87,7 @@ struct Block {
   int live = 0;
   Group block;
   Group warps[kMaxThreads / 32];
+  uint32_t gathered[kMaxThreads][kMaxGatherWords];  // warp_gather's staging, by thread
   std::vector<unsigned char> storage;  // dynamic shared memory, 128-byte aligned inside
   unsigned char* shared = nullptr;
   size_t shared_bytes = 0;
@@ -92,8 +103,8 @@ struct Running {
   void* scheduler_sp = nullptr;
   uint64_t progress = 0;
   bool failed = false;
-  size_t shared_limit = 0;                 // dynamic + static, as the GPU counts
-  std::vector<const void*> static_shared;  // arrays this block has declared
+  size_t shared_limit = 0;                                    // dynamic + static, as the GPU counts
+  std::vector<std::pair<const void*, size_t>> static_shared;  // arrays this block declared
   size_t static_shared_bytes = 0;
 } running;
 
@@ -142,6 +153,8 @@ extern "C" [[noreturn]] void mova_cuda_emulator_fiber_entry() {
 // registers, the entry's address, and a slot that leaves the stack aligned as after a call.
 void start_fiber(Fiber& f, char* stack_base) {
   f.shuffles = 0;
+  f.started.clear();  // a GPU thread that exits with copies in flight: nobody may read them
+  f.committed.clear();
   auto top = reinterpret_cast<uintptr_t>(stack_base + kStackBytes) & ~uintptr_t{15};
   auto** sp = reinterpret_cast<void**>(top);  // NOLINT(performance-no-int-to-ptr): a stack top
   *--sp = nullptr;
@@ -192,14 +205,23 @@ void run_block(int threads) {
   running.static_shared.clear();
   running.static_shared_bytes = 0;
   for (int t = 0; t < threads; ++t) start_fiber(b.fibers[static_cast<size_t>(t)], stack(t));
+  const int warps = (threads + 31) / 32;
+  const bool descending = (blockIdx.x + blockIdx.y + blockIdx.z) % 2 == 1;
   while (b.live > 0) {
     const uint64_t before = running.progress;
-    for (int t = 0; t < threads; ++t) {
-      Fiber& f = b.fibers[static_cast<size_t>(t)];
-      if (f.done) continue;
-      running.current = t;
-      threadIdx = f.index;
-      mova_cuda_emulator_switch(&running.scheduler_sp, f.sp);
+    for (int i = 0; i < warps; ++i) {
+      const int warp = descending ? warps - 1 - i : i;
+      for (;;) {  // this warp runs ahead until it moves no more
+        const uint64_t warp_before = running.progress;
+        for (int t = warp * 32; t < std::min(threads, warp * 32 + 32); ++t) {
+          Fiber& f = b.fibers[static_cast<size_t>(t)];
+          if (f.done) continue;
+          running.current = t;
+          threadIdx = f.index;
+          mova_cuda_emulator_switch(&running.scheduler_sp, f.sp);
+        }
+        if (running.progress == warp_before || running.failed) break;
+      }
     }
     if (running.progress == before) {
       fail(cudaErrorLaunchFailure,
@@ -281,10 +303,10 @@ bool check_kernel_pointer(const void* p, const char* name, int argument) {
 }
 
 void static_shared_array(void* p, size_t bytes) {
-  for (const void* q : running.static_shared)
-    if (q == p) return;
+  for (const auto& array : running.static_shared)
+    if (array.first == p) return;
   // The first thread of the block to declare the array: nobody has written it yet.
-  running.static_shared.push_back(p);
+  running.static_shared.emplace_back(p, bytes);
   std::memset(p, 0xff, bytes);
   running.static_shared_bytes += bytes;
   if (running.static_shared_bytes + running.block.shared_bytes > running.shared_limit) {
@@ -366,6 +388,58 @@ uint64_t warp_exchange(unsigned mask, uint64_t bits, int source) {
     yield();
   }
   return from->published[k % 2];
+}
+
+}  // namespace mova::cuda_emulator
+
+namespace mova::cuda_emulator {
+
+bool in_shared_memory(const void* p, size_t bytes) {
+  const auto inside = [p, bytes](const void* begin, size_t size) {
+    const auto* b = static_cast<const unsigned char*>(begin);
+    const auto* q = static_cast<const unsigned char*>(p);
+    return q >= b && bytes <= size && q - b <= static_cast<ptrdiff_t>(size - bytes);
+  };
+  if (inside(running.block.shared, running.block.shared_bytes)) return true;
+  for (const auto& array : running.static_shared)
+    if (inside(array.first, array.second)) return true;
+  return false;
+}
+
+void warp_gather(const uint32_t* mine, int words, uint32_t* all) {
+  const int warp = running.current / 32;
+  if (live_lanes(warp, 0xffffffffu) != 32) {
+    kernel_fault("a warp-wide instruction (mma, ldmatrix) with fewer than 32 live lanes");
+    return;
+  }
+  if (words > kMaxGatherWords) {
+    kernel_fault("warp_gather: too many words");
+    return;
+  }
+  std::memcpy(running.block.gathered[running.current], mine, sizeof(uint32_t) * words);
+  warp_barrier(0xffffffffu);
+  for (int lane = 0; lane < 32; ++lane)
+    std::memcpy(all + lane * words, running.block.gathered[warp * 32 + lane],
+                sizeof(uint32_t) * words);
+  warp_barrier(0xffffffffu);  // nobody stages the next operands before every lane has these
+}
+
+void async_copy_start(std::function<void()> copy) {
+  me().started.push_back(std::move(copy));
+}
+
+void async_copy_commit() {
+  Fiber& f = me();
+  f.committed.push_back(std::move(f.started));
+  f.started.clear();
+}
+
+void async_copy_wait(int pending) {
+  Fiber& f = me();
+  while (static_cast<int>(f.committed.size()) > pending) {
+    for (auto& copy : f.committed.front()) copy();
+    f.committed.pop_front();
+  }
 }
 
 }  // namespace mova::cuda_emulator

@@ -4,7 +4,7 @@
 // of a .cu file into calls of these (launches, dynamic shared memory, cudaFuncSetAttribute).
 //
 // Each thread of a block is a fiber on its own stack; blocks run one after another. A fiber
-// runs until it reaches a barrier (__syncthreads, __syncwarp, a shuffle, a WMMA operation), so
+// runs until it reaches a barrier (__syncthreads, __syncwarp, a shuffle, mma or ldmatrix), so
 // a missing barrier shows as a stale read instead of being hidden by lockstep execution.
 #pragma once
 
@@ -22,7 +22,7 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 // Blocks run one at a time (launches are serialised), so a function-static array is the one
 // block's shared memory (re-filled with 0xFF for each block: see static_shared_array).
 #define __shared__ static

@@ -3,7 +3,7 @@
 // runtime/ops/attention.h: out = softmax(q·kᵀ·scale + bias + mask)·v per batch and head, padded
 // keys get −FLT_MAX (a fully padded row becomes uniform, as in PyTorch).
 //
-// Two kernels: BF16 runs on tensor cores (WMMA 16×16×16, F32 accumulation; P is rounded to
+// Two kernels: BF16 runs on tensor cores (mma.sync m16n8k16, F32 accumulation; P is rounded to
 // BF16 before P·V, as FlashAttention-2 does), F32 on CUDA cores in F32 throughout (the parity
 // path). `kernel` forces one, for tests and benchmarks.
 #pragma once
