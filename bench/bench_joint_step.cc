@@ -87,10 +87,7 @@ int main(int argc, char** argv) {
       model = tmp.string();
     }
     const mova::Device device = mova::parse_device(device_name, "--device");
-    MOVA_CHECK(precision == "f32" || precision == "bf16", mova::ErrorKind::kInvalidArgument,
-               "--precision ", precision, ": expected f32 or bf16");
-    const auto backend = mova::open_device(
-        device, precision == "bf16" ? mova::Precision::kBF16 : mova::Precision::kF32);
+    const auto backend = mova::open_device(device, mova::parse_precision(precision, "--precision"));
     const mova::Checkpoint ckpt = mova::Checkpoint::open(model);
     const mova::JointDenoiser denoiser(ckpt, device,
                                        static_cast<uint64_t>(weights_mib * (1 << 20)));

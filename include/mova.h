@@ -109,6 +109,11 @@ typedef struct mova_generate_params {
   int64_t device_weights_mib;  /* > 0: keep at most this much of the denoiser's weights on
                                   its device, streaming the rest each step; 0: as much as
                                   fits (copies are given back when the device is full) */
+  const char* precision;       /* a GPU's arithmetic: "bf16" (NULL: GEMM and attention
+                                  operands rounded to BF16, F32 accumulation, tensor cores)
+                                  or "f32" (strict F32, the CPU's results to ~1e-5); the CPU
+                                  computes in F32 whatever this says, so "bf16" with no
+                                  component on a GPU is an error */
   int32_t no_tags;             /* non-zero: the MP4 carries neither the prompt (title) nor
                                   the settings (comment) */
   mova_progress_callback progress;

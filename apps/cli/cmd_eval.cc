@@ -22,7 +22,7 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
   }
   auto* cmd = app.add_subcommand("eval", help);
   struct Args {
-    std::string stage, model, in, out, device = "cpu";
+    std::string stage, model, in, out, device = "cpu", precision;
     std::vector<std::string> sets;
   };
   auto a = std::make_shared<Args>();
@@ -34,6 +34,9 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--device", a->device,
                   std::string("where the stage's model runs: ") + device_choices() +
                       " (default cpu; stages that run on a GPU so far: " + device_stages + ")");
+  cmd->add_option("--precision", a->precision,
+                  "a GPU's arithmetic: f32 (default here, the parity path) or bf16 (as "
+                  "`mova generate` on a GPU)");
   cmd->callback([a, &global] {
     const EvalStage& stage = find_eval_stage(a->stage);
     StageParams params(a->sets);
@@ -41,7 +44,8 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
     const Device device = parse_device(a->device, "--device");
     MOVA_CHECK(device.is_cpu() || stage.on_device, ErrorKind::kUnsupported, "eval ", a->stage,
                ": runs on the CPU only so far (--device ", device.str(), " was given)");
-    const std::unique_ptr<Backend> backend = open_device(device);
+    const std::unique_ptr<Backend> backend = open_device(
+        device, choose_precision(a->precision, {device}, "--precision", Precision::kF32));
     std::optional<Checkpoint> ckpt;
     if (stage.needs_model) {
       MOVA_CHECK(!a->model.empty(), ErrorKind::kInvalidArgument, "stage '", a->stage,

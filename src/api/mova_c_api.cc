@@ -140,7 +140,10 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     mova::AbortFn abort;
     if (p->should_abort) abort = [p] { return p->should_abort(p->user_data) != 0; };
     // Open for this call only: the weights are uploaded per call anyway.
-    const auto backends = mova::open_devices({r.device, r.text_device, r.vae_device});
+    const mova::Precision precision = mova::choose_precision(
+        p->precision ? p->precision : "", {r.device, r.text_device, r.vae_device}, "precision",
+        mova::Precision::kBF16);
+    const auto backends = mova::open_devices({r.device, r.text_device, r.vae_device}, precision);
     mova::Exec ex(p->threads);
     auto clip = std::make_unique<mova_clip>();
     clip->clip = generator.run(ex, r, progress, abort);

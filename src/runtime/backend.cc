@@ -20,6 +20,17 @@ std::vector<Backend*>& registry() {
 
 }  // namespace
 
+Precision parse_precision(const std::string& text, const std::string& option) {
+  if (text == "f32") return Precision::kF32;
+  if (text == "bf16") return Precision::kBF16;
+  fail(ErrorKind::kInvalidArgument, option, ": unknown precision '", text,
+       "' (expected f32 or bf16)");
+}
+
+const char* precision_name(Precision precision) {
+  return precision == Precision::kBF16 ? "bf16" : "f32";
+}
+
 Backend::Backend(Device device) : device_(device) {
   MOVA_CHECK(!device.is_cpu(), ErrorKind::kInternal, "the host has no Backend object");
   std::lock_guard<std::mutex> lock(registry_mutex());

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <string>
 
 #include "runtime/allocator.h"
 #include "runtime/device.h"
@@ -24,6 +25,10 @@ namespace mova {
 // How a backend computes: kF32 matches the CPU (~1e-5); kBF16 rounds GEMM and attention
 // inputs to BF16 with F32 accumulation (tensor cores), within each backend's stated budget.
 enum class Precision { kF32, kBF16 };
+
+// "f32" or "bf16"; anything else is a kInvalidArgument error naming `option`.
+Precision parse_precision(const std::string& text, const std::string& option);
+const char* precision_name(Precision precision);
 
 class Backend {
  public:

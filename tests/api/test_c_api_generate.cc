@@ -120,6 +120,15 @@ TEST_F(CApiGenerate, InvalidParamsFailBeforeAnyStage) {
   EXPECT_NE(std::string(mova_last_error()).find("device_weights_mib -1 must be >= 0"),
             std::string::npos);
   p.device_weights_mib = 0;
+  p.precision = "fp16";
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mova_last_error()).find("precision: unknown precision 'fp16'"),
+            std::string::npos);
+  p.precision = "bf16";  // everything on the CPU, which computes in F32
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mova_last_error()).find("precision bf16: nothing runs on a GPU"),
+            std::string::npos);
+  p.precision = "f32";
   p.prompt = nullptr;
   EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(events.stages.empty());

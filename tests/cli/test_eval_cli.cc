@@ -55,6 +55,11 @@ TEST_F(EvalCli, DeviceOption) {
             std::string::npos)
       << r.output;
   r = run_cli("eval schedule --model " + model() + " --out " + shell_quote(out) +
+              " --precision bf16");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--precision bf16: nothing runs on a GPU"), std::string::npos)
+      << r.output;
+  r = run_cli("eval schedule --model " + model() + " --out " + shell_quote(out) +
               " --device cuda:1");
   EXPECT_EQ(r.exit_code, 6) << r.output;
   EXPECT_NE(r.output.find("eval schedule: runs on the CPU only so far (--device cuda:1 was given)"),

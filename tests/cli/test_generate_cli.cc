@@ -195,6 +195,10 @@ TEST_F(GenerateCli, BadInputFailsClearlyAndWritesNothing) {
       {job(out, "--prompt ''"), 2, "--prompt must not be empty"},
       {job(out, "--device gpu"), 2,
        "--device: unknown device 'gpu' (expected cpu, cuda or cuda:N)"},
+      {job(out, "--precision fp8"), 2,
+       "--precision: unknown precision 'fp8' (expected f32 or bf16)"},
+      {job(out, "--precision bf16"), 2,
+       "--precision bf16: nothing runs on a GPU, and the CPU computes in F32"},
   };
   for (const auto& c : cases) {
     const auto r = run_cli(c.args);

@@ -184,6 +184,16 @@ TEST(Device, ParsesTheOptionSpellings) {
                        {"--device: unknown device '", "expected cpu, cuda or cuda:N"});
 }
 
+TEST(Precision, ParsesTheOptionSpellings) {
+  EXPECT_EQ(parse_precision("f32", "--precision"), Precision::kF32);
+  EXPECT_EQ(parse_precision("bf16", "--precision"), Precision::kBF16);
+  EXPECT_STREQ(precision_name(Precision::kBF16), "bf16");
+  EXPECT_STREQ(precision_name(Precision::kF32), "f32");
+  for (const char* bad : {"fp32", "BF16", "f16", "fp8", ""})
+    test::expect_error([&] { parse_precision(bad, "--precision"); },
+                       {"--precision: unknown precision '", "expected f32 or bf16"});
+}
+
 TEST(Backend, TransfersAndDeviceCopiesKeepValues) {
   HostBackedDevice dev;
   const Tensor h = Tensor::from_vector({2, 3, 4}, test::random_vector(24, 5));
