@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "emulator.h"
+#include "runtime/cuda/kernels/attention.h"
 #include "runtime/cuda/kernels/warp_mma.cuh"
 #include "runtime/dtype.h"
+#include "runtime/error.h"
 
 namespace {
 
@@ -122,13 +124,50 @@ TEST(CudaEmulator, ThreadsWaitingAtDifferentBarriersFailTheLaunchInsteadOfHangin
   cudaFree(out);
 }
 
+// A struct argument that names its pointers, as the backend's argument structs do.
+struct Carrier {
+  const float* x = nullptr;
+  int n = 0;
+  template <class F>
+  void for_each_pointer(F&& f) const {
+    f(x);
+  }
+};
+
+__global__ void copy_first(Carrier c, float* out) {
+  out[0] = c.x[0];
+}
+
 TEST(CudaEmulator, AHostPointerArgumentFailsTheLaunch) {
   std::vector<float> host_x = counting(256);
   float* out = fresh<float>(1);
   block_sum<<<1, 256>>>(host_x.data(), out, true);
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
   EXPECT_TRUE(std::isnan(to_host(out, 1)[0])) << "the kernel must not have run";
-  cudaFree(out);
+
+  Carrier c;
+  c.x = host_x.data();  // inside a struct argument
+  copy_first<<<1, 1>>>(c, out);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_TRUE(std::isnan(to_host(out, 1)[0])) << "the kernel must not have run";
+  c.x = to_device(host_x);
+  copy_first<<<1, 1>>>(c, out);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+  EXPECT_EQ(to_host(out, 1)[0], host_x[0]);
+
+  // The backend's own argument structs name theirs: attention given a host bias.
+  const std::vector<uint16_t> qkv(64, 0);
+  uint16_t* d = to_device(qkv);
+  mova::cuda::AttentionArgs a;
+  a.q = a.k = a.v = d;
+  a.out = fresh<uint16_t>(64);
+  a.dtype = mova::DType::kBF16;
+  a.batch = a.q_len = a.kv_len = a.heads = 1;
+  a.head_dim = 64;
+  a.q_strides = a.k_strides = a.v_strides = {64, 64, 64};
+  a.bias = host_x.data();
+  EXPECT_THROW(mova::cuda::attention(a), mova::Error);
+  cudaFree(const_cast<float*>(c.x)), cudaFree(d), cudaFree(a.out), cudaFree(out);
 }
 
 __global__ void fill_shared(float* out, int n) {

@@ -99,8 +99,16 @@ class Launch {
   bool argument_ok(const T& v, int index) const {
     if constexpr (std::is_pointer_v<T>)
       return check_kernel_pointer(static_cast<const void*>(v), kernel_, index);
-    else
+    else if constexpr (requires { v.for_each_pointer([](const void*) {}); }) {
+      // A struct argument names the device pointers it carries (the kernels' argument structs
+      // in src/runtime/cuda/kernels do).
+      bool ok = true;
+      v.for_each_pointer(
+          [&](const void* p) { ok = ok && check_kernel_pointer(p, kernel_, index); });
+      return ok;
+    } else {
       return true;
+    }
   }
 
   const char* kernel_;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 
 #include <cuda_runtime_api.h>
 
@@ -32,6 +33,15 @@ struct AttentionArgs {
   int64_t bias_heads = 1;                           // 1 or heads
   const float* key_mask = nullptr;                  // optional [B, Lk] F32; 0 marks a padded key
   AttentionKernel kernel = AttentionKernel::kAuto;  // tensor cores need BF16
+
+  // The device pointers this struct carries into a kernel; the CUDA emulator
+  // (tests/cuda_emulator) checks each as it checks a kernel's plain pointer arguments.
+  template <class F>
+  void for_each_pointer(F&& f) const {
+    for (const void* p : {q, k, v, static_cast<const void*>(out), static_cast<const void*>(bias),
+                          static_cast<const void*>(key_mask)})
+      f(p);
+  }
 };
 
 // The head sizes these kernels take: UMT5-XXL's 64 and the DiTs'/bridge's 128. The backend

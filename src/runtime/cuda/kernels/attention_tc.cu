@@ -236,6 +236,9 @@ void launch(const AttentionArgs& a, float scale, cudaStream_t stream) {
 }  // namespace
 
 void attention_tensor_cores(const AttentionArgs& a, float scale, cudaStream_t stream) {
+  // Output channels are stored in pairs, 4 bytes at a time.
+  MOVA_CHECK(reinterpret_cast<uintptr_t>(a.out) % 4 == 0, ErrorKind::kInternal,
+             "CUDA attention: the BF16 output must be 4-byte aligned");
   if (a.head_dim == 64)
     launch<64>(a, scale, stream);
   else

@@ -45,6 +45,14 @@ struct TransposedGather {
   float* out = nullptr;
   int64_t c_out = 0, k = 0, out_len = 0;
   int64_t stride = 1, padding = 0, dilation = 1;
+
+  // The device pointers this struct carries into a kernel; the CUDA emulator
+  // (tests/cuda_emulator) checks each as it checks a kernel's plain pointer arguments.
+  template <class F>
+  void for_each_pointer(F&& f) const {
+    f(cols);
+    f(out);
+  }
 };
 
 MOVA_HOST_DEVICE inline float transposed_gather_sum(const TransposedGather& a, int64_t first,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 
 #include <cuda_runtime_api.h>
 
@@ -19,6 +20,13 @@ struct LayerNormParams {
   const float* shift = nullptr;
   const float* scale = nullptr;
   float eps = 1e-6f;
+
+  // The device pointers this struct carries into a kernel; the CUDA emulator
+  // (tests/cuda_emulator) checks each as it checks a kernel's plain pointer arguments.
+  template <class F>
+  void for_each_pointer(F&& f) const {
+    for (const float* p : {weight, bias, shift, scale}) f(p);
+  }
 };
 // x and y may differ in dtype (the F32 residual stream in, BF16 activations out) and may alias
 // when they do not.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 
 #include <cuda_runtime_api.h>
 
@@ -20,6 +21,15 @@ struct ScoreSoftmaxArgs {
   float scale = 1.0f;
   const float* bias = nullptr;      // optional [rows, cols] F32, row stride cols
   const float* key_mask = nullptr;  // optional [cols] F32; 0 marks a padded key
+
+  // The device pointers this struct carries into a kernel; the CUDA emulator
+  // (tests/cuda_emulator) checks each as it checks a kernel's plain pointer arguments.
+  template <class F>
+  void for_each_pointer(F&& f) const {
+    for (const void* p : {static_cast<const void*>(scores), static_cast<const void*>(probs),
+                          static_cast<const void*>(bias), static_cast<const void*>(key_mask)})
+      f(p);
+  }
 };
 
 void score_softmax(const ScoreSoftmaxArgs& args, cudaStream_t stream = nullptr);

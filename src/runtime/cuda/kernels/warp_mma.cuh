@@ -21,6 +21,10 @@
 #include <mova_emulated_ptx.h>
 #else
 
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+#error "warp_mma.cuh needs sm_80 or newer (mma.sync BF16, ldmatrix, cp.async)"
+#endif
+
 namespace mova::cuda::ptx {
 
 __device__ __forceinline__ uint32_t shared_address(const void* p) {
@@ -28,15 +32,18 @@ __device__ __forceinline__ uint32_t shared_address(const void* p) {
 }
 
 // r[j] = this lane's pair of matrix j, whose 8 rows lanes 8j..8j+7 address (16-byte aligned).
+// The "memory" clobbers keep the compiler from moving plain shared-memory stores across them.
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(shared_address(row)));
+               : "r"(shared_address(row))
+               : "memory");
 }
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(shared_address(row)));
+               : "r"(shared_address(row))
+               : "memory");
 }
 
 // d += a·b for one 16×8×16 tile.
@@ -53,7 +60,7 @@ __device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a
 // `fill` false it writes 16 zero bytes instead and reads nothing.
 __device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool fill) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(dst)),
-               "l"(src), "r"(fill ? 16 : 0)
+               "l"(__cvta_generic_to_global(src)), "r"(fill ? 16 : 0)
                : "memory");
 }
 // Closes the group of this thread's copies started since the last commit.
