@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
       model = tmp.string();
     }
     const mova::Device device = mova::parse_device(device_name, "--device");
-    const auto backend = mova::open_device(device, mova::parse_precision(precision, "--precision"));
+    const auto backend = mova::open_device(
+        device, mova::choose_precision(precision, {device}, "--precision", mova::Precision::kF32));
     const mova::Checkpoint ckpt = mova::Checkpoint::open(model);
     const mova::JointDenoiser denoiser(ckpt, device,
                                        static_cast<uint64_t>(weights_mib * (1 << 20)));

@@ -1,6 +1,7 @@
 // mova eval STAGE --model DIR [--in IN.safetensors] --out OUT.safetensors [--set key=value ...]
 // Runs one pipeline stage on given tensors, for cross-implementation checks.
 #include <cstdio>
+#include <optional>
 
 #include "api/open_device.h"
 #include "commands.h"
@@ -22,7 +23,8 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
   }
   auto* cmd = app.add_subcommand("eval", help);
   struct Args {
-    std::string stage, model, in, out, device = "cpu", precision;
+    std::string stage, model, in, out, device = "cpu";
+    std::optional<std::string> precision;
     std::vector<std::string> sets;
   };
   auto a = std::make_shared<Args>();

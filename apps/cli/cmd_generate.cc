@@ -32,7 +32,8 @@ namespace fs = std::filesystem;
 
 struct GenerateOptions {
   std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
-  std::string device = "cpu", text_device, vae_device, precision;
+  std::string device = "cpu", text_device, vae_device;
+  std::optional<std::string> precision;
   double device_weights_gib = 0;
   bool has_negative = false, preview = false, vae_tiling = false, no_tags = false;
   int frames = 0, width = 0, height = 0, steps = 0;
@@ -126,7 +127,7 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.device = o.device.c_str();
   p.text_device = o.text_device.empty() ? nullptr : o.text_device.c_str();
   p.vae_device = o.vae_device.empty() ? nullptr : o.vae_device.c_str();
-  p.precision = o.precision.empty() ? nullptr : o.precision.c_str();
+  p.precision = o.precision ? o.precision->c_str() : nullptr;
   // Rounded up: a budget under 1 MiB must not truncate to 0, which means "no limit".
   p.device_weights_mib = static_cast<int64_t>(std::ceil(o.device_weights_gib * 1024.0));
   p.user_data = &printer;
@@ -233,7 +234,7 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--precision", opt->precision,
                   "a GPU's arithmetic: bf16 (default: GEMM and attention operands rounded to "
                   "BF16, F32 accumulation, tensor cores) or f32 (strict F32, the CPU's results "
-                  "to ~1e-5, several times slower); the CPU always computes in F32");
+                  "to ~1e-5, many times slower); the CPU always computes in F32");
   cmd->add_option("--device-weights-gib", opt->device_weights_gib,
                   "keep at most this much of the denoiser's weights on its device, streaming "
                   "the rest from host memory each step (a model larger than the GPU; slower). "

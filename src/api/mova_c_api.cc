@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/open_device.h"
@@ -127,6 +128,9 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     if (p->device) r.device = mova::parse_device(p->device, "device");
     r.text_device = p->text_device ? mova::parse_device(p->text_device, "text_device") : r.device;
     r.vae_device = p->vae_device ? mova::parse_device(p->vae_device, "vae_device") : r.device;
+    r.precision = mova::choose_precision(
+        p->precision ? std::optional<std::string>(p->precision) : std::nullopt,
+        {r.device, r.text_device, r.vae_device}, "precision", mova::Precision::kBF16);
     MOVA_CHECK(p->device_weights_mib >= 0, mova::ErrorKind::kInvalidArgument, "device_weights_mib ",
                p->device_weights_mib, " must be >= 0");
     r.device_weight_budget = static_cast<uint64_t>(p->device_weights_mib) << 20;
@@ -140,10 +144,7 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     mova::AbortFn abort;
     if (p->should_abort) abort = [p] { return p->should_abort(p->user_data) != 0; };
     // Open for this call only: the weights are uploaded per call anyway.
-    const mova::Precision precision = mova::choose_precision(
-        p->precision ? p->precision : "", {r.device, r.text_device, r.vae_device}, "precision",
-        mova::Precision::kBF16);
-    const auto backends = mova::open_devices({r.device, r.text_device, r.vae_device}, precision);
+    const auto backends = mova::open_devices({r.device, r.text_device, r.vae_device}, r.precision);
     mova::Exec ex(p->threads);
     auto clip = std::make_unique<mova_clip>();
     clip->clip = generator.run(ex, r, progress, abort);

@@ -32,14 +32,15 @@ std::vector<std::unique_ptr<Backend>> open_devices(std::initializer_list<Device>
   return backends;
 }
 
-Precision choose_precision(const std::string& text, std::initializer_list<Device> devices,
-                           const std::string& option, Precision fallback) {
-  if (text.empty()) return fallback;
-  const Precision precision = parse_precision(text, option);
+Precision choose_precision(const std::optional<std::string>& text,
+                           std::initializer_list<Device> devices, const std::string& option,
+                           Precision fallback) {
+  if (!text) return fallback;
+  const Precision precision = parse_precision(*text, option);
   const bool on_gpu =
       std::any_of(devices.begin(), devices.end(), [](Device d) { return !d.is_cpu(); });
-  MOVA_CHECK(on_gpu || precision == Precision::kF32, ErrorKind::kInvalidArgument, option, " ", text,
-             ": nothing runs on a GPU, and the CPU computes in F32");
+  MOVA_CHECK(on_gpu || precision == Precision::kF32, ErrorKind::kInvalidArgument, option, " ",
+             *text, ": nothing runs on a GPU, and the CPU computes in F32");
   return precision;
 }
 

@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,12 @@ std::vector<std::unique_ptr<Backend>> open_devices(std::initializer_list<Device>
                                                    Precision precision = Precision::kF32);
 
 // The precision of the GPU backends for a job placed on `devices`: `text` ("f32" or "bf16";
-// empty: `fallback`). An explicit "bf16" when every device is the CPU is a kInvalidArgument
+// absent: `fallback`). An explicit "bf16" when every device is the CPU is a kInvalidArgument
 // error naming `option`: the CPU computes in F32, and silently ignoring the request would
 // misreport the result's numerics.
-Precision choose_precision(const std::string& text, std::initializer_list<Device> devices,
-                           const std::string& option, Precision fallback);
+Precision choose_precision(const std::optional<std::string>& text,
+                           std::initializer_list<Device> devices, const std::string& option,
+                           Precision fallback);
 
 // The devices this build can open, for help texts: "cpu" or "cpu, cuda[:N]".
 const char* device_choices();

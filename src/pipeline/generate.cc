@@ -172,6 +172,9 @@ std::string generation_settings(const GenerateRequest& r, const std::string& mod
     << (r.image ? "first frame given" : "text only");
   if (r.negative_prompt && *r.negative_prompt != kUpstreamNegativePrompt)
     o << ", own negative prompt";
+  if (!r.device.is_cpu() || !r.text_device.is_cpu() || !r.vae_device.is_cpu())
+    o << ", " << precision_name(r.precision) << " on GPU (denoiser " << r.device.str() << ", text "
+      << r.text_device.str() << ", VAEs " << r.vae_device.str() << ")";
   return o.str();
 }
 

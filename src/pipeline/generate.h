@@ -10,6 +10,7 @@
 
 #include "media/image.h"
 #include "models/checkpoint.h"
+#include "runtime/backend.h"
 #include "runtime/device.h"
 #include "runtime/exec.h"
 
@@ -39,6 +40,9 @@ struct GenerateRequest {
   // At most this many bytes of denoiser weights stay on its device (0: all of them); the rest
   // stream from host memory every step (a model larger than the GPU, slower).
   uint64_t device_weight_budget = 0;
+  // The arithmetic the GPU backends were opened with (api/open_device.h); recorded in the
+  // settings tag when a part runs on a GPU, since bf16 and f32 give visibly different clips.
+  Precision precision = Precision::kF32;
 };
 
 struct GenerateProgress {

@@ -197,6 +197,7 @@ TEST_F(GenerateCli, BadInputFailsClearlyAndWritesNothing) {
        "--device: unknown device 'gpu' (expected cpu, cuda or cuda:N)"},
       {job(out, "--precision fp8"), 2,
        "--precision: unknown precision 'fp8' (expected f32 or bf16)"},
+      {job(out, "--precision ''"), 2, "--precision: unknown precision ''"},
       {job(out, "--precision bf16"), 2,
        "--precision bf16: nothing runs on a GPU, and the CPU computes in F32"},
   };

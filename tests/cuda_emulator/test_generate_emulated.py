@@ -11,7 +11,7 @@ the frames (PNG) of each run are compared with the CPU's.
 - The default, `bf16` (GEMM and attention operands rounded to BF16, tensor-core attention):
   its error budget against the F32 CPU run is audio within 3e-2 of its peak with cosine
   similarity above 0.9995, frames within 1 level on average and 32 at most (measured: 9.0e-3,
-  0.99996; 0.29 and 10 levels).
+  0.99996; 0.24 and 10 levels).
 
 usage: test_generate_emulated.py MOVA MOVA_EMULATED
 """
