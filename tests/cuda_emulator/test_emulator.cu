@@ -48,34 +48,40 @@ std::vector<float> counting(int n) {
   return v;
 }
 
-// Each block sums its values through shared memory; thread 0 reads what the others wrote.
+// Each block sums its values through shared memory; the first and the last thread each read
+// what all the others wrote (out[2·block] and out[2·block + 1]).
 __global__ void block_sum(const float* x, float* out, bool barrier) {
   __shared__ float s[256];
   s[threadIdx.x] = x[blockIdx.x * blockDim.x + threadIdx.x];
   if (barrier) __syncthreads();
-  if (threadIdx.x == 0) {
+  if (threadIdx.x == 0 || threadIdx.x == blockDim.x - 1) {
     float t = 0.0f;
     for (unsigned i = 0; i < blockDim.x; ++i) t += s[i];
-    out[blockIdx.x] = t;
+    out[2 * blockIdx.x + (threadIdx.x == 0 ? 0 : 1)] = t;
   }
 }
 
 TEST(CudaEmulator, ABlockBarrierOrdersSharedMemoryAndItsAbsenceShows) {
   const std::vector<float> x = counting(4 * 256);
   float* dx = to_device(x);
-  float* with = fresh<float>(4);
-  float* without = fresh<float>(4);
+  float* with = fresh<float>(8);
+  float* without = fresh<float>(8);
   block_sum<<<4, 256>>>(dx, with, true);
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
   block_sum<<<4, 256>>>(dx, without, false);
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
-  const std::vector<float> good = to_host(with, 4), racy = to_host(without, 4);
-  for (int b = 0; b < 4; ++b) {
+  const std::vector<float> good = to_host(with, 8), racy = to_host(without, 8);
+  for (size_t b = 0; b < 4; ++b) {
     float expected = 0.0f;
-    for (int i = 0; i < 256; ++i) expected += x[static_cast<size_t>(b * 256 + i)];
-    EXPECT_EQ(good[static_cast<size_t>(b)], expected) << "block " << b;
-    // Without the barrier thread 0 runs ahead and reads the previous block's values.
-    EXPECT_NE(racy[static_cast<size_t>(b)], expected) << "block " << b;
+    for (size_t i = 0; i < 256; ++i) expected += x[b * 256 + i];
+    EXPECT_EQ(good[2 * b], expected) << "block " << b;
+    EXPECT_EQ(good[2 * b + 1], expected) << "block " << b;
+    // Without the barrier, the thread that runs first reads shared memory nobody has written
+    // yet (NaN): thread 0 in even blocks, the last thread in odd ones, which run backwards.
+    // The other runs last and happens to see everything.
+    const size_t first = b % 2 == 0 ? 2 * b : 2 * b + 1, last = b % 2 == 0 ? 2 * b + 1 : 2 * b;
+    EXPECT_TRUE(std::isnan(racy[first])) << "block " << b;
+    EXPECT_EQ(racy[last], expected) << "block " << b;
   }
   cudaFree(dx), cudaFree(with), cudaFree(without);
 }

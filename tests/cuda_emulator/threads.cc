@@ -2,11 +2,12 @@
 // fibers (own stacks, switched by hand-written x86-64 code: glibc's swapcontext makes a system
 // call per switch) resumed by a scheduler. A fiber runs until it waits at a barrier or returns.
 // The scheduler lets one warp run as far as it can (until every lane waits at a block barrier or
-// has returned) before the next starts, warps in ascending order in even blocks and descending
-// in odd ones; inside a warp, lanes are resumed round-robin in lane order. So between barriers
-// a warp runs ahead of the others and lower lanes of a warp ahead of higher ones: a thread
-// reading another warp's (or a higher lane's) unsynchronised write sees stale memory, and a
-// warp that overwrites shared memory which another warp has yet to read shows too. A barrier
+// has returned) before the next starts; inside a warp, lanes are resumed round-robin. Even
+// blocks go in ascending order (warps and lanes), odd blocks in descending order. So between
+// barriers one warp runs ahead of the others, and one end of a warp ahead of the other: a
+// thread reading another warp's or lane's unsynchronised write sees stale memory in one of
+// the two orders, and a warp that overwrites shared memory which another warp has yet to read
+// shows too. A barrier
 // completes when every live member has arrived; a pass in which no fiber moves is a deadlock
 // (threads waiting at different barriers), reported and the launch abandoned.
 #include <sys/mman.h>
@@ -175,9 +176,9 @@ void wait_at(Group& g, Needed needed) {
       g.arrived = 0;
       ++g.generation;
       ++running.progress;
-      // The releasing thread waits its turn too, so threads leave a barrier in index order:
-      // thread 0 reading what a later thread writes after the barrier, unsynchronised, reads
-      // stale memory here.
+      // The releasing thread waits its turn too, so threads leave a barrier in the block's
+      // scheduling order: the first reading what a later one writes after the barrier,
+      // unsynchronised, reads stale memory here.
       yield();
       return;
     }
@@ -213,7 +214,9 @@ void run_block(int threads) {
       const int warp = descending ? warps - 1 - i : i;
       for (;;) {  // this warp runs ahead until it moves no more
         const uint64_t warp_before = running.progress;
-        for (int t = warp * 32; t < std::min(threads, warp * 32 + 32); ++t) {
+        const int first = warp * 32, last = std::min(threads, warp * 32 + 32);
+        for (int k = 0; k < last - first; ++k) {
+          const int t = descending ? last - 1 - k : first + k;
           Fiber& f = b.fibers[static_cast<size_t>(t)];
           if (f.done) continue;
           running.current = t;
