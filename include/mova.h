@@ -113,7 +113,7 @@ typedef struct mova_generate_params {
                                   operands rounded to BF16, F32 accumulation, tensor cores)
                                   or "f32" (strict F32, the CPU's results to ~1e-5); the CPU
                                   computes in F32 whatever this says, so "bf16" with no
-                                  component on a GPU is an error */
+                                  component on a GPU is an error, as is "" */
   int32_t no_tags;             /* non-zero: the MP4 carries neither the prompt (title) nor
                                   the settings (comment) */
   mova_progress_callback progress;

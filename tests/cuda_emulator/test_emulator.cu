@@ -14,6 +14,7 @@
 
 #include "emulator.h"
 #include "runtime/cuda/kernels/attention.h"
+#include "runtime/cuda/kernels/conv_lowering.h"
 #include "runtime/cuda/kernels/warp_mma.cuh"
 #include "runtime/dtype.h"
 #include "runtime/error.h"
@@ -173,6 +174,10 @@ TEST(CudaEmulator, AHostPointerArgumentFailsTheLaunch) {
   a.q_strides = a.k_strides = a.v_strides = {64, 64, 64};
   a.bias = host_x.data();
   EXPECT_THROW(mova::cuda::attention(a), mova::Error);
+  mova::cuda::Im2Col g;  // one channel, one tap, one position
+  g.c_in = 1;
+  g.x = host_x.data();
+  EXPECT_THROW(mova::cuda::im2col(g, 0, 1, out, mova::DType::kF32), mova::Error);
   cudaFree(const_cast<float*>(c.x)), cudaFree(d), cudaFree(a.out), cudaFree(out);
 }
 

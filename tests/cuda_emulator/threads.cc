@@ -2,14 +2,14 @@
 // fibers (own stacks, switched by hand-written x86-64 code: glibc's swapcontext makes a system
 // call per switch) resumed by a scheduler. A fiber runs until it waits at a barrier or returns.
 // The scheduler lets one warp run as far as it can (until every lane waits at a block barrier or
-// has returned) before the next starts; inside a warp, lanes are resumed round-robin. Even
-// blocks go in ascending order (warps and lanes), odd blocks in descending order. So between
-// barriers one warp runs ahead of the others, and one end of a warp ahead of the other: a
-// thread reading another warp's or lane's unsynchronised write sees stale memory in one of
-// the two orders, and a warp that overwrites shared memory which another warp has yet to read
-// shows too. A barrier
-// completes when every live member has arrived; a pass in which no fiber moves is a deadlock
-// (threads waiting at different barriers), reported and the launch abandoned.
+// has returned) before the next starts; inside a warp, lanes are resumed round-robin. Blocks
+// whose blockIdx.x + y + z is even go in ascending order (warps and lanes), the others in
+// descending order. So between barriers one warp runs ahead of the others, and one end of a
+// warp ahead of the other: a thread reading another warp's or lane's unsynchronised write sees
+// stale memory in one of the two orders, and a warp that overwrites shared memory which
+// another warp has yet to read shows too. A barrier completes when every live member has
+// arrived; a pass in which no fiber moves is a deadlock (threads waiting at different
+// barriers), reported and the launch abandoned.
 #include <sys/mman.h>
 
 #include <algorithm>

@@ -21,6 +21,13 @@ struct Im2Col {
   int64_t pad_t = 0, pad_h = 0, pad_w = 0;  // front / top / left (the far sides follow)
   int64_t dilation_w = 1;                   // conv1d's dilation (its length is the w axis)
   int64_t out_t = 1, out_h = 1, out_w = 1;
+
+  // The device pointer this struct carries into a kernel; the CUDA emulator
+  // (tests/cuda_emulator) checks it as it checks a kernel's plain pointer arguments.
+  template <class F>
+  void for_each_pointer(F&& f) const {
+    f(x);
+  }
 };
 
 // The element of x that column row `row` (= (ci, a, b, c) in weight order) takes for output
