@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "cuda/raw_device_vectors.h"
 #include "runtime/cuda/kernels/warp_mma.cuh"
 #include "runtime/dtype.h"
 
@@ -20,27 +21,9 @@ int device_count() {
   return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
 }
 
-template <class T>
-T* to_device(const std::vector<T>& v) {
-  void* p = nullptr;
-  EXPECT_EQ(cudaMalloc(&p, v.size() * sizeof(T)), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
-  return static_cast<T*>(p);
-}
-
-template <class T>
-std::vector<T> to_host(const T* p, size_t n) {
-  std::vector<T> v(n);
-  EXPECT_EQ(cudaMemcpy(v.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
-  return v;
-}
-
-template <class T>
-T* fresh(size_t n) {
-  void* p = nullptr;
-  EXPECT_EQ(cudaMalloc(&p, n * sizeof(T)), cudaSuccess);
-  return static_cast<T*>(p);
-}
+using mova::test::fresh;
+using mova::test::to_device;
+using mova::test::to_host;
 
 // One warp: each lane loads four 8x8 matrices with ldmatrix (plain and transposed) and
 // computes D = A·B + 1 for one m16n8k16 tile from fragments it builds from the operands.

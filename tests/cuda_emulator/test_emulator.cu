@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "cuda/raw_device_vectors.h"
 #include "emulator.h"
 #include "runtime/cuda/kernels/attention.h"
 #include "runtime/cuda/kernels/conv_lowering.h"
@@ -21,27 +22,9 @@
 
 namespace {
 
-template <class T>
-T* to_device(const std::vector<T>& v) {
-  void* p = nullptr;
-  EXPECT_EQ(cudaMalloc(&p, v.size() * sizeof(T)), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
-  return static_cast<T*>(p);
-}
-
-template <class T>
-std::vector<T> to_host(const T* p, size_t n) {
-  std::vector<T> v(n);
-  EXPECT_EQ(cudaMemcpy(v.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
-  return v;
-}
-
-template <class T>
-T* fresh(size_t n) {
-  void* p = nullptr;
-  EXPECT_EQ(cudaMalloc(&p, n * sizeof(T)), cudaSuccess);
-  return static_cast<T*>(p);
-}
+using mova::test::fresh;
+using mova::test::to_device;
+using mova::test::to_host;
 
 std::vector<float> counting(int n) {
   std::vector<float> v(static_cast<size_t>(n));
