@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/error.h"
 #include "runtime/exec.h"
 #include "runtime/ops/attention.h"
 #include "test_util.h"
@@ -62,9 +63,8 @@ struct AttentionProblem {
   }
 
   std::string name() const {
-    return "B" + std::to_string(B) + " Lq" + std::to_string(Lq) + " Lk" + std::to_string(Lk) +
-           " H" + std::to_string(H) + " D" + std::to_string(D) + " bias heads " +
-           std::to_string(bias_heads) + (mask ? " mask" : "");
+    return str_cat("B", B, " Lq", Lq, " Lk", Lk, " H", H, " D", D, " bias heads ", bias_heads,
+                   mask ? " mask" : "");
   }
 };
 

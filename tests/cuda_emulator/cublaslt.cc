@@ -55,22 +55,6 @@ void write(void* base, int type, size_t i, float v) {
     static_cast<__nv_bfloat16*>(base)[i] = __float2bfloat16_rn(v);
 }
 
-// x·y summed in order with one rounding per step (fused multiply-add). The FMA instruction
-// where the CPU has it: std::fma without it is a library call, 20 % of an emulated run.
-__attribute__((target("fma"))) float dot_fma(const float* x, const float* y, uint64_t k) {
-  float s = 0.0f;
-  for (uint64_t p = 0; p < k; ++p) s = __builtin_fmaf(x[p], y[p], s);
-  return s;
-}
-
-float dot(const float* x, const float* y, uint64_t k) {
-  static const bool has_fma = __builtin_cpu_supports("fma");
-  if (has_fma) return dot_fma(x, y, k);
-  float s = 0.0f;
-  for (uint64_t p = 0; p < k; ++p) s = std::fma(x[p], y[p], s);
-  return s;
-}
-
 // The bytes a column-major layout spans.
 size_t span_bytes(const cublasLtMatrixLayoutOpaque_t& l) {
   return ((l.cols - 1) * static_cast<uint64_t>(l.ld) + l.rows) * element_size(l.type);
@@ -142,6 +126,27 @@ bool operand_ok(const char* name, const void* p, size_t bytes, uint32_t alignmen
 }
 
 }  // namespace
+
+namespace mova::cuda_emulator {
+namespace {
+__attribute__((target("fma"))) float dot_fma(const float* x, const float* y, uint64_t k) {
+  float s = 0.0f;
+  for (uint64_t p = 0; p < k; ++p) s = __builtin_fmaf(x[p], y[p], s);
+  return s;
+}
+}  // namespace
+
+// The FMA instruction where the CPU has it: std::fma without it is a library call, 20 % of an
+// emulated run.
+float dot_in_order(const float* x, const float* y, uint64_t k) {
+  static const bool has_fma = __builtin_cpu_supports("fma");
+  if (has_fma) return dot_fma(x, y, k);
+  float s = 0.0f;
+  for (uint64_t p = 0; p < k; ++p) s = std::fma(x[p], y[p], s);
+  return s;
+}
+
+}  // namespace mova::cuda_emulator
 
 cublasStatus_t cublasLtCreate(cublasLtHandle_t* handle) {
   *handle = new cublasLtContext{current_device()};
@@ -327,7 +332,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
   std::vector<float> out(m * n);
   for (uint64_t j = 0; j < n; ++j)
     for (uint64_t i = 0; i < m; ++i) {
-      float v = alpha * dot(&rows[i * k], &cols[j * k], k);
+      float v = alpha * dot_in_order(&rows[i * k], &cols[j * k], k);
       if (beta != 0.0f) v += beta * read(c, c_layout->type, i + j * c_layout->ld);
       if (bias) v += read(desc->bias, bias_type, i);
       out[i + j * m] = v;

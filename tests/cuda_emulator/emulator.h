@@ -57,6 +57,10 @@ void async_copy_start(std::function<void()> copy);
 void async_copy_commit();
 void async_copy_wait(int pending);
 
+// x·y summed in k order with one rounding per step (a fused multiply-add), as a GPU thread
+// accumulates a dot product: the emulated cuBLASLt's and cuDNN's arithmetic.
+float dot_in_order(const float* x, const float* y, uint64_t k);
+
 // Says on stderr why the emulator refused a call.
 void say(const char* format, ...) __attribute__((format(printf, 1, 2)));
 // Records a failure for cudaGetLastError and says why on stderr (the status code alone rarely

@@ -8,13 +8,16 @@ the frames (PNG) of each run are compared with the CPU's.
   that lands next to a rounding boundary), in under 1 % of pixels. Once with everything on
   the device, once with the text encoder and the VAEs on the CPU and the denoiser's device
   weights capped far below its size (streamed weights).
-- The default, `bf16` (GEMM and attention operands rounded to BF16, tensor-core attention):
-  its error budget against the F32 CPU run is audio within 3e-2 of its peak with cosine
-  similarity above 0.9995, frames within 1 level on average and 32 at most (measured: 9.0e-3,
-  0.99996; 0.24 and 10 levels).
+- The default, `bf16` (GEMM and attention operands rounded to BF16; the DiTs' and the bridge's
+  attention through cuDNN's fused SDPA, here the emulator's), and again with MOVA_CUDNN=0 (the
+  backend's own tensor-core attention kernel): the error budget against the F32 CPU run is
+  audio within 3e-2 of its peak with cosine similarity above 0.9995, frames within 1 level on
+  average and 32 at most (measured with the tensor-core kernel: 9.0e-3, 0.99996; 0.24 and 10
+  levels).
 
 usage: test_generate_emulated.py MOVA MOVA_EMULATED
 """
+import os
 import pathlib
 import struct
 import subprocess
@@ -44,11 +47,12 @@ def read_float_wav(path):
     raise AssertionError(f"{path}: no data chunk")
 
 
-def run(binary, out, *extra, expect=()):
+def run(binary, out, *extra, expect=(), env=None):
     out.mkdir()
     cmd = [binary, "--log-level", "info", *JOB, "--output", str(out / "clip.mp4"), "--save-wav", str(out / "a.wav"),
            "--save-frames", str(out / "frames"), *extra]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                            env={**os.environ, **(env or {})})
     if result.returncode != 0:
         sys.exit(f"{' '.join(cmd)}\nexit {result.returncode}\n{result.stdout}\n{result.stderr}")
     for text in expect:  # the log shows where the work ran
@@ -104,9 +108,14 @@ def main():
             run(emulated, tmp / "split", "--device", "cuda", "--precision", "f32",
                 "--text-device", "cpu", "--vae-device", "cpu", "--device-weights-gib", "0.0001",
                 expect=[gpu, "F32 path", "budget 1 MiB"]))
-        failures += compare("--device cuda (bf16)", cpu,
+        failures += compare("--device cuda (bf16, cuDNN attention)", cpu,
                             run(emulated, tmp / "bf16", "--device", "cuda",
-                                expect=[gpu, "BF16 path"]), bf16=True)
+                                expect=[gpu, "BF16 path", "BF16 attention through cuDNN"]),
+                            bf16=True)
+        failures += compare("--device cuda (bf16, MOVA_CUDNN=0: tensor-core kernel)", cpu,
+                            run(emulated, tmp / "bf16_own", "--device", "cuda",
+                                expect=[gpu, "BF16 path", "none (MOVA_CUDNN=0)"],
+                                env={"MOVA_CUDNN": "0"}), bf16=True)
     if failures:
         sys.exit("\n".join(failures))
 

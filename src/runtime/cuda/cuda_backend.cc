@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "runtime/cuda/attention_plan.h"
 #include "runtime/cuda/blas.h"
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/cudnn_attention.h"
+#include "runtime/cuda/cudnn_library.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/device_memory.h"
 #include "runtime/cuda/kernels/activation.h"
@@ -66,7 +69,8 @@ class CudaBackend final : public Backend {
         index_(index),
         precision_(precision),
         pool_(device_allocator(index)),
-        blas_(index) {}
+        blas_(index),
+        cudnn_(index) {}
 
   ~CudaBackend() override {
     cudaSetDevice(index_);
@@ -351,10 +355,10 @@ class CudaBackend final : public Backend {
     a.heads = H;
     a.head_dim = D;
     a.scale = options.scale;
-    if (fused_attention_takes(D))
-      mova::cuda::attention(a);
-    else
+    if (!fused_attention_takes(D))
       attention_by_gemm(a);
+    else if (!cudnn_.run(a))  // F32, a bias or mask, or no engine: the backend's own kernels
+      mova::cuda::attention(a);
     return out.to(DType::kF32, &pool_);
   }
 
@@ -540,6 +544,7 @@ class CudaBackend final : public Backend {
   Precision precision_;
   BufferPool pool_;
   Blas blas_;
+  CudnnAttention cudnn_;  // BF16 attention where cuDNN's fused SDPA takes it
 };
 
 }  // namespace
@@ -550,8 +555,12 @@ std::unique_ptr<Backend> open_backend(int index, Precision precision) {
              ": no CUDA device or driver on this machine");
   MOVA_CHECK(index >= 0 && index < count, ErrorKind::kUnsupported, "cuda:", index,
              ": no such device (this machine has ", count, ")");
-  MOVA_LOG_INFO("cuda:", index, ": ", describe(device_info(index)),
-                precision == Precision::kBF16 ? ", BF16 path" : ", F32 path");
+  MOVA_LOG_INFO(
+      "cuda:", index, ": ", describe(device_info(index)),
+      precision == Precision::kBF16
+          ? str_cat(", BF16 path; attention: ", cudnn_description(),
+                    cudnn_api() ? " where it applies, else mova's kernels" : ", so mova's kernels")
+          : std::string(", F32 path"));
   return std::make_unique<CudaBackend>(index, precision);
 }
 

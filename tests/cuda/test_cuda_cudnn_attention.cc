@@ -1,0 +1,131 @@
+// cuDNN's fused attention (runtime/cuda/cudnn_attention.h) against the CPU op on the same
+// BF16-rounded inputs, with the BF16 attention budget of test_cuda_attention.cc (max-rel 1e-2,
+// cosine > 0.9999): both head sizes, partial tiles, batches, a non-default scale, and k and v
+// read out of one fused [B, Lk, 2, H, D] projection (strides other than contiguous). On a GPU
+// without cuDNN these skip, saying what the loader found; on the CUDA emulator they run its
+// cuDNN (tests/cuda_emulator/cudnn.cc).
+#include <cmath>
+#include <vector>
+
+#include "attention_problem.h"
+#include "cuda/cuda_test_util.h"
+#include "runtime/cuda/cudnn_attention.h"
+#include "runtime/cuda/cudnn_library.h"
+
+namespace mova {
+namespace {
+
+using test::AttentionProblem;
+
+#define MOVA_REQUIRE_CUDNN(attention)                                              \
+  do {                                                                             \
+    MOVA_REQUIRE_GPU();                                                            \
+    if (!(attention).available())                                                  \
+      GTEST_SKIP() << "cuDNN: " << cuda::cudnn_description()                       \
+                   << " (set LD_LIBRARY_PATH or MOVA_CUDNN to its libcudnn.so.9)"; \
+  } while (0)
+
+AttentionProblem problem(int64_t B, int64_t Lq, int64_t Lk, int64_t H, int64_t D) {
+  AttentionProblem p;
+  p.B = B, p.Lq = Lq, p.Lk = Lk, p.H = H, p.D = D;
+  return p;
+}
+
+// Device operands for `c` (inputs rounded to BF16 in place, so c.cpu() sees them): q
+// contiguous; k and v contiguous, or interleaved in one [B, Lk, 2, H, D] buffer.
+struct Operands {
+  cuda::AttentionArgs args;
+  size_t out_elements = 0;
+};
+
+Operands upload(AttentionProblem& c, test::DeviceScratch& d, bool fused_kv, float scale) {
+  const auto q_bits = test::round_to_bf16(c.q_fused);
+  const auto k_bits = test::round_to_bf16(c.k), v_bits = test::round_to_bf16(c.v);
+  std::vector<uint16_t> q;
+  for (int64_t row = 0; row < c.B * c.Lq * c.H; ++row)
+    for (int64_t i = 0; i < c.D; ++i) q.push_back(q_bits[row * (c.D + c.kPad) + 1 + i]);
+  Operands o;
+  cuda::AttentionArgs& a = o.args;
+  a.q = d.upload(q);
+  a.q_strides = {c.Lq * c.H * c.D, c.H * c.D, c.D};
+  if (fused_kv) {
+    std::vector<uint16_t> kv;
+    for (int64_t row = 0; row < c.B * c.Lk; ++row) {
+      kv.insert(kv.end(), k_bits.begin() + row * c.H * c.D, k_bits.begin() + (row + 1) * c.H * c.D);
+      kv.insert(kv.end(), v_bits.begin() + row * c.H * c.D, v_bits.begin() + (row + 1) * c.H * c.D);
+    }
+    const auto* base = static_cast<const uint16_t*>(d.upload(kv));
+    a.k = base;
+    a.v = base + c.H * c.D;
+    a.k_strides = a.v_strides = {c.Lk * 2 * c.H * c.D, 2 * c.H * c.D, c.D};
+  } else {
+    a.k = d.upload(k_bits);
+    a.v = d.upload(v_bits);
+    a.k_strides = a.v_strides = {c.kv_stride(0), c.kv_stride(1), c.kv_stride(2)};
+  }
+  o.out_elements = static_cast<size_t>(c.B * c.Lq * c.H * c.D);
+  a.out = d.zeros(o.out_elements * 2);
+  a.dtype = DType::kBF16;
+  a.batch = c.B, a.q_len = c.Lq, a.kv_len = c.Lk, a.heads = c.H, a.head_dim = c.D;
+  a.scale = scale;
+  return o;
+}
+
+TEST(CudnnAttention, MatchesCpuOnTheSameRoundedInputs) {
+  cuda::CudnnAttention attention(0);
+  MOVA_REQUIRE_CUDNN(attention);
+  const AttentionProblem cases[] = {problem(1, 1, 1, 1, 64), problem(2, 37, 45, 3, 64),
+                                    problem(1, 100, 77, 2, 128), problem(2, 16, 32, 2, 128),
+                                    problem(1, 250, 513, 1, 128)};
+  uint32_t seed = 70;
+  for (AttentionProblem c : cases)
+    for (const bool fused_kv : {false, true})
+      for (const float scale : {0.0f, 0.3f}) {
+        c.fill(seed += 10);
+        test::DeviceScratch d;
+        const Operands o = upload(c, d, fused_kv, scale);
+        std::string what = c.name();
+        if (fused_kv) what += " fused kv";
+        if (scale != 0.0f) what += " scale 0.3";
+        ASSERT_TRUE(cuda::CudnnAttention::takes(o.args)) << what;
+        ASSERT_TRUE(attention.run(o.args)) << what << ": cuDNN declined (see the log)";
+        const auto got = test::from_bf16(d.download<uint16_t>(o.args.out, o.out_elements));
+        const auto ref = c.cpu(scale);
+        EXPECT_LE(test::max_rel_error(got, ref), 1e-2) << what;
+        EXPECT_GT(test::cosine(got, ref), 0.9999) << what;
+      }
+  EXPECT_EQ(attention.cached_plans(), 10u) << "one plan per shape and layout, reused across scales";
+}
+
+// What the backend leaves to its own kernels, decided before cuDNN is asked: no GPU needed.
+TEST(CudnnAttention, TakesOnlyPlainAlignedBf16Problems) {
+  AttentionProblem c = problem(1, 8, 8, 2, 64);
+  c.fill(3);
+  cuda::AttentionArgs plain;
+  alignas(16) static uint16_t buffer[4096];
+  plain.q = plain.k = plain.v = buffer;
+  plain.out = buffer;
+  plain.q_strides = plain.k_strides = plain.v_strides = {8 * 2 * 64, 2 * 64, 64};
+  plain.dtype = DType::kBF16;
+  plain.batch = 1, plain.q_len = plain.kv_len = 8, plain.heads = 2, plain.head_dim = 64;
+  EXPECT_TRUE(cuda::CudnnAttention::takes(plain));
+  const float bias = 0.0f;
+  const auto declined = [&](const char* why, auto change) {
+    cuda::AttentionArgs a = plain;
+    change(a);
+    EXPECT_FALSE(cuda::CudnnAttention::takes(a)) << why;
+  };
+  declined("F32", [](cuda::AttentionArgs& a) { a.dtype = DType::kF32; });
+  declined("a bias", [&](cuda::AttentionArgs& a) { a.bias = &bias; });
+  declined("a key mask", [&](cuda::AttentionArgs& a) { a.key_mask = &bias; });
+  declined("a forced kernel",
+           [](cuda::AttentionArgs& a) { a.kernel = cuda::AttentionKernel::kTensorCores; });
+  declined("head size 12", [](cuda::AttentionArgs& a) { a.head_dim = 12; });
+  declined("head size 256", [](cuda::AttentionArgs& a) { a.head_dim = 256; });
+  declined("q 2 bytes past alignment", [](cuda::AttentionArgs& a) { a.q = buffer + 1; });
+  declined("rows of 67 elements", [](cuda::AttentionArgs& a) { a.k_strides.pos = 67; });
+  declined("no keys", [](cuda::AttentionArgs& a) { a.kv_len = 0; });
+}
+
+}  // namespace
+}  // namespace mova
