@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # On a GPU machine, runs what scripts/gpu-bundle.sh packed into .gpu/:
-#   scripts/gpu-run.sh tests [FILTER]   the CUDA parity tests (default filter Cuda*)
+#   scripts/gpu-run.sh tests [FILTER]   the CUDA parity tests (default filter Cuda*:Cudnn*)
 #   scripts/gpu-run.sh bench [CONFIG]   bench_cuda_dit_block, then bench/torch_wan_block.py on the
 #                                       same GPU, and the ratios (CONFIG: video360|video720|audio|
-#                                       bridge|bridge720|all; `all` adds the composed 360p CFG step)
+#                                       bridge|bridge720|all; `all` adds the composed 360p CFG step).
+#                                       Attention as the backend runs it (cuDNN's fused SDPA where
+#                                       it applies), then the video360 block again with mova's own
+#                                       kernel (--attention mova)
 #   scripts/gpu-run.sh step             bench_joint_step: one CFG step through the models at the
 #                                       published widths (1 layer per tower, 360p tokens), BF16
 #                                       and F32 paths
 #   scripts/gpu-run.sh sanitize [TOOL [FILTER]]
 #                                       the parity tests under compute-sanitizer (TOOL memcheck,
 #                                       racecheck, initcheck or synccheck; default memcheck, filter
-#                                       Cuda*-CudaBackend.*: kernels and ops, not whole models).
+#                                       Cuda*:Cudnn*-CudaBackend.*: kernels and ops, not whole
+#                                       models).
 #                                       Works on Firecracker machines, not on gVisor ones
 #   scripts/gpu-run.sh                  tests, bench `all`, then step
-# Finds libcublasLt.so.13 wherever that machine's CUDA or PyTorch installation keeps it.
+# Finds libcublasLt.so.13 wherever that machine's CUDA or PyTorch installation keeps it, and
+# cuDNN 9 (libcudnn.so.9, loaded at run time; PyTorch's wheels carry one) likewise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -x .gpu/mova_cuda_tests ]] || { echo "no .gpu/: run scripts/gpu-bundle.sh first" >&2; exit 2; }
@@ -24,10 +29,24 @@ if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
   export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
-run_tests() { .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*}" --gtest_color=no; }
+if ! ldconfig -p 2>/dev/null | grep -q libcudnn.so.9; then
+  lib=$(find /usr/local /opt /usr/lib -name 'libcudnn.so.9' 2>/dev/null | head -n 1)
+  if [[ -n "$lib" ]]; then
+    # Beside it, in a wheel's nvidia/ folder, the NVRTC its run-time-compiled engines need.
+    dirs=$(dirname "$lib")
+    for d in "$(dirname "$(dirname "$(dirname "$lib")")")"/*/lib; do
+      if [[ -d "$d" && "$d" != "$(dirname "$lib")" ]]; then dirs="$dirs:$d"; fi
+    done
+    export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$dirs"
+  else
+    echo "libcudnn.so.9 not found: attention runs on mova's own kernels" >&2
+  fi
+fi
+
+run_tests() { .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*:Cudnn*}" --gtest_color=no; }
 
 run_sanitize() {
-  local tool="${1:-memcheck}" filter="${2:-Cuda*-CudaBackend.*}"
+  local tool="${1:-memcheck}" filter="${2:-Cuda*:Cudnn*-CudaBackend.*}"
   command -v compute-sanitizer >/dev/null || { echo "compute-sanitizer not on PATH" >&2; return 2; }
   compute-sanitizer --tool "$tool" --error-exitcode 9 .gpu/mova_cuda_tests \
     --gtest_filter="$filter" --gtest_color=no
@@ -37,6 +56,9 @@ run_bench() {
   local config="${1:-all}"
   # One run (GPU time is scarce): the JSON carries every figure the table shows.
   .gpu/bench_cuda_dit_block --config "$config" --json >/tmp/mova_bench.jsonl
+  if [[ "$config" == all || "$config" == video360 ]]; then
+    .gpu/bench_cuda_dit_block --config video360 --attention mova --json
+  fi
   python3 bench/torch_wan_block.py --config "$config" >/tmp/torch_bench.jsonl
   python3 - <<'PY'
 import json
@@ -53,8 +75,8 @@ for t in map(json.loads, open("/tmp/torch_bench.jsonl")):
     if "device_gib" in o:
         line += f'; device memory mova {o["device_gib"]} GiB, PyTorch {t.get("device_gib")} GiB'
     if "self_attention_ms" in t:
-        line += (f'; self-attention alone: mova {o.get("self-attention_ms", 0):.2f} ms, '
-                 f'SDPA {t["self_attention_ms"]:.2f} ms')
+        line += (f'; self-attention alone: mova ({o.get("attention")}) '
+                 f'{o.get("self-attention_ms", 0):.2f} ms, SDPA {t["self_attention_ms"]:.2f} ms')
     if "composed" in o:
         line += f' (composed: {o["composed"]})'
     print(line + f' [torch {t.get("torch")}, {t.get("gpu")}]' if "torch" in t else line)

@@ -8,7 +8,12 @@
 // residual stream F32, GEMMs F32-accumulated through cuBLASLt.
 //
 //   bench_cuda_dit_block [--config video360|video720|audio|bridge|bridge720|all|tiny]
-//                        [--iters N] [--json]
+//                        [--attention auto|mova|cudnn] [--iters N] [--json]
+//
+// --attention picks what runs attention: `auto` (the default, as the backend does) cuDNN's
+// fused SDPA where it applies and cuDNN is loadable (runtime/cuda/cudnn_attention.h), else
+// mova's tensor-core kernel; `mova` that kernel always; `cudnn` cuDNN or an error. Each record
+// says which ran ("attention": "cudnn", "mova", or "mixed" when cuDNN declined some shapes).
 //
 // `all` is video360, audio and bridge, then a full joint CFG step at 360p composed from them
 // (2 passes × 40 video blocks, 30 audio blocks, 30 bridge layers); a 720p block holds 637 TFLOP
@@ -34,6 +39,8 @@
 #include "runtime/allocator.h"
 #include "runtime/cuda/blas.h"
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/cudnn_attention.h"
+#include "runtime/cuda/cudnn_library.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/device_memory.h"
 #include "runtime/cuda/kernels/activation.h"
@@ -168,6 +175,14 @@ void gemm(Blas& blas, Stages& st, cudaStream_t stream, const char* group, const 
   st.run(group, 2.0 * rows * l.out * l.in, [&] { blas.gemm(g, stream); });
 }
 
+// What runs attention (--attention): cuDNN where `cudnn` is set and takes the problem, else
+// mova's kernel; the count of each, for the records.
+struct AttentionEngines {
+  CudnnAttention* cudnn = nullptr;
+  int by_cudnn = 0, by_mova = 0;
+};
+AttentionEngines engines;
+
 // Multi-head attention over contiguous [len, heads·head_dim] BF16 q, k, v into `out`.
 void attend(Stages& st, cudaStream_t stream, const char* group, const void* q, int64_t q_len,
             const void* k, const void* v, int64_t kv_len, int64_t heads, int64_t head_dim,
@@ -179,7 +194,14 @@ void attend(Stages& st, cudaStream_t stream, const char* group, const void* q, i
   a.k_strides = a.v_strides = {kv_len * D, D, head_dim};
   a.dtype = DType::kBF16;
   a.batch = 1, a.q_len = q_len, a.kv_len = kv_len, a.heads = heads, a.head_dim = head_dim;
-  st.run(group, 4.0 * q_len * kv_len * D, [&] { attention(a, stream); });
+  st.run(group, 4.0 * q_len * kv_len * D, [&] {
+    if (engines.cudnn && engines.cudnn->run(a, stream)) {
+      ++engines.by_cudnn;
+    } else {
+      attention(a, stream);
+      ++engines.by_mova;
+    }
+  });
 }
 
 class Block {
@@ -405,6 +427,7 @@ struct Result {
   int64_t tokens = 0;
   double ms = 0, gib = 0;
   std::map<std::string, Stages::Sum> groups;  // per iteration
+  std::string attention;                      // cudnn, mova or mixed
 };
 
 // The mean of `iters` forwards after one warm-up, with the device memory the module needed.
@@ -414,6 +437,7 @@ Result measure(const Shape& s, int64_t tokens, int iters) {
   const size_t before = used_bytes();
   Result r;
   r.name = s.name, r.tokens = tokens;
+  engines.by_cudnn = engines.by_mova = 0;
   {
     BufferPool pool(device_allocator(0));
     Blas blas(0);
@@ -432,13 +456,16 @@ Result measure(const Shape& s, int64_t tokens, int iters) {
     r.gib = static_cast<double>(used_bytes() - before) / (1 << 30);
   }
   for (auto& [group, t] : r.groups) t.ms /= iters, t.flops /= iters, r.ms += t.ms;
+  r.attention = engines.by_mova == 0 ? "cudnn" : engines.by_cudnn == 0 ? "mova" : "mixed";
   return r;
 }
 
 void print(const Result& r, const std::string& title, bool json) {
   if (json) {
-    std::printf("{\"config\": \"%s\", \"tokens\": %lld, \"block_ms\": %.3f, \"device_gib\": %.2f",
-                r.name.c_str(), static_cast<long long>(r.tokens), r.ms, r.gib);
+    std::printf(
+        "{\"config\": \"%s\", \"tokens\": %lld, \"block_ms\": %.3f, \"device_gib\": "
+        "%.2f, \"attention\": \"%s\"",
+        r.name.c_str(), static_cast<long long>(r.tokens), r.ms, r.gib, r.attention.c_str());
     for (const auto& [group, t] : r.groups) {
       std::printf(", \"%s_ms\": %.3f", group.c_str(), t.ms);
       if (t.flops > 0)
@@ -447,7 +474,8 @@ void print(const Result& r, const std::string& title, bool json) {
     std::printf("}\n");
     return;
   }
-  std::printf("%s — %.2f ms, %.2f GiB\n", title.c_str(), r.ms, r.gib);
+  std::printf("%s — %.2f ms, %.2f GiB, attention by %s\n", title.c_str(), r.ms, r.gib,
+              r.attention.c_str());
   for (const auto& [group, t] : r.groups) {
     std::printf("  %-16s %9.3f ms", group.c_str(), t.ms);
     if (t.flops > 0) std::printf("  %7.1f TFLOP/s", t.flops / (t.ms * 1e-3) / 1e12);
@@ -471,13 +499,15 @@ void print_step(const std::map<std::string, Result>& done, bool json) {
 }
 
 int run(int argc, char** argv) {
-  std::string config = "all";
+  std::string config = "all", attention_choice = "auto";
   int iters = 3;
   bool json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--config" && i + 1 < argc) {
       config = argv[++i];
+    } else if (a == "--attention" && i + 1 < argc) {
+      attention_choice = argv[++i];
     } else if (a == "--iters" && i + 1 < argc) {
       iters = std::atoi(argv[++i]);
     } else if (a == "--json") {
@@ -485,12 +515,15 @@ int run(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--config video360|video720|audio|bridge|bridge720|all|tiny] "
-                   "[--iters N] [--json]\n",
+                   "[--attention auto|mova|cudnn] [--iters N] [--json]\n",
                    argv[0]);
       return 2;
     }
   }
   if (iters < 1) fail(ErrorKind::kInvalidArgument, "--iters ", iters, ": must be at least 1");
+  if (attention_choice != "auto" && attention_choice != "mova" && attention_choice != "cudnn")
+    fail(ErrorKind::kInvalidArgument, "--attention ", attention_choice,
+         ": not one of auto, mova, cudnn");
   const auto wanted = [&](const std::string& name) {
     const bool tiny = name.rfind("tiny", 0) == 0;
     return config == name || (config == "tiny" && tiny) ||
@@ -506,7 +539,15 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "bench_cuda_dit_block: no CUDA device on this machine\n");
     return 3;
   }
-  if (!json) std::printf("%s\n", describe(device_info(0)).c_str());
+  std::unique_ptr<CudnnAttention> cudnn;
+  if (attention_choice != "mova") {
+    cudnn = std::make_unique<CudnnAttention>(0);
+    if (!cudnn->available() && attention_choice == "cudnn")
+      fail(ErrorKind::kUnsupported, "--attention cudnn: cuDNN is ", cudnn_description());
+    if (cudnn->available()) engines.cudnn = cudnn.get();
+  }
+  if (!json)
+    std::printf("%s; cuDNN: %s\n", describe(device_info(0)).c_str(), cudnn_description().c_str());
   std::map<std::string, Result> done;
   for (const BlockShape& s : kShapes) {
     if (!wanted(s.name)) continue;

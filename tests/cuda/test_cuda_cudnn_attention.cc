@@ -17,9 +17,9 @@ namespace {
 
 using test::AttentionProblem;
 
+// After MOVA_REQUIRE_GPU (a CudnnAttention needs a device).
 #define MOVA_REQUIRE_CUDNN(attention)                                              \
   do {                                                                             \
-    MOVA_REQUIRE_GPU();                                                            \
     if (!(attention).available())                                                  \
       GTEST_SKIP() << "cuDNN: " << cuda::cudnn_description()                       \
                    << " (set LD_LIBRARY_PATH or MOVA_CUDNN to its libcudnn.so.9)"; \
@@ -72,6 +72,7 @@ Operands upload(AttentionProblem& c, test::DeviceScratch& d, bool fused_kv, floa
 }
 
 TEST(CudnnAttention, MatchesCpuOnTheSameRoundedInputs) {
+  MOVA_REQUIRE_GPU();
   cuda::CudnnAttention attention(0);
   MOVA_REQUIRE_CUDNN(attention);
   const AttentionProblem cases[] = {problem(1, 1, 1, 1, 64), problem(2, 37, 45, 3, 64),

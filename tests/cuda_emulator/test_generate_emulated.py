@@ -110,7 +110,7 @@ def main():
                 expect=[gpu, "F32 path", "budget 1 MiB"]))
         failures += compare("--device cuda (bf16, cuDNN attention)", cpu,
                             run(emulated, tmp / "bf16", "--device", "cuda",
-                                expect=[gpu, "BF16 path", "BF16 attention through cuDNN"]),
+                                expect=[gpu, "BF16 path", "BF16 attention through the fused SDPA of cuDNN"]),
                             bf16=True)
         failures += compare("--device cuda (bf16, MOVA_CUDNN=0: tensor-core kernel)", cpu,
                             run(emulated, tmp / "bf16_own", "--device", "cuda",

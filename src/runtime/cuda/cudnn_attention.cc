@@ -243,8 +243,8 @@ struct CudnnAttention::Impl {
       MOVA_LOG_INFO("cuda:", device, ": ", cudnn_description(), " has no fused attention for ",
                     shape_text(key), " (", made->failure, "): mova's own kernel runs it");
     else if (!announced)
-      MOVA_LOG_INFO("cuda:", device, ": BF16 attention through ", cudnn_description(),
-                    "'s fused SDPA where it applies");
+      MOVA_LOG_INFO("cuda:", device, ": BF16 attention through the fused SDPA of ",
+                    cudnn_description(), " where it applies");
     announced |= made->failure.empty();
     return *plans.emplace(key, std::move(made)).first->second;
   }
