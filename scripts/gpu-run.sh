@@ -30,13 +30,16 @@ if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
 fi
 
 if ! ldconfig -p 2>/dev/null | grep -q libcudnn.so.9; then
-  lib=$(find /usr/local /opt /usr/lib -name 'libcudnn.so.9' 2>/dev/null | head -n 1)
+  lib=$(find /usr/local /opt /usr/lib -name 'libcudnn.so.9' -print -quit 2>/dev/null || true)
   if [[ -n "$lib" ]]; then
     # Beside it, in a wheel's nvidia/ folder, the NVRTC its run-time-compiled engines need.
     dirs=$(dirname "$lib")
-    for d in "$(dirname "$(dirname "$(dirname "$lib")")")"/*/lib; do
-      if [[ -d "$d" && "$d" != "$(dirname "$lib")" ]]; then dirs="$dirs:$d"; fi
-    done
+    nvidia=$(dirname "$(dirname "$(dirname "$lib")")")
+    if [[ "$(basename "$nvidia")" == nvidia ]]; then
+      for d in "$nvidia"/*/lib; do
+        if [[ -d "$d" && "$d" != "$(dirname "$lib")" ]]; then dirs="$dirs:$d"; fi
+      done
+    fi
     export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$dirs"
   else
     echo "libcudnn.so.9 not found: attention runs on mova's own kernels" >&2

@@ -456,7 +456,10 @@ Result measure(const Shape& s, int64_t tokens, int iters) {
     r.gib = static_cast<double>(used_bytes() - before) / (1 << 30);
   }
   for (auto& [group, t] : r.groups) t.ms /= iters, t.flops /= iters, r.ms += t.ms;
-  r.attention = engines.by_mova == 0 ? "cudnn" : engines.by_cudnn == 0 ? "mova" : "mixed";
+  r.attention = engines.by_mova + engines.by_cudnn == 0 ? "none"
+                : engines.by_mova == 0                  ? "cudnn"
+                : engines.by_cudnn == 0                 ? "mova"
+                                                        : "mixed";
   return r;
 }
 
@@ -496,6 +499,13 @@ void print_step(const std::map<std::string, Result>& done, bool json) {
                 formula);
   else
     std::printf("joint CFG step at 360p, composed as %s: %.1f ms\n", formula, ms);
+}
+
+// --attention cudnn promises cuDNN's timings: a shape it declined (run by mova's kernel) fails.
+void require_engine(const Result& r, const std::string& choice) {
+  if (choice == "cudnn" && r.attention != "cudnn")
+    fail(ErrorKind::kUnsupported, "--attention cudnn: ", r.name, "'s attention ran by ",
+         r.attention, " (cuDNN declined a shape; mova --log-level info says why)");
 }
 
 int run(int argc, char** argv) {
@@ -552,6 +562,7 @@ int run(int argc, char** argv) {
   for (const BlockShape& s : kShapes) {
     if (!wanted(s.name)) continue;
     const Result r = measure<Block>(s, s.tokens, iters);
+    require_engine(r, attention_choice);
     char title[160];
     std::snprintf(title, sizeof title, "%s: %lld tokens, dim %lld, %lld heads, ffn %lld, block",
                   s.name.c_str(), static_cast<long long>(s.tokens), static_cast<long long>(s.dim),
@@ -562,6 +573,7 @@ int run(int argc, char** argv) {
   for (const BridgeShape& s : kBridgeShapes) {
     if (!wanted(s.name)) continue;
     const Result r = measure<BridgeLayer>(s, s.video_tokens, iters);
+    require_engine(r, attention_choice);
     char title[160];
     std::snprintf(title, sizeof title, "%s: %lld video × %lld audio tokens, dims %lld/%lld, layer",
                   s.name.c_str(), static_cast<long long>(s.video_tokens),

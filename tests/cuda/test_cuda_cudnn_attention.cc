@@ -98,10 +98,32 @@ TEST(CudnnAttention, MatchesCpuOnTheSameRoundedInputs) {
   EXPECT_EQ(attention.cached_plans(), 10u) << "one plan per shape and layout, reused across scales";
 }
 
+#ifdef MOVA_CUDA_EMULATOR
+// The emulator's cuDNN declining a shape, or failing to run it: run() returns false having
+// enqueued nothing (the caller's kernel runs it), and a failed shape is not tried again.
+TEST(CudnnAttention, DeclinedOrFailingShapesReturnFalse) {
+  AttentionProblem c = problem(1, 20, 30, 2, 64);
+  for (const char* how : {"decline", "fail-execute"}) {
+    cuda::CudnnAttention attention(0);
+    ASSERT_TRUE(attention.available());
+    c.fill(40);
+    test::DeviceScratch d;
+    const Operands o = upload(c, d, false, 0.0f);
+    setenv("MOVA_CUDA_EMULATOR_CUDNN", how, 1);
+    EXPECT_FALSE(attention.run(o.args)) << how;
+    unsetenv("MOVA_CUDA_EMULATOR_CUDNN");
+    EXPECT_FALSE(attention.run(o.args)) << how << ": the shape is remembered";
+    EXPECT_EQ(attention.cached_plans(), 1u) << how;
+  }
+  cuda::CudnnAttention fresh(0);  // and without the knob, the same shape runs
+  c.fill(41);
+  test::DeviceScratch d;
+  EXPECT_TRUE(fresh.run(upload(c, d, false, 0.0f).args));
+}
+#endif
+
 // What the backend leaves to its own kernels, decided before cuDNN is asked: no GPU needed.
 TEST(CudnnAttention, TakesOnlyPlainAlignedBf16Problems) {
-  AttentionProblem c = problem(1, 8, 8, 2, 64);
-  c.fill(3);
   cuda::AttentionArgs plain;
   alignas(16) static uint16_t buffer[4096];
   plain.q = plain.k = plain.v = buffer;
@@ -124,7 +146,9 @@ TEST(CudnnAttention, TakesOnlyPlainAlignedBf16Problems) {
   declined("head size 12", [](cuda::AttentionArgs& a) { a.head_dim = 12; });
   declined("head size 256", [](cuda::AttentionArgs& a) { a.head_dim = 256; });
   declined("q 2 bytes past alignment", [](cuda::AttentionArgs& a) { a.q = buffer + 1; });
-  declined("rows of 67 elements", [](cuda::AttentionArgs& a) { a.k_strides.pos = 67; });
+  declined("k rows of 67 elements", [](cuda::AttentionArgs& a) { a.k_strides.pos = 67; });
+  declined("v heads 4 elements apart", [](cuda::AttentionArgs& a) { a.v_strides.head = 68; });
+  declined("out 2 bytes past alignment", [](cuda::AttentionArgs& a) { a.out = buffer + 1; });
   declined("no keys", [](cuda::AttentionArgs& a) { a.kv_len = 0; });
 }
 

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -23,6 +24,13 @@ struct cudnnContext {
 using namespace mova::cuda_emulator;
 
 namespace {
+
+// MOVA_CUDA_EMULATOR_CUDNN=decline: the heuristic offers no engine; =fail-execute: executing
+// fails. For the tests of the callers' fallbacks; read at each call.
+bool misbehave(const char* how) {
+  const char* v = std::getenv("MOVA_CUDA_EMULATOR_CUDNN");
+  return v && std::strcmp(v, how) == 0;
+}
 
 constexpr uint64_t kMagic = 0x63756e6e646573ULL;  // marks a live descriptor of this emulator
 constexpr int64_t kPlanWorkspaceBytes = 4096;     // so the caller must hand a workspace in
@@ -453,8 +461,8 @@ cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t descriptor,
   if (!d->finalized) return CUDNN_STATUS_BAD_PARAM_NOT_FINALIZED;
   if (d->type == CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR && name == CUDNN_ATTR_ENGINEHEUR_RESULTS &&
       type == CUDNN_TYPE_BACKEND_DESCRIPTOR) {
-    if (count) *count = 1;  // one engine: this emulator's
-    if (requested < 1) return CUDNN_STATUS_SUCCESS;
+    if (count) *count = misbehave("decline") ? 0 : 1;  // one engine: this emulator's
+    if (requested < 1 || misbehave("decline")) return CUDNN_STATUS_SUCCESS;
     Descriptor* config = live(static_cast<cudnnBackendDescriptor_t*>(elements)[0]);
     if (!config || config->type != CUDNN_BACKEND_ENGINECFG_DESCRIPTOR) {
       say("cudnnBackendGetAttribute: heuristic results go into created engine configs");
@@ -515,6 +523,7 @@ cudnnStatus_t cudnnBackendExecute(cudnnHandle_t handle, cudnnBackendDescriptor_t
         pack->workspace, static_cast<long long>(kPlanWorkspaceBytes), device);
     return CUDNN_STATUS_BAD_PARAM;
   }
+  if (misbehave("fail-execute")) return CUDNN_STATUS_EXECUTION_FAILED;
   const float scale = *static_cast<const float*>(pointer(*s.scale));
   const DeviceAccess open;
   attend(s, pointer(*s.q), pointer(*s.k), pointer(*s.v), pointer(*s.o), scale);

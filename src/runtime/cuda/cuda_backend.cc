@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,7 +71,8 @@ class CudaBackend final : public Backend {
         precision_(precision),
         pool_(device_allocator(index)),
         blas_(index),
-        cudnn_(index) {}
+        cudnn_(precision == Precision::kBF16 ? std::make_unique<CudnnAttention>(index, &pool_)
+                                             : nullptr) {}
 
   ~CudaBackend() override {
     cudaSetDevice(index_);
@@ -357,7 +359,8 @@ class CudaBackend final : public Backend {
     a.scale = options.scale;
     if (!fused_attention_takes(D))
       attention_by_gemm(a);
-    else if (!cudnn_.run(a))  // F32, a bias or mask, or no engine: the backend's own kernels
+    else if (!(cudnn_ &&
+               cudnn_->run(a)))  // F32, a bias or mask, or no engine: the backend's own kernels
       mova::cuda::attention(a);
     return out.to(DType::kF32, &pool_);
   }
@@ -544,7 +547,8 @@ class CudaBackend final : public Backend {
   Precision precision_;
   BufferPool pool_;
   Blas blas_;
-  CudnnAttention cudnn_;  // BF16 attention where cuDNN's fused SDPA takes it
+  // BF16 attention where cuDNN's fused SDPA takes it; none on the F32 path.
+  std::unique_ptr<CudnnAttention> cudnn_;
 };
 
 }  // namespace

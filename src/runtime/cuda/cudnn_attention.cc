@@ -1,5 +1,6 @@
 #include "runtime/cuda/cudnn_attention.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -60,7 +61,8 @@ struct Plan {
   std::vector<cudnnBackendDescriptor_t> owned;
   cudnnBackendDescriptor_t plan = nullptr;
   int64_t workspace_bytes = 0;
-  std::string failure;  // empty when `plan` is usable
+  std::string failure;       // empty when `plan` is usable
+  bool unsupported = false;  // the failure is cuDNN's "not supported" (a decline, not a fault)
 
   Plan() = default;
   Plan(const Plan&) = delete;
@@ -76,6 +78,8 @@ class Builder {
   Builder(const CudnnApi& api, Plan& plan) : api_(api), plan_(plan) {}
 
   bool ok() const { return status_ == CUDNN_STATUS_SUCCESS; }
+  // cuDNN's NOT_SUPPORTED category (3000-3999): the library declines the problem.
+  bool declined() const { return status_ >= 3000 && status_ < 4000; }
   std::string failure() const {
     return str_cat(failed_, ": ", api_.error_string(status_), " (", static_cast<int>(status_), ")");
   }
@@ -181,6 +185,7 @@ std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const
                               CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &count, configs.data()),
             "the heuristic's results");
   cudnnStatus_t last = CUDNN_STATUS_NOT_SUPPORTED;
+  count = std::min<int64_t>(count, static_cast<int64_t>(configs.size()));
   for (int64_t i = 0; b.ok() && !plan->plan && i < count; ++i) {
     cudnnBackendDescriptor_t candidate =
         b.make(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, "an execution plan");
@@ -200,6 +205,7 @@ std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const
   if (!b.ok()) {
     plan->plan = nullptr;
     plan->failure = b.failure();
+    plan->unsupported = b.declined();
   }
   return plan;
 }
@@ -210,14 +216,16 @@ struct CudnnAttention::Impl {
   int device;
   const CudnnApi* api = nullptr;
   cudnnHandle_t handle = nullptr;
-  BufferPool pool;
+  BufferPool own_pool;
+  BufferPool* shared_pool;  // the backend's, when given: its weight cache gives memory back
   std::shared_ptr<void> workspace;
   int64_t workspace_bytes = 0;
   bool announced = false;
   std::mutex mutex;  // plans, workspace, and the handle's stream from lookup to enqueue
   std::unordered_map<PlanKey, std::unique_ptr<Plan>, PlanKeyHash> plans;
 
-  explicit Impl(int d) : device(d), pool(device_allocator(d)) {
+  Impl(int d, BufferPool* workspaces)
+      : device(d), own_pool(device_allocator(d)), shared_pool(workspaces) {
     const CudnnApi* loaded = cudnn_api();
     if (!loaded) return;
     const ScopedDevice on(device);
@@ -230,17 +238,23 @@ struct CudnnAttention::Impl {
     }
     api = loaded;
   }
+  BufferPool& pool() { return shared_pool ? *shared_pool : own_pool; }
+
   ~Impl() {
+    workspace.reset();
     plans.clear();  // descriptors before the handle
     if (handle) api->destroy(handle);
   }
 
-  const Plan& plan(const PlanKey& key) {
+  Plan& plan(const PlanKey& key) {
     const auto it = plans.find(key);
     if (it != plans.end()) return *it->second;
     auto made = make_plan(*api, handle, key);
-    if (!made->failure.empty())
+    if (!made->failure.empty() && made->unsupported)
       MOVA_LOG_INFO("cuda:", device, ": ", cudnn_description(), " has no fused attention for ",
+                    shape_text(key), " (", made->failure, "): mova's own kernel runs it");
+    else if (!made->failure.empty())  // not a decline: a fault in the graph or the library
+      MOVA_LOG_WARN("cuda:", device, ": ", cudnn_description(), " failed to plan attention for ",
                     shape_text(key), " (", made->failure, "): mova's own kernel runs it");
     else if (!announced)
       MOVA_LOG_INFO("cuda:", device, ": BF16 attention through the fused SDPA of ",
@@ -250,7 +264,8 @@ struct CudnnAttention::Impl {
   }
 };
 
-CudnnAttention::CudnnAttention(int device) : impl_(std::make_unique<Impl>(device)) {}
+CudnnAttention::CudnnAttention(int device, BufferPool* workspaces)
+    : impl_(std::make_unique<Impl>(device, workspaces)) {}
 CudnnAttention::~CudnnAttention() = default;
 
 bool CudnnAttention::available() const {
@@ -288,10 +303,18 @@ bool CudnnAttention::run(const AttentionArgs& a, cudaStream_t stream) {
       {a.q_strides.batch, a.q_strides.pos, a.q_strides.head, a.k_strides.batch, a.k_strides.pos,
        a.k_strides.head, a.v_strides.batch, a.v_strides.pos, a.v_strides.head}};
   std::lock_guard<std::mutex> lock(m.mutex);
-  const Plan& plan = m.plan(key);
+  Plan& plan = m.plan(key);
   if (!plan.plan) return false;
   if (plan.workspace_bytes > m.workspace_bytes) {
-    m.workspace = m.pool.allocate(static_cast<size_t>(plan.workspace_bytes));
+    m.workspace.reset();
+    m.workspace_bytes = 0;
+    try {
+      m.workspace = m.pool().allocate(static_cast<size_t>(plan.workspace_bytes));
+    } catch (const Error& e) {  // the own kernel needs no workspace
+      MOVA_LOG_WARN("cuda:", m.device, ": no room for cuDNN attention's ", plan.workspace_bytes,
+                    "-byte workspace (", e.what(), "): mova's own kernel runs ", shape_text(key));
+      return false;
+    }
     m.workspace_bytes = plan.workspace_bytes;
   }
   float scale = a.scale != 0.0f ? a.scale : 1.0f / std::sqrt(static_cast<float>(a.head_dim));
@@ -301,27 +324,38 @@ bool CudnnAttention::run(const AttentionArgs& a, cudaStream_t stream) {
   void* workspace = m.workspace.get();
   const CudnnApi& api = *m.api;
   cudnnBackendDescriptor_t pack = nullptr;
-  const auto check = [&](cudnnStatus_t status, const char* what) {
-    if (status == CUDNN_STATUS_SUCCESS) return;
-    if (pack) api.destroy_descriptor(pack);
-    fail(ErrorKind::kInternal, "cuDNN attention on cuda:", m.device, " ", shape_text(key), ": ",
-         what, " failed: ", api.error_string(status), " (", static_cast<int>(status), ")");
+  // A failure here enqueued nothing: the plan is retired, the own kernel runs this and later
+  // calls of the shape, and the log says why.
+  const char* failed = nullptr;
+  cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
+  const auto step = [&](cudnnStatus_t st, const char* what) {
+    if (!failed && st != CUDNN_STATUS_SUCCESS) failed = what, status = st;
   };
-  check(api.set_stream(m.handle, stream), "cudnnSetStream");
-  check(api.create_descriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &pack), "the variant pack");
-  check(
-      api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 5, uids.data()),
-      "the variant pack's ids");
-  check(api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 5,
-                          pointers.data()),
-        "the variant pack's pointers");
-  check(api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1,
-                          &workspace),
-        "the variant pack's workspace");
-  check(api.finalize(pack), "the variant pack");
-  check(api.execute(m.handle, plan.plan, pack), "cudnnBackendExecute");
-  api.destroy_descriptor(pack);
-  return true;
+  step(api.set_stream(m.handle, stream), "cudnnSetStream");
+  if (!failed)
+    step(api.create_descriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &pack), "the variant pack");
+  if (!failed)
+    step(api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 5,
+                           uids.data()),
+         "the variant pack's ids");
+  if (!failed)
+    step(api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 5,
+                           pointers.data()),
+         "the variant pack's pointers");
+  if (!failed)
+    step(api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1,
+                           &workspace),
+         "the variant pack's workspace");
+  if (!failed) step(api.finalize(pack), "the variant pack");
+  if (!failed) step(api.execute(m.handle, plan.plan, pack), "cudnnBackendExecute");
+  if (pack) api.destroy_descriptor(pack);
+  if (!failed) return true;
+  MOVA_LOG_WARN("cuda:", m.device, ": cuDNN attention ", shape_text(key), ": ", failed,
+                " failed: ", api.error_string(status), " (", static_cast<int>(status),
+                "): mova's own kernel runs this shape from now on");
+  plan.plan = nullptr;  // its descriptor stays owned by the plan, destroyed with it
+  plan.failure = failed;
+  return false;
 }
 
 }  // namespace mova::cuda

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "runtime/allocator.h"
 #include "runtime/cuda/kernels/attention.h"
 
 namespace mova::cuda {
@@ -19,7 +20,9 @@ namespace mova::cuda {
 class CudnnAttention {
  public:
   // Creates a cuDNN handle on `device` when the library is there (else run() returns false).
-  explicit CudnnAttention(int device);
+  // Workspaces come from `workspaces` (a pool of that device, which must outlive this) when
+  // given, else from a pool of its own.
+  explicit CudnnAttention(int device, BufferPool* workspaces = nullptr);
   ~CudnnAttention();
   CudnnAttention(const CudnnAttention&) = delete;
   CudnnAttention& operator=(const CudnnAttention&) = delete;
@@ -31,8 +34,8 @@ class CudnnAttention {
   bool available() const;
 
   // Enqueues `a` on `stream` and returns true; or returns false having enqueued nothing, when
-  // cuDNN is not available, `a` is not a problem this path takes, or cuDNN has no engine for it.
-  // An engine that fails to run is an error.
+  // cuDNN is not available, `a` is not a problem this path takes, cuDNN has no engine for it,
+  // its workspace does not fit, or cuDNN fails to run it (logged; the shape is not tried again).
   bool run(const AttentionArgs& a, cudaStream_t stream = nullptr);
 
   // Problems asked about so far (each planned once, with or without an engine). For tests.
