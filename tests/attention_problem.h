@@ -48,6 +48,15 @@ struct AttentionProblem {
     return s[d];
   }
 
+  // q as a contiguous [B, Lq, H, D] copy, from q_fused or a copy of it in another element type.
+  template <typename Elem>
+  std::vector<Elem> contiguous_q(const std::vector<Elem>& fused) const {
+    std::vector<Elem> q;
+    for (int64_t row = 0; row < B * Lq * H; ++row)
+      for (int64_t i = 0; i < D; ++i) q.push_back(fused[row * (D + kPad) + 1 + i]);
+    return q;
+  }
+
   std::vector<float> cpu(float scale = 0.0f) const {
     Exec ex(2);
     const Tensor q = Tensor::from_vector({B, Lq, H, D + kPad}, q_fused).narrow(3, 1, D);

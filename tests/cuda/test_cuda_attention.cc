@@ -33,14 +33,6 @@ const AttentionProblem kCases[] = {
 enum class QLayout { kFusedView, kContiguous };
 
 template <typename Elem>
-std::vector<Elem> contiguous_q(const AttentionProblem& c, const std::vector<Elem>& q_fused) {
-  std::vector<Elem> q;
-  for (int64_t row = 0; row < c.B * c.Lq * c.H; ++row)
-    for (int64_t i = 0; i < c.D; ++i) q.push_back(q_fused[row * (c.D + c.kPad) + 1 + i]);
-  return q;
-}
-
-template <typename Elem>
 cuda::AttentionArgs device_args(const AttentionProblem& c, const std::vector<Elem>& q,
                                 const std::vector<Elem>& k, const std::vector<Elem>& v,
                                 test::DeviceScratch& d, QLayout layout = QLayout::kFusedView) {
@@ -49,7 +41,7 @@ cuda::AttentionArgs device_args(const AttentionProblem& c, const std::vector<Ele
     a.q = static_cast<const Elem*>(d.upload(q)) + 1;
     a.q_strides = {c.q_stride(0), c.q_stride(1), c.q_stride(2)};
   } else {
-    a.q = d.upload(contiguous_q(c, q));
+    a.q = d.upload(c.contiguous_q(q));
     a.q_strides = {c.Lq * c.H * c.D, c.H * c.D, c.D};
   }
   a.k = d.upload(k);

@@ -17,14 +17,6 @@ namespace {
 
 using test::AttentionProblem;
 
-// After MOVA_REQUIRE_GPU (a CudnnAttention needs a device).
-#define MOVA_REQUIRE_CUDNN(attention)                                              \
-  do {                                                                             \
-    if (!(attention).available())                                                  \
-      GTEST_SKIP() << "cuDNN: " << cuda::cudnn_description()                       \
-                   << " (set LD_LIBRARY_PATH or MOVA_CUDNN to its libcudnn.so.9)"; \
-  } while (0)
-
 AttentionProblem problem(int64_t B, int64_t Lq, int64_t Lk, int64_t H, int64_t D) {
   AttentionProblem p;
   p.B = B, p.Lq = Lq, p.Lk = Lk, p.H = H, p.D = D;
@@ -41,12 +33,9 @@ struct Operands {
 Operands upload(AttentionProblem& c, test::DeviceScratch& d, bool fused_kv, float scale) {
   const auto q_bits = test::round_to_bf16(c.q_fused);
   const auto k_bits = test::round_to_bf16(c.k), v_bits = test::round_to_bf16(c.v);
-  std::vector<uint16_t> q;
-  for (int64_t row = 0; row < c.B * c.Lq * c.H; ++row)
-    for (int64_t i = 0; i < c.D; ++i) q.push_back(q_bits[row * (c.D + c.kPad) + 1 + i]);
   Operands o;
   cuda::AttentionArgs& a = o.args;
-  a.q = d.upload(q);
+  a.q = d.upload(c.contiguous_q(q_bits));
   a.q_strides = {c.Lq * c.H * c.D, c.H * c.D, c.D};
   if (fused_kv) {
     std::vector<uint16_t> kv;
@@ -72,9 +61,11 @@ Operands upload(AttentionProblem& c, test::DeviceScratch& d, bool fused_kv, floa
 }
 
 TEST(CudnnAttention, MatchesCpuOnTheSameRoundedInputs) {
-  MOVA_REQUIRE_GPU();
+  MOVA_REQUIRE_GPU();  // before the CudnnAttention, which needs a device
   cuda::CudnnAttention attention(0);
-  MOVA_REQUIRE_CUDNN(attention);
+  if (!attention.available())
+    GTEST_SKIP() << "cuDNN: " << cuda::cudnn_description()
+                 << " (set LD_LIBRARY_PATH or MOVA_CUDNN to its libcudnn.so.9)";
   const AttentionProblem cases[] = {problem(1, 1, 1, 1, 64), problem(2, 37, 45, 3, 64),
                                     problem(1, 100, 77, 2, 128), problem(2, 16, 32, 2, 128),
                                     problem(1, 250, 513, 1, 128)};

@@ -3,13 +3,13 @@
 #include <cublasLt.h>
 
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <unordered_map>
 
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/device_memory.h"
+#include "runtime/hash_mix.h"
 
 namespace mova::cuda {
 namespace {
@@ -72,13 +72,10 @@ struct PlanKey {
 struct PlanKeyHash {
   size_t operator()(const PlanKey& p) const {
     size_t h = 0;
-    const auto mix = [&h](uint64_t v) {
-      h ^= std::hash<uint64_t>{}(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    };
-    for (int64_t v : {p.m, p.n, p.k, p.lda, p.ldb, p.ldc}) mix(static_cast<uint64_t>(v));
-    mix((uint64_t{p.trans_a} << 2) | (uint64_t{p.trans_b} << 1) | uint64_t{p.bias});
-    mix((static_cast<uint64_t>(p.ab_dtype) << 8) | static_cast<uint64_t>(p.c_dtype));
-    mix((uint64_t{p.align_a} << 32) | (uint64_t{p.align_b} << 16) | p.align_c);
+    for (int64_t v : {p.m, p.n, p.k, p.lda, p.ldb, p.ldc}) hash_mix(h, static_cast<uint64_t>(v));
+    hash_mix(h, (uint64_t{p.trans_a} << 2) | (uint64_t{p.trans_b} << 1) | uint64_t{p.bias});
+    hash_mix(h, (static_cast<uint64_t>(p.ab_dtype) << 8) | static_cast<uint64_t>(p.c_dtype));
+    hash_mix(h, (uint64_t{p.align_a} << 32) | (uint64_t{p.align_b} << 16) | p.align_c);
     return h;
   }
 };

@@ -357,10 +357,10 @@ class CudaBackend final : public Backend {
     a.heads = H;
     a.head_dim = D;
     a.scale = options.scale;
+    // cuDNN declines F32, a bias or mask, and shapes it has no engine for: our kernels run those.
     if (!fused_attention_takes(D))
       attention_by_gemm(a);
-    else if (!(cudnn_ &&
-               cudnn_->run(a)))  // F32, a bias or mask, or no engine: the backend's own kernels
+    else if (!(cudnn_ && cudnn_->run(a)))
       mova::cuda::attention(a);
     return out.to(DType::kF32, &pool_);
   }

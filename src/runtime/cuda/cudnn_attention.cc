@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -15,6 +14,7 @@
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/device_memory.h"
 #include "runtime/error.h"
+#include "runtime/hash_mix.h"
 #include "runtime/log.h"
 
 namespace mova::cuda {
@@ -40,11 +40,9 @@ struct PlanKey {
 struct PlanKeyHash {
   size_t operator()(const PlanKey& k) const {
     size_t h = 0;
-    const auto mix = [&h](int64_t v) {
-      h ^= std::hash<int64_t>{}(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    };
-    for (int64_t v : {k.batch, k.heads, k.q_len, k.kv_len, k.head_dim}) mix(v);
-    for (int64_t v : k.strides) mix(v);
+    for (int64_t v : {k.batch, k.heads, k.q_len, k.kv_len, k.head_dim})
+      hash_mix(h, static_cast<uint64_t>(v));
+    for (int64_t v : k.strides) hash_mix(h, static_cast<uint64_t>(v));
     return h;
   }
 };
@@ -54,28 +52,34 @@ std::string shape_text(const PlanKey& k) {
                  k.head_dim, "]");
 }
 
-// An execution plan and every descriptor it was built from (kept for its life, destroyed in
-// reverse), or, when cuDNN offered no engine, why.
+// Descriptors owned together, destroyed in reverse order of creation.
+struct Descriptors {
+  const CudnnApi* api;
+  std::vector<cudnnBackendDescriptor_t> list;
+
+  explicit Descriptors(const CudnnApi* a) : api(a) {}
+  Descriptors(const Descriptors&) = delete;
+  Descriptors& operator=(const Descriptors&) = delete;
+  ~Descriptors() {
+    for (auto it = list.rbegin(); it != list.rend(); ++it) api->destroy_descriptor(*it);
+  }
+};
+
+// An execution plan and every descriptor it was built from (kept for its life), or, when cuDNN
+// offered no engine, why.
 struct Plan {
-  const CudnnApi* api = nullptr;
-  std::vector<cudnnBackendDescriptor_t> owned;
+  explicit Plan(const CudnnApi* api) : owned(api) {}
+  Descriptors owned;
   cudnnBackendDescriptor_t plan = nullptr;
   int64_t workspace_bytes = 0;
   std::string failure;       // empty when `plan` is usable
   bool unsupported = false;  // the failure is cuDNN's "not supported" (a decline, not a fault)
-
-  Plan() = default;
-  Plan(const Plan&) = delete;
-  Plan& operator=(const Plan&) = delete;
-  ~Plan() {
-    for (auto it = owned.rbegin(); it != owned.rend(); ++it) api->destroy_descriptor(*it);
-  }
 };
 
 // Builds descriptors while every call succeeds; the first failure is kept with what failed.
 class Builder {
  public:
-  Builder(const CudnnApi& api, Plan& plan) : api_(api), plan_(plan) {}
+  Builder(const CudnnApi& api, Descriptors& owned) : api_(api), owned_(owned) {}
 
   bool ok() const { return status_ == CUDNN_STATUS_SUCCESS; }
   // cuDNN's NOT_SUPPORTED category (3000-3999): the library declines the problem.
@@ -86,7 +90,7 @@ class Builder {
 
   cudnnBackendDescriptor_t make(cudnnBackendDescriptorType_t type, const char* what) {
     cudnnBackendDescriptor_t d = nullptr;
-    if (ok() && check(api_.create_descriptor(type, &d), what)) plan_.owned.push_back(d);
+    if (ok() && check(api_.create_descriptor(type, &d), what)) owned_.list.push_back(d);
     return d;
   }
   void set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name,
@@ -124,7 +128,7 @@ class Builder {
 
  private:
   const CudnnApi& api_;
-  Plan& plan_;
+  Descriptors& owned_;
   cudnnStatus_t status_ = CUDNN_STATUS_SUCCESS;
   const char* failed_ = "";
 };
@@ -132,9 +136,8 @@ class Builder {
 // The graph (one SDPA forward operation), the heuristic's engine configurations, and the first
 // that finalizes into an execution plan.
 std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const PlanKey& key) {
-  auto plan = std::make_unique<Plan>();
-  plan->api = &api;
-  Builder b(api, *plan);
+  auto plan = std::make_unique<Plan>(&api);
+  Builder b(api, plan->owned);
   const auto operand = [&](Uid uid, int64_t len, int which, const char* what) {
     const int64_t* s = &key.strides[3 * which];  // batch, pos, head
     return b.tensor(uid, CUDNN_DATA_BFLOAT16, {key.batch, key.heads, len, key.head_dim},
@@ -322,39 +325,25 @@ bool CudnnAttention::run(const AttentionArgs& a, cudaStream_t stream) {
   const std::array<void*, 5> pointers = {const_cast<void*>(a.q), const_cast<void*>(a.k),
                                          const_cast<void*>(a.v), a.out, &scale};
   void* workspace = m.workspace.get();
-  const CudnnApi& api = *m.api;
-  cudnnBackendDescriptor_t pack = nullptr;
-  // A failure here enqueued nothing: the plan is retired, the own kernel runs this and later
-  // calls of the shape, and the log says why.
-  const char* failed = nullptr;
-  cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
-  const auto step = [&](cudnnStatus_t st, const char* what) {
-    if (!failed && st != CUDNN_STATUS_SUCCESS) failed = what, status = st;
-  };
-  step(api.set_stream(m.handle, stream), "cudnnSetStream");
-  if (!failed)
-    step(api.create_descriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &pack), "the variant pack");
-  if (!failed)
-    step(api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 5,
-                           uids.data()),
-         "the variant pack's ids");
-  if (!failed)
-    step(api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 5,
-                           pointers.data()),
-         "the variant pack's pointers");
-  if (!failed)
-    step(api.set_attribute(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1,
-                           &workspace),
-         "the variant pack's workspace");
-  if (!failed) step(api.finalize(pack), "the variant pack");
-  if (!failed) step(api.execute(m.handle, plan.plan, pack), "cudnnBackendExecute");
-  if (pack) api.destroy_descriptor(pack);
-  if (!failed) return true;
-  MOVA_LOG_WARN("cuda:", m.device, ": cuDNN attention ", shape_text(key), ": ", failed,
-                " failed: ", api.error_string(status), " (", static_cast<int>(status),
-                "): mova's own kernel runs this shape from now on");
+  // The variant pack lives for this call. A failure enqueued nothing: the plan is retired, the
+  // own kernel runs this and later calls of the shape, and the log says why.
+  Descriptors call(m.api);
+  Builder b(*m.api, call);
+  b.check(m.api->set_stream(m.handle, stream), "cudnnSetStream");
+  cudnnBackendDescriptor_t pack = b.make(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, "the variant pack");
+  b.set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 5, uids.data(),
+        "the variant pack's ids");
+  b.set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 5, pointers.data(),
+        "the variant pack's pointers");
+  b.set(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace,
+        "the variant pack's workspace");
+  b.finalize(pack, "the variant pack");
+  if (b.ok()) b.check(m.api->execute(m.handle, plan.plan, pack), "cudnnBackendExecute");
+  if (b.ok()) return true;
+  MOVA_LOG_WARN("cuda:", m.device, ": cuDNN attention ", shape_text(key), ": ", b.failure(),
+                ": mova's own kernel runs this shape from now on");
   plan.plan = nullptr;  // its descriptor stays owned by the plan, destroyed with it
-  plan.failure = failed;
+  plan.failure = b.failure();
   return false;
 }
 
