@@ -13,27 +13,130 @@ DeviceWeightCache::DeviceWeightCache(Device device, uint64_t budget_bytes)
   MOVA_CHECK(!device.is_cpu(), ErrorKind::kInternal, "a device weight cache on the host");
 }
 
-Tensor DeviceWeightCache::get(const std::string& key, const std::function<Tensor()>& host) {
+Tensor DeviceWeightCache::get(const std::string& key, std::function<Tensor()> host) {
   std::lock_guard<std::recursive_mutex> lock(mutex_);
-  if (auto it = entries_.find(key); it != entries_.end()) {
-    use_order_.splice(use_order_.begin(), use_order_, it->second.use);
-    it->second.pass = pass_;
-    return it->second.tensor;
-  }
   if (!reclaimer_) {
     reclaimer_ = backend_for(device_, "device weight cache").buffers().add_reclaimer([this] {
       return give_back_one();
     });
   }
-  Tensor copy = host().to(device_);
-  use_order_.push_front(key);
-  entries_.emplace(key, Entry{copy, use_order_.begin(), pass_});
+  if (hosts_.count(key) == 0) hosts_[key] = std::move(host);
+  Tensor copy;
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    use_order_.splice(use_order_.begin(), use_order_, it->second.use);
+    it->second.pass = pass_;
+    copy = it->second.tensor;
+  } else if (auto pending = pending_.find(key); pending != pending_.end()) {
+    copy = finish_prefetch(pending);
+  } else {
+    copy = upload_now(key);
+  }
+  if (used_this_pass_.insert(key).second) first_use(key);
+  stats_.peak_resident_bytes = std::max(stats_.peak_resident_bytes, stats_.resident_bytes);
+  return copy;
+}
+
+Tensor DeviceWeightCache::upload_now(const std::string& key) {
+  Tensor copy = hosts_.at(key)().to(device_);
   stats_.uploads += 1;
   stats_.uploaded_bytes += copy.nbytes();
   stats_.resident_bytes += copy.nbytes();
+  keep(key, copy);
   evict_beyond_budget(key);
-  stats_.peak_resident_bytes = std::max(stats_.peak_resident_bytes, stats_.resident_bytes);
   return copy;
+}
+
+// Its bytes were counted as resident when it began.
+Tensor DeviceWeightCache::finish_prefetch(std::map<std::string, Pending>::iterator pending) {
+  const std::string key = pending->first;
+  const Pending p = std::move(pending->second);
+  pending_.erase(pending);
+  pending_bytes_ -= p.bytes;
+  Tensor copy;
+  try {
+    copy = p.upload->finish();
+  } catch (...) {
+    stats_.resident_bytes -= p.bytes;
+    throw;
+  }
+  keep(key, copy);
+  return copy;
+}
+
+void DeviceWeightCache::keep(const std::string& key, const Tensor& copy) {
+  use_order_.push_front(key);
+  entries_.emplace(key, Entry{copy, use_order_.begin(), pass_});
+}
+
+void DeviceWeightCache::set_prefetch(uint64_t bytes) {
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
+  prefetch_limit_ = bytes;
+  if (bytes == 0) drop_pending();
+}
+
+void DeviceWeightCache::drop_pending() {
+  for (auto& [key, p] : pending_) {
+    stats_.resident_bytes -= p.bytes;
+    stats_.unused_prefetches += 1;
+  }
+  pending_.clear();  // each upload orders later ops after its copy before its memory returns
+  pending_bytes_ = 0;
+}
+
+void DeviceWeightCache::first_use(const std::string& key) {
+  this_pass_.push_back(key);
+  const uint64_t limit = budget();
+  const uint64_t ahead = limit == 0 ? 0 : std::min(prefetch_limit_, limit / 4);
+  if (ahead == 0 || order_.empty() || !in_step_) return;
+  const size_t n = order_.size(), here = this_pass_.size() - 1;
+  const auto at = order_index_.find(key);
+  if (at == order_index_.end() || at->second != here) {  // out of step with the last pass
+    drop_pending();
+    in_step_ = false;  // for the rest of this pass
+    return;
+  }
+  size_t next = std::max(here + 1, cursor_);
+  for (; next < here + n; ++next) {  // once round the cycle, at most
+    const std::string& want = order_[next % n];
+    if (entries_.count(want) != 0 || pending_.count(want) != 0) continue;
+    const Tensor host = hosts_.at(want)();
+    const uint64_t bytes = host.nbytes();
+    if (pending_bytes_ > 0 && pending_bytes_ + bytes > ahead) break;  // (one may exceed it)
+    if (!make_room_ahead(bytes)) break;
+    std::unique_ptr<Backend::PendingUpload> upload;
+    try {
+      upload = backend_for(device_, "device weight cache").begin_upload(host);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kIo) throw;
+      break;  // out of device memory: this weight is uploaded when used
+    }
+    pending_.emplace(want, Pending{std::move(upload), bytes});
+    pending_bytes_ += bytes;
+    stats_.resident_bytes += bytes;
+    stats_.uploads += 1;
+    stats_.uploaded_bytes += bytes;
+    stats_.prefetches += 1;
+    stats_.prefetch_bytes += bytes;
+  }
+  cursor_ = next;
+}
+
+// Drops weights whose next use is a pass away until `bytes` more fit in the budget.
+bool DeviceWeightCache::make_room_ahead(uint64_t bytes) {
+  const uint64_t limit = budget();
+  while (stats_.resident_bytes + bytes > limit) {
+    if (entries_.empty()) return false;
+    auto lru = entries_.find(use_order_.back());
+    auto mru = entries_.find(use_order_.front());
+    if (lru->second.pass < pass_ && order_index_.count(lru->first) == 0) {
+      drop(lru);  // not in this order at all (the other expert's)
+    } else if (mru->second.pass == pass_) {
+      drop(mru);  // used in this pass: next needed in the next one
+    } else {
+      return false;  // everything left is needed sooner than what would be fetched
+    }
+  }
+  return true;
 }
 
 uint64_t DeviceWeightCache::budget() const {
@@ -69,7 +172,12 @@ bool DeviceWeightCache::give_back_one() {
   // reclaimers of every cache on the device, this one included): waiting for it could deadlock
   // two caches; a busy cache gives nothing back this time. The same thread gets the lock.
   std::unique_lock<std::recursive_mutex> lock(mutex_, std::try_to_lock);
-  if (!lock.owns_lock() || entries_.empty()) return false;
+  if (!lock.owns_lock()) return false;
+  if (entries_.empty()) {
+    if (pending_.empty()) return false;
+    drop_pending();  // uploads ahead hold memory too
+    return true;
+  }
   const auto victim = next_victim();
   const uint64_t bytes = victim->second.tensor.nbytes();
   drop(victim);
@@ -86,6 +194,16 @@ bool DeviceWeightCache::give_back_one() {
 void DeviceWeightCache::begin_pass() {
   std::lock_guard<std::recursive_mutex> lock(mutex_);
   ++pass_;
+  // What the last pass looked at past its end is this pass's start.
+  cursor_ = in_step_ && cursor_ >= order_.size() ? cursor_ - order_.size() : 0;
+  in_step_ = true;
+  if (!this_pass_.empty()) {
+    order_ = std::move(this_pass_);
+    order_index_.clear();
+    for (size_t i = 0; i < order_.size(); ++i) order_index_[order_[i]] = i;
+  }
+  this_pass_.clear();
+  used_this_pass_.clear();
 }
 
 DeviceWeightCache::Stats DeviceWeightCache::stats() const {

@@ -9,8 +9,16 @@
 // that is no longer called); when every copy was used in this pass, the most recently used
 // go (plain LRU would drop each weight just before the next pass needs it again and keep
 // none). So a model streamed in a loop keeps a fixed part of its weights resident and uploads
-// only the rest each pass. What would hide that upload is prefetching on a copy stream
-// while the previous block computes (not done yet).
+// only the rest each pass.
+// Prefetch (set_prefetch): while a pass repeats the previous pass's order of first uses, each
+// get() begins uploading the next weights that are not resident, up to a number of bytes
+// ahead, on the device's transfer queue (Backend::begin_upload: a copy stream on CUDA), so
+// they arrive while the ops before them run instead of stalling the pass at each miss. The
+// order is read as a cycle, so the end of a pass fetches the start of the next. Room for them
+// is made only from weights whose next use is a pass away (used in this pass already, the
+// most recent first) or that this order does not use; a pass out of step with the recorded
+// order (the other expert, the first pass) prefetches nothing and drops what was fetched for
+// the old order.
 // Memory pressure: the cache registers with its device's BufferPool, so an allocation there
 // that fails (an activation, or the next upload) makes it drop copies in the same order until
 // the allocation fits; it then keeps at most what it held after dropping as its budget (the
@@ -23,9 +31,14 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
+#include "runtime/backend.h"
 #include "runtime/device.h"
 #include "runtime/tensor.h"
 
@@ -39,10 +52,15 @@ class DeviceWeightCache {
 
   Device device() const { return device_; }
 
-  // The copy of `key` on the device; on a miss `host()` gives the tensor to upload.
-  Tensor get(const std::string& key, const std::function<Tensor()>& host);
+  // The copy of `key` on the device; on a miss `host()` gives the tensor to upload. The first
+  // `host` given for a key is kept, and may be called by a later get() to prefetch that key:
+  // it must stay valid for the cache's life (capture what it needs by value).
+  Tensor get(const std::string& key, std::function<Tensor()> host);
   // Marks the start of a pass over the weights (the eviction order above).
   void begin_pass();
+  // Up to `bytes` of uploads ahead (0, the default: none); at most a quarter of the budget,
+  // and none without a budget (every weight stays resident then).
+  void set_prefetch(uint64_t bytes);
 
   struct Stats {
     uint64_t uploads = 0;         // copies made, re-uploads included
@@ -51,6 +69,9 @@ class DeviceWeightCache {
     uint64_t peak_resident_bytes = 0;
     uint64_t reclaimed_bytes = 0;  // dropped because the device ran out of memory
     uint64_t budget_bytes = 0;     // the limit now (0: none): the smaller of given and learned
+    uint64_t prefetches = 0;       // of the uploads, those begun ahead of their use
+    uint64_t prefetch_bytes = 0;
+    uint64_t unused_prefetches = 0;  // dropped before their use (the order changed)
   };
   Stats stats() const;
 
@@ -60,11 +81,22 @@ class DeviceWeightCache {
     std::list<std::string>::iterator use;  // position in use_order_
     uint64_t pass = 0;                     // the pass it was last used in
   };
+  struct Pending {
+    std::unique_ptr<Backend::PendingUpload> upload;
+    uint64_t bytes = 0;
+  };
   void evict_beyond_budget(const std::string& keep);
   std::map<std::string, Entry>::iterator next_victim();
   void drop(std::map<std::string, Entry>::iterator victim);
   bool give_back_one();  // the pool's reclaimer
   uint64_t budget() const;
+  Tensor upload_now(const std::string& key);
+  Tensor finish_prefetch(std::map<std::string, Pending>::iterator pending);
+  void keep(const std::string& key, const Tensor& copy);
+  // The first use of `key` in this pass: records it, and prefetches when in step.
+  void first_use(const std::string& key);
+  bool make_room_ahead(uint64_t bytes);
+  void drop_pending();
 
   Device device_;
   uint64_t budget_;
@@ -76,6 +108,20 @@ class DeviceWeightCache {
   std::list<std::string> use_order_;  // most recently used first
   uint64_t pass_ = 0;
   Stats stats_;
+  // Prefetch: each key's host source, the previous pass's order of first uses (and each key's
+  // place in it), this pass's so far, the uploads in flight, and the place in the cycle
+  // (counted from this pass's start, past its end into the next) before which every weight
+  // was resident or in flight when last looked at.
+  uint64_t prefetch_limit_ = 0;
+  std::unordered_map<std::string, std::function<Tensor()>> hosts_;
+  std::vector<std::string> order_;
+  std::unordered_map<std::string, size_t> order_index_;
+  std::vector<std::string> this_pass_;
+  std::unordered_set<std::string> used_this_pass_;
+  std::map<std::string, Pending> pending_;
+  uint64_t pending_bytes_ = 0;
+  size_t cursor_ = 0;
+  bool in_step_ = true;
   // Registration with the device's pool, made on first use. Declared last, so destroyed first:
   // unregistering waits for a give-back in progress before the entries go.
   std::shared_ptr<void> reclaimer_;

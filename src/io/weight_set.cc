@@ -111,8 +111,12 @@ Tensor WeightSet::get_host(const std::string& name) const {
 
 Tensor WeightSet::get(const std::string& name) const {
   if (device_.is_cpu()) return get_host(name);
-  // Keyed by origin too: sets of several components share one cache.
-  return device_copies_->get(origin_ + "\n" + name, [&] { return get_host(name); });
+  // Keyed by origin too: sets of several components share one cache. The source is kept by
+  // the cache (for prefetching): it holds the file, not this set.
+  auto it = where_.find(name);
+  MOVA_CHECK(it != where_.end(), ErrorKind::kFormat, origin_, ": missing tensor '", name, "'");
+  return device_copies_->get(origin_ + "\n" + name,
+                             [file = files_[it->second], name] { return file->tensor(name); });
 }
 
 void WeightSet::place_on(Device device) {

@@ -255,7 +255,8 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
       const DeviceWeightCache::Stats w = cache->stats();
       constexpr double kMib = 1 << 20;
       MOVA_LOG_INFO("denoiser weights on ", r.device.str(), ": ", w.uploads, " uploads (",
-                    w.uploaded_bytes / kMib, " MiB), peak ", w.peak_resident_bytes / kMib,
+                    w.uploaded_bytes / kMib, " MiB; ", w.prefetches, " begun ahead of their use, ",
+                    w.unused_prefetches, " unused), peak ", w.peak_resident_bytes / kMib,
                     " MiB resident, budget ",
                     w.budget_bytes ? str_cat(w.budget_bytes / kMib, " MiB") : "none");
     }

@@ -9,7 +9,10 @@
 namespace mova {
 
 JointDenoiser::JointDenoiser(const Checkpoint& ckpt, Device device, uint64_t device_weight_budget) {
-  if (!device.is_cpu()) cache_ = std::make_shared<DeviceWeightCache>(device, device_weight_budget);
+  if (!device.is_cpu()) {
+    cache_ = std::make_shared<DeviceWeightCache>(device, device_weight_budget);
+    cache_->set_prefetch(kWeightPrefetchBytes);
+  }
   auto placed = [&](Component c) {
     WeightSet w = ckpt.weights(c);
     if (cache_) w.place_on(cache_);

@@ -23,12 +23,18 @@ class JointDenoiser {
   // Loads (memory-maps) both video experts, the audio DiT and the bridge, validating each, and
   // places them on `device` (their weights are copied there on first use). A non-zero
   // `device_weight_budget` (bytes) caps what the four keep there: the least recently used
-  // weights are dropped and uploaded again when next needed (io/device_weight_cache.h).
+  // weights are dropped and uploaded again when next needed (io/device_weight_cache.h), the
+  // next ones prefetched while the current block runs.
   explicit JointDenoiser(const Checkpoint& checkpoint, Device device = Device::cpu(),
                          uint64_t device_weight_budget = 0);
 
   // The denoiser's device copies (null on the CPU): upload figures for progress and benches.
   const DeviceWeightCache* device_weights() const { return cache_.get(); }
+  // When the weights stream (a budget below their size, given or learned), each pass uploads
+  // up to this much ahead of its use, beside the ops (at most a quarter of the budget): about
+  // one published video block (700 MB in BF16), so the next block's weights arrive while
+  // this one computes.
+  static constexpr uint64_t kWeightPrefetchBytes = uint64_t{1} << 30;
 
   // The text side of every pass with one expert and one context (WanDit::Text): prepared once
   // and reused by each step, it changes no value.

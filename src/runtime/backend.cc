@@ -1,6 +1,7 @@
 #include "runtime/backend.h"
 
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "runtime/error.h"
@@ -43,6 +44,24 @@ Backend::Backend(Device device) : device_(device) {
 Backend::~Backend() {
   std::lock_guard<std::mutex> lock(registry_mutex());
   std::erase(registry(), this);
+}
+
+namespace {
+
+// The default upload: already on the device when begun.
+class FinishedUpload final : public Backend::PendingUpload {
+ public:
+  explicit FinishedUpload(Tensor copy) : copy_(std::move(copy)) {}
+  Tensor finish() override { return std::move(copy_); }
+
+ private:
+  Tensor copy_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend::PendingUpload> Backend::begin_upload(const Tensor& host) {
+  return std::make_unique<FinishedUpload>(host.to(device_));
 }
 
 void Backend::unsupported(const char* op) const {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <memory>
 #include <string>
 
 #include "runtime/allocator.h"
@@ -46,6 +47,19 @@ class Backend {
   virtual void copy(const Tensor& dst, const Tensor& src) = 0;
   // Waits until the work queued so far has finished (benchmarks, tests).
   virtual void synchronize() {}
+
+  // A host-to-device copy that runs beside the ops queued after it (weight prefetch).
+  class PendingUpload {
+   public:
+    virtual ~PendingUpload() = default;
+    // The device tensor, with every op queued from now on ordered after its bytes arrive.
+    // Called at most once. Destroying an upload that was never finished orders later ops after
+    // it too, so its memory can be reused safely.
+    virtual Tensor finish() = 0;
+  };
+  // Begins copying a contiguous host tensor to this device; the host bytes are held until the
+  // copy is done. A backend without a transfer queue copies at once (the default).
+  virtual std::unique_ptr<PendingUpload> begin_upload(const Tensor& host);
 
   // The ops of runtime/ops/, same contracts. Every tensor argument is on this device and has
   // passed the op's shape and dtype checks there.

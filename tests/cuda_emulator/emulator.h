@@ -61,6 +61,11 @@ void async_copy_wait(int pending);
 // accumulates a dot product: the emulated cuBLASLt's and cuDNN's arithmetic.
 float dot_in_order(const float* x, const float* y, uint64_t k);
 
+// Copies after checking each side against the kind and that device bytes lie inside one live
+// allocation; `what` names the call in the refusal.
+cudaError_t checked_copy(const char* what, void* dst, const void* src, size_t bytes,
+                         cudaMemcpyKind kind);
+
 // Says on stderr why the emulator refused a call.
 void say(const char* format, ...) __attribute__((format(printf, 1, 2)));
 // Records a failure for cudaGetLastError and says why on stderr (the status code alone rarely

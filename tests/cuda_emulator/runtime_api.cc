@@ -1,7 +1,6 @@
-// CUDA emulator: the runtime API's host calls. Everything runs synchronously on the calling
-// thread, so streams and events only keep their handles' bookkeeping; copies check that each
+// CUDA emulator: the runtime API's host calls (streams, events and pinned memory are in
+// streams.cc). Everything runs synchronously on the calling thread; copies check that each
 // side is where the copy kind says it is and that the bytes lie inside one allocation.
-#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -10,14 +9,6 @@
 #include <string>
 
 #include "emulator.h"
-
-struct CUstream_st {
-  int device;
-};
-struct CUevent_st {
-  std::chrono::steady_clock::time_point when;
-  bool recorded = false;
-};
 
 namespace mova::cuda_emulator {
 namespace {
@@ -96,9 +87,10 @@ bool valid_device(int d) {
   return d >= 0 && d < device_count();
 }
 
-// Copies after checking each side against the kind; `what` names the call.
-cudaError_t checked_copy(const char* what, void* dst, const void* src, size_t bytes,
-                         cudaMemcpyKind kind) {
+}  // namespace
+
+cudaError_t mova::cuda_emulator::checked_copy(const char* what, void* dst, const void* src,
+                                              size_t bytes, cudaMemcpyKind kind) {
   if (bytes == 0) return cudaSuccess;
   const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
   const bool dst_device = in_arena(dst), src_device = in_arena(src);
@@ -120,8 +112,6 @@ cudaError_t checked_copy(const char* what, void* dst, const void* src, size_t by
   std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
-
-}  // namespace
 
 cudaError_t cudaGetDeviceCount(int* count) {
   *count = device_count();
@@ -161,10 +151,6 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize() {
-  return cudaSuccess;
-}
-
 cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
   const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
   *total = capacity_bytes();
@@ -191,11 +177,6 @@ cudaError_t cudaFree(void* ptr) {
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   return checked_copy("cudaMemcpy", dst, src, bytes, kind);
-}
-
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
-                            cudaStream_t) {
-  return checked_copy("cudaMemcpyAsync", dst, src, bytes, kind);
 }
 
 cudaError_t cudaMemcpyPeer(void* dst, int dst_device, const void* src, int src_device,
@@ -226,41 +207,6 @@ cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
 
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) {
   return cudaMemset(ptr, value, bytes);
-}
-
-cudaError_t cudaStreamCreate(cudaStream_t* stream) {
-  *stream = new CUstream_st{current};
-  return cudaSuccess;
-}
-cudaError_t cudaStreamDestroy(cudaStream_t stream) {
-  delete stream;
-  return cudaSuccess;
-}
-cudaError_t cudaStreamSynchronize(cudaStream_t) {
-  return cudaSuccess;
-}
-
-cudaError_t cudaEventCreate(cudaEvent_t* event) {
-  *event = new CUevent_st;
-  return cudaSuccess;
-}
-cudaError_t cudaEventDestroy(cudaEvent_t event) {
-  delete event;
-  return cudaSuccess;
-}
-cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
-  event->when = std::chrono::steady_clock::now();
-  event->recorded = true;
-  return cudaSuccess;
-}
-cudaError_t cudaEventSynchronize(cudaEvent_t) {
-  return cudaSuccess;
-}
-cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t stop) {
-  if (!start->recorded || !stop->recorded)
-    return fail(cudaErrorInvalidResourceHandle, "cudaEventElapsedTime: an event not recorded");
-  *ms = std::chrono::duration<float, std::milli>(stop->when - start->when).count();
-  return cudaSuccess;
 }
 
 cudaError_t cudaGetLastError() {

@@ -19,6 +19,7 @@ usage: test_generate_emulated.py MOVA MOVA_EMULATED
 """
 import os
 import pathlib
+import re
 import struct
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def read_float_wav(path):
     raise AssertionError(f"{path}: no data chunk")
 
 
-def run(binary, out, *extra, expect=(), env=None):
+def run(binary, out, *extra, expect=(), env=None, log_check=None):
     out.mkdir()
     cmd = [binary, "--log-level", "info", *JOB, "--output", str(out / "clip.mp4"), "--save-wav", str(out / "a.wav"),
            "--save-frames", str(out / "frames"), *extra]
@@ -58,6 +59,10 @@ def run(binary, out, *extra, expect=(), env=None):
     for text in expect:  # the log shows where the work ran
         if text not in result.stderr:
             sys.exit(f"{' '.join(cmd)}: no '{text}' in its log:\n{result.stderr}")
+    if log_check:
+        complaint = log_check(result.stderr)
+        if complaint:
+            sys.exit(f"{' '.join(cmd)}: {complaint}:\n{result.stderr}")
     return read_float_wav(out / "a.wav"), sorted((out / "frames").glob("frame_*.png"))
 
 
@@ -89,6 +94,14 @@ def compare(name, cpu, gpu, bf16=False):
     return failures
 
 
+def prefetched(log):
+    """The streamed run's weight report: some uploads began ahead of their use."""
+    found = re.search(r"(\d+) begun ahead of their use", log)
+    if not found:
+        return "no weight prefetch report in the log"
+    return None if int(found.group(1)) > 0 else "no weight was uploaded ahead of its use"
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -101,13 +114,14 @@ def main():
                            run(emulated, tmp / "cuda", "--device", "cuda", "--precision", "f32",
                                expect=[gpu, "F32 path", "budget none"]))
         # A 1 MiB cap (0.0001 GiB rounds up to it) on a denoiser of several MiB: every pass
-        # uploads its weights again.
+        # uploads its weights again, from the second pass of an expert on ahead of their use
+        # (through the copy stream and its pinned staging).
         failures += compare(
             "--device cuda --precision f32 --text-device cpu --vae-device cpu "
             "--device-weights-gib 0.0001", cpu,
             run(emulated, tmp / "split", "--device", "cuda", "--precision", "f32",
                 "--text-device", "cpu", "--vae-device", "cpu", "--device-weights-gib", "0.0001",
-                expect=[gpu, "F32 path", "budget 1 MiB"]))
+                expect=[gpu, "F32 path", "budget 1 MiB"], log_check=prefetched))
         failures += compare("--device cuda (bf16, cuDNN attention)", cpu,
                             run(emulated, tmp / "bf16", "--device", "cuda",
                                 expect=[gpu, "BF16 path", "BF16 attention through the fused SDPA of cuDNN"]),

@@ -25,6 +25,7 @@
 #include "runtime/cuda/kernels/rope.h"
 #include "runtime/cuda/kernels/score_softmax.h"
 #include "runtime/cuda/kernels/strided.h"
+#include "runtime/cuda/upload_queue.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 #include "runtime/ops/conv.h"
@@ -71,6 +72,7 @@ class CudaBackend final : public Backend {
         precision_(precision),
         pool_(device_allocator(index)),
         blas_(index),
+        uploads_(index, pool_),
         cudnn_(precision == Precision::kBF16 ? std::make_unique<CudnnAttention>(index, &pool_)
                                              : nullptr) {}
 
@@ -84,6 +86,14 @@ class CudaBackend final : public Backend {
   void synchronize() override {
     make_current();
     MOVA_CUDA_CHECK(cudaDeviceSynchronize());
+  }
+
+  // Through pinned staging on a copy stream beside the ops (upload_queue.h); at once when that
+  // queue cannot run.
+  std::unique_ptr<PendingUpload> begin_upload(const Tensor& host) override {
+    make_current();
+    if (auto pending = uploads_.begin(host)) return pending;
+    return Backend::begin_upload(host);
   }
 
   void copy(const Tensor& dst, const Tensor& src) override {
@@ -547,6 +557,7 @@ class CudaBackend final : public Backend {
   Precision precision_;
   BufferPool pool_;
   Blas blas_;
+  UploadQueue uploads_;
   // BF16 attention where cuDNN's fused SDPA takes it; none on the F32 path.
   std::unique_ptr<CudnnAttention> cudnn_;
 };
