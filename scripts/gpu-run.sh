@@ -9,7 +9,8 @@
 #                                       kernel (--attention mova)
 #   scripts/gpu-run.sh step             bench_joint_step: one CFG step through the models at the
 #                                       published widths (1 layer per tower, 360p tokens), BF16
-#                                       and F32 paths
+#                                       and F32 paths, then BF16 with a 512 MiB weight budget
+#                                       (streamed), timed with and without weight prefetch
 #   scripts/gpu-run.sh sanitize [TOOL [FILTER]]
 #                                       the parity tests under compute-sanitizer (TOOL memcheck,
 #                                       racecheck, initcheck or synccheck; default memcheck, filter
@@ -91,6 +92,10 @@ run_step() {
     .gpu/bench_joint_step --preset published-layer --device cuda --precision "$precision" \
       --frames 49 --height 44 --width 80 --audio 402
   done
+  # Streamed weights (a 24 GB card's case): a budget below the layer's weights, the step timed
+  # with the prefetch on a copy stream and with each upload at its use.
+  .gpu/bench_joint_step --preset published-layer --device cuda --precision bf16 \
+    --frames 49 --height 44 --width 80 --audio 402 --device-weights-mib 512
 }
 
 case "${1:-}" in

@@ -35,6 +35,10 @@ class JointDenoiser {
   // one published video block (700 MB in BF16), so the next block's weights arrive while
   // this one computes.
   static constexpr uint64_t kWeightPrefetchBytes = uint64_t{1} << 30;
+  // Another prefetch size (0: none) for the device weights; benches compare the two.
+  void set_weight_prefetch(uint64_t bytes) {
+    if (cache_) cache_->set_prefetch(bytes);
+  }
 
   // The text side of every pass with one expert and one context (WanDit::Text): prepared once
   // and reused by each step, it changes no value.
