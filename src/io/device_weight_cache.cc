@@ -1,6 +1,7 @@
 #include "io/device_weight_cache.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "runtime/backend.h"
 #include "runtime/error.h"
@@ -21,6 +22,8 @@ Tensor DeviceWeightCache::get(const std::string& key, std::function<Tensor()> ho
     });
   }
   if (hosts_.count(key) == 0) hosts_[key] = std::move(host);
+  const bool first_use = used_this_pass_.insert(key).second;
+  if (first_use) record_first_use(key);  // before any upload: an order change drops prefetches
   Tensor copy;
   if (auto it = entries_.find(key); it != entries_.end()) {
     use_order_.splice(use_order_.begin(), use_order_, it->second.use);
@@ -31,7 +34,7 @@ Tensor DeviceWeightCache::get(const std::string& key, std::function<Tensor()> ho
   } else {
     copy = upload_now(key);
   }
-  if (used_this_pass_.insert(key).second) first_use(key);
+  if (first_use) prefetch_ahead();
   stats_.peak_resident_bytes = std::max(stats_.peak_resident_bytes, stats_.resident_bytes);
   return copy;
 }
@@ -83,33 +86,52 @@ void DeviceWeightCache::drop_pending() {
   pending_bytes_ = 0;
 }
 
-void DeviceWeightCache::first_use(const std::string& key) {
+void DeviceWeightCache::record_first_use(const std::string& key) {
+  const auto at = order_index_.find(key);
+  if (in_step_ && !order_.empty() &&
+      (at == order_index_.end() || at->second != this_pass_.size())) {
+    in_step_ = false;  // for the rest of this pass: what was fetched ahead is for another order
+    drop_pending();
+  }
   this_pass_.push_back(key);
+}
+
+bool DeviceWeightCache::ordered() const {
+  return in_step_ && !order_.empty();
+}
+
+size_t DeviceWeightCache::next_use(const std::string& key) const {
+  const auto at = order_index_.find(key);
+  if (at == order_index_.end()) return SIZE_MAX;
+  return used_this_pass_.count(key) != 0 ? at->second + order_.size() : at->second;
+}
+
+void DeviceWeightCache::prefetch_ahead() {
   const uint64_t limit = budget();
   const uint64_t ahead = limit == 0 ? 0 : std::min(prefetch_limit_, limit / 4);
-  if (ahead == 0 || order_.empty() || !in_step_) return;
+  if (ahead == 0 || !ordered()) return;
   const size_t n = order_.size(), here = this_pass_.size() - 1;
-  const auto at = order_index_.find(key);
-  if (at == order_index_.end() || at->second != here) {  // out of step with the last pass
-    drop_pending();
-    in_step_ = false;  // for the rest of this pass
-    return;
-  }
   size_t next = std::max(here + 1, cursor_);
+  cursor_ = SIZE_MAX;                // drop() lowers it to the place of a weight that goes
   for (; next < here + n; ++next) {  // once round the cycle, at most
     const std::string& want = order_[next % n];
     if (entries_.count(want) != 0 || pending_.count(want) != 0) continue;
     const Tensor host = hosts_.at(want)();
     const uint64_t bytes = host.nbytes();
     if (pending_bytes_ > 0 && pending_bytes_ + bytes > ahead) break;  // (one may exceed it)
-    if (!make_room_ahead(bytes)) break;
+    if (!make_room_ahead(bytes, next)) break;
     std::unique_ptr<Backend::PendingUpload> upload;
+    prefetching_ = true;  // the device running out of memory now gives nothing back
     try {
       upload = backend_for(device_, "device weight cache").begin_upload(host);
     } catch (const Error& e) {
-      if (e.kind() != ErrorKind::kIo) throw;
-      break;  // out of device memory: this weight is uploaded when used
+      prefetching_ = false;
+      if (e.kind() == ErrorKind::kIo) break;  // out of device memory: uploaded at its use
+      MOVA_LOG_WARN(device_.str(), ": weights are no longer uploaded ahead: ", e.what());
+      prefetch_limit_ = 0;
+      break;
     }
+    prefetching_ = false;
     pending_.emplace(want, Pending{std::move(upload), bytes});
     pending_bytes_ += bytes;
     stats_.resident_bytes += bytes;
@@ -118,23 +140,17 @@ void DeviceWeightCache::first_use(const std::string& key) {
     stats_.prefetches += 1;
     stats_.prefetch_bytes += bytes;
   }
-  cursor_ = next;
+  cursor_ = std::min(cursor_, next);
 }
 
-// Drops weights whose next use is a pass away until `bytes` more fit in the budget.
-bool DeviceWeightCache::make_room_ahead(uint64_t bytes) {
+// Drops the weights used farthest ahead until `bytes` more fit in the budget, as long as each is
+// next used after `place` (where the weight to be fetched is used).
+bool DeviceWeightCache::make_room_ahead(uint64_t bytes, size_t place) {
   const uint64_t limit = budget();
   while (stats_.resident_bytes + bytes > limit) {
-    if (entries_.empty()) return false;
-    auto lru = entries_.find(use_order_.back());
-    auto mru = entries_.find(use_order_.front());
-    if (lru->second.pass < pass_ && order_index_.count(lru->first) == 0) {
-      drop(lru);  // not in this order at all (the other expert's)
-    } else if (mru->second.pass == pass_) {
-      drop(mru);  // used in this pass: next needed in the next one
-    } else {
-      return false;  // everything left is needed sooner than what would be fetched
-    }
+    const auto victim = next_victim("");
+    if (victim == entries_.end() || next_use(victim->first) <= place) return false;
+    drop(victim);
   }
   return true;
 }
@@ -144,14 +160,33 @@ uint64_t DeviceWeightCache::budget() const {
   return std::min(budget_, learned_budget_);
 }
 
-// The least recently used if this pass has not used it (or no passes are marked); else the
-// most recently used.
-std::map<std::string, DeviceWeightCache::Entry>::iterator DeviceWeightCache::next_victim() {
-  auto lru = entries_.find(use_order_.back());
-  return pass_ == 0 || lru->second.pass < pass_ ? lru : entries_.find(use_order_.front());
+std::map<std::string, DeviceWeightCache::Entry>::iterator DeviceWeightCache::next_victim(
+    const std::string& keep) {
+  if (ordered()) {  // Belady's choice: the copy whose next use is farthest away
+    auto best = entries_.end();
+    size_t best_use = 0;
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      const size_t use = it->first == keep ? 0 : next_use(it->first);
+      if (it->first != keep && (best == entries_.end() || use > best_use)) {
+        best = it;
+        best_use = use;
+      }
+    }
+    return best;
+  }
+  // The least recently used if this pass has not used it (or no passes are marked); else the
+  // most recently used, or the one before it when that is `keep`.
+  if (use_order_.empty()) return entries_.end();
+  auto victim = entries_.find(use_order_.back());
+  if (pass_ != 0 && victim->second.pass == pass_) victim = entries_.find(use_order_.front());
+  if (victim->first == keep)
+    victim = use_order_.size() > 1 ? entries_.find(*std::next(use_order_.begin())) : entries_.end();
+  return victim != entries_.end() && victim->first == keep ? entries_.end() : victim;
 }
 
 void DeviceWeightCache::drop(std::map<std::string, Entry>::iterator victim) {
+  // A weight behind the prefetch cursor that goes must be looked at again.
+  if (ordered()) cursor_ = std::min(cursor_, next_use(victim->first));
   stats_.resident_bytes -= victim->second.tensor.nbytes();
   use_order_.erase(victim->second.use);
   entries_.erase(victim);  // the memory returns once no op holds the tensor any more
@@ -159,10 +194,9 @@ void DeviceWeightCache::drop(std::map<std::string, Entry>::iterator victim) {
 
 void DeviceWeightCache::evict_beyond_budget(const std::string& keep) {
   const uint64_t limit = budget();
-  while (limit > 0 && stats_.resident_bytes > limit && use_order_.size() > 1) {
-    auto victim = next_victim();
-    if (victim->first == keep) victim = entries_.find(*std::next(use_order_.begin()));
-    if (victim->first == keep) break;
+  while (limit > 0 && stats_.resident_bytes > limit) {
+    const auto victim = next_victim(keep);
+    if (victim == entries_.end()) break;
     drop(victim);
   }
 }
@@ -170,15 +204,16 @@ void DeviceWeightCache::evict_beyond_budget(const std::string& keep) {
 bool DeviceWeightCache::give_back_one() {
   // Another thread inside get() may be holding the lock while it allocates (and so calls the
   // reclaimers of every cache on the device, this one included): waiting for it could deadlock
-  // two caches; a busy cache gives nothing back this time. The same thread gets the lock.
+  // two caches; a busy cache gives nothing back this time. The same thread gets the lock; it
+  // gives nothing for an upload ahead (that upload waits for its use instead).
   std::unique_lock<std::recursive_mutex> lock(mutex_, std::try_to_lock);
-  if (!lock.owns_lock()) return false;
+  if (!lock.owns_lock() || prefetching_) return false;
   if (entries_.empty()) {
     if (pending_.empty()) return false;
     drop_pending();  // uploads ahead hold memory too
     return true;
   }
-  const auto victim = next_victim();
+  const auto victim = next_victim("");
   const uint64_t bytes = victim->second.tensor.nbytes();
   drop(victim);
   stats_.reclaimed_bytes += bytes;
@@ -194,10 +229,11 @@ bool DeviceWeightCache::give_back_one() {
 void DeviceWeightCache::begin_pass() {
   std::lock_guard<std::recursive_mutex> lock(mutex_);
   ++pass_;
+  const bool same_order = in_step_ && this_pass_ == order_;
   // What the last pass looked at past its end is this pass's start.
-  cursor_ = in_step_ && cursor_ >= order_.size() ? cursor_ - order_.size() : 0;
+  cursor_ = same_order && cursor_ >= order_.size() ? cursor_ - order_.size() : 0;
   in_step_ = true;
-  if (!this_pass_.empty()) {
+  if (!this_pass_.empty() && !same_order) {
     order_ = std::move(this_pass_);
     order_index_.clear();
     for (size_t i = 0; i < order_.size(); ++i) order_index_[order_[i]] = i;

@@ -9,16 +9,16 @@
 // that is no longer called); when every copy was used in this pass, the most recently used
 // go (plain LRU would drop each weight just before the next pass needs it again and keep
 // none). So a model streamed in a loop keeps a fixed part of its weights resident and uploads
-// only the rest each pass.
-// Prefetch (set_prefetch): while a pass repeats the previous pass's order of first uses, each
-// get() begins uploading the next weights that are not resident, up to a number of bytes
-// ahead, on the device's transfer queue (Backend::begin_upload: a copy stream on CUDA), so
-// they arrive while the ops before them run instead of stalling the pass at each miss. The
-// order is read as a cycle, so the end of a pass fetches the start of the next. Room for them
-// is made only from weights whose next use is a pass away (used in this pass already, the
-// most recent first) or that this order does not use; a pass out of step with the recorded
-// order (the other expert, the first pass) prefetches nothing and drops what was fetched for
-// the old order.
+// only the rest each pass. Once a pass repeats the previous pass's order of first uses (it is
+// "in step": each weight first used at the same place), the copy used farthest ahead goes
+// (Belady's rule; a weight the order does not use is farthest).
+// Prefetch (set_prefetch): while in step, each first use begins uploading the next weights
+// that are not resident, up to a number of bytes ahead, on the device's transfer queue
+// (Backend::begin_upload: a copy stream on CUDA), so they arrive while the ops before them run
+// instead of stalling the pass at each miss. The order is read as a cycle, so the end of a pass
+// fetches the start of the next. Room for one is made only from copies used after it; a pass
+// out of step (the other expert, the first pass) prefetches nothing and drops what was
+// fetched for the old order before it uploads anything.
 // Memory pressure: the cache registers with its device's BufferPool, so an allocation there
 // that fails (an activation, or the next upload) makes it drop copies in the same order until
 // the allocation fits; it then keeps at most what it held after dropping as its budget (the
@@ -86,16 +86,24 @@ class DeviceWeightCache {
     uint64_t bytes = 0;
   };
   void evict_beyond_budget(const std::string& keep);
-  std::map<std::string, Entry>::iterator next_victim();
+  // The copy to drop next (end() when none but `keep`): while a pass is in step with the
+  // recorded order, the one used farthest ahead (Belady); otherwise, the least recently used
+  // if this pass has not used it, else the most recently used.
+  std::map<std::string, Entry>::iterator next_victim(const std::string& keep);
   void drop(std::map<std::string, Entry>::iterator victim);
   bool give_back_one();  // the pool's reclaimer
   uint64_t budget() const;
   Tensor upload_now(const std::string& key);
   Tensor finish_prefetch(std::map<std::string, Pending>::iterator pending);
   void keep(const std::string& key, const Tensor& copy);
-  // The first use of `key` in this pass: records it, and prefetches when in step.
-  void first_use(const std::string& key);
-  bool make_room_ahead(uint64_t bytes);
+  // The first use of `key` in this pass: recorded; a pass out of step stops prefetching.
+  void record_first_use(const std::string& key);
+  bool ordered() const;  // in step with a recorded order
+  // Where `key` is next used, counted from this pass's start (past its end: in the next pass);
+  // SIZE_MAX when the recorded order does not use it.
+  size_t next_use(const std::string& key) const;
+  void prefetch_ahead();
+  bool make_room_ahead(uint64_t bytes, size_t place);
   void drop_pending();
 
   Device device_;
@@ -122,6 +130,7 @@ class DeviceWeightCache {
   uint64_t pending_bytes_ = 0;
   size_t cursor_ = 0;
   bool in_step_ = true;
+  bool prefetching_ = false;  // inside begin_upload: the reclaimer gives nothing back
   // Registration with the device's pool, made on first use. Declared last, so destroyed first:
   // unregistering waits for a give-back in progress before the entries go.
   std::shared_ptr<void> reclaimer_;

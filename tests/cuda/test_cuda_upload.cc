@@ -66,16 +66,36 @@ TEST_F(CudaUpload, KeepsTheStoredDtype) {
   EXPECT_EQ(d.to(Device::cpu()).to(DType::kF32).to_vector(), h.to(DType::kF32).to_vector());
 }
 
-// An upload dropped before finish(): its memory goes back to the pool only after its copy, so
-// what gets that memory next (the same size: the pool's same buffer) keeps its own bytes once
-// a later upload has been waited for (the copy stream runs in order: on the emulator that wait
-// runs any copy still pending before it).
+// The pool hands an upload memory an op queued just before still uses (here an op's output,
+// freed at once: the same size, so the same buffer). The copy must wait for that op; on the
+// emulator, which stamps the memory each default-stream operation touches, a copy queued
+// without that wait is refused (the worker's error then fails finish()).
+TEST_F(CudaUpload, TheCopyWaitsForOpsStillUsingItsMemory) {
+  const Tensor x = random(5000, 4).to(kGpu);
+  affine(ex_, x, 3.0f, 1.0f);  // its output goes back to the pool here
+  const Tensor h = random(5000, 5);
+  EXPECT_EQ(used(queue_->begin(h)->finish()), h.to_vector());
+}
+
+// An upload dropped before finish() once its copy is on the stream: its memory goes back to the
+// pool only after that copy, so what gets the memory next (the same size: the pool's same
+// buffer) keeps its own bytes once a later upload has been waited for (the copy stream runs in
+// order: on the emulator that wait runs any copy still pending before it).
 TEST_F(CudaUpload, ADroppedUploadCannotOverwriteWhatReusesItsMemory) {
   const Tensor stale = random(5000, 1), fresh = random(5000, 2);
-  queue_->begin(stale).reset();
+  std::unique_ptr<Backend::PendingUpload> dropped = queue_->begin(stale);
+  queue_->wait_queued();  // too late to skip it
+  dropped.reset();
   const Tensor reused = fresh.to(kGpu);
   EXPECT_EQ(used(queue_->begin(random(300, 3))->finish()), random(300, 3).to_vector());
   EXPECT_EQ(reused.to(Device::cpu()).to_vector(), fresh.to_vector());
+}
+
+// Dropped before the worker reached it: skipped, and the queue goes on.
+TEST_F(CudaUpload, UploadsDroppedAtOnceAreSkipped) {
+  for (int i = 0; i < 20; ++i) queue_->begin(random(9000, 50 + i)).reset();
+  const Tensor h = random(9000, 99);
+  EXPECT_EQ(used(queue_->begin(h)->finish()), h.to_vector());
 }
 
 // Weights streamed block after block: the next block's upload begun before this one's ops.

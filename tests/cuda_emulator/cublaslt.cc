@@ -122,6 +122,7 @@ bool operand_ok(const char* name, const void* p, size_t bytes, uint32_t alignmen
         alignment);
     return false;
   }
+  touched_on_default_stream(p);
   return true;
 }
 

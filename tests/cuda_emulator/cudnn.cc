@@ -288,6 +288,7 @@ bool operand_ok(const Descriptor& t, const void* p, int device) {
         static_cast<long long>(t.uid), p, static_cast<long long>(t.alignment));
     return false;
   }
+  touched_on_default_stream(p);
   return true;
 }
 

@@ -62,9 +62,18 @@ void async_copy_wait(int pending);
 float dot_in_order(const float* x, const float* y, uint64_t k);
 
 // Copies after checking each side against the kind and that device bytes lie inside one live
-// allocation; `what` names the call in the refusal.
+// allocation; `what` names the call in the refusal. A copy on the default stream stamps the
+// device memory it touches (below); one a non-blocking stream runs later does not.
 cudaError_t checked_copy(const char* what, void* dst, const void* src, size_t bytes,
-                         cudaMemcpyKind kind);
+                         cudaMemcpyKind kind, bool default_stream = true);
+
+// Default-stream order, for the race check of copies on non-blocking streams (streams.cc):
+// each default-stream operation stamps the allocations it reads or writes with a rising count;
+// a copy queued on a non-blocking stream must have waited for an event recorded on the default
+// stream after the last stamp of its destination. A freed allocation loses its stamp
+// (cudaFree synchronises the device).
+void touched_on_default_stream(const void* p);
+void forget_default_stream_touches(const void* allocation);
 
 // Says on stderr why the emulator refused a call.
 void say(const char* format, ...) __attribute__((format(printf, 1, 2)));

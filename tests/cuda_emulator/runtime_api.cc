@@ -90,7 +90,8 @@ bool valid_device(int d) {
 }  // namespace
 
 cudaError_t mova::cuda_emulator::checked_copy(const char* what, void* dst, const void* src,
-                                              size_t bytes, cudaMemcpyKind kind) {
+                                              size_t bytes, cudaMemcpyKind kind,
+                                              bool default_stream) {
   if (bytes == 0) return cudaSuccess;
   const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
   const bool dst_device = in_arena(dst), src_device = in_arena(src);
@@ -108,6 +109,10 @@ cudaError_t mova::cuda_emulator::checked_copy(const char* what, void* dst, const
   if (src_device && !find_allocation(src, bytes))
     return fail(cudaErrorInvalidValue, "%s: %zu bytes from %p run past their allocation", what,
                 bytes, src);
+  if (default_stream) {
+    if (dst_device) touched_on_default_stream(dst);
+    if (src_device) touched_on_default_stream(src);
+  }
   const DeviceAccess open;
   std::memmove(dst, src, bytes);
   return cudaSuccess;
@@ -172,6 +177,7 @@ cudaError_t cudaFree(void* ptr) {
   if (!ptr) return cudaSuccess;
   const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
   if (!release(ptr)) return fail(cudaErrorInvalidValue, "cudaFree(%p): not from cudaMalloc", ptr);
+  forget_default_stream_touches(ptr);
   return cudaSuccess;
 }
 
@@ -200,6 +206,7 @@ cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
   if (!find_allocation(ptr, bytes))
     return fail(cudaErrorInvalidValue, "cudaMemset: %zu bytes at %p are not device memory", bytes,
                 ptr);
+  touched_on_default_stream(ptr);
   const DeviceAccess open;
   std::memset(ptr, value, bytes);
   return cudaSuccess;

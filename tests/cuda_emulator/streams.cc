@@ -18,6 +18,8 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
+#include <vector>
 
 #include "emulator.h"
 
@@ -28,12 +30,14 @@ struct CUstream_st {
   uint64_t issued = 0;                               // work items queued so far
   uint64_t done = 0;                                 // of them, run
   std::deque<std::function<cudaError_t()>> waiting;  // items done + 1 .. issued
+  uint64_t waited_stamp = 0;  // the default-stream work it waited for (touched_on_default_stream)
 };
 struct CUevent_st {
   std::chrono::steady_clock::time_point when;
   bool recorded = false;
-  uint64_t stream = 0;  // the id of a deferring stream it was recorded on, else 0
-  uint64_t after = 0;   // the work items of that stream it follows
+  uint64_t stream = 0;         // the id of a deferring stream it was recorded on, else 0
+  uint64_t after = 0;          // the work items of that stream it follows
+  uint64_t default_stamp = 0;  // recorded on the default stream: the stamps it follows
 };
 
 using namespace mova::cuda_emulator;
@@ -45,6 +49,13 @@ std::map<uint64_t, cudaStream_t>& deferring_streams() {
   static std::map<uint64_t, cudaStream_t> streams;
   return streams;
 }
+
+// Allocation start -> its last default-stream stamp.
+std::map<const char*, uint64_t>& stamps() {
+  static std::map<const char*, uint64_t> s;
+  return s;
+}
+uint64_t stamp_count = 0;
 
 std::map<const char*, size_t, std::greater<>>& pinned() {  // start -> bytes
   static std::map<const char*, size_t, std::greater<>> blocks;
@@ -84,6 +95,16 @@ cudaError_t run_until(cudaEvent_t event) {
 
 }  // namespace
 
+void mova::cuda_emulator::touched_on_default_stream(const void* p) {
+  const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
+  if (const auto a = find_allocation(p, 0)) stamps()[a->begin] = ++stamp_count;
+}
+
+void mova::cuda_emulator::forget_default_stream_touches(const void* allocation) {
+  const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
+  stamps().erase(static_cast<const char*>(allocation));
+}
+
 cudaError_t cudaDeviceSynchronize() {
   const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
   cudaError_t status = cudaSuccess;
@@ -114,13 +135,33 @@ cudaError_t cudaFreeHost(void* ptr) {
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream) {
   const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
-  if (!stream || !stream->deferred || !is_pinned(src, bytes))
-    return checked_copy("cudaMemcpyAsync", dst, src, bytes, kind);
-  // Deferred: its checks run when it does (the destination must still be allocated then).
-  stream->waiting.emplace_back([=] {
-    return checked_copy("cudaMemcpyAsync (from pinned memory, run when waited for)", dst, src,
-                        bytes, kind);
-  });
+  if (!stream || !stream->deferred) return checked_copy("cudaMemcpyAsync", dst, src, bytes, kind);
+  if (bytes == 0) return cudaSuccess;
+  // Beside the default stream: its destination must not be memory that default-stream work
+  // queued after the last event this stream waited for still uses.
+  if (const auto a = find_allocation(dst, bytes)) {
+    const auto it = stamps().find(a->begin);
+    if (it != stamps().end() && it->second > stream->waited_stamp)
+      return fail(cudaErrorInvalidValue,
+                  "cudaMemcpyAsync on a non-blocking stream: its destination %p is memory that "
+                  "default-stream work queued after the last default-stream event this stream "
+                  "waited for used; on a GPU the copy can run before that work",
+                  dst);
+  }
+  const char* what = "cudaMemcpyAsync on a non-blocking stream (run when waited for)";
+  if (is_pinned(src, bytes)) {
+    stream->waiting.emplace_back(
+        [=] { return checked_copy(what, dst, src, bytes, kind, /*default_stream=*/false); });
+  } else if (!stream->waiting.empty()) {
+    // Pageable memory is read at the call (CUDA stages it), the copy itself runs in order.
+    const auto* s = static_cast<const char*>(src);
+    auto staged = std::make_shared<std::vector<char>>(s, s + bytes);
+    stream->waiting.emplace_back([=] {
+      return checked_copy(what, dst, staged->data(), bytes, kind, /*default_stream=*/false);
+    });
+  } else {
+    return checked_copy(what, dst, src, bytes, kind, /*default_stream=*/false);
+  }
   ++stream->issued;
   return cudaSuccess;
 }
@@ -152,7 +193,8 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   const std::lock_guard<std::recursive_mutex> lock(gpu_mutex());
-  return stream ? run_all(stream) : cudaDeviceSynchronize();
+  // The default stream's work is done already; syncing it does not wait for non-blocking ones.
+  return stream ? run_all(stream) : cudaSuccess;
 }
 
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags) {
@@ -161,7 +203,8 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   // The default stream runs at once, so it waits now. A deferring stream's later work would
   // follow the event's: running that now too is early, never out of order. An event never
   // recorded is complete (waiting for it waits for nothing), as on a GPU.
-  (void)stream;
+  if (stream && stream->deferred && event->recorded && event->stream == 0)
+    stream->waited_stamp = std::max(stream->waited_stamp, event->default_stamp);
   return run_until(event);
 }
 
@@ -187,6 +230,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   event->recorded = true;
   event->stream = stream && stream->deferred ? stream->id : 0;
   event->after = event->stream ? stream->issued : 0;
+  event->default_stamp = event->stream ? 0 : stamp_count;
   return cudaSuccess;
 }
 

@@ -302,6 +302,7 @@ bool check_kernel_pointer(const void* p, const char* name, int argument) {
          name, argument, a->device, current_device());
     return false;
   }
+  touched_on_default_stream(p);  // kernels run on the default stream
   return true;
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/cuda/upload_queue.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -15,8 +16,9 @@ struct UploadQueue::Job {
   // The destination, held by the QueuedUpload (so its memory returns to the pool on the
   // thread that queues ops, and only after the compute stream was ordered after the copy).
   void* device = nullptr;
-  cudaEvent_t may_write = nullptr;  // on the compute stream, when the upload began
-  cudaEvent_t arrived = nullptr;    // on the copy stream, after the last chunk
+  cudaEvent_t may_write = nullptr;     // on the compute stream, when the upload began
+  cudaEvent_t arrived = nullptr;       // on the copy stream, after the last chunk
+  std::atomic<bool> cancelled{false};  // dropped unfinished: chunks not yet queued are skipped
   std::mutex mutex;
   std::condition_variable queued_cv;
   bool queued = false;  // every chunk is on the copy stream (or the copy failed)
@@ -37,10 +39,13 @@ class QueuedUpload final : public Backend::PendingUpload {
 
   ~QueuedUpload() override {
     if (!job_) return;
+    job_->cancelled = true;  // nobody reads it: what is not yet on the stream need not be
     try {
       order_after_copy();
     } catch (const std::exception& e) {  // a destructor reports nothing else
       MOVA_LOG_WARN("cuda:", device_, ": an unused weight upload failed: ", e.what());
+    } catch (...) {
+      MOVA_LOG_WARN("cuda:", device_, ": an unused weight upload failed");
     }
   }
 
@@ -146,13 +151,14 @@ void UploadQueue::work() {
       if (jobs_.empty()) return;  // stopping, with nothing left
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      busy_ = true;
     }
     try {
       MOVA_CUDA_CHECK(cudaStreamWaitEvent(stream_, job->may_write, 0));
       const char* src = static_cast<const char*>(job->host.raw_data());
       char* dst = static_cast<char*>(job->device);
       const size_t bytes = job->host.nbytes();
-      for (size_t offset = 0; offset < bytes;) {
+      for (size_t offset = 0; offset < bytes && !job->cancelled;) {
         Staging& s = staging_[next];
         next = (next + 1) % staging_.size();
         if (s.in_use) MOVA_CUDA_CHECK(cudaEventSynchronize(s.drained));  // its copy is done
@@ -174,7 +180,17 @@ void UploadQueue::work() {
       job->queued = true;
     }
     job->queued_cv.notify_all();
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      busy_ = false;
+    }
+    idle_.notify_all();
   }
+}
+
+void UploadQueue::wait_queued() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  idle_.wait(lock, [&] { return jobs_.empty() && !busy_; });
 }
 
 }  // namespace mova::cuda

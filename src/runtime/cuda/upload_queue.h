@@ -36,7 +36,10 @@ class UploadQueue {
   UploadQueue& operator=(const UploadQueue&) = delete;
 
   // Null when the queue cannot run (no pinned memory or thread): the caller copies at once.
+  // Dropping the upload unfinished skips what of it is not yet on the copy stream.
   std::unique_ptr<Backend::PendingUpload> begin(const Tensor& host);
+  // Waits (on the host) until every upload begun so far is on the copy stream or skipped.
+  void wait_queued();
 
   struct Job;
 
@@ -57,8 +60,9 @@ class UploadQueue {
   };
   std::deque<Staging> staging_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_, idle_;
   std::deque<std::shared_ptr<Job>> jobs_;
+  bool busy_ = false;  // the worker holds a job
   bool stopping_ = false;
   std::thread worker_;
 };
