@@ -239,24 +239,23 @@ class Block {
     st.run("norm+modulate", 0,
            [&] { layer_norm_modulate(x_, DType::kF32, h_, DType::kBF16, L, D, ln, stream); });
     attention_block(blas, st, stream, sq_, sk_, sv_, so_, nq_, nk_, h_, L, true);
-    st.run("residual", 0, [&] { residual_gate(x_, o_, DType::kBF16, L, D, mod_[2], stream); });
+    st.run("residual", 0, [&] { residual_gate(x_, o_, DType::kBF16, L, D, mod_[2], x_, stream); });
 
     LayerNormParams n3;
     n3.eps = eps, n3.weight = n3w_, n3.bias = n3b_;
     st.run("norm+modulate", 0,
            [&] { layer_norm_modulate(x_, DType::kF32, h_, DType::kBF16, L, D, n3, stream); });
     attention_block(blas, st, stream, cq_, ck_, cv_, co_, cnq_, cnk_, context_, T, false);
-    st.run("residual", 0, [&] { residual_gate(x_, o_, DType::kBF16, L, D, nullptr, stream); });
+    st.run("residual", 0, [&] { residual_gate(x_, o_, DType::kBF16, L, D, nullptr, x_, stream); });
 
     ln.shift = mod_[3], ln.scale = mod_[4];
     st.run("norm+modulate", 0,
            [&] { layer_norm_modulate(x_, DType::kF32, h_, DType::kBF16, L, D, ln, stream); });
     gemm(blas, st, stream, "gemm ffn", h_, L, ffn0_, f_);
-    st.run("gelu", 0, [&] {
-      activation_inplace(Activation::kGeluTanh, f_, DType::kBF16, L * s_.ffn, stream);
-    });
+    st.run("gelu", 0,
+           [&] { activation(Activation::kGeluTanh, f_, f_, DType::kBF16, L * s_.ffn, stream); });
     gemm(blas, st, stream, "gemm ffn", f_, L, ffn2_, o_);
-    st.run("residual", 0, [&] { residual_gate(x_, o_, DType::kBF16, L, D, mod_[5], stream); });
+    st.run("residual", 0, [&] { residual_gate(x_, o_, DType::kBF16, L, D, mod_[5], x_, stream); });
   }
 
  private:
@@ -329,8 +328,8 @@ class BridgeLayer {
     cross(blas, st, stream, "v2a attention", v2a_, audio_bf16_, La, audio_cos_, audio_sin_,
           video_normed_, Lv, video_cos_, video_sin_);
     st.run("residual", 0, [&] {
-      residual_gate(video_, a2v_.out, DType::kBF16, Lv, Dv, nullptr, stream);
-      residual_gate(audio_, v2a_.out, DType::kBF16, La, Da, nullptr, stream);
+      residual_gate(video_, a2v_.out, DType::kBF16, Lv, Dv, nullptr, video_, stream);
+      residual_gate(audio_, v2a_.out, DType::kBF16, La, Da, nullptr, audio_, stream);
     });
   }
 

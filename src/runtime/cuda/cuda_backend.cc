@@ -190,10 +190,11 @@ class CudaBackend final : public Backend {
 
   Tensor gated_residual(const Tensor& x, const Tensor& gate, const Tensor& y) override {
     make_current();
-    Tensor out = x.clone(&pool_);
-    const Tensor yc = y.contiguous(&pool_), g = f32_or_empty(&gate);
+    const Tensor xc = x.contiguous(&pool_), yc = y.contiguous(&pool_), g = f32_or_empty(&gate);
+    Tensor out = Tensor::empty(x.shape(), DType::kF32, &pool_);
     const int64_t dim = x.size(-1);
-    residual_gate(f32(out), yc.raw_data(), DType::kF32, dim ? x.numel() / dim : 0, dim, f32(g));
+    residual_gate(f32(xc), yc.raw_data(), DType::kF32, dim ? x.numel() / dim : 0, dim, f32(g),
+                  f32(out));
     return out;
   }
 
@@ -518,8 +519,9 @@ class CudaBackend final : public Backend {
 
   Tensor activation(const Tensor& x, Activation act) {
     make_current();
-    Tensor y = x.clone(&pool_);
-    activation_inplace(act, y.raw_data(), DType::kF32, y.numel());
+    const Tensor xc = x.contiguous(&pool_).to(DType::kF32, &pool_);
+    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    mova::cuda::activation(act, xc.raw_data(), y.raw_data(), DType::kF32, y.numel());
     return y;
   }
 

@@ -103,6 +103,7 @@ UploadQueue::~UploadQueue() {
 }
 
 bool UploadQueue::start() {
+  const std::lock_guard<std::mutex> lock(start_mutex_);  // uploads may begin on any thread
   if (started_ || unusable_) return started_;
   try {
     MOVA_CUDA_CHECK(cudaSetDevice(device_));

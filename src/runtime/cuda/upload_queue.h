@@ -51,7 +51,8 @@ class UploadQueue {
   BufferPool& pool_;
   size_t staging_bytes_;
   int buffers_;
-  bool started_ = false, unusable_ = false;
+  std::mutex start_mutex_;
+  bool started_ = false, unusable_ = false;  // under start_mutex_
   cudaStream_t stream_ = nullptr;
   struct Staging {
     void* host = nullptr;  // pinned

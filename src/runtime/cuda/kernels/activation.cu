@@ -16,21 +16,23 @@ __device__ float apply(Activation act, float v) {
 }
 
 template <typename T>
-__global__ void activation_kernel(Activation act, T* x, int64_t n) {
+__global__ void activation_kernel(Activation act, const T* x, T* y, int64_t n) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-    store(x + i, apply(act, load(x + i)));
+    store(y + i, apply(act, load(x + i)));
 }
 
 }  // namespace
 
-void activation_inplace(Activation act, void* x, DType dtype, int64_t n, cudaStream_t stream) {
+void activation(Activation act, const void* x, void* y, DType dtype, int64_t n,
+                cudaStream_t stream) {
   if (n == 0) return;
   constexpr int kThreads = 256;
   const int blocks = grid_for(n, kThreads);
   dispatch_storage(dtype, "activation", [&](auto tag) {
     using T = decltype(tag);
-    activation_kernel<<<blocks, kThreads, 0, stream>>>(act, static_cast<T*>(x), n);
+    activation_kernel<<<blocks, kThreads, 0, stream>>>(act, static_cast<const T*>(x),
+                                                       static_cast<T*>(y), n);
   });
   MOVA_CUDA_CHECK(cudaGetLastError());
 }

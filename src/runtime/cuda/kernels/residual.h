@@ -1,6 +1,6 @@
-// The DiT's gated residual on device memory: x[r, c] += gate[c] · y[r, c] over rows of `dim`.
-// The residual stream x stays F32 (as on the CPU); y is F32 or BF16; gate (F32, length dim) may
-// be null for a plain residual add.
+// The DiT's gated residual on device memory: out[r, c] = x[r, c] + gate[c] · y[r, c] over rows
+// of `dim` (out may be x: in place). The residual stream stays F32 (as on the CPU); y is F32 or
+// BF16; gate (F32, length dim) may be null for a plain residual add.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 namespace mova::cuda {
 
-void residual_gate(float* x, const void* y, DType y_dtype, int64_t rows, int64_t dim,
-                   const float* gate, cudaStream_t stream = nullptr);
+void residual_gate(const float* x, const void* y, DType y_dtype, int64_t rows, int64_t dim,
+                   const float* gate, float* out, cudaStream_t stream = nullptr);
 
 }  // namespace mova::cuda
