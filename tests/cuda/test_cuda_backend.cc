@@ -299,6 +299,22 @@ TEST(CudaBackend, Bf16PathStaysInItsBudget) {
     std::printf("[ measure  ] %s bf16: max rel error %.3g, cosine %.7f\n", what, err, cos);
   };
   check(linear(ex, x.to(kGpu), w.to(kGpu)), linear(ex, x, w), "linear");
+  // The LayerNorms hand BF16 to the GEMMs after them: the F32 result rounded once (within one
+  // BF16 step of the CPU's, whose F32 value may differ in the last bits), and a GEMM reading it
+  // gives what it gives reading the F32 result.
+  const Tensor shift = random({1, 1, 256}, 21), scale = random({1, 1, 256}, 22);
+  const Tensor ln = layer_norm_modulate(ex, x.to(kGpu), shift.to(kGpu), scale.to(kGpu), 1e-6f);
+  EXPECT_TRUE(ln.dtype() == DType::kBF16) << dtype_name(ln.dtype());
+  const Tensor ln_cpu = layer_norm_modulate(ex, x, shift, scale, 1e-6f);
+  EXPECT_LE(test::max_rel_error(host(ln).to(DType::kF32), ln_cpu.to(DType::kBF16).to(DType::kF32)),
+            8e-3);
+  check(linear(ex, ln, w.to(kGpu)), linear(ex, ln_cpu, w), "layer_norm_modulate then linear");
+  const Tensor gain = random({256}, 23);
+  const Tensor gain_gpu = gain.to(kGpu), x_gpu = x.to(kGpu);
+  const Tensor plain = layer_norm(ex, x_gpu, &gain_gpu, nullptr, 1e-6f);
+  EXPECT_TRUE(plain.dtype() == DType::kBF16) << dtype_name(plain.dtype());
+  const Tensor plain_cpu = layer_norm(ex, x, &gain, nullptr, 1e-6f);
+  check(plain, plain_cpu, "layer_norm with a gain");
   check(attention(ex, q.to(kGpu), k.to(kGpu), v.to(kGpu)), attention(ex, q, k, v), "attention");
   // Head size 384 (the video VAE's) through the GEMM composition, P rounded to BF16.
   const Tensor q3 = random({2, 300, 1, 384}, 18), k3 = random({2, 300, 1, 384}, 19),

@@ -161,13 +161,13 @@ class CudaBackend final : public Backend {
     make_current();
     const Tensor xc = x.contiguous(&pool_);
     const Tensor w = f32_or_empty(weight), b = f32_or_empty(bias);
-    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    Tensor y = Tensor::empty(x.shape(), gemm_dtype(), &pool_);
     LayerNormParams p;
     p.weight = weight ? f32(w) : nullptr;
     p.bias = bias ? f32(b) : nullptr;
     p.eps = eps;
     const int64_t dim = x.size(-1);
-    mova::cuda::layer_norm_modulate(xc.raw_data(), DType::kF32, y.raw_data(), DType::kF32,
+    mova::cuda::layer_norm_modulate(xc.raw_data(), DType::kF32, y.raw_data(), y.dtype(),
                                     dim ? x.numel() / dim : 0, dim, p);
     return y;
   }
@@ -177,13 +177,13 @@ class CudaBackend final : public Backend {
     make_current();
     const Tensor xc = x.contiguous(&pool_);
     const Tensor sh = f32_or_empty(&shift), sc = f32_or_empty(&scale);
-    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    Tensor y = Tensor::empty(x.shape(), gemm_dtype(), &pool_);
     LayerNormParams p;
     p.shift = f32(sh);
     p.scale = f32(sc);
     p.eps = eps;
     const int64_t dim = x.size(-1);
-    mova::cuda::layer_norm_modulate(xc.raw_data(), DType::kF32, y.raw_data(), DType::kF32,
+    mova::cuda::layer_norm_modulate(xc.raw_data(), DType::kF32, y.raw_data(), y.dtype(),
                                     dim ? x.numel() / dim : 0, dim, p);
     return y;
   }

@@ -7,6 +7,11 @@
 
 namespace mova {
 
+// The two LayerNorms below return F32, except on a device backend's BF16 path, where they return
+// BF16: the models feed them to GEMMs only, which round their inputs to BF16 there anyway, so
+// the values read are the same and the copy is half the size and never converted again (once
+// per GEMM: three times for a DiT block's q, k and v).
+
 // torch.nn.LayerNorm; weight/bias may be null (elementwise_affine=False).
 Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor* bias, float eps);
 
