@@ -25,7 +25,8 @@ namespace mova {
 
 // How a backend computes: kF32 matches the CPU (~1e-5); kBF16 rounds GEMM and attention
 // inputs to BF16 with F32 accumulation (tensor cores), within each backend's stated budget;
-// there layer_norm and layer_norm_modulate return BF16 (runtime/ops/norm.h).
+// there layer_norm, layer_norm_modulate and attention return BF16 (runtime/ops/norm.h,
+// attention.h).
 enum class Precision { kF32, kBF16 };
 
 // "f32" or "bf16"; anything else is a kInvalidArgument error naming `option`.

@@ -350,7 +350,8 @@ class CudaBackend final : public Backend {
       a.bias_heads = options.bias->size(0);
     }
     if (options.key_mask) a.key_mask = f32(*options.key_mask);
-    // The BF16 path rounds q, k, v to BF16 (tensor cores); its output is widened back.
+    // The BF16 path rounds q, k, v to BF16 (tensor cores) and returns BF16 (runtime/ops/
+    // attention.h).
     const DType dtype = gemm_dtype();
     const Tensor qd = q.to(dtype, &pool_), kd = k.to(dtype, &pool_), vd = v.to(dtype, &pool_);
     Tensor out = Tensor::empty({B, Lq, H, D}, dtype, &pool_);
@@ -373,7 +374,7 @@ class CudaBackend final : public Backend {
       attention_by_gemm(a);
     else if (!(cudnn_ && cudnn_->run(a)))
       mova::cuda::attention(a);
-    return out.to(DType::kF32, &pool_);
+    return out;
   }
 
  private:

@@ -15,7 +15,7 @@ bool weight_dtype_ok(DType d) {
 }  // namespace
 
 Tensor linear(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias) {
-  // BF16 input only on a device: a BF16 path's LayerNorm output (runtime/ops/norm.h).
+  // BF16 input only on a device: a BF16 path's LayerNorm or attention output.
   MOVA_CHECK(x.dtype() == DType::kF32 || (x.dtype() == DType::kBF16 && !x.device().is_cpu()),
              ErrorKind::kShape, "linear: input ", x.describe(), " must be F32");
   MOVA_CHECK(weight.dim() == 2 && weight.is_contiguous() && weight_dtype_ok(weight.dtype()),

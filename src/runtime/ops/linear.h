@@ -1,6 +1,6 @@
 // Matrix products over tensors. Activations are F32 (on a device also BF16: a BF16 path's
-// LayerNorm output, runtime/ops/norm.h); weights may be F32, BF16 or F16 and are accumulated
-// in f32. The result is F32.
+// LayerNorm or attention output, runtime/ops/norm.h, attention.h); weights may be F32, BF16 or
+// F16 and are accumulated in f32. The result is F32.
 #pragma once
 
 #include "runtime/exec.h"
