@@ -96,6 +96,11 @@ TEST_F(CudaBackendOps, ElementwiseMatchTheCpu) {
   expect_close_f32(silu(ex_, da), silu(ex_, a), 1e-6, "silu");
   expect_close_f32(gelu(ex_, da, true), gelu(ex_, a, true), 1e-6, "gelu tanh");
   expect_close_f32(gelu(ex_, da, false), gelu(ex_, a, false), 1e-6, "gelu erf");
+  // A strided view in (made contiguous first), and the input left as it was (the output is a
+  // new buffer).
+  expect_close_f32(gelu(ex_, da.permute({0, 2, 1}), true), gelu(ex_, a.permute({0, 2, 1}), true),
+                   1e-6, "gelu tanh strided");
+  EXPECT_EQ(host(da).to_vector(), a.to_vector());
 }
 
 // The text encoder's embedding and position-bias lookups: exact copies of the widened rows; an
@@ -154,6 +159,11 @@ TEST_F(CudaBackendOps, LinearNormsRopeAttentionMatchTheCpu) {
   const Tensor y = random({1, 37, 96}, 40);
   expect_close_f32(gated_residual(ex_, dx, scale.to(kGpu), y.to(kGpu)),
                    gated_residual(ex_, x, scale, y), 1e-6, "gated_residual");
+  expect_close_f32(
+      gated_residual(ex_, dx.narrow(1, 3, 20), scale.to(kGpu), y.to(kGpu).narrow(1, 1, 20)),
+      gated_residual(ex_, x.narrow(1, 3, 20), scale, y.narrow(1, 1, 20)), 1e-6,
+      "gated_residual of views");
+  EXPECT_EQ(host(dx).to_vector(), x.to_vector());
 
   const Tensor q = random({1, 37, 2, 128}, 8), k = random({1, 21, 2, 128}, 9),
                v = random({1, 21, 2, 128}, 10);

@@ -9,8 +9,9 @@ the frames (PNG) of each run are compared with the CPU's.
   the device, once with the text encoder and the VAEs on the CPU and the denoiser's device
   weights capped far below its size (streamed weights).
 - The default, `bf16` (GEMM and attention operands rounded to BF16; the DiTs' and the bridge's
-  attention through cuDNN's fused SDPA, here the emulator's), and again with MOVA_CUDNN=0 (the
-  backend's own tensor-core attention kernel): the error budget against the F32 CPU run is
+  attention through cuDNN's fused SDPA, here the emulator's), once with the denoiser alone on
+  the device and its weights streamed, and again with MOVA_CUDNN=0 (the backend's own
+  tensor-core attention kernel): the error budget against the F32 CPU run is
   audio within 3e-2 of its peak with cosine similarity above 0.9995, frames within 1 level on
   average and 32 at most (measured with the tensor-core kernel: 9.0e-3, 0.99996; 0.24 and 10
   levels).
@@ -122,6 +123,14 @@ def main():
             run(emulated, tmp / "split", "--device", "cuda", "--precision", "f32",
                 "--text-device", "cpu", "--vae-device", "cpu", "--device-weights-gib", "0.0001",
                 expect=[gpu, "F32 path", "budget 1 MiB"], log_check=prefetched))
+        # The same placement and budget on the BF16 path (its BF16 hand-offs never leave the
+        # device; streamed weights prefetched the same way).
+        failures += compare(
+            "--device cuda --text-device cpu --vae-device cpu --device-weights-gib 0.0001 (bf16)",
+            cpu,
+            run(emulated, tmp / "split_bf16", "--device", "cuda", "--text-device", "cpu",
+                "--vae-device", "cpu", "--device-weights-gib", "0.0001",
+                expect=[gpu, "BF16 path", "budget 1 MiB"], log_check=prefetched), bf16=True)
         failures += compare("--device cuda (bf16, cuDNN attention)", cpu,
                             run(emulated, tmp / "bf16", "--device", "cuda",
                                 expect=[gpu, "BF16 path", "BF16 attention through the fused SDPA of cuDNN"]),

@@ -184,6 +184,8 @@ TEST(Linear, MatchesTorchSemanticsAndChecksShapes) {
   EXPECT_FLOAT_EQ(y.item_f32({1, 0, 1}), 0.5f * 15 + 20);
   Tensor bad = Tensor::zeros({4, 4}, DType::kF32).set_name("blocks.3.self_attn.q.weight");
   test::expect_error([&] { linear(ex, x, bad); }, {"blocks.3.self_attn.q.weight", "[4, 4]"});
+  // BF16 activations only come from a device backend's BF16 path, never on the host.
+  test::expect_error([&] { linear(ex, x.to(DType::kBF16), w); }, {"linear: input", "BF16", "F32"});
   Tensor m =
       matmul(ex, Tensor::from_vector({1, 2}, {1, 2}), Tensor::from_vector({2, 2}, {1, 2, 3, 4}));
   EXPECT_FLOAT_EQ(m.item_f32({0, 1}), 1 * 2 + 2 * 4);

@@ -520,7 +520,7 @@ class CudaBackend final : public Backend {
 
   Tensor activation(const Tensor& x, Activation act) {
     make_current();
-    const Tensor xc = x.contiguous(&pool_).to(DType::kF32, &pool_);
+    const Tensor xc = x.contiguous(&pool_);  // F32: the op checked it
     Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
     mova::cuda::activation(act, xc.raw_data(), y.raw_data(), DType::kF32, y.numel());
     return y;

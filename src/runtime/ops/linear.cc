@@ -17,7 +17,8 @@ bool weight_dtype_ok(DType d) {
 Tensor linear(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias) {
   // BF16 input only on a device: a BF16 path's LayerNorm or attention output.
   MOVA_CHECK(x.dtype() == DType::kF32 || (x.dtype() == DType::kBF16 && !x.device().is_cpu()),
-             ErrorKind::kShape, "linear: input ", x.describe(), " must be F32");
+             ErrorKind::kShape, "linear: input ", x.describe(),
+             " must be F32 (BF16 only on a device)");
   MOVA_CHECK(weight.dim() == 2 && weight.is_contiguous() && weight_dtype_ok(weight.dtype()),
              ErrorKind::kShape, "linear: weight ", weight.describe(),
              " must be a contiguous 2-D F32/BF16/F16 matrix");
