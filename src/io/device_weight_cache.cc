@@ -68,7 +68,7 @@ Tensor DeviceWeightCache::finish_prefetch(std::map<std::string, Pending>::iterat
 
 void DeviceWeightCache::keep(const std::string& key, const Tensor& copy) {
   use_order_.push_front(key);
-  entries_.emplace(key, Entry{copy, use_order_.begin(), pass_});
+  entries_.emplace(key, Entry{copy, use_order_.begin(), pass_, place_in_order(key)});
 }
 
 void DeviceWeightCache::set_prefetch(uint64_t bytes) {
@@ -87,9 +87,7 @@ void DeviceWeightCache::drop_pending() {
 }
 
 void DeviceWeightCache::record_first_use(const std::string& key) {
-  const auto at = order_index_.find(key);
-  if (in_step_ && !order_.empty() &&
-      (at == order_index_.end() || at->second != this_pass_.size())) {
+  if (in_step_ && !order_.empty() && place_in_order(key) != this_pass_.size()) {
     in_step_ = false;  // for the rest of this pass: what was fetched ahead is for another order
     drop_pending();
   }
@@ -100,10 +98,15 @@ bool DeviceWeightCache::ordered() const {
   return in_step_ && !order_.empty();
 }
 
-size_t DeviceWeightCache::next_use(const std::string& key) const {
+size_t DeviceWeightCache::place_in_order(const std::string& key) const {
   const auto at = order_index_.find(key);
-  if (at == order_index_.end()) return SIZE_MAX;
-  return used_this_pass_.count(key) != 0 ? at->second + order_.size() : at->second;
+  return at == order_index_.end() ? SIZE_MAX : at->second;
+}
+
+// A copy is used in a pass when it is kept or hit, so `pass` tells whether this pass has.
+size_t DeviceWeightCache::next_use(const Entry& entry) const {
+  if (entry.place == SIZE_MAX) return SIZE_MAX;
+  return entry.pass == pass_ ? entry.place + order_.size() : entry.place;
 }
 
 void DeviceWeightCache::prefetch_ahead() {
@@ -138,7 +141,6 @@ void DeviceWeightCache::prefetch_ahead() {
     stats_.uploads += 1;
     stats_.uploaded_bytes += bytes;
     stats_.prefetches += 1;
-    stats_.prefetch_bytes += bytes;
   }
   cursor_ = std::min(cursor_, next);
 }
@@ -149,7 +151,7 @@ bool DeviceWeightCache::make_room_ahead(uint64_t bytes, size_t place) {
   const uint64_t limit = budget();
   while (stats_.resident_bytes + bytes > limit) {
     const auto victim = next_victim("");
-    if (victim == entries_.end() || next_use(victim->first) <= place) return false;
+    if (victim == entries_.end() || next_use(victim->second) <= place) return false;
     drop(victim);
   }
   return true;
@@ -166,8 +168,9 @@ std::map<std::string, DeviceWeightCache::Entry>::iterator DeviceWeightCache::nex
     auto best = entries_.end();
     size_t best_use = 0;
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      const size_t use = it->first == keep ? 0 : next_use(it->first);
-      if (it->first != keep && (best == entries_.end() || use > best_use)) {
+      if (it->first == keep) continue;
+      const size_t use = next_use(it->second);
+      if (best == entries_.end() || use > best_use) {
         best = it;
         best_use = use;
       }
@@ -186,7 +189,7 @@ std::map<std::string, DeviceWeightCache::Entry>::iterator DeviceWeightCache::nex
 
 void DeviceWeightCache::drop(std::map<std::string, Entry>::iterator victim) {
   // A weight behind the prefetch cursor that goes must be looked at again.
-  if (ordered()) cursor_ = std::min(cursor_, next_use(victim->first));
+  if (ordered()) cursor_ = std::min(cursor_, next_use(victim->second));
   stats_.resident_bytes -= victim->second.tensor.nbytes();
   use_order_.erase(victim->second.use);
   entries_.erase(victim);  // the memory returns once no op holds the tensor any more
@@ -237,6 +240,7 @@ void DeviceWeightCache::begin_pass() {
     order_ = std::move(this_pass_);
     order_index_.clear();
     for (size_t i = 0; i < order_.size(); ++i) order_index_[order_[i]] = i;
+    for (auto& [key, entry] : entries_) entry.place = place_in_order(key);
   }
   this_pass_.clear();
   used_this_pass_.clear();

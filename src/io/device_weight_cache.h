@@ -67,10 +67,9 @@ class DeviceWeightCache {
     uint64_t uploaded_bytes = 0;  // bytes moved to the device in total
     uint64_t resident_bytes = 0;  // held by the cache now
     uint64_t peak_resident_bytes = 0;
-    uint64_t reclaimed_bytes = 0;  // dropped because the device ran out of memory
-    uint64_t budget_bytes = 0;     // the limit now (0: none): the smaller of given and learned
-    uint64_t prefetches = 0;       // of the uploads, those begun ahead of their use
-    uint64_t prefetch_bytes = 0;
+    uint64_t reclaimed_bytes = 0;    // dropped because the device ran out of memory
+    uint64_t budget_bytes = 0;       // the limit now (0: none): the smaller of given and learned
+    uint64_t prefetches = 0;         // of the uploads, those begun ahead of their use
     uint64_t unused_prefetches = 0;  // dropped before their use (the order changed)
   };
   Stats stats() const;
@@ -80,6 +79,7 @@ class DeviceWeightCache {
     Tensor tensor;
     std::list<std::string>::iterator use;  // position in use_order_
     uint64_t pass = 0;                     // the pass it was last used in
+    size_t place = SIZE_MAX;  // its first use in the recorded order (SIZE_MAX: not in it)
   };
   struct Pending {
     std::unique_ptr<Backend::PendingUpload> upload;
@@ -99,9 +99,10 @@ class DeviceWeightCache {
   // The first use of `key` in this pass: recorded; a pass out of step stops prefetching.
   void record_first_use(const std::string& key);
   bool ordered() const;  // in step with a recorded order
-  // Where `key` is next used, counted from this pass's start (past its end: in the next pass);
-  // SIZE_MAX when the recorded order does not use it.
-  size_t next_use(const std::string& key) const;
+  // Where a copy is next used, counted from this pass's start (past its end: in the next
+  // pass); SIZE_MAX when the recorded order does not use it.
+  size_t next_use(const Entry& entry) const;
+  size_t place_in_order(const std::string& key) const;
   void prefetch_ahead();
   bool make_room_ahead(uint64_t bytes, size_t place);
   void drop_pending();

@@ -103,20 +103,22 @@ const TensorInfo* WeightSet::info(const std::string& name) const {
   return it == where_.end() ? nullptr : files_[it->second]->find(name);
 }
 
-Tensor WeightSet::get_host(const std::string& name) const {
+const std::shared_ptr<SafetensorsFile>& WeightSet::file_of(const std::string& name) const {
   auto it = where_.find(name);
   MOVA_CHECK(it != where_.end(), ErrorKind::kFormat, origin_, ": missing tensor '", name, "'");
-  return files_[it->second]->tensor(name);
+  return files_[it->second];
+}
+
+Tensor WeightSet::get_host(const std::string& name) const {
+  return file_of(name)->tensor(name);
 }
 
 Tensor WeightSet::get(const std::string& name) const {
   if (device_.is_cpu()) return get_host(name);
   // Keyed by origin too: sets of several components share one cache. The source is kept by
   // the cache (for prefetching): it holds the file, not this set.
-  auto it = where_.find(name);
-  MOVA_CHECK(it != where_.end(), ErrorKind::kFormat, origin_, ": missing tensor '", name, "'");
   return device_copies_->get(origin_ + "\n" + name,
-                             [file = files_[it->second], name] { return file->tensor(name); });
+                             [file = file_of(name), name] { return file->tensor(name); });
 }
 
 void WeightSet::place_on(Device device) {

@@ -43,6 +43,9 @@ class WeightSet {
   const std::string& origin() const { return origin_; }  // folder or file, for messages
 
  private:
+  // The file holding `name`; throws naming the component when absent.
+  const std::shared_ptr<SafetensorsFile>& file_of(const std::string& name) const;
+
   std::string origin_;
   std::vector<std::shared_ptr<SafetensorsFile>> files_;
   std::map<std::string, size_t> where_;  // tensor name -> index into files_
