@@ -131,7 +131,7 @@ class Stages {
 
 struct Linear {
   void* weight = nullptr;  // [out, in] BF16
-  float* bias = nullptr;   // [out] F32
+  void* bias = nullptr;    // [out] BF16, as stored (cuBLASLt adds a bias of the output's dtype)
   int64_t in = 0, out = 0;
 };
 
@@ -153,7 +153,8 @@ class Arena {
   }
   Linear linear(int64_t in, int64_t out) {
     const float bound = 1.0f / std::sqrt(static_cast<float>(in));  // torch's Linear init scale
-    return {random(in * out, DType::kBF16, -bound, bound), vec(out, -0.02f, 0.02f), in, out};
+    return {random(in * out, DType::kBF16, -bound, bound), random(out, DType::kBF16, -0.02f, 0.02f),
+            in, out};
   }
 
  private:

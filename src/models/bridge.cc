@@ -90,9 +90,13 @@ Tensor DualTowerBridge::conditioner(Exec& ex, const std::string& p, const Tensor
                kb = w(".inner.k.bias"), vw = w(".inner.v.weight"), vb = w(".inner.v.bias"),
                ow = w(".inner.o.weight"), ob = w(".inner.o.bias"), nq = w(".inner.norm_q.weight"),
                nk = w(".inner.norm_k.weight");
-  Tensor q = rms_norm(ex, linear(ex, x, qw, &qb), &nq, kEps).reshape({1, x.size(1), heads, hd});
-  Tensor k = rms_norm(ex, linear(ex, yn, kw, &kb), &nk, kEps).reshape({1, y.size(1), heads, hd});
-  const Tensor v = linear(ex, yn, vw, &vb).reshape({1, y.size(1), heads, hd});
+  // q, k and v feed attention only.
+  constexpr LinearResult kOperand = LinearResult::kOperand;
+  Tensor q =
+      rms_norm(ex, linear(ex, x, qw, &qb, kOperand), &nq, kEps).reshape({1, x.size(1), heads, hd});
+  Tensor k =
+      rms_norm(ex, linear(ex, yn, kw, &kb, kOperand), &nk, kEps).reshape({1, y.size(1), heads, hd});
+  const Tensor v = linear(ex, yn, vw, &vb, kOperand).reshape({1, y.size(1), heads, hd});
   if (config_.apply_cross_rope) {
     q = rope_rotate_half(ex, q, *x_cos, *x_sin);
     k = rope_rotate_half(ex, k, *y_cos, *y_sin);

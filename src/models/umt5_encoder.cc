@@ -75,9 +75,13 @@ Tensor Umt5Encoder::encode(Exec& ex, const std::vector<int64_t>& ids,
 
     const Tensor ln0 = w(p + "0.layer_norm.weight");
     const Tensor x = rms_norm(ex, h, &ln0, eps);
-    const Tensor q = linear(ex, x, w(p + "0.SelfAttention.q.weight")).reshape({1, L, H, dkv});
-    const Tensor k = linear(ex, x, w(p + "0.SelfAttention.k.weight")).reshape({1, L, H, dkv});
-    const Tensor v = linear(ex, x, w(p + "0.SelfAttention.v.weight")).reshape({1, L, H, dkv});
+    // q, k and v feed attention only (on a BF16 path stored as it reads them, handoff.h).
+    const auto project = [&](const char* name) {
+      return linear(ex, x, w(p + "0.SelfAttention." + name + ".weight"), nullptr,
+                    LinearResult::kOperand)
+          .reshape({1, L, H, dkv});
+    };
+    const Tensor q = project("q"), k = project("k"), v = project("v");
     AttentionOptions opt;
     opt.scale = 1.0f;  // T5 does not scale scores by 1/sqrt(d_kv)
     opt.bias = &bias;

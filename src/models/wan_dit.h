@@ -60,6 +60,13 @@ class WanDit {
   Tensor end(Exec& ex, const State& state) const;
   Tensor forward(Exec& ex, const Tensor& latents, float timestep, const Tensor& context) const;
 
+  // The FFN runs over chunks of at most this many tokens (a chunk's result is exact: every op in
+  // it works row by row), so its hidden activation, ffn_dim wide, exists for one chunk at a time.
+  // By default a chunk's hidden activation takes at most kFfnChunkBytes in F32.
+  static constexpr uint64_t kFfnChunkBytes = uint64_t{512} << 20;
+  void set_ffn_chunk_tokens(int64_t tokens);
+  int64_t ffn_chunk_tokens() const { return ffn_chunk_tokens_; }
+
   const WanDitConfig& config() const { return config_; }
   Device device() const { return weights_.device(); }
 
@@ -74,9 +81,13 @@ class WanDit {
   KeysValues project_kv(Exec& ex, const std::string& prefix, const Tensor& source) const;
   Tensor attention_block(Exec& ex, const std::string& prefix, const Tensor& x, KeysValues kv,
                          const RopeAngles* rope) const;
+  // x + gate · ffn(h), chunk by chunk over the tokens.
+  Tensor ffn_residual(Exec& ex, const std::string& prefix, const Tensor& x, const Tensor& h,
+                      const Tensor& gate) const;
 
   WanDitConfig config_;
   WeightSet weights_;
+  int64_t ffn_chunk_tokens_;
   LastValueCache<Shape, RopeAngles> rope_cache_;  // by patch grid, on the weights' device
 };
 

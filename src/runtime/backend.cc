@@ -68,7 +68,7 @@ void Backend::unsupported(const char* op) const {
   fail(ErrorKind::kUnsupported, op, " is not implemented on ", device_.str(), " yet");
 }
 
-Tensor Backend::linear(const Tensor&, const Tensor&, const Tensor*) {
+Tensor Backend::linear(const Tensor&, const Tensor&, const Tensor*, LinearResult) {
   unsupported("linear");
 }
 Tensor Backend::matmul(const Tensor&, const Tensor&, bool) {

@@ -17,6 +17,7 @@
 #include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/gather.h"
+#include "runtime/ops/handoff.h"
 #include "runtime/ops/reduce.h"
 #include "runtime/ops/rope.h"
 #include "runtime/tensor.h"
@@ -25,8 +26,7 @@ namespace mova {
 
 // How a backend computes: kF32 matches the CPU (~1e-5); kBF16 rounds GEMM and attention
 // inputs to BF16 with F32 accumulation (tensor cores), within each backend's stated budget;
-// there layer_norm, layer_norm_modulate and attention return BF16 (runtime/ops/norm.h,
-// attention.h).
+// there activations that feed only those are handed on in BF16 (runtime/ops/handoff.h).
 enum class Precision { kF32, kBF16 };
 
 // "f32" or "bf16"; anything else is a kInvalidArgument error naming `option`.
@@ -65,7 +65,8 @@ class Backend {
 
   // The ops of runtime/ops/, same contracts. Every tensor argument is on this device and has
   // passed the op's shape and dtype checks there.
-  virtual Tensor linear(const Tensor& x, const Tensor& weight, const Tensor* bias);
+  virtual Tensor linear(const Tensor& x, const Tensor& weight, const Tensor* bias,
+                        LinearResult result);
   virtual Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b);
   virtual Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
   virtual Tensor affine(const Tensor& x, float scale, float shift);

@@ -145,6 +145,9 @@ TEST_F(CudaBackendOps, LinearNormsRopeAttentionMatchTheCpu) {
   const Tensor bias = random({80}, 6).to(DType::kBF16);
   const Tensor dx = x.to(kGpu), dw = w.to(kGpu), dbias = bias.to(kGpu);
   expect_close_f32(linear(ex_, dx, dw, &dbias), linear(ex_, x, w, &bias), 1e-5, "linear bf16 w");
+  // The F32 path hands every activation on in F32, operands too (runtime/ops/handoff.h).
+  expect_close_f32(linear(ex_, dx, dw, &dbias, LinearResult::kOperand), linear(ex_, x, w, &bias),
+                   1e-5, "linear operand on the F32 path");
   expect_close_f32(matmul(ex_, dx.select(0, 0), dw, true), matmul(ex_, x.select(0, 0), w, true),
                    1e-5, "matmul");
   const Tensor g = random({96}, 7).to(DType::kBF16), dg = g.to(kGpu);
@@ -331,6 +334,68 @@ TEST(CudaBackend, Bf16PathStaysInItsBudget) {
                v3 = random({2, 300, 1, 384}, 20);
   check(attention(ex, q3.to(kGpu), k3.to(kGpu), v3.to(kGpu)), attention(ex, q3, k3, v3),
         "attention D384");
+}
+
+// `got` (BF16) is `ref` (F32) rounded once: within one BF16 step of each value (the two F32
+// computations may differ in their last bits, so a value near a rounding midpoint may round
+// either way).
+void expect_rounded_once(const Tensor& got, const Tensor& ref, const char* what) {
+  ASSERT_TRUE(got.dtype() == DType::kBF16) << what << ": " << got.describe();
+  ASSERT_TRUE(ref.dtype() == DType::kF32) << what << ": " << ref.describe();
+  ASSERT_EQ(got.shape(), ref.shape()) << what;
+  const std::vector<float> g = host(got).to_vector(), r = host(ref).to_vector();
+  int64_t worse = 0;
+  double worst_steps = 0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double step = r[i] == 0.0f ? 0.0 : std::ldexp(1.0, std::ilogb(r[i]) - 7);
+    const double diff = std::fabs(static_cast<double>(g[i]) - r[i]);
+    if (diff > step) ++worse;
+    if (step > 0) worst_steps = std::max(worst_steps, diff / step);
+  }
+  EXPECT_EQ(worse, 0) << what << ": values further than one BF16 step from the F32 result";
+  std::printf("[ measure  ] %s: within %.3g BF16 steps of the F32 result\n", what, worst_steps);
+}
+
+// The BF16 path's hand-offs (runtime/ops/handoff.h): a linear asked for an operand is written in
+// BF16 by its GEMM (the bias added before the rounding); RMS norm, both RoPEs and the
+// activations keep a BF16 input's dtype; each is its F32 counterpart on the same values rounded
+// once; attention reading BF16 q, k, v gives exactly what it gives reading them widened.
+TEST(CudaBackend, Bf16HandoffsRoundOnce) {
+  MOVA_REQUIRE_GPU();
+  const auto backend = cuda::open_backend(0, Precision::kBF16);
+  Exec ex(2);
+  const Tensor x = random({1, 40, 256}, 60).to(kGpu);
+  const Tensor w = random({256, 256}, 61, -0.1f, 0.1f).to(DType::kBF16).to(kGpu);
+  const Tensor b = random({256}, 62).to(DType::kBF16).to(kGpu);
+  const Tensor full = linear(ex, x, w, &b);
+  const Tensor operand = linear(ex, x, w, &b, LinearResult::kOperand);
+  EXPECT_TRUE(full.dtype() == DType::kF32) << full.describe();
+  expect_rounded_once(operand, full, "linear operand");
+  // An F32 bias is rounded to BF16 for a BF16 result, as upstream's bf16 Linear holds it.
+  const Tensor b32 = random({256}, 63).to(kGpu);
+  const Tensor b32_rounded = b32.to(DType::kBF16);
+  expect_rounded_once(linear(ex, x, w, &b32, LinearResult::kOperand),
+                      linear(ex, x, w, &b32_rounded), "linear operand, F32 bias");
+  const Tensor wide = operand.to(DType::kF32);
+
+  const Tensor g = random({256}, 64, 0.5f, 1.5f).to(DType::kBF16).to(kGpu);
+  expect_rounded_once(rms_norm(ex, operand, &g, 1e-6f), rms_norm(ex, wide, &g, 1e-6f), "rms_norm");
+  expect_rounded_once(gelu(ex, operand, true), gelu(ex, wide, true), "gelu tanh");
+  expect_rounded_once(silu(ex, operand), silu(ex, wide), "silu");
+
+  const Tensor heads = operand.reshape({1, 40, 2, 128}), heads_wide = wide.reshape({1, 40, 2, 128});
+  RopeAngles angles{40, 64, Tensor::empty({40, 64}, DType::kF64)};
+  for (int64_t i = 0; i < 40 * 64; ++i) angles.angle.data<double>()[i] = 0.013 * i - 1.7;
+  angles.angle = angles.angle.to(kGpu);
+  expect_rounded_once(rope_interleaved(ex, heads, angles), rope_interleaved(ex, heads_wide, angles),
+                      "rope interleaved");
+  const Tensor cos = random({40, 128}, 65).to(kGpu), sin = random({40, 128}, 66).to(kGpu);
+  expect_rounded_once(rope_rotate_half(ex, heads, cos, sin),
+                      rope_rotate_half(ex, heads_wide, cos, sin), "rope rotate half");
+
+  const Tensor kv = random({1, 30, 2, 128}, 67).to(kGpu).to(DType::kBF16);
+  EXPECT_EQ(host(attention(ex, heads, kv, kv)).to_vector(),
+            host(attention(ex, heads_wide, kv.to(DType::kF32), kv.to(DType::kF32))).to_vector());
 }
 
 // Two GPUs: a tensor moves cuda:0 → cuda:1 (cudaMemcpyPeer; peer access is never enabled) and

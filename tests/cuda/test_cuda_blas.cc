@@ -39,8 +39,9 @@ const Case kCases[] = {
 };
 
 // The case's GEMM over already uploaded operands (F32 or BF16, as their dtype says).
+// The bias is in C's dtype (blas.h).
 cuda::DeviceGemm device_gemm(const Case& c, const void* a, const void* b, void* c0,
-                             const float* bias, DType dtype) {
+                             const void* bias, DType dtype) {
   cuda::DeviceGemm g;
   g.m = c.m, g.n = c.n, g.k = c.k;
   g.ab_dtype = g.c_dtype = dtype;
@@ -58,8 +59,8 @@ double f32_case_error(cuda::Blas& blas, const Case& c, uint32_t& seed) {
   const auto a = test::random_vector(c.m * c.k, seed++), b = test::random_vector(c.k * c.n, seed++);
   const auto bias = test::random_vector(c.n, seed++), c0 = test::random_vector(c.m * c.n, seed++);
   test::DeviceScratch d;
-  const cuda::DeviceGemm g = device_gemm(c, d.upload(a), d.upload(b), d.upload(c0),
-                                         static_cast<const float*>(d.upload(bias)), DType::kF32);
+  const cuda::DeviceGemm g =
+      device_gemm(c, d.upload(a), d.upload(b), d.upload(c0), d.upload(bias), DType::kF32);
   blas.gemm(g);
   return test::max_rel_error(d.download<float>(g.c, c.m * c.n), cpu_gemm(c, a, b, bias, c0));
 }
@@ -79,13 +80,13 @@ TEST(CudaBlas, Bf16MatchesTheCpuGemmOnTheSameRoundedInputs) {
   uint32_t seed = 100;
   for (const Case& c : kCases) {
     auto a = test::random_vector(c.m * c.k, seed++), b = test::random_vector(c.k * c.n, seed++);
-    const auto bias = test::random_vector(c.n, seed++);
+    auto bias = test::random_vector(c.n, seed++);
     auto c0 = test::random_vector(c.m * c.n, seed++);
     const auto a_bits = test::round_to_bf16(a), b_bits = test::round_to_bf16(b),
-               c0_bits = test::round_to_bf16(c0);
+               c0_bits = test::round_to_bf16(c0), bias_bits = test::round_to_bf16(bias);
     test::DeviceScratch d;
     const cuda::DeviceGemm g = device_gemm(c, d.upload(a_bits), d.upload(b_bits), d.upload(c0_bits),
-                                           static_cast<const float*>(d.upload(bias)), DType::kBF16);
+                                           d.upload(bias_bits), DType::kBF16);
     blas.gemm(g);
     const auto got = test::from_bf16(d.download<uint16_t>(g.c, c.m * c.n));
     const auto ref = cpu_gemm(c, a, b, bias, c0);

@@ -70,7 +70,7 @@ class HostBackedDevice : public Backend {
     }
   }
 
-  Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b) override {
+  Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b, LinearResult) override {
     const Tensor hb = b ? host(*b) : Tensor();
     return back(mova::linear(ex_, host(x), host(w), b ? &hb : nullptr));
   }
@@ -271,6 +271,72 @@ TEST(Backend, WanDitRunsWhereItsWeightsArePlaced) {
   EXPECT_GT(dev.ops, 50);
   EXPECT_EQ(got.shape(), expected.shape());
   EXPECT_EQ(got.to(Device::cpu()).to_vector(), expected.to_vector());
+}
+
+// The FFN over chunks of tokens (WanDit::set_ffn_chunk_tokens): each chunk's rows are computed as
+// in one pass, so the tokens come out bit for bit the same, on the CPU and on a device, for
+// chunks of one token, of sizes that do not divide the 8 tokens, and of all of them.
+TEST(Backend, WanDitFfnInChunksGivesTheSameTokens) {
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
+  Exec ex(1);
+  const Tensor x = Tensor::from_vector({1, 36, 2, 4, 4}, test::random_vector(36 * 32, 13, -2, 2));
+  const Tensor ctx = Tensor::from_vector({1, 6, 48}, test::random_vector(6 * 48, 14));
+  WanDit whole(ckpt.video_dit_config(Component::kVideoDit), ckpt.weights(Component::kVideoDit));
+  EXPECT_GE(whole.ffn_chunk_tokens(), 8);
+  const std::vector<float> expected = whole.forward(ex, x, 500.0f, ctx).to_vector();
+  HostBackedDevice dev;
+  WanDit on_device(ckpt.video_dit_config(Component::kVideoDit),
+                   ckpt.weights(Component::kVideoDit, kFake));
+  int ops_whole = 0;
+  for (const int64_t tokens : {int64_t{8}, int64_t{1}, int64_t{3}, int64_t{5}}) {
+    WanDit cpu(ckpt.video_dit_config(Component::kVideoDit), ckpt.weights(Component::kVideoDit));
+    cpu.set_ffn_chunk_tokens(tokens);
+    on_device.set_ffn_chunk_tokens(tokens);
+    EXPECT_EQ(cpu.forward(ex, x, 500.0f, ctx).to_vector(), expected) << tokens << " per chunk";
+    const int ops_before = dev.ops;
+    EXPECT_EQ(on_device.forward(ex, x, 500.0f, ctx).to(Device::cpu()).to_vector(), expected)
+        << tokens << " per chunk on the device";
+    // More chunks, more ops: the chunked path ran.
+    if (tokens == 8)
+      ops_whole = dev.ops - ops_before;
+    else
+      EXPECT_GT(dev.ops - ops_before, ops_whole) << tokens << " per chunk";
+  }
+  test::expect_error([&] { whole.set_ffn_chunk_tokens(0); }, {"FFN chunk", "0 tokens"});
+}
+
+// What chunking is for: the FFN's hidden activation (ffn_dim wide, three times the model's
+// width in the nano preset as in the published DiTs) exists for one chunk at a time. Here 256
+// tokens whole hold 768 KiB of it before GELU and 768 KiB after; in chunks of 16 tokens, 48 KiB
+// each, and the device's peak becomes the self-attention's. Deterministic counts of bytes.
+TEST(Backend, WanDitFfnInChunksLowersTheDevicePeak) {
+  test::TempDir dir;
+  TinyCheckpointOptions nano;
+  nano.preset = "nano";
+  write_tiny_checkpoint(dir.file("m"), nano);
+  const Checkpoint ckpt = Checkpoint::open(dir.file("m"));
+  const WanDitConfig config = ckpt.video_dit_config(Component::kVideoDit);
+  ASSERT_EQ(config.dim, 256);
+  ASSERT_EQ(config.ffn_dim, 768);
+  Exec ex(1);
+  const int64_t C = config.in_dim;
+  const Tensor x =
+      Tensor::from_vector({1, C, 4, 16, 16}, test::random_vector(C * 4 * 256, 15, -2, 2));
+  const Tensor ctx =
+      Tensor::from_vector({1, 6, config.text_dim}, test::random_vector(6 * config.text_dim, 16));
+  const auto peak = [&](int64_t tokens) {
+    HostBackedDevice dev;
+    WanDit dit(config, ckpt.weights(Component::kVideoDit, kFake));
+    dit.set_ffn_chunk_tokens(tokens);
+    dit.forward(ex, x, 500.0f, ctx);
+    return dev.buffers().stats().peak_in_use;
+  };
+  const size_t whole = peak(256), chunked = peak(16);
+  const size_t hidden = size_t{256} * 768 * sizeof(float);
+  EXPECT_LE(chunked + hidden / 2, whole);
+  std::printf("[ measure  ] device peak: %zu KiB whole, %zu KiB in 16-token chunks\n", whole >> 10,
+              chunked >> 10);
 }
 
 // A whole joint pass (both experts' video tower, the audio DiT, the bridge with its aligned

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "runtime/exec.h"
+#include "runtime/ops/attention.h"
 #include "runtime/ops/concat.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/gather.h"
@@ -263,6 +264,21 @@ TEST_F(Ops, RopeBothConventions) {
           ref[row + j] = qv[row + j] * double(cv[l * D + j]) + rotated * sv[l * D + j];
         }
   expect_close(rope_rotate_half(ex, q, cos, sin), ref, "rope_rotate_half");
+}
+
+// BF16 activations are a device backend's BF16-path hand-offs (runtime/ops/handoff.h): the CPU
+// computes in F32 and refuses them by name rather than reading their bits as floats.
+TEST_F(Ops, HandoffOpsRefuseBf16OnTheHost) {
+  const Tensor b = x.to(DType::kBF16);
+  test::expect_error([&] { rms_norm(ex, b, nullptr, 1e-6f); }, {"rms_norm", "BF16", "F32"});
+  test::expect_error([&] { gelu(ex, b, true); }, {"gelu", "BF16", "F32"});
+  test::expect_error([&] { silu(ex, b); }, {"silu", "BF16", "F32"});
+  const Tensor q = Tensor::zeros({1, 2, 1, 4}, DType::kBF16);
+  RopeAngles angles{2, 2, Tensor::zeros({2, 2}, DType::kF64)};
+  test::expect_error([&] { rope_interleaved(ex, q, angles); }, {"rope_interleaved", "BF16"});
+  const Tensor table = Tensor::zeros({2, 4}, DType::kF32);
+  test::expect_error([&] { rope_rotate_half(ex, q, table, table); }, {"rope_rotate_half", "BF16"});
+  test::expect_error([&] { attention(ex, q, q, q); }, {"attention", "BF16"});
 }
 
 TEST_F(Ops, ReductionsOverEveryDim) {

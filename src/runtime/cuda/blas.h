@@ -2,7 +2,8 @@
 // row-major C[m,n] (+)= op(A)[m,k] · op(B)[k,n] (+ bias[n]); trans_b means B is stored [n,k],
 // torch's Linear weight layout. All pointers are device pointers.
 //
-// A and B share a dtype, F32 or BF16; C is F32 or BF16; accumulation and scaling are F32.
+// A and B share a dtype, F32 or BF16; C is F32 or BF16 (then with BF16 A and B); accumulation
+// and scaling are F32.
 // F32 inputs use CUBLAS_COMPUTE_32F, never TF32, so the F32 path keeps the CPU's numerics.
 // Descriptors and the heuristic's algorithm are built once per problem layout and reused.
 #pragma once
@@ -29,8 +30,10 @@ struct DeviceGemm {
   void* c = nullptr;
   int64_t ldc = 0;
   DType c_dtype = DType::kF32;
-  const float* bias = nullptr;  // [n] F32, optional
-  bool accumulate = false;      // C += A·B
+  // [n], optional, in C's dtype (cuBLASLt's default bias type): F32 for an F32 C, BF16 for a
+  // BF16 C; the epilogue adds it to the F32 accumulator before C is rounded.
+  const void* bias = nullptr;
+  bool accumulate = false;  // C += A·B
 };
 
 class Blas {

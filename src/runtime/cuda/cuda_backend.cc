@@ -119,11 +119,14 @@ class CudaBackend final : public Backend {
                  layout_of(src, "copy"));
   }
 
-  Tensor linear(const Tensor& x, const Tensor& weight, const Tensor* bias) override {
+  Tensor linear(const Tensor& x, const Tensor& weight, const Tensor* bias,
+                LinearResult result) override {
     const int64_t in = weight.size(1), out = weight.size(0);
     Shape out_shape = x.shape();
     out_shape.back() = out;
-    Tensor y = Tensor::empty(out_shape, DType::kF32, &pool_);
+    // An operand is written in the GEMM dtype by the GEMM itself (F32 accumulation, one rounding).
+    Tensor y = Tensor::empty(out_shape,
+                             result == LinearResult::kOperand ? gemm_dtype() : DType::kF32, &pool_);
     const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));  // k may be 0
     gemm(x, weight, false, bias, y, rows, out, in);
     return y;
@@ -202,9 +205,9 @@ class CudaBackend final : public Backend {
     make_current();
     const Tensor xc = x.contiguous(&pool_);
     const Tensor w = f32_or_empty(weight);
-    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), &pool_);  // F32 or a BF16 hand-off
     const int64_t dim = x.size(-1);
-    mova::cuda::rms_norm(xc.raw_data(), y.raw_data(), DType::kF32, dim ? x.numel() / dim : 0, dim,
+    mova::cuda::rms_norm(xc.raw_data(), y.raw_data(), y.dtype(), dim ? x.numel() / dim : 0, dim,
                          weight ? f32(w) : nullptr, eps);
     return y;
   }
@@ -323,8 +326,8 @@ class CudaBackend final : public Backend {
   Tensor rope_interleaved(const Tensor& x, const RopeAngles& angles) override {
     make_current();
     const Tensor xc = x.contiguous(&pool_);
-    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
-    mova::cuda::rope_interleaved(xc.raw_data(), y.raw_data(), DType::kF32, rope_shape(x),
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), &pool_);  // F32 or a BF16 hand-off
+    mova::cuda::rope_interleaved(xc.raw_data(), y.raw_data(), y.dtype(), rope_shape(x),
                                  static_cast<const double*>(angles.angle.raw_data()));
     return y;
   }
@@ -332,8 +335,8 @@ class CudaBackend final : public Backend {
   Tensor rope_rotate_half(const Tensor& x, const Tensor& cos, const Tensor& sin) override {
     make_current();
     const Tensor xc = x.contiguous(&pool_);
-    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
-    mova::cuda::rope_rotate_half(xc.raw_data(), y.raw_data(), DType::kF32, rope_shape(x), f32(cos),
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), &pool_);  // F32 or a BF16 hand-off
+    mova::cuda::rope_rotate_half(xc.raw_data(), y.raw_data(), y.dtype(), rope_shape(x), f32(cos),
                                  f32(sin));
     return y;
   }
@@ -477,7 +480,7 @@ class CudaBackend final : public Backend {
       return;
     }
     const Tensor b = f32_or_empty(bias).reshape(bias_shape);
-    copy_strided(out.raw_data(), DType::kF32, layout_of(out, "bias fill"), b.raw_data(),
+    copy_strided(out.raw_data(), out.dtype(), layout_of(out, "bias fill"), b.raw_data(),
                  DType::kF32, broadcast_layout(b, out.shape()));
   }
 
@@ -520,9 +523,9 @@ class CudaBackend final : public Backend {
 
   Tensor activation(const Tensor& x, Activation act) {
     make_current();
-    const Tensor xc = x.contiguous(&pool_);  // F32: the op checked it
-    Tensor y = Tensor::empty(x.shape(), DType::kF32, &pool_);
-    mova::cuda::activation(act, xc.raw_data(), y.raw_data(), DType::kF32, y.numel());
+    const Tensor xc = x.contiguous(&pool_);
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), &pool_);  // F32 or a BF16 hand-off
+    mova::cuda::activation(act, xc.raw_data(), y.raw_data(), y.dtype(), y.numel());
     return y;
   }
 
@@ -538,7 +541,9 @@ class CudaBackend final : public Backend {
     const DType dtype = gemm_dtype();
     const Tensor ad = a.contiguous(&pool_).to(dtype, &pool_);
     const Tensor bd = b.to(dtype, &pool_);
-    const Tensor bias_f32 = bias ? bias->contiguous().to(DType::kF32) : Tensor();
+    // cuBLASLt adds a bias of C's dtype (blas.h): a BF16 operand's is BF16, as checkpoints store
+    // it (upstream's bf16 Linear adds it so too), an F32 result's F32.
+    const Tensor bias_c = bias ? bias->contiguous().to(c.dtype()) : Tensor();
     DeviceGemm g;
     g.m = m;
     g.n = n;
@@ -551,8 +556,8 @@ class CudaBackend final : public Backend {
     g.ab_dtype = dtype;
     g.c = c.raw_data();
     g.ldc = n;
-    g.c_dtype = DType::kF32;
-    g.bias = bias ? f32(bias_f32) : nullptr;
+    g.c_dtype = c.dtype();
+    g.bias = bias ? bias_c.raw_data() : nullptr;
     blas_.gemm(g);
   }
 

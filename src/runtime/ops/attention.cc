@@ -9,6 +9,7 @@
 #include "runtime/cpu/gemm.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
+#include "runtime/ops/handoff.h"
 #include "runtime/profile.h"
 
 namespace mova {
@@ -19,9 +20,9 @@ constexpr int64_t kKeyTile = 256;
 
 void check_qkv(const Tensor& q, const Tensor& k, const Tensor& v) {
   for (const Tensor* t : {&q, &k, &v}) {
-    MOVA_CHECK(t->dtype() == DType::kF32 && t->dim() == 4 && t->stride(3) == 1, ErrorKind::kShape,
-               "attention: ", t->describe(),
-               " must be F32 [B, L, H, D] with a contiguous last dim");
+    check_handoff_dtype(*t, "attention");
+    MOVA_CHECK(t->dim() == 4 && t->stride(3) == 1, ErrorKind::kShape, "attention: ", t->describe(),
+               " must be [B, L, H, D] with a contiguous last dim");
   }
   MOVA_CHECK(q.size(0) == k.size(0) && k.size(0) == v.size(0) && q.size(2) == k.size(2) &&
                  k.size(2) == v.size(2) && q.size(3) == k.size(3) && k.size(1) == v.size(1),

@@ -17,10 +17,10 @@ struct AttentionOptions {
   const Tensor* key_mask = nullptr;
 };
 
-// q [B, Lq, H, D], k [B, Lk, H, D], v [B, Lk, H, Dv], all F32 — the layout linear projections
-// produce, viewed as heads; any strides with a contiguous last dim. Returns [B, Lq, H, Dv], F32;
-// on a device backend's BF16 path BF16, as its kernels write it (the models pass it to a GEMM,
-// which reads BF16 there, or to concat, which converts).
+// q [B, Lq, H, D], k [B, Lk, H, D], v [B, Lk, H, Dv], F32 (on a device also BF16, handoff.h)
+// — the layout linear projections produce, viewed as heads; any strides with a contiguous last
+// dim. Returns [B, Lq, H, Dv], F32; on a device backend's BF16 path BF16, as its kernels write
+// it (the models pass it to a GEMM, which reads BF16 there, or to concat, which converts).
 Tensor attention(Exec& ex, const Tensor& q, const Tensor& k, const Tensor& v,
                  const AttentionOptions& options = {});
 

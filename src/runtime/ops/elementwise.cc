@@ -6,6 +6,7 @@
 #include "runtime/backend.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
+#include "runtime/ops/handoff.h"
 
 namespace mova {
 namespace {
@@ -154,14 +155,14 @@ Tensor unary_op(Exec& ex, const Tensor& x, cpu::Unary op, const char* name) {
 }  // namespace
 
 Tensor gelu(Exec& ex, const Tensor& x, bool tanh_approximation) {
-  check_f32(x, "gelu");
+  check_handoff_dtype(x, "gelu");
   if (const Device d = common_device("gelu", {&x}); !d.is_cpu())
     return backend_for(d, "gelu").gelu(x, tanh_approximation);
   return unary_op(ex, x, tanh_approximation ? cpu::Unary::kGeluTanh : cpu::Unary::kGeluErf, "gelu");
 }
 
 Tensor silu(Exec& ex, const Tensor& x) {
-  check_f32(x, "silu");
+  check_handoff_dtype(x, "silu");
   if (const Device d = common_device("silu", {&x}); !d.is_cpu())
     return backend_for(d, "silu").silu(x);
   return unary_op(ex, x, cpu::Unary::kSilu, "silu");

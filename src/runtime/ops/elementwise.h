@@ -29,6 +29,7 @@ Tensor gated_residual(Exec& ex, const Tensor& x, const Tensor& gate, const Tenso
 // y = x * scale + shift
 Tensor affine(Exec& ex, const Tensor& x, float scale, float shift);
 
+// Return x's dtype: F32, or on a device also BF16 (computed in F32, rounded once; handoff.h).
 Tensor gelu(Exec& ex, const Tensor& x, bool tanh_approximation);
 Tensor silu(Exec& ex, const Tensor& x);
 

@@ -14,18 +14,16 @@ bool weight_dtype_ok(DType d) {
 
 }  // namespace
 
-Tensor linear(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias) {
-  // BF16 input only on a device: a BF16 path's LayerNorm or attention output.
-  MOVA_CHECK(x.dtype() == DType::kF32 || (x.dtype() == DType::kBF16 && !x.device().is_cpu()),
-             ErrorKind::kShape, "linear: input ", x.describe(),
-             " must be F32 (BF16 only on a device)");
+Tensor linear(Exec& ex, const Tensor& x, const Tensor& weight, const Tensor* bias,
+              LinearResult result) {
+  check_handoff_dtype(x, "linear");
   MOVA_CHECK(weight.dim() == 2 && weight.is_contiguous() && weight_dtype_ok(weight.dtype()),
              ErrorKind::kShape, "linear: weight ", weight.describe(),
              " must be a contiguous 2-D F32/BF16/F16 matrix");
   MOVA_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), ErrorKind::kShape, "linear: input ",
              x.describe(), " does not match weight ", weight.describe());
   if (const Device d = common_device("linear", {&x, &weight, bias}); !d.is_cpu())
-    return backend_for(d, "linear").linear(x, weight, bias);
+    return backend_for(d, "linear").linear(x, weight, bias, result);
   const int64_t out = weight.size(0);
   MOVA_CHECK(!bias || bias->numel() == out, ErrorKind::kShape, "linear: bias ",
              bias ? bias->describe() : "", " does not match weight ", weight.describe());

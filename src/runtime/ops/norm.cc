@@ -6,6 +6,7 @@
 #include "runtime/backend.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/error.h"
+#include "runtime/ops/handoff.h"
 
 namespace mova {
 namespace {
@@ -71,7 +72,8 @@ Tensor layer_norm_modulate(Exec& ex, const Tensor& x, const Tensor& shift, const
 }
 
 Tensor rms_norm(Exec& ex, const Tensor& x, const Tensor* weight, float eps) {
-  check_input(x, "rms_norm");
+  check_handoff_dtype(x, "rms_norm");
+  MOVA_CHECK(x.dim() >= 1, ErrorKind::kShape, "rms_norm: ", x.describe(), " has no dims");
   check_param(weight, x, "rms_norm weight");
   if (const Device d = common_device("rms_norm", {&x, weight}); !d.is_cpu())
     return backend_for(d, "rms_norm").rms_norm(x, weight, eps);

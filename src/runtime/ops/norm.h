@@ -21,7 +21,8 @@ Tensor layer_norm(Exec& ex, const Tensor& x, const Tensor* weight, const Tensor*
 Tensor layer_norm_modulate(Exec& ex, const Tensor& x, const Tensor& shift, const Tensor& scale,
                            float eps);
 
-// RMS norm: x * rsqrt(mean(x²) + eps) * weight (T5 / Wan style); weight may be null.
+// RMS norm: x * rsqrt(mean(x²) + eps) * weight (T5 / Wan style); weight may be null. Returns
+// x's dtype: F32, or on a device also BF16 (computed in F32, rounded once; handoff.h).
 Tensor rms_norm(Exec& ex, const Tensor& x, const Tensor* weight, float eps);
 
 // The Wan VAE's norm over the channels (dim 0) of x [C, ...] F32, at every position:

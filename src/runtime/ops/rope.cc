@@ -5,13 +5,15 @@
 
 #include "runtime/backend.h"
 #include "runtime/error.h"
+#include "runtime/ops/handoff.h"
 
 namespace mova {
 namespace {
 
 void check_x(const Tensor& x, const char* op) {
-  MOVA_CHECK(x.dtype() == DType::kF32 && x.dim() == 4 && x.size(3) % 2 == 0, ErrorKind::kShape, op,
-             ": ", x.describe(), " must be F32 [B, L, H, D] with even D");
+  check_handoff_dtype(x, op);
+  MOVA_CHECK(x.dim() == 4 && x.size(3) % 2 == 0, ErrorKind::kShape, op, ": ", x.describe(),
+             " must be [B, L, H, D] with even D");
 }
 
 }  // namespace

@@ -20,10 +20,11 @@ struct RopeAngles {
   Tensor angle;
 };
 
-// x [B, L, H, D] F32 with D = 2·pairs and L = angles.positions; returns a new tensor.
+// x [B, L, H, D] with D = 2·pairs and L = angles.positions; returns a new tensor of x's dtype.
+// Both RoPEs take F32, or on a device also BF16 (rotated in F32/F64, rounded once; handoff.h).
 Tensor rope_interleaved(Exec& ex, const Tensor& x, const RopeAngles& angles);
 
-// x [B, L, H, D] F32; cos, sin [L, D] F32 (the frequency vector repeated over both halves).
+// x [B, L, H, D]; cos, sin [L, D] F32 (the frequency vector repeated over both halves).
 Tensor rope_rotate_half(Exec& ex, const Tensor& x, const Tensor& cos, const Tensor& sin);
 
 }  // namespace mova
