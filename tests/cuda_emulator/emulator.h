@@ -35,6 +35,13 @@ std::optional<Allocation> find_allocation(const void* p, size_t bytes);
 // Whether p lies in the device-memory arena at all (allocated or not).
 bool in_arena(const void* p);
 
+// MOVA_CUDA_EMULATOR_MEMORY_ONLY=1: every call is checked and device memory is allocated and
+// freed as usual, but no kernel, GEMM, attention, copy or memset computes anything (a copy to
+// the host writes zeros). What is left is the program's use of device memory, at sizes whose
+// arithmetic the emulator could not do in hours (e.g. a 720p step; docs/cuda.md). Allocations
+// are then not poisoned, so untouched device memory costs no host memory.
+bool memory_only();
+
 void* allocate(size_t bytes, int device);  // nullptr when the device is full
 bool release(void* p);                     // false for a pointer cudaMalloc did not return
 size_t used_bytes(int device);

@@ -71,8 +71,10 @@ class Arena {
       used_[offset] = {need, bytes, device};
       used_by_device_[device] += need;
       raise_high_water(offset + need);
-      const DeviceAccess open;
-      std::memset(base_ + offset, 0xff, bytes);
+      if (!memory_only()) {
+        const DeviceAccess open;
+        std::memset(base_ + offset, 0xff, bytes);
+      }
       return base_ + offset;
     }
     return nullptr;
@@ -83,7 +85,7 @@ class Arena {
     const auto it = used_.find(static_cast<size_t>(static_cast<char*>(p) - base_));
     if (it == used_.end()) return false;
     size_t offset = it->first, size = it->second.reserved;
-    {
+    if (!memory_only()) {
       const DeviceAccess open;  // freed memory reads as NaN again (use after free)
       std::memset(base_ + offset, 0xff, it->second.requested);
     }
@@ -200,6 +202,14 @@ void Arena::on_fault(int sig, siginfo_t* info, void* context) {
 }
 
 }  // namespace
+
+bool memory_only() {
+  static const bool on = [] {
+    const char* env = std::getenv("MOVA_CUDA_EMULATOR_MEMORY_ONLY");
+    return env && std::strcmp(env, "0") != 0 && *env != '\0';
+  }();
+  return on;
+}
 
 std::recursive_mutex& gpu_mutex() {
   static std::recursive_mutex m;
