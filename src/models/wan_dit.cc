@@ -179,19 +179,20 @@ WanDit::KeysValues WanDit::project_kv(Exec& ex, const std::string& p, const Tens
           linear(ex, source, vw, &vb, kOperand).reshape({1, S, H, hd})};
 }
 
-Tensor WanDit::attention_block(Exec& ex, const std::string& p, const Tensor& x, KeysValues kv,
+Tensor WanDit::attention_block(Exec& ex, const std::string& p, Tensor x, KeysValues kv,
                                const RopeAngles* rope) const {
   const float eps = static_cast<float>(config_.eps);
-  const int64_t H = config_.num_heads, hd = config_.head_dim();
+  const int64_t H = config_.num_heads, hd = config_.head_dim(), L = x.size(1);
   const Tensor qw = w(p + ".q.weight"), qb = w(p + ".q.bias"), ow = w(p + ".o.weight"),
                ob = w(p + ".o.bias"), nq = w(p + ".norm_q.weight");
-  Tensor q = rms_norm(ex, linear(ex, x, qw, &qb, LinearResult::kOperand), &nq, eps)
-                 .reshape({1, x.size(1), H, hd});
+  Tensor q = linear(ex, x, qw, &qb, LinearResult::kOperand);
+  x = Tensor();  // its last use: at 720p 1.8 GB that RMS norm, RoPE and attention do without
+  q = rms_norm(ex, q, &nq, eps).reshape({1, L, H, hd});
   if (rope) {
     q = rope_interleaved(ex, q, *rope);
     kv.k = rope_interleaved(ex, kv.k, *rope);
   }
-  const Tensor o = attention(ex, q, kv.k, kv.v).reshape({1, x.size(1), config_.dim});
+  const Tensor o = attention(ex, q, kv.k, kv.v).reshape({1, L, config_.dim});
   // The projection needs none of q, k, v: their memory goes back first (at 720p, 176,400 tokens
   // × 5,120 × 3 in BF16 = 5.4 GB beside the projection's 3.6 GB F32 result).
   q = Tensor();
@@ -207,10 +208,13 @@ void WanDit::block(Exec& ex, int64_t i, State& s) const {
   const Tensor mod = add(ex, w(b + ".modulation").to(DType::kF32), s.t_mod);
   auto chunk = [&](int64_t c) { return mod.narrow(1, c, 1); };
 
+  // Each attention block takes its normalised input over (std::move): it lets it go as soon as
+  // its projections are made, not when the block ends.
   Tensor h = layer_norm_modulate(ex, s.x, chunk(0), chunk(1), eps);
+  KeysValues self_kv = project_kv(ex, b + ".self_attn", h);
   s.x = gated_residual(
       ex, s.x, chunk(2),
-      attention_block(ex, b + ".self_attn", h, project_kv(ex, b + ".self_attn", h), &s.rope));
+      attention_block(ex, b + ".self_attn", std::move(h), std::move(self_kv), &s.rope));
 
   const Tensor n3w = w(b + ".norm3.weight"), n3b = w(b + ".norm3.bias");
   h = layer_norm(ex, s.x, &n3w, &n3b, eps);
@@ -218,7 +222,8 @@ void WanDit::block(Exec& ex, int64_t i, State& s) const {
   KeysValues text_kv =
       text.k.empty() ? project_kv(ex, b + ".cross_attn", text.context)
                      : KeysValues{text.k[static_cast<size_t>(i)], text.v[static_cast<size_t>(i)]};
-  s.x = add(ex, s.x, attention_block(ex, b + ".cross_attn", h, std::move(text_kv), nullptr));
+  s.x = add(ex, s.x,
+            attention_block(ex, b + ".cross_attn", std::move(h), std::move(text_kv), nullptr));
 
   h = layer_norm_modulate(ex, s.x, chunk(3), chunk(4), eps);
   s.x = ffn_residual(ex, b, s.x, h, chunk(5));

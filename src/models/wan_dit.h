@@ -79,7 +79,8 @@ class WanDit {
     Tensor k, v;  // [1, S, heads, head_dim]
   };
   KeysValues project_kv(Exec& ex, const std::string& prefix, const Tensor& source) const;
-  Tensor attention_block(Exec& ex, const std::string& prefix, const Tensor& x, KeysValues kv,
+  // x: the normalised input, released once q is projected from it.
+  Tensor attention_block(Exec& ex, const std::string& prefix, Tensor x, KeysValues kv,
                          const RopeAngles* rope) const;
   // x + gate · ffn(h), chunk by chunk over the tokens.
   Tensor ffn_residual(Exec& ex, const std::string& prefix, const Tensor& x, const Tensor& h,
