@@ -176,17 +176,26 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   }
 
   if (quiet) return;
-  std::fprintf(stderr, "\n%-14s %10s\n", "stage", "time");
+  // A third column when a stage ran on a GPU: the most device memory it had in use.
+  bool on_gpu = false;
   for (int32_t i = 0; i < mova_clip_stage_count(clip); ++i)
-    std::fprintf(stderr, "%-14s %10s\n", mova_clip_stage_name(clip, i),
+    on_gpu = on_gpu || mova_clip_stage_device_peak_bytes(clip, i) > 0;
+  std::fprintf(stderr, "\n%-14s %10s%s\n", "stage", "time", on_gpu ? "   GPU peak" : "");
+  for (int32_t i = 0; i < mova_clip_stage_count(clip); ++i) {
+    const uint64_t peak = mova_clip_stage_device_peak_bytes(clip, i);
+    std::fprintf(stderr, "%-14s %10s", mova_clip_stage_name(clip, i),
                  human_duration(mova_clip_stage_seconds(clip, i)).c_str());
+    if (on_gpu)
+      std::fprintf(stderr, " %10s", peak ? human_bytes(static_cast<double>(peak)).c_str() : "-");
+    std::fprintf(stderr, "\n");
+  }
   std::fprintf(stderr, "%-14s %10s\n", "mux", human_duration(mux_seconds).c_str());
   std::fprintf(
       stderr, "%-14s %10s\n", "total",
       human_duration(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count())
           .c_str());
-  std::fprintf(stderr, "peak memory    %10s\n",
+  std::fprintf(stderr, "peak memory    %10s  (host)\n",
                human_bytes(static_cast<double>(peak_rss_bytes())).c_str());
   std::fprintf(stderr, "wrote %s: %dx%d, %d frames at %g fps, %lld audio samples at %d Hz\n",
                o.output.c_str(), info.width, info.height, info.frames, info.fps,

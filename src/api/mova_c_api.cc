@@ -187,6 +187,11 @@ double mova_clip_stage_seconds(const mova_clip* c, int32_t i) {
   return c->clip.timings[static_cast<size_t>(i)].seconds;
 }
 
+uint64_t mova_clip_stage_device_peak_bytes(const mova_clip* c, int32_t i) {
+  if (!c || i < 0 || i >= mova_clip_stage_count(c)) return 0;
+  return c->clip.timings[static_cast<size_t>(i)].device_peak_bytes;
+}
+
 mova_status mova_clip_write_mp4(const mova_clip* c, const char* path) {
   return guarded([&] {
     MOVA_CHECK(c && path, mova::ErrorKind::kInvalidArgument,

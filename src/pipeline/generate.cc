@@ -16,6 +16,7 @@
 #include "pipeline/joint_denoiser.h"
 #include "pipeline/noise.h"
 #include "pipeline/sampler.h"
+#include "runtime/backend.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 #include "text/umt5_tokenizer.h"
@@ -45,13 +46,16 @@ class StageRunner {
   StageRunner(const ProgressFn& progress, const AbortFn& abort, std::vector<StageTime>& timings)
       : progress_(progress), abort_(abort), timings_(timings) {}
 
+  // Runs `body` as `stage` on `device` (whose memory peak it records).
   template <typename F>
-  auto operator()(const char* stage, F&& body) {
+  auto operator()(const char* stage, Device device, F&& body) {
     check_abort();
+    BufferPool* pool = device.is_cpu() ? nullptr : &backend_for(device, stage).buffers();
+    if (pool) pool->mark_peak();
     const auto t0 = Clock::now();
     if (progress_) progress_({stage, 0, 0, 0.0});
     auto result = body(t0);
-    timings_.push_back({stage, seconds_since(t0)});
+    timings_.push_back({stage, seconds_since(t0), pool ? pool->stats().peak_since_mark : 0});
     if (progress_) progress_({stage, 0, 0, timings_.back().seconds});
     return result;
   }
@@ -212,7 +216,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   struct Contexts {
     Tensor positive, negative;
   };
-  const Contexts ctx = stage("text", [&](Clock::time_point) {
+  const Contexts ctx = stage("text", r.text_device, [&](Clock::time_point) {
     const Umt5Tokenizer tokenizer(ck.folder(Component::kTokenizer));
     const Umt5Encoder encoder(ck.text_encoder_config(),
                               ck.weights(Component::kTextEncoder, r.text_device));
@@ -226,7 +230,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
     return c;
   });
 
-  const Tensor condition = stage("condition", [&](Clock::time_point) {
+  const Tensor condition = stage("condition", r.vae_device, [&](Clock::time_point) {
     if (!r.image) {
       MOVA_LOG_INFO("no --image: text-only generation (zero video condition)");
       return Tensor::zeros({1, 4 + vae_config.z_dim, T, h, w}, DType::kF32);
@@ -244,7 +248,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   s.video_fps = r.fps;
   s.boundary_ratio = ck.index().boundary_ratio;
 
-  const SampleResult latents = stage("denoise", [&](Clock::time_point t0) {
+  const SampleResult latents = stage("denoise", r.device, [&](Clock::time_point t0) {
     const JointDenoiser denoiser(ck, r.device, r.device_weight_budget);
     const FlowMatchPairScheduler scheduler(ck.scheduler_config());
     SampleResult result = sample(ex, denoiser, scheduler, s, [&](int64_t step, int64_t steps, int) {
@@ -263,7 +267,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
     return result;
   });
 
-  clip.frames = stage("video-decode", [&](Clock::time_point) {
+  clip.frames = stage("video-decode", r.vae_device, [&](Clock::time_point) {
     const WanVae vae(vae_config, ck.weights(Component::kVideoVae, r.vae_device));
     std::vector<RgbImage> frames;  // chunk by chunk: the float video is never held whole
     frames.reserve(static_cast<size_t>(r.frames));
@@ -275,7 +279,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
     return frames;
   });
 
-  clip.audio = stage("audio-decode", [&](Clock::time_point) {
+  clip.audio = stage("audio-decode", r.vae_device, [&](Clock::time_point) {
     const DacVae dac(dac_config, ck.weights(Component::kAudioVae, r.vae_device));
     const Tensor wave = dac.decode(ex, latents.audio_latents).contiguous();
     const float* p = wave.data<float>();

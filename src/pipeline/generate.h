@@ -57,6 +57,9 @@ using AbortFn = std::function<bool()>;  // return true to stop; run() then throw
 struct StageTime {
   std::string name;
   double seconds = 0;
+  // The most memory in use at once on the GPU the stage ran on (its pool's buffers, size
+  // classes included); 0 for a stage on the CPU, whose memory is the process's.
+  uint64_t device_peak_bytes = 0;
 };
 
 struct GeneratedClip {

@@ -90,6 +90,7 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
     }
     st.in_use += cls;
     st.peak_in_use = std::max(st.peak_in_use, st.in_use);
+    st.peak_since_mark = std::max(st.peak_since_mark, st.in_use);
     // A miss adds memory: evict cached buffers (largest first) so that live plus cached bytes
     // never exceed the live high-water mark. Shapes that repeat (a denoising loop) still hit
     // the cache; a pass whose sizes keep changing (the VAE's levels) no longer piles up
@@ -179,6 +180,11 @@ void BufferPool::trim() {
 MemoryStats BufferPool::stats() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->stats;
+}
+
+void BufferPool::mark_peak() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->stats.peak_since_mark = state_->stats.in_use;
 }
 
 Device BufferPool::device() const {

@@ -31,7 +31,9 @@ RawAllocator host_allocator();
 struct MemoryStats {
   size_t in_use = 0;       // bytes handed out and not yet returned
   size_t peak_in_use = 0;  // high-water mark of in_use
-  size_t cached = 0;       // bytes held in the free lists
+  // High-water mark of in_use since the last BufferPool::mark_peak() (a pipeline stage's).
+  size_t peak_since_mark = 0;
+  size_t cached = 0;  // bytes held in the free lists
   uint64_t allocations = 0;
   uint64_t reuses = 0;  // allocations served from the cache
 };
@@ -59,6 +61,8 @@ class BufferPool {
   using Reclaimer = std::function<bool()>;
   [[nodiscard]] std::shared_ptr<void> add_reclaimer(Reclaimer reclaimer);
   MemoryStats stats() const;
+  // Starts a new peak_since_mark from the bytes in use now.
+  void mark_peak();
   Device device() const;
 
   // Size classes: four per power of two, so at most 25% of a buffer is slack.

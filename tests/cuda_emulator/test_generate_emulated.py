@@ -103,6 +103,23 @@ def prefetched(log):
     return None if int(found.group(1)) > 0 else "no weight was uploaded ahead of its use"
 
 
+def prefetched_and_gpu_peaks(log):
+    """prefetched(), and the stage table's GPU column: the denoiser's peak on the device, none
+    for the text encoder and the VAEs placed on the CPU."""
+    complaint = prefetched(log)
+    if complaint:
+        return complaint
+    if "GPU peak" not in log:
+        return "no GPU peak column in the stage table"
+    rows = {line.split()[0]: line.split()[1:] for line in log.splitlines()
+            if line.split() and line.split()[0] in ("text", "denoise", "video-decode")}
+    if rows.get("text", [""])[-1] != "-" or rows.get("video-decode", [""])[-1] != "-":
+        return "a stage on the CPU shows a GPU peak"
+    if len(rows.get("denoise", [])) < 3 or not rows["denoise"][-1].endswith("B"):
+        return "the denoise stage shows no GPU peak"
+    return None
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -130,7 +147,8 @@ def main():
             cpu,
             run(emulated, tmp / "split_bf16", "--device", "cuda", "--text-device", "cpu",
                 "--vae-device", "cpu", "--device-weights-gib", "0.0001",
-                expect=[gpu, "BF16 path", "budget 1 MiB"], log_check=prefetched), bf16=True)
+                expect=[gpu, "BF16 path", "budget 1 MiB"], log_check=prefetched_and_gpu_peaks),
+            bf16=True)
         failures += compare("--device cuda (bf16, cuDNN attention)", cpu,
                             run(emulated, tmp / "bf16", "--device", "cuda",
                                 expect=[gpu, "BF16 path", "BF16 attention through the fused SDPA of cuDNN"]),
