@@ -146,9 +146,9 @@ const float* mova_clip_audio(const mova_clip* clip);
 int32_t mova_clip_stage_count(const mova_clip* clip);
 const char* mova_clip_stage_name(const mova_clip* clip, int32_t index);
 double mova_clip_stage_seconds(const mova_clip* clip, int32_t index);
-/* The most GPU memory the stage had in use at once, in bytes, on the GPU it ran on; 0 for a
-   stage on the CPU. */
-uint64_t mova_clip_stage_device_peak_bytes(const mova_clip* clip, int32_t index);
+/* The most GPU memory the stage had in use at once, in bytes, on the GPU it ran on; -1 for a
+   stage on the CPU or an index out of range. */
+int64_t mova_clip_stage_device_peak_bytes(const mova_clip* clip, int32_t index);
 /* Writes H.264 + AAC MP4 (written to a temporary name, renamed when complete). */
 mova_status mova_clip_write_mp4(const mova_clip* clip, const char* path);
 void mova_clip_free(mova_clip* clip);

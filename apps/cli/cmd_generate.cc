@@ -179,14 +179,15 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   // A third column when a stage ran on a GPU: the most device memory it had in use.
   bool on_gpu = false;
   for (int32_t i = 0; i < mova_clip_stage_count(clip); ++i)
-    on_gpu = on_gpu || mova_clip_stage_device_peak_bytes(clip, i) > 0;
+    on_gpu = on_gpu || mova_clip_stage_device_peak_bytes(clip, i) >= 0;
   std::fprintf(stderr, "\n%-14s %10s%s\n", "stage", "time", on_gpu ? "   GPU peak" : "");
   for (int32_t i = 0; i < mova_clip_stage_count(clip); ++i) {
-    const uint64_t peak = mova_clip_stage_device_peak_bytes(clip, i);
+    const int64_t peak = mova_clip_stage_device_peak_bytes(clip, i);
     std::fprintf(stderr, "%-14s %10s", mova_clip_stage_name(clip, i),
                  human_duration(mova_clip_stage_seconds(clip, i)).c_str());
-    if (on_gpu)
-      std::fprintf(stderr, " %10s", peak ? human_bytes(static_cast<double>(peak)).c_str() : "-");
+    if (on_gpu)  // "-": the stage ran on the CPU
+      std::fprintf(stderr, " %10s",
+                   peak >= 0 ? human_bytes(static_cast<double>(peak)).c_str() : "-");
     std::fprintf(stderr, "\n");
   }
   std::fprintf(stderr, "%-14s %10s\n", "mux", human_duration(mux_seconds).c_str());

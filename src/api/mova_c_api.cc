@@ -187,8 +187,8 @@ double mova_clip_stage_seconds(const mova_clip* c, int32_t i) {
   return c->clip.timings[static_cast<size_t>(i)].seconds;
 }
 
-uint64_t mova_clip_stage_device_peak_bytes(const mova_clip* c, int32_t i) {
-  if (!c || i < 0 || i >= mova_clip_stage_count(c)) return 0;
+int64_t mova_clip_stage_device_peak_bytes(const mova_clip* c, int32_t i) {
+  if (!c || i < 0 || i >= mova_clip_stage_count(c)) return -1;
   return c->clip.timings[static_cast<size_t>(i)].device_peak_bytes;
 }
 

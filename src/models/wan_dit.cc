@@ -126,15 +126,20 @@ std::shared_ptr<const WanDit::Text> WanDit::prepare_text(Exec& ex, const Tensor&
   const Tensor tw2 = w("text_embedding.2.weight"), tb2 = w("text_embedding.2.bias");
   text->context = linear(ex, gelu(ex, linear(ex, ctx, tw0, &tb0), true), tw2, &tb2);
 
-  // Keys and values in F32: 2 · layers · S · dim floats.
-  const uint64_t kv_bytes = uint64_t{2} * static_cast<uint64_t>(config_.num_layers) *
-                            static_cast<uint64_t>(context.size(1) * config_.dim) * sizeof(float);
-  if (kv_bytes <= max_kv_bytes) {
-    for (int64_t i = 0; i < config_.num_layers; ++i) {
-      KeysValues kv = project_kv(ex, "blocks." + std::to_string(i) + ".cross_attn", text->context);
-      text->k.push_back(std::move(kv.k));
-      text->v.push_back(std::move(kv.v));
-    }
+  // Keys and values of every block: 2 · layers · S · dim values, in the dtype the projections
+  // hand on (F32; BF16 on a device's BF16 path, runtime/ops/handoff.h), so the first block's
+  // pair says what all of them take.
+  const uint64_t values = uint64_t{2} * static_cast<uint64_t>(config_.num_layers) *
+                          static_cast<uint64_t>(context.size(1) * config_.dim);
+  if (values == 0 || values * dtype_size(DType::kBF16) > max_kv_bytes) return text;
+  KeysValues first = project_kv(ex, "blocks.0.cross_attn", text->context);
+  if (values * dtype_size(first.k.dtype()) > max_kv_bytes) return text;
+  text->k.push_back(std::move(first.k));
+  text->v.push_back(std::move(first.v));
+  for (int64_t i = 1; i < config_.num_layers; ++i) {
+    KeysValues kv = project_kv(ex, "blocks." + std::to_string(i) + ".cross_attn", text->context);
+    text->k.push_back(std::move(kv.k));
+    text->v.push_back(std::move(kv.v));
   }
   return text;
 }

@@ -60,9 +60,11 @@ class WanDit {
   Tensor end(Exec& ex, const State& state) const;
   Tensor forward(Exec& ex, const Tensor& latents, float timestep, const Tensor& context) const;
 
-  // The FFN runs over chunks of at most this many tokens (a chunk's result is exact: every op in
-  // it works row by row), so its hidden activation, ffn_dim wide, exists for one chunk at a time.
-  // By default a chunk's hidden activation takes at most kFfnChunkBytes in F32.
+  // The FFN runs over chunks of at most this many tokens, so its hidden activation, ffn_dim
+  // wide, exists for one chunk at a time. Every op in it works row by row: on the CPU the result
+  // is bit for bit one pass's; on a GPU a chunk's GEMM may take another cuBLASLt algorithm for
+  // its row count, so the last bits may differ. By default a chunk's hidden activation takes at
+  // most kFfnChunkBytes in F32.
   static constexpr uint64_t kFfnChunkBytes = uint64_t{512} << 20;
   void set_ffn_chunk_tokens(int64_t tokens);
   int64_t ffn_chunk_tokens() const { return ffn_chunk_tokens_; }

@@ -55,7 +55,8 @@ class StageRunner {
     const auto t0 = Clock::now();
     if (progress_) progress_({stage, 0, 0, 0.0});
     auto result = body(t0);
-    timings_.push_back({stage, seconds_since(t0), pool ? pool->stats().peak_since_mark : 0});
+    timings_.push_back({stage, seconds_since(t0),
+                        pool ? static_cast<int64_t>(pool->stats().peak_since_mark) : -1});
     if (progress_) progress_({stage, 0, 0, timings_.back().seconds});
     return result;
   }

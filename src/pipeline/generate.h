@@ -58,8 +58,8 @@ struct StageTime {
   std::string name;
   double seconds = 0;
   // The most memory in use at once on the GPU the stage ran on (its pool's buffers, size
-  // classes included); 0 for a stage on the CPU, whose memory is the process's.
-  uint64_t device_peak_bytes = 0;
+  // classes included); -1 for a stage on the CPU, whose memory is the process's.
+  int64_t device_peak_bytes = -1;
 };
 
 struct GeneratedClip {

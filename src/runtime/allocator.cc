@@ -89,13 +89,12 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
       ++st.reuses;
     }
     st.in_use += cls;
-    st.peak_in_use = std::max(st.peak_in_use, st.in_use);
-    st.peak_since_mark = std::max(st.peak_since_mark, st.in_use);
     // A miss adds memory: evict cached buffers (largest first) so that live plus cached bytes
     // never exceed the live high-water mark. Shapes that repeat (a denoising loop) still hit
     // the cache; a pass whose sizes keep changing (the VAE's levels) no longer piles up
     // buffers it will not reuse.
-    while (!p && st.in_use + st.cached > st.peak_in_use && !state_->free_list.empty()) {
+    const size_t high_water = std::max(st.peak_in_use, st.in_use);
+    while (!p && st.in_use + st.cached > high_water && !state_->free_list.empty()) {
       auto last = std::prev(state_->free_list.end());
       st.cached -= last->first;
       evicted.push_back(last->second);
@@ -112,11 +111,18 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
     p = state_->raw.alloc(cls);
   }
   if (!p) p = reclaim_and_retry(cls);
-  if (!p) {
+  {
     std::lock_guard<std::mutex> lock(state_->mutex);
-    state_->stats.in_use -= cls;
-    fail(ErrorKind::kIo, "out of ", state_->raw.name, " memory allocating ", cls, " bytes (",
-         state_->stats.in_use, " bytes in use)");
+    auto& st = state_->stats;
+    if (!p) {
+      st.in_use -= cls;
+      fail(ErrorKind::kIo, "out of ", state_->raw.name, " memory allocating ", cls, " bytes (",
+           st.in_use, " bytes in use)");
+    }
+    // The peaks count what was held at once: only once the buffer exists, and after whatever
+    // the reclaimers gave back to make room for it.
+    st.peak_in_use = std::max(st.peak_in_use, st.in_use);
+    st.peak_since_mark = std::max(st.peak_since_mark, st.in_use);
   }
   std::shared_ptr<State> state = state_;
   return std::shared_ptr<void>(p, [state, cls](void* ptr) {

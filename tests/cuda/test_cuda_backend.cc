@@ -376,6 +376,14 @@ TEST(CudaBackend, Bf16HandoffsRoundOnce) {
   const Tensor b32_rounded = b32.to(DType::kBF16);
   expect_rounded_once(linear(ex, x, w, &b32, LinearResult::kOperand),
                       linear(ex, x, w, &b32_rounded), "linear operand, F32 bias");
+  // k = 0 (cuBLASLt refuses it): the bias alone, rounded to BF16 once.
+  const Tensor none =
+      linear(ex, Tensor::zeros({3, 0}, DType::kF32).to(kGpu),
+             Tensor::zeros({256, 0}, DType::kBF16).to(kGpu), &b32, LinearResult::kOperand);
+  ASSERT_TRUE(none.dtype() == DType::kBF16) << none.describe();
+  const std::vector<float> rounded_bias = host(b32_rounded).to(DType::kF32).to_vector();
+  const std::vector<float> rows = host(none).to(DType::kF32).to_vector();
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i], rounded_bias[i % 256]) << i;
   const Tensor wide = operand.to(DType::kF32);
 
   const Tensor g = random({256}, 64, 0.5f, 1.5f).to(DType::kBF16).to(kGpu);

@@ -130,6 +130,12 @@ TEST(BufferPool, CacheNeverExceedsTheLivePeak) {
   const MemoryStats s = pool.stats();
   EXPECT_EQ(s.reuses, 1u);
   EXPECT_LE(s.in_use + s.cached, s.peak_in_use);
+  // A stage's own high-water mark (generate's GPU peak column) starts from what is in use.
+  pool.mark_peak();
+  EXPECT_EQ(pool.stats().peak_since_mark, size_t{1} << 20);
+  { Tensor two = Tensor::empty({1 << 19}, DType::kF32, &pool); }
+  EXPECT_EQ(pool.stats().peak_since_mark, size_t{3} << 20);
+  EXPECT_EQ(pool.stats().peak_in_use, size_t{4} << 20);
 }
 
 // A full "device": the pool frees its cache, then asks its reclaimers for memory one piece at a
@@ -148,10 +154,15 @@ TEST(BufferPool, ReclaimersGiveBackMemoryWhenAnAllocationFails) {
   });
   EXPECT_TRUE(handle);  // non-null: a holder can tell it has registered
   // 12 KiB held of 16: an 8 KiB buffer needs one of the held ones back, not all of them.
+  pool.mark_peak();
   Tensor big = Tensor::empty({2048}, DType::kF32, &pool);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(held.size(), 2u);
   EXPECT_LE(memory.in_use(), size_t{16} << 10);
+  // The peaks count what was held at once: 16 KiB, not the 20 KiB of the held buffers and the
+  // new one before one was given back.
+  EXPECT_EQ(pool.stats().peak_in_use, size_t{16} << 10);
+  EXPECT_EQ(pool.stats().peak_since_mark, size_t{16} << 10);
   // Nothing left to give: the error names the pool.
   test::expect_error([&] { Tensor::empty({4096}, DType::kF32, &pool); },
                      {"out of capped memory allocating 16384 bytes"});
