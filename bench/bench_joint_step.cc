@@ -2,10 +2,12 @@
 // random checkpoint ("mid" by default: head_dim 128 like the published model), reporting wall
 // time, achieved GFLOP/s in GEMMs and in attention (CPU), and peak memory. The text side is
 // prepared first, as the sampler does once per prompt and expert, and timed apart.
-//   build/bin/bench_joint_step [--model DIR | --preset NAME] [--frames T] [--height H]
+//   build/bin/bench_joint_step [--model DIR] [--preset NAME] [--frames T] [--height H]
 //       [--width W] [--audio L] [--device cpu|cuda[:N]] [--precision f32|bf16]
 //       [--device-weights-mib M]   (keep at most M MiB of weights on the device: streaming;
 //                                   the step is then timed with and without weight prefetch)
+// --preset alone writes the preset to a temporary folder, removed at the end; with --model DIR
+// too, it is written there when DIR holds no checkpoint yet and kept for the next run.
 // Sizes are latent sizes: video [1, 16, T, H, W] -> T·(H/2)·(W/2) tokens; audio L tokens.
 // The published 360p clip (193 frames) is --frames 49 --height 44 --width 80 --audio 402
 // (43,120 video tokens); with --preset published-layer one layer per tower at published width.
@@ -47,7 +49,7 @@ double peak_rss_mib() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, preset = "mid", device_name = "cpu", precision = "f32";
+  std::string model, preset, device_name = "cpu", precision = "f32";
   int64_t T = 5, H = 32, W = 32, L = 200;
   double weights_mib = 0;  // device weight budget (0: keep every weight there)
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -80,12 +82,16 @@ int main(int argc, char** argv) {
     mova::set_log_level(mova::LogLevel::kWarn);
     std::filesystem::path tmp;
     if (model.empty()) {
+      if (preset.empty()) preset = "mid";
       tmp = std::filesystem::temp_directory_path() /
             ("mova_bench_" + preset + "_" + std::to_string(getpid()));
+      model = tmp.string();
+    }
+    if (!preset.empty() &&
+        !std::filesystem::exists(std::filesystem::path(model) / "model_index.json")) {
       mova::TinyCheckpointOptions opt;
       opt.preset = preset;
-      mova::write_tiny_checkpoint(tmp.string(), opt);
-      model = tmp.string();
+      mova::write_tiny_checkpoint(model, opt);
     }
     const mova::Device device = mova::parse_device(device_name, "--device");
     const auto backend = mova::open_device(
