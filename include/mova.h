@@ -46,6 +46,7 @@ typedef enum mova_status {
   MOVA_ERR_UNSUPPORTED = 5,
   MOVA_ERR_INTERNAL = 6,
   MOVA_ERR_ABORTED = 7,
+  MOVA_ERR_OUT_OF_MEMORY = 8, /* host or GPU memory ran out */
 } mova_status;
 
 typedef enum mova_log_level {

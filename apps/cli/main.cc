@@ -28,6 +28,8 @@ int exit_code(mova::ErrorKind kind) {
       return 70;
     case mova::ErrorKind::kAborted:
       return 130;
+    case mova::ErrorKind::kOutOfMemory:
+      return 7;
   }
   return 1;
 }

@@ -88,7 +88,7 @@ char* mova_model_info_json(mova_model* model) {
     MOVA_CHECK(model, mova::ErrorKind::kInvalidArgument, "mova_model_info_json: model is NULL");
     const std::string s = mova::describe_checkpoint(model->checkpoint).dump(2);
     out = static_cast<char*>(std::malloc(s.size() + 1));
-    MOVA_CHECK(out, mova::ErrorKind::kIo, "out of memory");
+    MOVA_CHECK(out, mova::ErrorKind::kOutOfMemory, "out of memory");
     std::memcpy(out, s.c_str(), s.size() + 1);
   });
   return out;

@@ -14,6 +14,7 @@ constexpr struct {
     {ErrorKind::kUnsupported, MOVA_ERR_UNSUPPORTED},
     {ErrorKind::kInternal, MOVA_ERR_INTERNAL},
     {ErrorKind::kAborted, MOVA_ERR_ABORTED},
+    {ErrorKind::kOutOfMemory, MOVA_ERR_OUT_OF_MEMORY},
 };
 
 }  // namespace

@@ -129,7 +129,7 @@ void DeviceWeightCache::prefetch_ahead() {
       upload = backend_for(device_, "device weight cache").begin_upload(host);
     } catch (const Error& e) {
       prefetching_ = false;
-      if (e.kind() == ErrorKind::kIo) break;  // out of device memory: uploaded at its use
+      if (e.kind() == ErrorKind::kOutOfMemory) break;  // uploaded at its use instead
       MOVA_LOG_WARN(device_.str(), ": weights are no longer uploaded ahead: ", e.what());
       prefetch_limit_ = 0;
       break;

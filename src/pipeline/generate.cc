@@ -270,14 +270,26 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
 
   clip.frames = stage("video-decode", r.vae_device, [&](Clock::time_point) {
     const WanVae vae(vae_config, ck.weights(Component::kVideoVae, r.vae_device));
-    std::vector<RgbImage> frames;  // chunk by chunk: the float video is never held whole
-    frames.reserve(static_cast<size_t>(r.frames));
+    const Tensor z = denormalise(latents.video_latents, vae_config);
     const VaeTiling tiling;
-    vae.decode(
-        ex, denormalise(latents.video_latents, vae_config),
-        [&](const Tensor& chunk) { append_frames(chunk, frames); },
-        r.vae_tiling ? &tiling : nullptr);
-    return frames;
+    const auto decode = [&](const VaeTiling* tiles) {
+      std::vector<RgbImage> frames;  // chunk by chunk: the float video is never held whole
+      frames.reserve(static_cast<size_t>(r.frames));
+      vae.decode(
+          ex, z, [&](const Tensor& chunk) { append_frames(chunk, frames); }, tiles);
+      return frames;
+    };
+    if (r.vae_tiling || r.vae_device.is_cpu()) return decode(r.vae_tiling ? &tiling : nullptr);
+    // Whole frames on a GPU that cannot hold them (720p needs ≈ 18 GiB, docs/cuda.md): decoded
+    // again in tiles rather than losing the denoising done so far.
+    try {
+      return decode(nullptr);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kOutOfMemory) throw;
+      MOVA_LOG_WARN(r.vae_device.str(), " ran out of memory decoding whole frames (", e.what(),
+                    "); decoding in tiles instead, as --vae-tiling does");
+    }
+    return decode(&tiling);
   });
 
   clip.audio = stage("audio-decode", r.vae_device, [&](Clock::time_point) {

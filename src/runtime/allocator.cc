@@ -20,7 +20,7 @@ void* aligned_malloc_or_null(size_t bytes) {
 
 void* aligned_malloc(size_t bytes) {
   void* p = aligned_malloc_or_null(bytes);
-  MOVA_CHECK(p != nullptr, ErrorKind::kIo, "out of memory allocating ", bytes, " bytes");
+  MOVA_CHECK(p != nullptr, ErrorKind::kOutOfMemory, "out of memory allocating ", bytes, " bytes");
   return p;
 }
 }  // namespace
@@ -116,8 +116,8 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
     auto& st = state_->stats;
     if (!p) {
       st.in_use -= cls;
-      fail(ErrorKind::kIo, "out of ", state_->raw.name, " memory allocating ", cls, " bytes (",
-           st.in_use, " bytes in use)");
+      fail(ErrorKind::kOutOfMemory, "out of ", state_->raw.name, " memory allocating ", cls,
+           " bytes (", st.in_use, " bytes in use)");
     }
     // The peaks count what was held at once: only once the buffer exists, and after whatever
     // the reclaimers gave back to make room for it.

@@ -18,6 +18,8 @@ const char* error_kind_name(ErrorKind kind) {
       return "internal error";
     case ErrorKind::kAborted:
       return "aborted";
+    case ErrorKind::kOutOfMemory:
+      return "out of memory";
   }
   return "error";
 }

@@ -18,6 +18,7 @@ enum class ErrorKind {
   kUnsupported = 5,      // valid input we do not (yet) handle
   kInternal = 6,         // a bug in mova.cpp
   kAborted = 7,          // the caller asked us to stop
+  kOutOfMemory = 8,      // host or device memory ran out (an allocation failed)
 };
 
 const char* error_kind_name(ErrorKind kind);

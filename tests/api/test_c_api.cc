@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 
+#include "api/status.h"
 #include "models/tiny_checkpoint.h"
 #include "mova.h"
 #include "test_util.h"
@@ -37,6 +39,20 @@ TEST(CApi, ErrorsAreCodesWithMessages) {
   EXPECT_EQ(other, "");
   EXPECT_EQ(mova_model_open(nullptr, &model), MOVA_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(mova_model_info_json(nullptr), nullptr);
+}
+
+// Every error kind has its own status code and comes back from it (the CLI's exit codes and
+// the C API's statuses both go through this mapping).
+TEST(CApi, EveryErrorKindHasItsOwnStatus) {
+  std::set<mova_status> seen;
+  for (int k = 1; k <= static_cast<int>(ErrorKind::kOutOfMemory); ++k) {
+    const auto kind = static_cast<ErrorKind>(k);
+    const mova_status status = to_status(kind);
+    EXPECT_NE(status, MOVA_OK) << error_kind_name(kind);
+    EXPECT_TRUE(seen.insert(status).second) << error_kind_name(kind);
+    EXPECT_EQ(from_status(status), kind) << error_kind_name(kind);
+  }
+  EXPECT_EQ(to_status(ErrorKind::kOutOfMemory), MOVA_ERR_OUT_OF_MEMORY);
 }
 
 TEST(CApi, LogCallbackReceivesMessages) {

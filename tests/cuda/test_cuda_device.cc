@@ -58,7 +58,7 @@ TEST(CudaDeviceMemory, OutOfMemoryNamesTheDevice) {
     auto huge = pool.allocate(size_t{1} << 50);  // 1 PiB
     FAIL() << "expected out of memory";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kIo);
+    EXPECT_EQ(e.kind(), ErrorKind::kOutOfMemory);
     EXPECT_NE(std::string(e.what()).find("out of cuda:0 memory"), std::string::npos) << e.what();
   }
   auto small = pool.allocate(4096);  // the device is still usable

@@ -216,7 +216,7 @@ TEST(BufferPool, OutOfMemoryFreesTheCacheThenNamesTheAllocator) {
     auto d = pool.allocate(2048);
     FAIL() << "expected an out-of-memory error";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kIo);
+    EXPECT_EQ(e.kind(), ErrorKind::kOutOfMemory);
     EXPECT_NE(std::string(e.what()).find("out of test-device memory"), std::string::npos)
         << e.what();
   }

@@ -7,9 +7,9 @@
 namespace mova::cuda {
 
 void fail_cuda(cudaError_t status, const char* call, const char* file, int line) {
-  fail(status == cudaErrorMemoryAllocation ? ErrorKind::kIo : ErrorKind::kInternal, "CUDA error ",
-       cudaGetErrorName(status), " (", cudaGetErrorString(status), ") in ", call, " at ", file, ":",
-       line);
+  fail(status == cudaErrorMemoryAllocation ? ErrorKind::kOutOfMemory : ErrorKind::kInternal,
+       "CUDA error ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ") in ", call,
+       " at ", file, ":", line);
 }
 
 void fail_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
