@@ -7,7 +7,8 @@
 //       [--device-weights-mib M]   (keep at most M MiB of weights on the device: streaming;
 //                                   the step is then timed with and without weight prefetch)
 // --preset alone writes the preset to a temporary folder, removed at the end; with --model DIR
-// too, it is written there when DIR holds no checkpoint yet and kept for the next run.
+// too, it is written there when DIR is new or empty and kept for the next run (a checkpoint
+// already in DIR is used as it is, whatever preset wrote it).
 // Sizes are latent sizes: video [1, 16, T, H, W] -> T·(H/2)·(W/2) tokens; audio L tokens.
 // The published 360p clip (193 frames) is --frames 49 --height 44 --width 80 --audio 402
 // (43,120 video tokens); with --preset published-layer one layer per tower at published width.
@@ -89,6 +90,11 @@ int main(int argc, char** argv) {
     }
     if (!preset.empty() &&
         !std::filesystem::exists(std::filesystem::path(model) / "model_index.json")) {
+      // Never into a folder holding something else (a download in progress, say).
+      MOVA_CHECK(!std::filesystem::exists(model) || std::filesystem::is_empty(model),
+                 mova::ErrorKind::kInvalidArgument, "--model ", model,
+                 ": not empty and not a checkpoint; --preset writes only into a new or empty "
+                 "folder");
       mova::TinyCheckpointOptions opt;
       opt.preset = preset;
       mova::write_tiny_checkpoint(model, opt);

@@ -103,7 +103,9 @@ typedef struct mova_generate_params {
   uint64_t seed;               /* default 42 */
   const char* noise_path;      /* safetensors with video_noise/audio_noise, or NULL */
   int32_t threads;             /* 0: all cores */
-  int32_t vae_tiling;          /* non-zero: decode video in 256-pixel tiles (less memory) */
+  int32_t vae_tiling;          /* non-zero: decode video in 256-pixel tiles (less memory); zero:
+                                  whole frames, or tiles if the GPU runs out of memory for them
+                                  (a warning; the MP4's settings tag says so) */
   const char* device;          /* where the models run: "cpu" (NULL), "cuda", "cuda:N" */
   const char* text_device;     /* the text encoder's device; NULL: `device` */
   const char* vae_device;      /* both VAEs' device; NULL: `device` */

@@ -9,8 +9,9 @@
 #                                       kernel (--attention mova)
 #   scripts/gpu-run.sh step             bench_joint_step: one CFG step through the models at the
 #                                       published widths (1 layer per tower, 360p tokens), BF16
-#                                       and F32 paths, then BF16 with a 512 MiB weight budget
-#                                       (streamed), timed with and without weight prefetch
+#                                       and F32 paths, BF16 at 720p tokens (its device peak),
+#                                       then BF16 with a 512 MiB weight budget (streamed), timed
+#                                       with and without weight prefetch
 #   scripts/gpu-run.sh sanitize [TOOL [FILTER]]
 #                                       the parity tests under compute-sanitizer (TOOL memcheck,
 #                                       racecheck, initcheck or synccheck; default memcheck, filter

@@ -1,9 +1,10 @@
 // The `mova` command line. Exit codes: 0 success, 2 bad usage or option value, 3 I/O error,
-// 4 malformed input file, 5 shape mismatch, 6 unsupported input, 70 internal error,
-// 130 aborted. Errors print one line (or an indented list) naming the file/option involved.
+// 4 malformed input file, 5 shape mismatch, 6 unsupported input, 7 out of memory, 70 internal
+// error, 130 aborted. Errors print one line (or an indented list) naming the file/option involved.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <new>
 
 #include "commands.h"
 #include "mova.h"
@@ -64,6 +65,9 @@ int run(int argc, char** argv) {
   } catch (const mova::Error& e) {
     std::fprintf(stderr, "mova: error: %s\n", e.what());
     return exit_code(e.kind());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "mova: error: out of host memory\n");
+    return exit_code(mova::ErrorKind::kOutOfMemory);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mova: internal error: %s\n", e.what());
     return 70;

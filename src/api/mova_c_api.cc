@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -38,6 +39,9 @@ mova_status guarded(Fn&& fn) {
   } catch (const mova::Error& e) {
     t_last_error = e.what();
     return mova::to_status(e.kind());
+  } catch (const std::bad_alloc&) {
+    t_last_error = "out of host memory";
+    return MOVA_ERR_OUT_OF_MEMORY;
   } catch (const std::exception& e) {
     t_last_error = std::string("internal error: ") + e.what();
     return MOVA_ERR_INTERNAL;

@@ -279,16 +279,22 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
           ex, z, [&](const Tensor& chunk) { append_frames(chunk, frames); }, tiles);
       return frames;
     };
-    if (r.vae_tiling || r.vae_device.is_cpu()) return decode(r.vae_tiling ? &tiling : nullptr);
+    const bool tiles_help = h > tiling.tile || w > tiling.tile;  // else tiling decodes whole
+    if (r.vae_tiling || r.vae_device.is_cpu() || !tiles_help)
+      return decode(r.vae_tiling ? &tiling : nullptr);
     // Whole frames on a GPU that cannot hold them (720p needs ≈ 18 GiB, docs/cuda.md): decoded
-    // again in tiles rather than losing the denoising done so far.
+    // again in tiles rather than losing the denoising done so far. Not when the host ran out:
+    // tiles need more host memory, not less.
     try {
       return decode(nullptr);
     } catch (const Error& e) {
-      if (e.kind() != ErrorKind::kOutOfMemory) throw;
+      if (e.kind() != ErrorKind::kOutOfMemory || is_host_out_of_memory(e)) throw;
       MOVA_LOG_WARN(r.vae_device.str(), " ran out of memory decoding whole frames (", e.what(),
                     "); decoding in tiles instead, as --vae-tiling does");
     }
+    stage.check_abort();
+    backend_for(r.vae_device, "video-decode").buffers().mark_peak();  // the tiled decode's peak
+    if (r.tags) clip.comment += ", video decoded in tiles (out of GPU memory)";
     return decode(&tiling);
   });
 

@@ -30,9 +30,12 @@ struct GenerateRequest {
   double fps = 0;
   std::optional<double> cfg;
   uint64_t seed = 42;
-  std::string noise_path;   // safetensors with video_noise/audio_noise; overrides the seed
-  bool vae_tiling = false;  // decode video in 256-pixel tiles (less memory, seams; wan_vae.h)
-  bool tags = true;         // GeneratedClip::title/comment (the MP4's tags) filled in
+  std::string noise_path;  // safetensors with video_noise/audio_noise; overrides the seed
+  // Decode video in 256-pixel tiles (less memory, seams; wan_vae.h). Without it, a GPU that runs
+  // out of memory for whole frames decodes in tiles anyway (a warning, and the settings tag
+  // says so).
+  bool vae_tiling = false;
+  bool tags = true;  // GeneratedClip::title/comment (the MP4's tags) filled in
   // Where each part runs; the backends of the devices named must be open (api/open_device.h).
   Device device;       // the denoiser: both video experts, the audio DiT, the bridge
   Device text_device;  // the text encoder

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iterator>
 #include <new>
+#include <string_view>
 #include <vector>
 
 #include "runtime/error.h"
@@ -20,7 +21,8 @@ void* aligned_malloc_or_null(size_t bytes) {
 
 void* aligned_malloc(size_t bytes) {
   void* p = aligned_malloc_or_null(bytes);
-  MOVA_CHECK(p != nullptr, ErrorKind::kOutOfMemory, "out of memory allocating ", bytes, " bytes");
+  MOVA_CHECK(p != nullptr, ErrorKind::kOutOfMemory, "out of host memory allocating ", bytes,
+             " bytes");
   return p;
 }
 }  // namespace
@@ -199,6 +201,11 @@ Device BufferPool::device() const {
 
 std::shared_ptr<void> allocate_aligned(size_t bytes) {
   return std::shared_ptr<void>(aligned_malloc(bytes), [](void* p) { std::free(p); });
+}
+
+bool is_host_out_of_memory(const Error& e) {
+  return e.kind() == ErrorKind::kOutOfMemory &&
+         std::string_view(e.what()).starts_with("out of host memory");
 }
 
 }  // namespace mova

@@ -41,8 +41,8 @@ TEST(CApi, ErrorsAreCodesWithMessages) {
   EXPECT_EQ(mova_model_info_json(nullptr), nullptr);
 }
 
-// Every error kind has its own status code and comes back from it (the CLI's exit codes and
-// the C API's statuses both go through this mapping).
+// Every error kind has its own status code and comes back from it (the C API's statuses, and
+// `mova generate`'s exit codes, which it reads back from them).
 TEST(CApi, EveryErrorKindHasItsOwnStatus) {
   std::set<mova_status> seen;
   for (int k = 1; k <= static_cast<int>(ErrorKind::kOutOfMemory); ++k) {

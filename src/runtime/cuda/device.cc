@@ -13,8 +13,9 @@ void fail_cuda(cudaError_t status, const char* call, const char* file, int line)
 }
 
 void fail_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
-  fail(ErrorKind::kInternal, "cuBLAS error ", cublasLtGetStatusName(status), " (",
-       cublasLtGetStatusString(status), ") in ", call, " at ", file, ":", line);
+  fail(status == CUBLAS_STATUS_ALLOC_FAILED ? ErrorKind::kOutOfMemory : ErrorKind::kInternal,
+       "cuBLAS error ", cublasLtGetStatusName(status), " (", cublasLtGetStatusString(status),
+       ") in ", call, " at ", file, ":", line);
 }
 
 int device_count() {
