@@ -6,6 +6,8 @@
 //       [--width W] [--audio L] [--device cpu|cuda[:N]] [--precision f32|bf16]
 //       [--device-weights-mib M]   (keep at most M MiB of weights on the device: streaming;
 //                                   the step is then timed with and without weight prefetch)
+//       [--chunk-tokens N]   (tokens per chunk in the DiT blocks and the bridge; 0: whole
+//                             passes, no chunks; default: the models' own, row_chunks.h)
 // --preset alone writes the preset to a temporary folder, removed at the end; with --model DIR
 // too, it is written there when DIR is new or empty and kept for the next run (a checkpoint
 // already in DIR is used as it is, whatever preset wrote it).
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include "api/open_device.h"
@@ -52,7 +55,8 @@ double peak_rss_mib() {
 int main(int argc, char** argv) {
   std::string model, preset, device_name = "cpu", precision = "f32";
   int64_t T = 5, H = 32, W = 32, L = 200;
-  double weights_mib = 0;  // device weight budget (0: keep every weight there)
+  double weights_mib = 0;     // device weight budget (0: keep every weight there)
+  int64_t chunk_tokens = -1;  // -1: the models' default; 0: no chunks
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
@@ -74,19 +78,28 @@ int main(int argc, char** argv) {
       L = std::atoll(v);
     else if (k == "--device-weights-mib")
       weights_mib = std::atof(v);
+    else if (k == "--chunk-tokens")
+      chunk_tokens = std::atoll(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
     }
   }
+  // A temporary checkpoint goes when the bench ends, also by an error.
+  struct RemovedAtExit {
+    std::filesystem::path path;
+    ~RemovedAtExit() {
+      std::error_code ignored;
+      if (!path.empty()) std::filesystem::remove_all(path, ignored);
+    }
+  } tmp;
   try {
     mova::set_log_level(mova::LogLevel::kWarn);
-    std::filesystem::path tmp;
     if (model.empty()) {
       if (preset.empty()) preset = "mid";
-      tmp = std::filesystem::temp_directory_path() /
-            ("mova_bench_" + preset + "_" + std::to_string(getpid()));
-      model = tmp.string();
+      tmp.path = std::filesystem::temp_directory_path() /
+                 ("mova_bench_" + preset + "_" + std::to_string(getpid()));
+      model = tmp.path.string();
     }
     if (!preset.empty() &&
         !std::filesystem::exists(std::filesystem::path(model) / "model_index.json")) {
@@ -104,6 +117,9 @@ int main(int argc, char** argv) {
         device, mova::choose_precision(precision, {device}, "--precision", mova::Precision::kF32));
     const mova::Checkpoint ckpt = mova::Checkpoint::open(model);
     mova::JointDenoiser denoiser(ckpt, device, static_cast<uint64_t>(weights_mib * (1 << 20)));
+    if (chunk_tokens >= 0)
+      denoiser.set_chunk_tokens(chunk_tokens > 0 ? chunk_tokens
+                                                 : std::numeric_limits<int64_t>::max());
     const bool streamed = backend && weights_mib > 0;
     const int64_t text_dim = ckpt.video_dit_config(mova::Component::kVideoDit).text_dim;
     const int64_t audio_ch = ckpt.audio_dit_config().in_dim;
@@ -153,6 +169,10 @@ int main(int argc, char** argv) {
         "tokens\n",
         device.str().c_str(), device.is_cpu() ? "f32" : precision.c_str(), ex.threads(),
         static_cast<long long>(T) * (H / 2) * (W / 2), static_cast<long long>(L));
+    const int64_t chunk = denoiser.video_expert(1).chunk_tokens();
+    std::printf("  chunks        %s\n", chunk == std::numeric_limits<int64_t>::max()
+                                            ? "none (whole passes)"
+                                            : (std::to_string(chunk) + " video tokens").c_str());
     std::printf("  time          %8.3f s  (text side, once per prompt and expert: %.3f s)\n", secs,
                 text_secs);
     std::printf("  GEMM          %8.3f s  %8.1f GFLOP/s  (%.1f GFLOP)\n", g.seconds,
@@ -174,7 +194,6 @@ int main(int argc, char** argv) {
             secs, static_cast<unsigned long long>(with_prefetch.prefetches), secs_at_use,
             secs_at_use / secs);
     }
-    if (!tmp.empty()) std::filesystem::remove_all(tmp);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_joint_step: %s\n", e.what());
     return 1;

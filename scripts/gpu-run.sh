@@ -9,7 +9,8 @@
 #                                       kernel (--attention mova)
 #   scripts/gpu-run.sh step             bench_joint_step: one CFG step through the models at the
 #                                       published widths (1 layer per tower, 360p tokens), BF16
-#                                       and F32 paths, BF16 at 720p tokens (its device peak),
+#                                       and F32 paths, BF16 in whole passes (no token chunks:
+#                                       what chunking costs), BF16 at 720p tokens (its device peak),
 #                                       then BF16 with a 512 MiB weight budget (streamed), timed
 #                                       with and without weight prefetch
 #   scripts/gpu-run.sh sanitize [TOOL [FILTER]]
@@ -95,7 +96,10 @@ run_step() {
     .gpu/bench_joint_step --preset published-layer --model "$model" --device cuda \
       --precision "$precision" --frames 49 --height 44 --width 80 --audio 402
   done
-  # 720p: its device peak against the emulator's memory-only figure (12,660.6 MiB with this
+  # What chunking the blocks over tokens costs in time at 360p: the same step in whole passes.
+  .gpu/bench_joint_step --preset published-layer --model "$model" --device cuda --precision bf16 \
+    --frames 49 --height 44 --width 80 --audio 402 --chunk-tokens 0
+  # 720p: its device peak against the emulator's memory-only figure (9,458.2 MiB with this
   # checkpoint, docs/cuda.md "Next" 4).
   .gpu/bench_joint_step --preset published-layer --model "$model" --device cuda --precision bf16 \
     --frames 49 --height 90 --width 160 --audio 402

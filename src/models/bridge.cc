@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/row_chunks.h"
 #include "runtime/error.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
@@ -21,6 +22,16 @@ DualTowerBridge::DualTowerBridge(BridgeConfig config, WeightSet weights)
       !config_.pooled_adaln, ErrorKind::kUnsupported,
       "dual_tower_bridge: pooled_adaln=true is not supported (the published model has it off)");
   layers_ = config_.interaction_layers();
+  const int64_t widest =
+      std::max<int64_t>({config_.visual_hidden_dim, config_.audio_hidden_dim, int64_t{1}});
+  chunk_tokens_ = std::max<int64_t>(
+      1, static_cast<int64_t>(kRowChunkBytes / (static_cast<uint64_t>(widest) * sizeof(float))));
+}
+
+void DualTowerBridge::set_chunk_tokens(int64_t tokens) {
+  MOVA_CHECK(tokens > 0, ErrorKind::kInvalidArgument, "bridge chunk of ", tokens,
+             " tokens: must be at least 1");
+  chunk_tokens_ = tokens;
 }
 
 bool DualTowerBridge::interacts(int64_t layer) const {
@@ -79,31 +90,42 @@ DualTowerBridge::Rope DualTowerBridge::make_aligned_rope(int64_t video_frames,
   return r;
 }
 
-Tensor DualTowerBridge::conditioner(Exec& ex, const std::string& p, const Tensor& x,
-                                    const Tensor& y, const Tensor* x_cos, const Tensor* x_sin,
-                                    const Tensor* y_cos, const Tensor* y_sin) const {
+DualTowerBridge::KeysValues DualTowerBridge::condition_kv(Exec& ex, const std::string& p,
+                                                          const Tensor& y, const Tensor* cos,
+                                                          const Tensor* sin) const {
   auto w = [&](const std::string& n) { return weights_.get(p + n); };
-  const int64_t dim = x.size(2), hd = config_.head_dim, heads = dim / hd;
-  const Tensor ynw = w(".y_norm.weight"), ynb = w(".y_norm.bias");
-  Tensor yn = layer_norm(ex, y, &ynw, &ynb, kEps);  // only the condition is normalised
-  const Tensor qw = w(".inner.q.weight"), qb = w(".inner.q.bias"), kw = w(".inner.k.weight"),
+  const Tensor ynw = w(".y_norm.weight"), ynb = w(".y_norm.bias"), kw = w(".inner.k.weight"),
                kb = w(".inner.k.bias"), vw = w(".inner.v.weight"), vb = w(".inner.v.bias"),
-               ow = w(".inner.o.weight"), ob = w(".inner.o.bias"), nq = w(".inner.norm_q.weight"),
                nk = w(".inner.norm_k.weight");
-  // q, k and v feed attention only.
+  // The attention's width is the conditioned tower's: k's output rows.
+  const int64_t hd = config_.head_dim, heads = kw.size(0) / hd;
+  // k and v feed attention only.
   constexpr LinearResult kOperand = LinearResult::kOperand;
-  Tensor q =
-      rms_norm(ex, linear(ex, x, qw, &qb, kOperand), &nq, kEps).reshape({1, x.size(1), heads, hd});
-  Tensor k =
-      rms_norm(ex, linear(ex, yn, kw, &kb, kOperand), &nk, kEps).reshape({1, y.size(1), heads, hd});
-  Tensor v = linear(ex, yn, vw, &vb, kOperand).reshape({1, y.size(1), heads, hd});
-  yn = Tensor();  // as q, k and v below: released as soon as nothing reads it any more
-  if (config_.apply_cross_rope) {
-    q = rope_rotate_half(ex, q, *x_cos, *x_sin);
-    k = rope_rotate_half(ex, k, *y_cos, *y_sin);
-  }
-  const Tensor o = attention(ex, q, k, v).reshape({1, x.size(1), dim});
-  q = k = v = Tensor();
+  std::vector<Tensor> kv =
+      gather_row_chunks(ex, y.size(1), chunk_tokens_, [&](int64_t first, int64_t n) {
+        // Only the condition is normalised.
+        const Tensor yn = layer_norm(ex, y.narrow(1, first, n), &ynw, &ynb, kEps);
+        Tensor k =
+            rms_norm(ex, linear(ex, yn, kw, &kb, kOperand), &nk, kEps).reshape({1, n, heads, hd});
+        if (config_.apply_cross_rope)
+          k = rope_rotate_half(ex, k, cos->narrow(0, first, n), sin->narrow(0, first, n));
+        return std::vector<Tensor>{std::move(k),
+                                   linear(ex, yn, vw, &vb, kOperand).reshape({1, n, heads, hd})};
+      });
+  return {std::move(kv[0]), std::move(kv[1])};
+}
+
+Tensor DualTowerBridge::attend(Exec& ex, const std::string& p, const Tensor& x,
+                               const KeysValues& kv, const Tensor* cos, const Tensor* sin) const {
+  auto w = [&](const std::string& n) { return weights_.get(p + n); };
+  const int64_t dim = x.size(2), hd = config_.head_dim, heads = dim / hd, L = x.size(1);
+  const Tensor qw = w(".inner.q.weight"), qb = w(".inner.q.bias"), ow = w(".inner.o.weight"),
+               ob = w(".inner.o.bias"), nq = w(".inner.norm_q.weight");
+  Tensor q = rms_norm(ex, linear(ex, x, qw, &qb, LinearResult::kOperand), &nq, kEps)
+                 .reshape({1, L, heads, hd});
+  if (config_.apply_cross_rope) q = rope_rotate_half(ex, q, *cos, *sin);
+  const Tensor o = attention(ex, q, kv.k, kv.v).reshape({1, L, dim});
+  q = Tensor();  // released before the projection's F32 result is made
   return linear(ex, o, ow, &ob);
 }
 
@@ -115,14 +137,28 @@ void DualTowerBridge::apply(Exec& ex, int64_t layer, Tensor& visual, Tensor& aud
              " do not match hidden dims ", config_.visual_hidden_dim, "/",
              config_.audio_hidden_dim);
   const std::string l = std::to_string(layer);
-  // Both directions read the pre-update states. Video to audio first: its large temporaries
-  // (the normalised video, its keys and values) are gone before the audio-to-video result, as
-  // large as the video state (3.6 GB in F32 at 720p), is held.
-  const Tensor v2a = conditioner(ex, "video_to_audio_conditioners." + l, audio, visual,
-                                 &r.audio_cos, &r.audio_sin, &r.video_cos, &r.video_sin);
-  const Tensor a2v = conditioner(ex, "audio_to_video_conditioners." + l, visual, audio,
-                                 &r.video_cos, &r.video_sin, &r.audio_cos, &r.audio_sin);
-  visual = add(ex, visual, a2v);  // condition_scale 1.0
+  const std::string v2a_p = "video_to_audio_conditioners." + l;
+  const std::string a2v_p = "audio_to_video_conditioners." + l;
+  // Both directions read the pre-update states. Video to audio first: the video's keys and
+  // values (in BF16 at 720p, 1.8 GB each) are gone before the video is updated.
+  const auto rows = [](const Tensor& table, int64_t first, int64_t n) {
+    return table.narrow(0, first, n);
+  };
+  Tensor v2a;
+  {
+    const KeysValues video_kv = condition_kv(ex, v2a_p, visual, &r.video_cos, &r.video_sin);
+    v2a = gather_row_chunks(ex, audio.size(1), chunk_tokens_, [&](int64_t first, int64_t n) {
+      const Tensor cos = rows(r.audio_cos, first, n), sin = rows(r.audio_sin, first, n);
+      return std::vector<Tensor>{
+          attend(ex, v2a_p, audio.narrow(1, first, n), video_kv, &cos, &sin)};
+    })[0];
+  }
+  const KeysValues audio_kv = condition_kv(ex, a2v_p, audio, &r.audio_cos, &r.audio_sin);
+  // condition_scale 1.0: the state plus the conditioner's output.
+  update_row_chunks(ex, visual, chunk_tokens_, [&](const Tensor& x, int64_t first, int64_t n) {
+    const Tensor cos = rows(r.video_cos, first, n), sin = rows(r.video_sin, first, n);
+    return add(ex, x, attend(ex, a2v_p, x, audio_kv, &cos, &sin));
+  });
   audio = add(ex, audio, v2a);
 }
 

@@ -30,12 +30,27 @@ class DualTowerBridge {
   // visual [1, Lv, visual_hidden_dim], audio [1, La, audio_hidden_dim], updated in place.
   void apply(Exec& ex, int64_t layer, Tensor& visual, Tensor& audio, const Rope& rope) const;
 
+  // Each direction runs over chunks of at most this many tokens (row_chunks.h): the condition's
+  // keys and values over chunks of its tokens, then the conditioned tokens' queries, attention,
+  // projection and residual update chunk by chunk, the state updated in place. On the CPU bit
+  // for bit one pass's result. By default a chunk of the wider tower's tokens takes at most
+  // kRowChunkBytes in F32.
+  void set_chunk_tokens(int64_t tokens);
+  int64_t chunk_tokens() const { return chunk_tokens_; }
+
   const BridgeConfig& config() const { return config_; }
 
  private:
-  Tensor conditioner(Exec& ex, const std::string& prefix, const Tensor& x, const Tensor& y,
-                     const Tensor* x_cos, const Tensor* x_sin, const Tensor* y_cos,
-                     const Tensor* y_sin) const;
+  struct KeysValues {
+    Tensor k, v;  // [1, Ly, heads, head_dim]
+  };
+  // A conditioner's keys (normed, rotated) and values from the condition y (normalised first).
+  KeysValues condition_kv(Exec& ex, const std::string& prefix, const Tensor& y, const Tensor* cos,
+                          const Tensor* sin) const;
+  // The conditioner's output for tokens x (their queries from x as it is) attending kv; cos/sin:
+  // x's rows of the tables.
+  Tensor attend(Exec& ex, const std::string& prefix, const Tensor& x, const KeysValues& kv,
+                const Tensor* cos, const Tensor* sin) const;
 
   Rope make_aligned_rope(int64_t video_frames, int64_t tokens_per_frame, int64_t audio_tokens,
                          double video_fps) const;
@@ -43,6 +58,7 @@ class DualTowerBridge {
   BridgeConfig config_;
   WeightSet weights_;
   std::vector<int64_t> layers_;
+  int64_t chunk_tokens_;
   struct RopeKey {
     int64_t video_frames = 0, tokens_per_frame = 0, audio_tokens = 0;
     double video_fps = 0;

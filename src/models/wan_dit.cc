@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/row_chunks.h"
 #include "runtime/error.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
@@ -26,14 +27,14 @@ Tensor sinusoidal_embedding(double t, int64_t dim) {
 WanDit::WanDit(WanDitConfig config, WeightSet weights)
     : config_(std::move(config)),
       weights_(std::move(weights)),
-      ffn_chunk_tokens_(std::max<int64_t>(
-          1, static_cast<int64_t>(kFfnChunkBytes /
+      chunk_tokens_(std::max<int64_t>(
+          1, static_cast<int64_t>(kRowChunkBytes /
                                   (std::max<int64_t>(config_.ffn_dim, 1) * sizeof(float))))) {}
 
-void WanDit::set_ffn_chunk_tokens(int64_t tokens) {
-  MOVA_CHECK(tokens > 0, ErrorKind::kInvalidArgument, "FFN chunk of ", tokens,
+void WanDit::set_chunk_tokens(int64_t tokens) {
+  MOVA_CHECK(tokens > 0, ErrorKind::kInvalidArgument, "DiT chunk of ", tokens,
              " tokens: must be at least 1");
-  ffn_chunk_tokens_ = tokens;
+  chunk_tokens_ = tokens;
 }
 
 Tensor WanDit::patchify(Exec& ex, const Tensor& latents, Shape& grid) const {
@@ -132,12 +133,13 @@ std::shared_ptr<const WanDit::Text> WanDit::prepare_text(Exec& ex, const Tensor&
   const uint64_t values = uint64_t{2} * static_cast<uint64_t>(config_.num_layers) *
                           static_cast<uint64_t>(context.size(1) * config_.dim);
   if (values == 0 || values * dtype_size(DType::kBF16) > max_kv_bytes) return text;
-  KeysValues first = project_kv(ex, "blocks.0.cross_attn", text->context);
+  KeysValues first = project_kv(ex, "blocks.0.cross_attn", text->context, nullptr);
   if (values * dtype_size(first.k.dtype()) > max_kv_bytes) return text;
   text->k.push_back(std::move(first.k));
   text->v.push_back(std::move(first.v));
   for (int64_t i = 1; i < config_.num_layers; ++i) {
-    KeysValues kv = project_kv(ex, "blocks." + std::to_string(i) + ".cross_attn", text->context);
+    KeysValues kv =
+        project_kv(ex, "blocks." + std::to_string(i) + ".cross_attn", text->context, nullptr);
     text->k.push_back(std::move(kv.k));
     text->v.push_back(std::move(kv.v));
   }
@@ -173,15 +175,17 @@ WanDit::State WanDit::begin(Exec& ex, const Tensor& latents, float timestep,
   return s;
 }
 
-WanDit::KeysValues WanDit::project_kv(Exec& ex, const std::string& p, const Tensor& source) const {
+WanDit::KeysValues WanDit::project_kv(Exec& ex, const std::string& p, const Tensor& source,
+                                      const RopeAngles* rope) const {
   const float eps = static_cast<float>(config_.eps);
   const int64_t H = config_.num_heads, hd = config_.head_dim(), S = source.size(1);
   const Tensor kw = w(p + ".k.weight"), kb = w(p + ".k.bias"), vw = w(p + ".v.weight"),
                vb = w(p + ".v.bias"), nk = w(p + ".norm_k.weight");
   // k's RMSNorm runs over the full width, before the head split. Both feed attention only.
   constexpr LinearResult kOperand = LinearResult::kOperand;
-  return {rms_norm(ex, linear(ex, source, kw, &kb, kOperand), &nk, eps).reshape({1, S, H, hd}),
-          linear(ex, source, vw, &vb, kOperand).reshape({1, S, H, hd})};
+  Tensor k = rms_norm(ex, linear(ex, source, kw, &kb, kOperand), &nk, eps).reshape({1, S, H, hd});
+  if (rope) k = rope_interleaved(ex, k, *rope);
+  return {std::move(k), linear(ex, source, vw, &vb, kOperand).reshape({1, S, H, hd})};
 }
 
 Tensor WanDit::attention_block(Exec& ex, const std::string& p, Tensor x, KeysValues kv,
@@ -191,15 +195,11 @@ Tensor WanDit::attention_block(Exec& ex, const std::string& p, Tensor x, KeysVal
   const Tensor qw = w(p + ".q.weight"), qb = w(p + ".q.bias"), ow = w(p + ".o.weight"),
                ob = w(p + ".o.bias"), nq = w(p + ".norm_q.weight");
   Tensor q = linear(ex, x, qw, &qb, LinearResult::kOperand);
-  x = Tensor();  // its last use: at 720p 1.8 GB that RMS norm, RoPE and attention do without
+  x = Tensor();  // its last use: RMS norm, RoPE and attention do without it
   q = rms_norm(ex, q, &nq, eps).reshape({1, L, H, hd});
-  if (rope) {
-    q = rope_interleaved(ex, q, *rope);
-    kv.k = rope_interleaved(ex, kv.k, *rope);
-  }
+  if (rope) q = rope_interleaved(ex, q, *rope);
   const Tensor o = attention(ex, q, kv.k, kv.v).reshape({1, L, config_.dim});
-  // The projection needs none of q, k, v: their memory goes back first (at 720p, 176,400 tokens
-  // × 5,120 × 3 in BF16 = 5.4 GB beside the projection's 3.6 GB F32 result).
+  // The projection needs none of q, k, v: their memory goes back first (when kv was moved in).
   q = Tensor();
   kv = KeysValues();
   return linear(ex, o, ow, &ob);
@@ -208,52 +208,67 @@ Tensor WanDit::attention_block(Exec& ex, const std::string& p, Tensor x, KeysVal
 void WanDit::block(Exec& ex, int64_t i, State& s) const {
   MOVA_CHECK(i >= 0 && i < config_.num_layers, ErrorKind::kInternal, "block index ", i);
   const std::string b = "blocks." + std::to_string(i);
-  const float eps = static_cast<float>(config_.eps);
   // shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp, each [1, 1, D].
   const Tensor mod = add(ex, w(b + ".modulation").to(DType::kF32), s.t_mod);
   auto chunk = [&](int64_t c) { return mod.narrow(1, c, 1); };
-
-  // Each attention block takes its normalised input over (std::move): it lets it go as soon as
-  // its projections are made, not when the block ends.
-  Tensor h = layer_norm_modulate(ex, s.x, chunk(0), chunk(1), eps);
-  KeysValues self_kv = project_kv(ex, b + ".self_attn", h);
-  s.x = gated_residual(
-      ex, s.x, chunk(2),
-      attention_block(ex, b + ".self_attn", std::move(h), std::move(self_kv), &s.rope));
-
-  const Tensor n3w = w(b + ".norm3.weight"), n3b = w(b + ".norm3.bias");
-  h = layer_norm(ex, s.x, &n3w, &n3b, eps);
-  const Text& text = *s.text;
-  KeysValues text_kv =
-      text.k.empty() ? project_kv(ex, b + ".cross_attn", text.context)
-                     : KeysValues{text.k[static_cast<size_t>(i)], text.v[static_cast<size_t>(i)]};
-  s.x = add(ex, s.x,
-            attention_block(ex, b + ".cross_attn", std::move(h), std::move(text_kv), nullptr));
-
-  h = layer_norm_modulate(ex, s.x, chunk(3), chunk(4), eps);
-  s.x = ffn_residual(ex, b, s.x, h, chunk(5));
+  self_attention_update(ex, b, s, chunk(0), chunk(1), chunk(2));
+  cross_attention_update(ex, i, s);
+  ffn_update(ex, b, s, chunk(3), chunk(4), chunk(5));
 }
 
-Tensor WanDit::ffn_residual(Exec& ex, const std::string& p, const Tensor& x, const Tensor& h,
-                            const Tensor& gate) const {
-  const Tensor f0w = w(p + ".ffn.0.weight"), f0b = w(p + ".ffn.0.bias");
-  const Tensor f2w = w(p + ".ffn.2.weight"), f2b = w(p + ".ffn.2.bias");
-  const auto rows = [&](int64_t first, int64_t n) {
-    const Tensor hidden =
-        gelu(ex, linear(ex, h.narrow(1, first, n), f0w, &f0b, LinearResult::kOperand), true);
-    return gated_residual(ex, x.narrow(1, first, n), gate, linear(ex, hidden, f2w, &f2b));
-  };
-  const int64_t L = x.size(1);
-  if (L <= ffn_chunk_tokens_) return rows(0, L);
-  // Each chunk's result is copied into place: at 720p (176,400 tokens, ffn_dim 13,824) the
-  // hidden activation would otherwise take 4.9 GB in BF16 (9.8 GB in F32), twice while GELU runs.
-  Tensor out = x.device().is_cpu() ? Tensor::empty(x.shape(), DType::kF32, &ex.buffers())
-                                   : Tensor::empty(x.shape(), DType::kF32, x.device());
-  for (int64_t first = 0; first < L; first += ffn_chunk_tokens_) {
-    const int64_t n = std::min(ffn_chunk_tokens_, L - first);
-    out.narrow(1, first, n).copy_from(rows(first, n));
-  }
-  return out;
+// At 720p (176,400 tokens, dim 5,120) the F32 residual stream takes 3.6 GB and each BF16
+// activation of its size 1.8 GB. In chunks, the self-attention holds the stream, all keys and
+// values, and one chunk's temporaries; the normalised tokens are made twice per chunk (once for
+// its keys and values, once for its queries) rather than held whole.
+void WanDit::self_attention_update(Exec& ex, const std::string& b, State& s, const Tensor& shift,
+                                   const Tensor& scale, const Tensor& gate) const {
+  const float eps = static_cast<float>(config_.eps);
+  const std::string p = b + ".self_attn";
+  const int64_t L = s.x.size(1);
+  std::vector<Tensor> kv = gather_row_chunks(ex, L, chunk_tokens_, [&](int64_t first, int64_t n) {
+    const Tensor h = layer_norm_modulate(ex, s.x.narrow(1, first, n), shift, scale, eps);
+    const RopeAngles rope = s.rope.rows(first, n);
+    KeysValues rows = project_kv(ex, p, h, &rope);
+    return std::vector<Tensor>{std::move(rows.k), std::move(rows.v)};
+  });
+  KeysValues keys_values{std::move(kv[0]), std::move(kv[1])};
+  kv.clear();
+  update_row_chunks(ex, s.x, chunk_tokens_, [&](const Tensor& x, int64_t first, int64_t n) {
+    Tensor h = layer_norm_modulate(ex, x, shift, scale, eps);
+    const RopeAngles rope = s.rope.rows(first, n);
+    // The last chunk hands the keys and values over, so they go before its projection.
+    KeysValues chunk_kv = first + n == L ? std::move(keys_values) : keys_values;
+    return gated_residual(ex, x, gate,
+                          attention_block(ex, p, std::move(h), std::move(chunk_kv), &rope));
+  });
+}
+
+void WanDit::cross_attention_update(Exec& ex, int64_t i, State& s) const {
+  const float eps = static_cast<float>(config_.eps);
+  const std::string b = "blocks." + std::to_string(i), p = b + ".cross_attn";
+  const Tensor n3w = w(b + ".norm3.weight"), n3b = w(b + ".norm3.bias");
+  const Text& text = *s.text;
+  const KeysValues text_kv =
+      text.k.empty() ? project_kv(ex, p, text.context, nullptr)
+                     : KeysValues{text.k[static_cast<size_t>(i)], text.v[static_cast<size_t>(i)]};
+  update_row_chunks(ex, s.x, chunk_tokens_, [&](const Tensor& x, int64_t, int64_t) {
+    return add(ex, x, attention_block(ex, p, layer_norm(ex, x, &n3w, &n3b, eps), text_kv, nullptr));
+  });
+}
+
+void WanDit::ffn_update(Exec& ex, const std::string& b, State& s, const Tensor& shift,
+                        const Tensor& scale, const Tensor& gate) const {
+  const float eps = static_cast<float>(config_.eps);
+  const Tensor f0w = w(b + ".ffn.0.weight"), f0b = w(b + ".ffn.0.bias");
+  const Tensor f2w = w(b + ".ffn.2.weight"), f2b = w(b + ".ffn.2.bias");
+  // At 720p (ffn_dim 13,824) the hidden activation would take 4.9 GB in BF16 (9.8 GB in F32)
+  // for all tokens at once, twice while GELU runs.
+  update_row_chunks(ex, s.x, chunk_tokens_, [&](const Tensor& x, int64_t, int64_t) {
+    Tensor hidden = linear(ex, layer_norm_modulate(ex, x, shift, scale, eps), f0w, &f0b,
+                           LinearResult::kOperand);
+    hidden = gelu(ex, hidden, true);
+    return gated_residual(ex, x, gate, linear(ex, hidden, f2w, &f2b));
+  });
 }
 
 Tensor WanDit::end(Exec& ex, const State& s) const {

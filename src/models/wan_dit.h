@@ -60,14 +60,16 @@ class WanDit {
   Tensor end(Exec& ex, const State& state) const;
   Tensor forward(Exec& ex, const Tensor& latents, float timestep, const Tensor& context) const;
 
-  // The FFN runs over chunks of at most this many tokens, so its hidden activation, ffn_dim
-  // wide, exists for one chunk at a time. Every op in it works row by row: on the CPU the result
-  // is bit for bit one pass's; on a GPU a chunk's GEMM may take another cuBLASLt algorithm for
-  // its row count, so the last bits may differ. By default a chunk's hidden activation takes at
-  // most kFfnChunkBytes in F32.
-  static constexpr uint64_t kFfnChunkBytes = uint64_t{512} << 20;
-  void set_ffn_chunk_tokens(int64_t tokens);
-  int64_t ffn_chunk_tokens() const { return ffn_chunk_tokens_; }
+  // A block runs over chunks of at most this many tokens: the self-attention's keys and values
+  // for all tokens first, then per chunk its queries, the attention, the projection and the
+  // residual update, and the cross-attention and the FFN likewise (row_chunks.h). The residual
+  // stream is updated in place, and the large temporaries (the FFN's hidden activation, ffn_dim
+  // wide; the normalised tokens; queries and attention outputs) exist for one chunk at a time.
+  // Every op in it works row by row: on the CPU the result is bit for bit one pass's; on a GPU
+  // a chunk's GEMM may take another cuBLASLt algorithm for its row count, so the last bits may
+  // differ. By default a chunk's FFN hidden activation takes at most kRowChunkBytes in F32.
+  void set_chunk_tokens(int64_t tokens);
+  int64_t chunk_tokens() const { return chunk_tokens_; }
 
   const WanDitConfig& config() const { return config_; }
   Device device() const { return weights_.device(); }
@@ -80,17 +82,24 @@ class WanDit {
   struct KeysValues {
     Tensor k, v;  // [1, S, heads, head_dim]
   };
-  KeysValues project_kv(Exec& ex, const std::string& prefix, const Tensor& source) const;
-  // x: the normalised input, released once q is projected from it.
+  // Keys (after norm_k, and rotated when rope is given) and values of source's tokens.
+  KeysValues project_kv(Exec& ex, const std::string& prefix, const Tensor& source,
+                        const RopeAngles* rope) const;
+  // The attention's output projection for the queries from x, the normalised input (released
+  // once q is projected from it); rope: x's rows' angles, for q. kv is released before the
+  // projection when the caller moves it in.
   Tensor attention_block(Exec& ex, const std::string& prefix, Tensor x, KeysValues kv,
                          const RopeAngles* rope) const;
-  // x + gate · ffn(h), chunk by chunk over the tokens.
-  Tensor ffn_residual(Exec& ex, const std::string& prefix, const Tensor& x, const Tensor& h,
-                      const Tensor& gate) const;
+  // The three residual updates of a block, each chunk by chunk over the tokens of s.x.
+  void self_attention_update(Exec& ex, const std::string& prefix, State& s, const Tensor& shift,
+                             const Tensor& scale, const Tensor& gate) const;
+  void cross_attention_update(Exec& ex, int64_t index, State& s) const;
+  void ffn_update(Exec& ex, const std::string& prefix, State& s, const Tensor& shift,
+                  const Tensor& scale, const Tensor& gate) const;
 
   WanDitConfig config_;
   WeightSet weights_;
-  int64_t ffn_chunk_tokens_;
+  int64_t chunk_tokens_;
   LastValueCache<Shape, RopeAngles> rope_cache_;  // by patch grid, on the weights' device
 };
 

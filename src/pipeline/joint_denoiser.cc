@@ -26,6 +26,12 @@ JointDenoiser::JointDenoiser(const Checkpoint& ckpt, Device device, uint64_t dev
   bridge_ = std::make_unique<DualTowerBridge>(ckpt.bridge_config(), placed(Component::kBridge));
 }
 
+void JointDenoiser::set_chunk_tokens(int64_t tokens) {
+  for (auto& dit : video_) dit->set_chunk_tokens(tokens);
+  audio_->set_chunk_tokens(tokens);
+  bridge_->set_chunk_tokens(tokens);
+}
+
 const WanDit& JointDenoiser::video_expert(int expert) const {
   MOVA_CHECK(expert == 1 || expert == 2, ErrorKind::kInvalidArgument, "expert must be 1 or 2, got ",
              expert);

@@ -40,6 +40,10 @@ class JointDenoiser {
     if (cache_) cache_->set_prefetch(bytes);
   }
 
+  // Another chunk size (tokens) for both video experts, the audio DiT and the bridge
+  // (WanDit::set_chunk_tokens); benches compare the speed of chunked and whole passes.
+  void set_chunk_tokens(int64_t tokens);
+
   // The text side of every pass with one expert and one context (WanDit::Text): prepared once
   // and reused by each step, it changes no value.
   struct Text {

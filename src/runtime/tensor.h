@@ -41,6 +41,9 @@ class Tensor {
                      Device device = Device::cpu());
 
   bool defined() const { return data_ != nullptr || numel() == 0; }
+  // Whether another tensor (a copy, a view, a cache's entry) may hold this one's storage too, so
+  // that writing into it in place would change what that one reads.
+  bool storage_shared() const { return holder_.use_count() != 1; }
   const Shape& shape() const { return shape_; }
   const Shape& strides() const { return strides_; }
   int dim() const { return static_cast<int>(shape_.size()); }

@@ -22,6 +22,11 @@ constexpr size_t kAlignment = 256;  // cudaMalloc's guarantee
 // Protection changes in 2 MiB steps on a huge-page-backed arena: mprotect's cost grows with the
 // page-table entries it rewrites, and every launch opens and closes the arena.
 constexpr size_t kPage = size_t{2} << 20;
+// Each device's allocations are counted against its capacity, in an address range this many
+// times larger: a GPU maps physical pages into virtual addresses, so free memory is allocatable
+// however live allocations lie. One range of the capacity's size would fail allocations that
+// fit, by fragmentation a GPU does not have.
+constexpr size_t kAddressSpacePerCapacity = 4;
 
 size_t round_up(size_t v, size_t a) {
   return (v + a - 1) / a * a;
@@ -38,7 +43,8 @@ struct sigaction previous_segv;
 class Arena {
  public:
   Arena() : per_device_(configured_capacity()) {
-    size_ = per_device_ * static_cast<size_t>(device_count() > 0 ? device_count() : 1);
+    size_ = per_device_ * kAddressSpacePerCapacity *
+            static_cast<size_t>(device_count() > 0 ? device_count() : 1);
     void* p =
         mmap(nullptr, size_ + kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {

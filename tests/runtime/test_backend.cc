@@ -14,6 +14,7 @@
 #include "capped_memory.h"
 #include "io/device_weight_cache.h"
 #include "io/weight_set.h"
+#include "models/bridge.h"
 #include "models/checkpoint.h"
 #include "models/dac.h"
 #include "models/tiny_checkpoint.h"
@@ -273,17 +274,18 @@ TEST(Backend, WanDitRunsWhereItsWeightsArePlaced) {
   EXPECT_EQ(got.to(Device::cpu()).to_vector(), expected.to_vector());
 }
 
-// The FFN over chunks of tokens (WanDit::set_ffn_chunk_tokens): each chunk's rows are computed as
-// in one pass, so the tokens come out bit for bit the same, on the CPU and on a device, for
-// chunks of one token, of sizes that do not divide the 8 tokens, and of all of them.
-TEST(Backend, WanDitFfnInChunksGivesTheSameTokens) {
+// A block over chunks of tokens (WanDit::set_chunk_tokens: self-attention queries against all
+// keys, cross-attention and FFN, the residual stream updated in place): each chunk's rows are
+// computed as in one pass, so the tokens come out bit for bit the same, on the CPU and on a
+// device, for chunks of one token, of sizes that do not divide the 8 tokens, and of all of them.
+TEST(Backend, WanDitInChunksGivesTheSameTokens) {
   const TinyModel tiny;
   const Checkpoint& ckpt = tiny.ckpt;
   Exec ex(1);
   const Tensor x = Tensor::from_vector({1, 36, 2, 4, 4}, test::random_vector(36 * 32, 13, -2, 2));
   const Tensor ctx = Tensor::from_vector({1, 6, 48}, test::random_vector(6 * 48, 14));
   WanDit whole(ckpt.video_dit_config(Component::kVideoDit), ckpt.weights(Component::kVideoDit));
-  EXPECT_GE(whole.ffn_chunk_tokens(), 8);
+  EXPECT_GE(whole.chunk_tokens(), 8);
   const std::vector<float> expected = whole.forward(ex, x, 500.0f, ctx).to_vector();
   HostBackedDevice dev;
   WanDit on_device(ckpt.video_dit_config(Component::kVideoDit),
@@ -291,8 +293,8 @@ TEST(Backend, WanDitFfnInChunksGivesTheSameTokens) {
   int ops_whole = 0;
   for (const int64_t tokens : {int64_t{8}, int64_t{1}, int64_t{3}, int64_t{5}}) {
     WanDit cpu(ckpt.video_dit_config(Component::kVideoDit), ckpt.weights(Component::kVideoDit));
-    cpu.set_ffn_chunk_tokens(tokens);
-    on_device.set_ffn_chunk_tokens(tokens);
+    cpu.set_chunk_tokens(tokens);
+    on_device.set_chunk_tokens(tokens);
     EXPECT_EQ(cpu.forward(ex, x, 500.0f, ctx).to_vector(), expected) << tokens << " per chunk";
     const int ops_before = dev.ops;
     EXPECT_EQ(on_device.forward(ex, x, 500.0f, ctx).to(Device::cpu()).to_vector(), expected)
@@ -303,14 +305,16 @@ TEST(Backend, WanDitFfnInChunksGivesTheSameTokens) {
     else
       EXPECT_GT(dev.ops - ops_before, ops_whole) << tokens << " per chunk";
   }
-  test::expect_error([&] { whole.set_ffn_chunk_tokens(0); }, {"FFN chunk", "0 tokens"});
+  test::expect_error([&] { whole.set_chunk_tokens(0); }, {"DiT chunk", "0 tokens"});
 }
 
-// What chunking is for: the FFN's hidden activation (ffn_dim wide, three times the model's
-// width in the nano preset as in the published DiTs) exists for one chunk at a time. Here 256
-// tokens whole hold 768 KiB of it before GELU and 768 KiB after; in chunks of 16 tokens, 48 KiB
-// each, and the device's peak becomes the self-attention's. Deterministic counts of bytes.
-TEST(Backend, WanDitFfnInChunksLowersTheDevicePeak) {
+// What chunking is for, counted in bytes on the host-backed device (deterministic), on the nano
+// preset (ffn_dim three times the width, as in the published DiTs), 256 tokens:
+// - whole, the FFN's hidden activation (768 KiB before GELU and 768 KiB after) sets the peak;
+// - in chunks of 16 tokens, the residual stream is updated in place and what is held beside it
+//   at the peak is the self-attention's keys and values, the block's weights and one chunk's
+//   temporaries: below the stream's size three times over.
+TEST(Backend, WanDitInChunksLowersTheDevicePeak) {
   test::TempDir dir;
   TinyCheckpointOptions nano;
   nano.preset = "nano";
@@ -325,18 +329,67 @@ TEST(Backend, WanDitFfnInChunksLowersTheDevicePeak) {
       Tensor::from_vector({1, C, 4, 16, 16}, test::random_vector(C * 4 * 256, 15, -2, 2));
   const Tensor ctx =
       Tensor::from_vector({1, 6, config.text_dim}, test::random_vector(6 * config.text_dim, 16));
+  const WeightSet weights = ckpt.weights(Component::kVideoDit, kFake);
   const auto peak = [&](int64_t tokens) {
     HostBackedDevice dev;
-    WanDit dit(config, ckpt.weights(Component::kVideoDit, kFake));
-    dit.set_ffn_chunk_tokens(tokens);
-    dit.forward(ex, x, 500.0f, ctx);
-    return dev.buffers().stats().peak_in_use;
+    WanDit dit(config, weights);
+    dit.set_chunk_tokens(tokens);
+    WanDit::State s = dit.begin(ex, x, 500.0f, ctx);
+    dit.block(ex, 0, s);  // the weights of block 0 and the stem, now on the device
+    dev.buffers().mark_peak();
+    const size_t before = dev.buffers().stats().in_use;
+    dit.block(ex, 1, s);
+    return dev.buffers().stats().peak_since_mark - before;
   };
   const size_t whole = peak(256), chunked = peak(16);
   const size_t hidden = size_t{256} * 768 * sizeof(float);
-  EXPECT_LE(chunked + hidden / 2, whole);
-  std::printf("[ measure  ] device peak: %zu KiB whole, %zu KiB in 16-token chunks\n", whole >> 10,
-              chunked >> 10);
+  const size_t stream = size_t{256} * 256 * sizeof(float);
+  EXPECT_LE(chunked + hidden, whole);
+  EXPECT_LE(chunked, 3 * stream);
+  std::printf(
+      "[ measure  ] device peak of a block beyond its input: %zu KiB whole, %zu KiB in "
+      "16-token chunks (stream %zu KiB)\n",
+      whole >> 10, chunked >> 10, stream >> 10);
+}
+
+// The bridge over chunks of tokens (DualTowerBridge::set_chunk_tokens: the condition's keys and
+// values, then the conditioned tokens, the video updated in place): bit for bit one pass's
+// result on the CPU and on a device, for chunks of one token, of sizes dividing neither tower's
+// tokens (8 video, 9 audio), and of all of them. A copy of the video state taken before keeps its
+// values.
+TEST(Backend, BridgeInChunksGivesTheSameStates) {
+  const TinyModel tiny;
+  const Checkpoint& ckpt = tiny.ckpt;
+  Exec ex(1);
+  const BridgeConfig config = ckpt.bridge_config();
+  ASSERT_FALSE(config.interaction_layers().empty());
+  const int64_t layer = config.interaction_layers().front();
+  const Tensor visual = Tensor::from_vector({1, 8, config.visual_hidden_dim},
+                                            test::random_vector(8 * config.visual_hidden_dim, 17));
+  const Tensor audio = Tensor::from_vector({1, 9, config.audio_hidden_dim},
+                                           test::random_vector(9 * config.audio_hidden_dim, 18));
+  const auto run = [&](int64_t tokens, Device device) {
+    DualTowerBridge bridge(config, ckpt.weights(Component::kBridge, device));
+    bridge.set_chunk_tokens(tokens);
+    const DualTowerBridge::Rope rope = bridge.aligned_rope(2, 4, 9, 24.0);
+    Tensor v = visual.to(device), a = audio.to(device);
+    const Tensor v_before = v;
+    const std::vector<float> v_before_values = v_before.to(Device::cpu()).to_vector();
+    bridge.apply(ex, layer, v, a, rope);
+    EXPECT_EQ(v.device(), device);
+    EXPECT_EQ(v_before.to(Device::cpu()).to_vector(), v_before_values) << tokens << " per chunk";
+    return std::make_pair(v.to(Device::cpu()).to_vector(), a.to(Device::cpu()).to_vector());
+  };
+  const DualTowerBridge bridge(config, ckpt.weights(Component::kBridge));
+  EXPECT_GE(bridge.chunk_tokens(), 9);
+  const auto expected = run(9, Device::cpu());
+  HostBackedDevice dev;
+  for (const int64_t tokens : {int64_t{9}, int64_t{1}, int64_t{3}, int64_t{5}, int64_t{8}}) {
+    EXPECT_EQ(run(tokens, Device::cpu()), expected) << tokens << " per chunk";
+    EXPECT_EQ(run(tokens, kFake), expected) << tokens << " per chunk on the device";
+  }
+  DualTowerBridge chunked(config, ckpt.weights(Component::kBridge));
+  test::expect_error([&] { chunked.set_chunk_tokens(-1); }, {"bridge chunk", "-1 tokens"});
 }
 
 // A whole joint pass (both experts' video tower, the audio DiT, the bridge with its aligned

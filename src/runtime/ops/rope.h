@@ -18,6 +18,9 @@ struct RopeAngles {
   int64_t positions = 0;
   int64_t pairs = 0;
   Tensor angle;
+
+  // The angles of positions [first, first + n), for a chunk of those tokens.
+  RopeAngles rows(int64_t first, int64_t n) const { return {n, pairs, angle.narrow(0, first, n)}; }
 };
 
 // x [B, L, H, D] with D = 2·pairs and L = angles.positions; returns a new tensor of x's dtype.

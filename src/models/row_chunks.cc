@@ -1,0 +1,72 @@
+#include "models/row_chunks.h"
+
+#include <algorithm>
+
+#include "runtime/error.h"
+
+namespace mova {
+namespace {
+
+void check_rows(const Tensor& t, int64_t n, const char* what) {
+  MOVA_CHECK(t.dim() >= 2 && t.size(0) == 1 && t.size(1) == n, ErrorKind::kInternal, what, ": ",
+             t.describe(), " is not [1, ", n, ", ...]");
+}
+
+Tensor empty_on(Exec& ex, const Shape& shape, DType dtype, Device device) {
+  return device.is_cpu() ? Tensor::empty(shape, dtype, &ex.buffers())
+                         : Tensor::empty(shape, dtype, device);
+}
+
+}  // namespace
+
+std::vector<Tensor> gather_row_chunks(
+    Exec& ex, int64_t L, int64_t chunk,
+    const std::function<std::vector<Tensor>(int64_t first, int64_t n)>& rows) {
+  MOVA_CHECK(L > 0 && chunk > 0, ErrorKind::kInternal, "row chunks of ", chunk, " over ", L,
+             " rows");
+  if (L <= chunk) return rows(0, L);
+  std::vector<Tensor> out;
+  for (int64_t first = 0; first < L; first += chunk) {
+    const int64_t n = std::min(chunk, L - first);
+    const std::vector<Tensor> got = rows(first, n);
+    if (out.empty()) {
+      for (const Tensor& t : got) {
+        check_rows(t, n, "gather_row_chunks");
+        Shape shape = t.shape();
+        shape[1] = L;
+        out.push_back(empty_on(ex, shape, t.dtype(), t.device()));
+      }
+    }
+    MOVA_CHECK(got.size() == out.size(), ErrorKind::kInternal, "gather_row_chunks: ", got.size(),
+               " results for rows ", first, ", ", out.size(), " before");
+    for (size_t i = 0; i < got.size(); ++i) {
+      check_rows(got[i], n, "gather_row_chunks");
+      out[i].narrow(1, first, n).copy_from(got[i]);
+    }
+  }
+  return out;
+}
+
+void update_row_chunks(
+    Exec& ex, Tensor& x, int64_t chunk,
+    const std::function<Tensor(const Tensor& rows, int64_t first, int64_t n)>& update) {
+  check_rows(x, x.dim() >= 2 ? x.size(1) : 0, "update_row_chunks");
+  const int64_t L = x.size(1);
+  MOVA_CHECK(chunk > 0, ErrorKind::kInternal, "row chunks of ", chunk, " over ", L, " rows");
+  if (L <= chunk) {
+    x = update(x, 0, L);
+    return;
+  }
+  if (x.storage_shared() || !x.is_contiguous()) x = x.clone(&ex.buffers());
+  for (int64_t first = 0; first < L; first += chunk) {
+    const int64_t n = std::min(chunk, L - first);
+    Tensor rows = x.narrow(1, first, n);
+    const Tensor updated = update(rows, first, n);
+    MOVA_CHECK(updated.shape() == rows.shape() && updated.dtype() == rows.dtype(),
+               ErrorKind::kInternal, "update_row_chunks: ", updated.describe(), " for rows ",
+               rows.describe());
+    rows.copy_from(updated);
+  }
+}
+
+}  // namespace mova
