@@ -78,9 +78,14 @@ int main(int argc, char** argv) {
       L = std::atoll(v);
     else if (k == "--device-weights-mib")
       weights_mib = std::atof(v);
-    else if (k == "--chunk-tokens")
-      chunk_tokens = std::atoll(v);
-    else {
+    else if (k == "--chunk-tokens") {
+      char* end = nullptr;
+      chunk_tokens = std::strtoll(v, &end, 10);
+      if (end == v || *end != '\0' || chunk_tokens < 0) {
+        std::fprintf(stderr, "--chunk-tokens %s: expected 0 (whole passes) or a token count\n", v);
+        return 2;
+      }
+    } else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
     }

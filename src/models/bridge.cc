@@ -139,25 +139,39 @@ void DualTowerBridge::apply(Exec& ex, int64_t layer, Tensor& visual, Tensor& aud
   const std::string l = std::to_string(layer);
   const std::string v2a_p = "video_to_audio_conditioners." + l;
   const std::string a2v_p = "audio_to_video_conditioners." + l;
-  // Both directions read the pre-update states. Video to audio first: the video's keys and
-  // values (in BF16 at 720p, 1.8 GB each) are gone before the video is updated.
-  const auto rows = [](const Tensor& table, int64_t first, int64_t n) {
-    return table.narrow(0, first, n);
+  const bool rope = config_.apply_cross_rope;
+  MOVA_CHECK(!rope || (r.video_cos.dim() == 2 && r.video_cos.size(0) == visual.size(1) &&
+                       r.audio_cos.dim() == 2 && r.audio_cos.size(0) == audio.size(1)),
+             ErrorKind::kShape, "bridge: RoPE tables ", r.video_cos.describe(), " / ",
+             r.audio_cos.describe(), " do not fit ", visual.size(1), " video and ", audio.size(1),
+             " audio tokens");
+  // A chunk's rows of the cos/sin tables (none without RoPE).
+  struct Rows {
+    Tensor cos, sin;
+    Rows(bool rope, const Tensor& c, const Tensor& s, int64_t first, int64_t n) {
+      if (rope) {
+        cos = c.narrow(0, first, n);
+        sin = s.narrow(0, first, n);
+      }
+    }
   };
+  // Both directions read the pre-update states. Video to audio first: its keys and values over
+  // the video tokens (at the audio tower's width: 0.54 GB each in BF16 at 720p) are gone before
+  // the video is updated.
   Tensor v2a;
   {
     const KeysValues video_kv = condition_kv(ex, v2a_p, visual, &r.video_cos, &r.video_sin);
     v2a = gather_row_chunks(ex, audio.size(1), chunk_tokens_, [&](int64_t first, int64_t n) {
-      const Tensor cos = rows(r.audio_cos, first, n), sin = rows(r.audio_sin, first, n);
+      const Rows t(rope, r.audio_cos, r.audio_sin, first, n);
       return std::vector<Tensor>{
-          attend(ex, v2a_p, audio.narrow(1, first, n), video_kv, &cos, &sin)};
+          attend(ex, v2a_p, audio.narrow(1, first, n), video_kv, &t.cos, &t.sin)};
     })[0];
   }
   const KeysValues audio_kv = condition_kv(ex, a2v_p, audio, &r.audio_cos, &r.audio_sin);
   // condition_scale 1.0: the state plus the conditioner's output.
   update_row_chunks(ex, visual, chunk_tokens_, [&](const Tensor& x, int64_t first, int64_t n) {
-    const Tensor cos = rows(r.video_cos, first, n), sin = rows(r.video_sin, first, n);
-    return add(ex, x, attend(ex, a2v_p, x, audio_kv, &cos, &sin));
+    const Rows t(rope, r.video_cos, r.video_sin, first, n);
+    return add(ex, x, attend(ex, a2v_p, x, audio_kv, &t.cos, &t.sin));
   });
   audio = add(ex, audio, v2a);
 }

@@ -27,7 +27,8 @@ class DualTowerBridge {
                     double video_fps) const;
 
   bool interacts(int64_t layer) const;
-  // visual [1, Lv, visual_hidden_dim], audio [1, La, audio_hidden_dim], updated in place.
+  // visual [1, Lv, visual_hidden_dim], audio [1, La, audio_hidden_dim], updated in place (an
+  // error part way may leave visual partly updated).
   void apply(Exec& ex, int64_t layer, Tensor& visual, Tensor& audio, const Rope& rope) const;
 
   // Each direction runs over chunks of at most this many tokens (row_chunks.h): the condition's

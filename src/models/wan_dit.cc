@@ -225,6 +225,8 @@ void WanDit::self_attention_update(Exec& ex, const std::string& b, State& s, con
   const float eps = static_cast<float>(config_.eps);
   const std::string p = b + ".self_attn";
   const int64_t L = s.x.size(1);
+  MOVA_CHECK(s.rope.positions == L, ErrorKind::kShape, "DiT self-attention: RoPE table of ",
+             s.rope.positions, " positions for ", L, " tokens");
   std::vector<Tensor> kv = gather_row_chunks(ex, L, chunk_tokens_, [&](int64_t first, int64_t n) {
     const Tensor h = layer_norm_modulate(ex, s.x.narrow(1, first, n), shift, scale, eps);
     const RopeAngles rope = s.rope.rows(first, n);
