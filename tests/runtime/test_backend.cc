@@ -585,6 +585,7 @@ TEST(DeviceWeightCache, KeepsTheMostRecentlyUsedWithinItsBudget) {
 TEST(DeviceWeightCache, KeepsPartOfACyclicPassAndDropsWhatAPassNoLongerUses) {
   HostBackedDevice dev;
   std::vector<Tensor> w;
+  w.reserve(8);
   for (int i = 0; i < 8; ++i) w.push_back(Tensor::from_vector({4}, {float(i), 1, 2, 3}));
   DeviceWeightCache cache(kFake, 3 * w[0].nbytes());
   int loads = 0;
@@ -617,6 +618,7 @@ TEST(DeviceWeightCache, KeepsPartOfACyclicPassAndDropsWhatAPassNoLongerUses) {
 TEST(DeviceWeightCache, PrefetchesWhatARepeatedPassNeedsNext) {
   HostBackedDevice dev;
   std::vector<Tensor> w;
+  w.reserve(10);
   for (int i = 0; i < 10; ++i) w.push_back(Tensor::from_vector({4}, {float(i), 1, 2, 3}));
   const uint64_t unit = w[0].nbytes(), budget = 4 * unit;
   DeviceWeightCache cache(kFake, budget);
@@ -721,10 +723,10 @@ TEST(DeviceWeightCache, PrefetchKeepsAheadWithMixedSizes) {
 // The denoiser on a device that cannot hold all its weights, against the CPU's velocities.
 class DenoiserOnASmallDevice : public ::testing::Test {
  protected:
-  const TinyModel tiny;
+  const TinyModel tiny{};
   const Checkpoint& ckpt = tiny.ckpt;
   Exec ex{1};
-  const JointInputs in;
+  const JointInputs in{};
   const Velocities cpu = in.step(ex, JointDenoiser(ckpt));
 };
 
@@ -836,13 +838,14 @@ TEST(Backend, BusyWeightCacheGivesNothingBackToAnotherThread) {
   HostBackedDevice dev(64 << 10);
   DeviceWeightCache cache(kFake);
   const Tensor w = Tensor::from_vector({1024}, test::random_vector(1024, 3));  // 4 KiB
-  cache.get("a", [&] { return w; });
+  const auto weight = [&] { return Tensor(w); };  // a copy of the handle per upload
+  cache.get("a", weight);
   std::promise<void> inside, release;
   std::thread uploader([&] {
     cache.get("b", [&] {
       inside.set_value();
       release.get_future().wait();
-      return w;
+      return weight();
     });
   });
   inside.get_future().wait();
