@@ -33,8 +33,12 @@ run() {  # label, device GiB, bench arguments...
 echo "one CFG step, 193 frames, published widths, one layer per tower (weights 1.4 GiB):"
 run "360p (43,120 video tokens), bf16" 140 --height 44 --width 80 --precision bf16
 run "360p, f32" 140 --height 44 --width 80 --precision f32
+run "360p bf16, whole passes (no token chunks)" 140 --height 44 --width 80 --precision bf16 \
+  --chunk-tokens 0
 run "720p (176,400 video tokens), bf16" 140 --height 90 --width 160 --precision bf16
 run "720p, f32" 140 --height 90 --width 160 --precision f32
+run "720p bf16, whole passes (no token chunks)" 140 --height 90 --width 160 --precision bf16 \
+  --chunk-tokens 0
 run "720p bf16, 24 GiB card, weights via 512 MiB" 24 --height 90 --width 160 --precision bf16 \
   --device-weights-mib 512
 
