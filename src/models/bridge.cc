@@ -115,7 +115,7 @@ DualTowerBridge::KeysValues DualTowerBridge::condition_kv(Exec& ex, const std::s
   return {std::move(kv[0]), std::move(kv[1])};
 }
 
-Tensor DualTowerBridge::attend(Exec& ex, const std::string& p, const Tensor& x,
+Tensor DualTowerBridge::attend(Exec& ex, const std::string& p, const Tensor& x, int64_t first,
                                const KeysValues& kv, const Tensor* cos, const Tensor* sin) const {
   auto w = [&](const std::string& n) { return weights_.get(p + n); };
   const int64_t dim = x.size(2), hd = config_.head_dim, heads = dim / hd, L = x.size(1);
@@ -123,7 +123,8 @@ Tensor DualTowerBridge::attend(Exec& ex, const std::string& p, const Tensor& x,
                ob = w(".inner.o.bias"), nq = w(".inner.norm_q.weight");
   Tensor q = rms_norm(ex, linear(ex, x, qw, &qb, LinearResult::kOperand), &nq, kEps)
                  .reshape({1, L, heads, hd});
-  if (config_.apply_cross_rope) q = rope_rotate_half(ex, q, *cos, *sin);
+  if (config_.apply_cross_rope)
+    q = rope_rotate_half(ex, q, cos->narrow(0, first, L), sin->narrow(0, first, L));
   const Tensor o = attention(ex, q, kv.k, kv.v).reshape({1, L, dim});
   q = Tensor();  // released before the projection's F32 result is made
   return linear(ex, o, ow, &ob);
@@ -145,16 +146,6 @@ void DualTowerBridge::apply(Exec& ex, int64_t layer, Tensor& visual, Tensor& aud
              ErrorKind::kShape, "bridge: RoPE tables ", r.video_cos.describe(), " / ",
              r.audio_cos.describe(), " do not fit ", visual.size(1), " video and ", audio.size(1),
              " audio tokens");
-  // A chunk's rows of the cos/sin tables (none without RoPE).
-  struct Rows {
-    Tensor cos, sin;
-    Rows(bool rope, const Tensor& c, const Tensor& s, int64_t first, int64_t n) {
-      if (rope) {
-        cos = c.narrow(0, first, n);
-        sin = s.narrow(0, first, n);
-      }
-    }
-  };
   // Both directions read the pre-update states. Video to audio first: its keys and values over
   // the video tokens (at the audio tower's width: 0.54 GB each in BF16 at 720p) are gone before
   // the video is updated.
@@ -162,16 +153,14 @@ void DualTowerBridge::apply(Exec& ex, int64_t layer, Tensor& visual, Tensor& aud
   {
     const KeysValues video_kv = condition_kv(ex, v2a_p, visual, &r.video_cos, &r.video_sin);
     v2a = gather_row_chunks(ex, audio.size(1), chunk_tokens_, [&](int64_t first, int64_t n) {
-      const Rows t(rope, r.audio_cos, r.audio_sin, first, n);
-      return std::vector<Tensor>{
-          attend(ex, v2a_p, audio.narrow(1, first, n), video_kv, &t.cos, &t.sin)};
+      return std::vector<Tensor>{attend(ex, v2a_p, audio.narrow(1, first, n), first, video_kv,
+                                        &r.audio_cos, &r.audio_sin)};
     })[0];
   }
   const KeysValues audio_kv = condition_kv(ex, a2v_p, audio, &r.audio_cos, &r.audio_sin);
   // condition_scale 1.0: the state plus the conditioner's output.
-  update_row_chunks(ex, visual, chunk_tokens_, [&](const Tensor& x, int64_t first, int64_t n) {
-    const Rows t(rope, r.video_cos, r.video_sin, first, n);
-    return add(ex, x, attend(ex, a2v_p, x, audio_kv, &t.cos, &t.sin));
+  update_row_chunks(ex, visual, chunk_tokens_, [&](const Tensor& x, int64_t first, int64_t) {
+    return add(ex, x, attend(ex, a2v_p, x, first, audio_kv, &r.video_cos, &r.video_sin));
   });
   audio = add(ex, audio, v2a);
 }

@@ -48,10 +48,10 @@ class DualTowerBridge {
   // A conditioner's keys (normed, rotated) and values from the condition y (normalised first).
   KeysValues condition_kv(Exec& ex, const std::string& prefix, const Tensor& y, const Tensor* cos,
                           const Tensor* sin) const;
-  // The conditioner's output for tokens x (their queries from x as it is) attending kv; cos/sin:
-  // x's rows of the tables.
-  Tensor attend(Exec& ex, const std::string& prefix, const Tensor& x, const KeysValues& kv,
-                const Tensor* cos, const Tensor* sin) const;
+  // The conditioner's output for tokens x (their queries from x as it is) attending kv; x are
+  // the rows from `first` on of the cos/sin tables' tokens.
+  Tensor attend(Exec& ex, const std::string& prefix, const Tensor& x, int64_t first,
+                const KeysValues& kv, const Tensor* cos, const Tensor* sin) const;
 
   Rope make_aligned_rope(int64_t video_frames, int64_t tokens_per_frame, int64_t audio_tokens,
                          double video_fps) const;

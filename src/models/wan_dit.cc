@@ -219,7 +219,8 @@ void WanDit::block(Exec& ex, int64_t i, State& s) const {
 // At 720p (176,400 tokens, dim 5,120) the F32 residual stream takes 3.6 GB and each BF16
 // activation of its size 1.8 GB. In chunks, the self-attention holds the stream, all keys and
 // values, and one chunk's temporaries; the normalised tokens are made twice per chunk (once for
-// its keys and values, once for its queries) rather than held whole.
+// its keys and values, once for its queries) rather than held whole. In one chunk they are
+// made once, as a single pass makes them.
 void WanDit::self_attention_update(Exec& ex, const std::string& b, State& s, const Tensor& shift,
                                    const Tensor& scale, const Tensor& gate) const {
   const float eps = static_cast<float>(config_.eps);
@@ -227,16 +228,19 @@ void WanDit::self_attention_update(Exec& ex, const std::string& b, State& s, con
   const int64_t L = s.x.size(1);
   MOVA_CHECK(s.rope.positions == L, ErrorKind::kShape, "DiT self-attention: RoPE table of ",
              s.rope.positions, " positions for ", L, " tokens");
+  const bool one_chunk = L <= chunk_tokens_;
+  Tensor whole_h;  // one chunk: the normalised tokens, kept for the queries
   std::vector<Tensor> kv = gather_row_chunks(ex, L, chunk_tokens_, [&](int64_t first, int64_t n) {
     const Tensor h = layer_norm_modulate(ex, s.x.narrow(1, first, n), shift, scale, eps);
     const RopeAngles rope = s.rope.rows(first, n);
     KeysValues rows = project_kv(ex, p, h, &rope);
+    if (one_chunk) whole_h = h;
     return std::vector<Tensor>{std::move(rows.k), std::move(rows.v)};
   });
   KeysValues keys_values{std::move(kv[0]), std::move(kv[1])};
   kv.clear();
   update_row_chunks(ex, s.x, chunk_tokens_, [&](const Tensor& x, int64_t first, int64_t n) {
-    Tensor h = layer_norm_modulate(ex, x, shift, scale, eps);
+    Tensor h = one_chunk ? std::move(whole_h) : layer_norm_modulate(ex, x, shift, scale, eps);
     const RopeAngles rope = s.rope.rows(first, n);
     // The last chunk hands the keys and values over, so they go before its projection.
     KeysValues chunk_kv = first + n == L ? std::move(keys_values) : keys_values;
