@@ -12,11 +12,6 @@ void check_rows(const Tensor& t, int64_t n, const char* what) {
              t.describe(), " is not [1, ", n, ", ...]");
 }
 
-Tensor empty_on(Exec& ex, const Shape& shape, DType dtype, Device device) {
-  return device.is_cpu() ? Tensor::empty(shape, dtype, &ex.buffers())
-                         : Tensor::empty(shape, dtype, device);
-}
-
 // Chunks of near-equal size, none above `chunk`: 43,120 tokens in chunks of at most 9,709 are
 // five of 8,624, not four full ones and a fifth of 4,284 that would leave most of a GPU idle.
 template <class F>
@@ -44,7 +39,7 @@ std::vector<Tensor> gather_row_chunks(
         check_rows(t, n, "gather_row_chunks");
         Shape shape = t.shape();
         shape[1] = L;
-        out.push_back(empty_on(ex, shape, t.dtype(), t.device()));
+        out.push_back(t.empty_here(shape, t.dtype(), &ex.buffers()));
       }
     }
     MOVA_CHECK(got.size() == out.size(), ErrorKind::kInternal, "gather_row_chunks: ", got.size(),

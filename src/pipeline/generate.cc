@@ -288,7 +288,7 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
     try {
       return decode(nullptr);
     } catch (const Error& e) {
-      if (e.kind() != ErrorKind::kOutOfMemory || is_host_out_of_memory(e)) throw;
+      if (!is_device_out_of_memory(e)) throw;
       MOVA_LOG_WARN(r.vae_device.str(), " ran out of memory decoding whole frames (", e.what(),
                     "); decoding in tiles instead, as --vae-tiling does");
     }

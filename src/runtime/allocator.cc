@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <iterator>
 #include <new>
-#include <string_view>
 #include <vector>
 
 #include "runtime/error.h"
@@ -21,8 +20,9 @@ void* aligned_malloc_or_null(size_t bytes) {
 
 void* aligned_malloc(size_t bytes) {
   void* p = aligned_malloc_or_null(bytes);
-  MOVA_CHECK(p != nullptr, ErrorKind::kOutOfMemory, "out of host memory allocating ", bytes,
-             " bytes");
+  if (p == nullptr)
+    throw OutOfMemoryError(/*on_host=*/true,
+                           str_cat("out of host memory allocating ", bytes, " bytes"));
   return p;
 }
 }  // namespace
@@ -118,8 +118,9 @@ std::shared_ptr<void> BufferPool::allocate(size_t bytes) {
     auto& st = state_->stats;
     if (!p) {
       st.in_use -= cls;
-      fail(ErrorKind::kOutOfMemory, "out of ", state_->raw.name, " memory allocating ", cls,
-           " bytes (", st.in_use, " bytes in use)");
+      throw OutOfMemoryError(state_->raw.device.is_cpu(),
+                             str_cat("out of ", state_->raw.name, " memory allocating ", cls,
+                                     " bytes (", st.in_use, " bytes in use)"));
     }
     // The peaks count what was held at once: only once the buffer exists, and after whatever
     // the reclaimers gave back to make room for it.
@@ -201,11 +202,6 @@ Device BufferPool::device() const {
 
 std::shared_ptr<void> allocate_aligned(size_t bytes) {
   return std::shared_ptr<void>(aligned_malloc(bytes), [](void* p) { std::free(p); });
-}
-
-bool is_host_out_of_memory(const Error& e) {
-  return e.kind() == ErrorKind::kOutOfMemory &&
-         std::string_view(e.what()).starts_with("out of host memory");
 }
 
 }  // namespace mova

@@ -79,8 +79,4 @@ class BufferPool {
 // A plain aligned allocation outside any pool.
 std::shared_ptr<void> allocate_aligned(size_t bytes);
 
-// Whether `e` says host memory ran out (this file's allocators and the host pool; a device's
-// pool names its device instead), as opposed to a GPU's.
-bool is_host_out_of_memory(const Error& e);
-
 }  // namespace mova

@@ -24,4 +24,9 @@ const char* error_kind_name(ErrorKind kind) {
   return "error";
 }
 
+bool is_device_out_of_memory(const Error& e) {
+  const auto* oom = dynamic_cast<const OutOfMemoryError*>(&e);
+  return oom != nullptr && !oom->on_host();
+}
+
 }  // namespace mova

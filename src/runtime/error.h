@@ -32,6 +32,22 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
+// Memory ran out, and whose: a caller can recover from a GPU's (decode in tiles, upload the
+// weights at their use) but not from the host's, which such a recovery needs more of.
+class OutOfMemoryError : public Error {
+ public:
+  OutOfMemoryError(bool on_host, const std::string& message)
+      : Error(ErrorKind::kOutOfMemory, message), on_host_(on_host) {}
+  bool on_host() const { return on_host_; }
+
+ private:
+  bool on_host_;
+};
+
+// Whether `e` says that a device's memory ran out (an OutOfMemoryError not on the host). An
+// out-of-memory Error that does not say where counts as the host's: no recovery is attempted.
+bool is_device_out_of_memory(const Error& e);
+
 // Concatenates any streamable values: str_cat("tensor ", name, " has ", n, " dims").
 template <typename... Args>
 std::string str_cat(Args&&... args) {

@@ -90,6 +90,8 @@ class Tensor {
   Tensor to(DType dtype, BufferPool* pool = nullptr) const;  // float dtypes only
   // A copy on `device` (*this when already there); `pool`, when given, must be on `device`.
   Tensor to(Device device, BufferPool* pool = nullptr) const;
+  // An uninitialised contiguous tensor on this tensor's device, from `pool` if it is there.
+  Tensor empty_here(const Shape& shape, DType dtype, BufferPool* pool = nullptr) const;
   // Copies src into this tensor (same shape; dtypes may differ when both are float). Either
   // may be on a device: a host/device pair is a transfer.
   void copy_from(const Tensor& src);
@@ -100,8 +102,6 @@ class Tensor {
 
  private:
   void check_host_access(size_t element_size) const;
-  // An uninitialised contiguous tensor on this tensor's device, from `pool` if it is there.
-  Tensor empty_here(const Shape& shape, DType dtype, BufferPool* pool) const;
   int wrap_dim(int d, int rank) const;
 
   std::shared_ptr<void> holder_;

@@ -60,6 +60,7 @@ TEST(CudaDeviceMemory, OutOfMemoryNamesTheDevice) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kOutOfMemory);
     EXPECT_NE(std::string(e.what()).find("out of cuda:0 memory"), std::string::npos) << e.what();
+    EXPECT_TRUE(is_device_out_of_memory(e));
   }
   auto small = pool.allocate(4096);  // the device is still usable
   EXPECT_NE(small.get(), nullptr);

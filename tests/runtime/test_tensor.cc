@@ -219,6 +219,7 @@ TEST(BufferPool, OutOfMemoryFreesTheCacheThenNamesTheAllocator) {
     EXPECT_EQ(e.kind(), ErrorKind::kOutOfMemory);
     EXPECT_NE(std::string(e.what()).find("out of test-device memory"), std::string::npos)
         << e.what();
+    EXPECT_FALSE(is_device_out_of_memory(e));  // its memory is the host's (Device::cpu())
   }
   EXPECT_EQ(budget->freed, 3);  // one evicted on the miss, the other two by the retry
   EXPECT_EQ(pool.stats().cached, 0u);
@@ -226,6 +227,25 @@ TEST(BufferPool, OutOfMemoryFreesTheCacheThenNamesTheAllocator) {
   budget->left = 1 << 20;
   auto e = pool.allocate(2048);  // usable again once memory is back
   EXPECT_EQ(pool.stats().in_use, 2048u);
+}
+
+// Generate decodes in tiles when a GPU runs out of memory, and must not when the host does:
+// the error says which, by the pool's device rather than by its wording.
+TEST(BufferPool, OutOfMemorySaysWhetherADeviceRanOut) {
+  for (const Device device : {Device::cpu(), Device::cuda(7)}) {
+    BufferPool pool(RawAllocator{"host", device, [](size_t) -> void* { return nullptr; },
+                                 [](void* p) { std::free(p); }});
+    try {
+      auto a = pool.allocate(256);
+      FAIL() << "expected an out-of-memory error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kOutOfMemory);
+      EXPECT_EQ(is_device_out_of_memory(e), !device.is_cpu()) << device.str();
+    }
+  }
+  // Out of memory that does not say where is taken as the host's.
+  EXPECT_FALSE(is_device_out_of_memory(Error(ErrorKind::kOutOfMemory, "out of cuda:0 memory")));
+  EXPECT_TRUE(is_device_out_of_memory(OutOfMemoryError(/*on_host=*/false, "cuda:0")));
 }
 
 TEST(BufferPool, BufferOutlivesPool) {

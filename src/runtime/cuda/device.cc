@@ -7,15 +7,18 @@
 namespace mova::cuda {
 
 void fail_cuda(cudaError_t status, const char* call, const char* file, int line) {
-  fail(status == cudaErrorMemoryAllocation ? ErrorKind::kOutOfMemory : ErrorKind::kInternal,
-       "CUDA error ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ") in ", call,
-       " at ", file, ":", line);
+  std::string message = str_cat("CUDA error ", cudaGetErrorName(status), " (",
+                                cudaGetErrorString(status), ") in ", call, " at ", file, ":", line);
+  if (status == cudaErrorMemoryAllocation) throw OutOfMemoryError(/*on_host=*/false, message);
+  throw Error(ErrorKind::kInternal, message);
 }
 
 void fail_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
-  fail(status == CUBLAS_STATUS_ALLOC_FAILED ? ErrorKind::kOutOfMemory : ErrorKind::kInternal,
-       "cuBLAS error ", cublasLtGetStatusName(status), " (", cublasLtGetStatusString(status),
-       ") in ", call, " at ", file, ":", line);
+  std::string message =
+      str_cat("cuBLAS error ", cublasLtGetStatusName(status), " (", cublasLtGetStatusString(status),
+              ") in ", call, " at ", file, ":", line);
+  if (status == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemoryError(/*on_host=*/false, message);
+  throw Error(ErrorKind::kInternal, message);
 }
 
 int device_count() {
