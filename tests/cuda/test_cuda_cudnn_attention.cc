@@ -5,12 +5,15 @@
 // without cuDNN these skip, saying what the loader found; on the CUDA emulator they run its
 // cuDNN (tests/cuda_emulator/cudnn.cc).
 #include <cmath>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "attention_problem.h"
 #include "cuda/cuda_test_util.h"
 #include "runtime/cuda/cudnn_attention.h"
 #include "runtime/cuda/cudnn_library.h"
+#include "runtime/log.h"
 
 namespace mova {
 namespace {
@@ -66,7 +69,7 @@ TEST(CudnnAttention, MatchesCpuOnTheSameRoundedInputs) {
   if (!attention.available())
     GTEST_SKIP() << "cuDNN: " << cuda::cudnn_description()
                  << " (set LD_LIBRARY_PATH or MOVA_CUDNN to its libcudnn.so.9)";
-  const AttentionProblem cases[] = {problem(1, 1, 1, 1, 64), problem(2, 37, 45, 3, 64),
+  const AttentionProblem cases[] = {problem(1, 1, 9, 1, 64), problem(2, 37, 45, 3, 64),
                                     problem(1, 100, 77, 2, 128), problem(2, 16, 32, 2, 128),
                                     problem(1, 250, 513, 1, 128)};
   uint32_t seed = 70;
@@ -94,7 +97,7 @@ TEST(CudnnAttention, MatchesCpuOnTheSameRoundedInputs) {
 // enqueued nothing (the caller's kernel runs it), and a failed shape is not tried again.
 TEST(CudnnAttention, DeclinedOrFailingShapesReturnFalse) {
   AttentionProblem c = problem(1, 20, 30, 2, 64);
-  for (const char* how : {"decline", "fail-execute"}) {
+  for (const char* how : {"decline", "filter", "prerequisite", "fail-execute"}) {
     cuda::CudnnAttention attention(0);
     ASSERT_TRUE(attention.available());
     c.fill(40);
@@ -110,6 +113,45 @@ TEST(CudnnAttention, DeclinedOrFailingShapesReturnFalse) {
   c.fill(41);
   test::DeviceScratch d;
   EXPECT_TRUE(fresh.run(upload(c, d, false, 0.0f).args));
+}
+
+// A shape cuDNN declines is logged at info level: the own kernel runs it, nothing is wrong. A
+// library that cannot run any engine here (no libcuda, no NVRTC: the heuristic returns none of
+// what it counted, or the plan names a missing prerequisite) declines every shape, so it is a
+// warning, and it carries cuDNN's own message.
+TEST(CudnnAttention, MissingPrerequisitesAreWarningsWithCudnnsMessage) {
+  struct Case {
+    const char* how;
+    LogLevel level;
+    std::vector<std::string> words;
+  };
+  const Case cases[] = {
+      {"decline", LogLevel::kInfo, {"has no fused attention", "it offered no engine"}},
+      {"filter", LogLevel::kWarn, {"failed to plan", "counted 1 engine", "returned none"}},
+      {"prerequisite",
+       LogLevel::kWarn,
+       {"failed to plan", "PREREQUISITE_MISSING", "run-time compiler is missing"}}};
+  AttentionProblem c = problem(1, 20, 30, 2, 64);
+  const LogLevel was = log_level();
+  for (const Case& tc : cases) {
+    std::vector<std::pair<LogLevel, std::string>> logged;
+    set_log_level(LogLevel::kInfo);
+    set_log_sink([&](LogLevel level, const std::string& m) { logged.emplace_back(level, m); });
+    cuda::CudnnAttention attention(0);
+    c.fill(42);
+    test::DeviceScratch d;
+    const Operands o = upload(c, d, false, 0.0f);
+    setenv("MOVA_CUDA_EMULATOR_CUDNN", tc.how, 1);
+    EXPECT_FALSE(attention.run(o.args)) << tc.how;
+    unsetenv("MOVA_CUDA_EMULATOR_CUDNN");
+    set_log_sink({});
+    set_log_level(was);
+    ASSERT_EQ(logged.size(), 1u) << tc.how;
+    EXPECT_EQ(logged[0].first, tc.level) << tc.how << ": " << logged[0].second;
+    for (const std::string& w : tc.words)
+      EXPECT_NE(logged[0].second.find(w), std::string::npos)
+          << tc.how << ": no '" << w << "' in: " << logged[0].second;
+  }
 }
 #endif
 
@@ -141,6 +183,7 @@ TEST(CudnnAttention, TakesOnlyPlainAlignedBf16Problems) {
   declined("v heads 4 elements apart", [](cuda::AttentionArgs& a) { a.v_strides.head = 68; });
   declined("out 2 bytes past alignment", [](cuda::AttentionArgs& a) { a.out = buffer + 1; });
   declined("no keys", [](cuda::AttentionArgs& a) { a.kv_len = 0; });
+  declined("one query, one key", [](cuda::AttentionArgs& a) { a.q_len = a.kv_len = 1; });
 }
 
 }  // namespace

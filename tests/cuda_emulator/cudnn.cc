@@ -7,12 +7,14 @@
 #include <cuda_bf16.h>
 #include <cudnn_graph.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "emulator.h"
@@ -25,12 +27,17 @@ using namespace mova::cuda_emulator;
 
 namespace {
 
-// MOVA_CUDA_EMULATOR_CUDNN=decline: the heuristic offers no engine; =fail-execute: executing
-// fails. For the tests of the callers' fallbacks; read at each call.
+// MOVA_CUDA_EMULATOR_CUDNN=decline: the heuristic offers no engine; =filter: it counts one
+// engine and then returns none, as the real library does when what an engine needs is missing
+// (libcuda, NVRTC); =prerequisite: finalizing the plan fails with RUNTIME_PREREQUISITE_MISSING
+// and a message for cudnnGetLastErrorString; =fail-execute: executing fails. For the tests of
+// the callers' fallbacks and messages; read at each call.
 bool misbehave(const char* how) {
   const char* v = std::getenv("MOVA_CUDA_EMULATOR_CUDNN");
   return v && std::strcmp(v, how) == 0;
 }
+
+thread_local std::string last_error_text;  // for cudnnGetLastErrorString
 
 constexpr uint64_t kMagic = 0x63756e6e646573ULL;  // marks a live descriptor of this emulator
 constexpr int64_t kPlanWorkspaceBytes = 4096;     // so the caller must hand a workspace in
@@ -252,6 +259,10 @@ cudnnStatus_t finalize(Descriptor& x) {
       if (!config) return CUDNN_STATUS_BAD_PARAM;
       x.graph = config->graph;
       one(x, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, x.handle);
+      if (misbehave("prerequisite")) {
+        last_error_text = "emulated: the engine's run-time compiler is missing";
+        return CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING;
+      }
       return CUDNN_STATUS_SUCCESS;
     }
     case CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR: {
@@ -364,10 +375,30 @@ const char* cudnnGetErrorString(cudnnStatus_t status) {
       return "CUDNN_STATUS_NOT_SUPPORTED_DATA_TYPE";
     case CUDNN_STATUS_NOT_SUPPORTED_LAYOUT:
       return "CUDNN_STATUS_NOT_SUPPORTED_LAYOUT";
+    case CUDNN_STATUS_NOT_SUPPORTED_GRAPH_PATTERN:
+      return "CUDNN_STATUS_NOT_SUPPORTED_GRAPH_PATTERN";
+    case CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER:
+      return "CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER";
+    case CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART:
+      return "CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART";
+    case CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH:
+      return "CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH";
+    case CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING:
+      return "CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING";
+    case CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE:
+      return "CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE";
     case CUDNN_STATUS_EXECUTION_FAILED:
       return "CUDNN_STATUS_EXECUTION_FAILED";
   }
   return "CUDNN_STATUS_UNKNOWN";
+}
+
+void cudnnGetLastErrorString(char* message, size_t max_size) {
+  if (!message || max_size == 0) return;
+  const size_t n = std::min(max_size - 1, last_error_text.size());
+  std::memcpy(message, last_error_text.data(), n);
+  message[n] = '\0';
+  last_error_text.clear();
 }
 
 cudnnStatus_t cudnnCreate(cudnnHandle_t* handle) {
@@ -464,6 +495,10 @@ cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t descriptor,
       type == CUDNN_TYPE_BACKEND_DESCRIPTOR) {
     if (count) *count = misbehave("decline") ? 0 : 1;  // one engine: this emulator's
     if (requested < 1 || misbehave("decline")) return CUDNN_STATUS_SUCCESS;
+    if (misbehave("filter")) {
+      if (count) *count = 0;
+      return CUDNN_STATUS_SUCCESS;
+    }
     Descriptor* config = live(static_cast<cudnnBackendDescriptor_t*>(elements)[0]);
     if (!config || config->type != CUDNN_BACKEND_ENGINECFG_DESCRIPTOR) {
       say("cudnnBackendGetAttribute: heuristic results go into created engine configs");

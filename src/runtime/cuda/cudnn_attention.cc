@@ -82,10 +82,20 @@ class Builder {
   Builder(const CudnnApi& api, Descriptors& owned) : api_(api), owned_(owned) {}
 
   bool ok() const { return status_ == CUDNN_STATUS_SUCCESS; }
-  // cuDNN's NOT_SUPPORTED category (3000-3999): the library declines the problem.
-  bool declined() const { return status_ >= 3000 && status_ < 4000; }
+  // cuDNN's NOT_SUPPORTED category (3000-3999): the library declines the problem. Not when what
+  // is missing is the library's own ground (3005-3009: driver, runtime, architecture, NVRTC or
+  // libcuda, a sub-library): that declines every shape, and a user should hear of it.
+  bool declined() const { return declines(status_); }
+  static bool declines(cudnnStatus_t s) {
+    return s >= 3000 && s < 4000 &&
+           !(s >= CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER &&
+             s <= CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE);
+  }
   std::string failure() const {
-    return str_cat(failed_, ": ", api_.error_string(status_), " (", static_cast<int>(status_), ")");
+    std::string text =
+        str_cat(failed_, ": ", api_.error_string(status_), " (", static_cast<int>(status_), ")");
+    if (!detail_.empty()) text += str_cat(": ", detail_);
+    return text;
   }
 
   cudnnBackendDescriptor_t make(cudnnBackendDescriptorType_t type, const char* what) {
@@ -105,8 +115,24 @@ class Builder {
     if (ok()) check(api_.finalize(d), what);
   }
   bool check(cudnnStatus_t status, const char* what) {
-    if (status != CUDNN_STATUS_SUCCESS && ok()) status_ = status, failed_ = what;
+    if (status != CUDNN_STATUS_SUCCESS && ok()) {
+      status_ = status, failed_ = what;
+      detail_ = last_error();
+    }
     return status == CUDNN_STATUS_SUCCESS;
+  }
+  // A failure cuDNN reports by its results rather than by a status: its own text instead.
+  void fail(cudnnStatus_t status, const char* what, std::string detail) {
+    if (ok()) status_ = status, failed_ = what, detail_ = std::move(detail);
+  }
+  // cuDNN's message for its latest error on this thread, which says more than the status
+  // (what is missing, which constraint the shape broke); empty if there is none.
+  std::string last_error() const {
+    if (!api_.last_error) return "";
+    std::array<char, 512> text{};
+    api_.last_error(text.data(), text.size());
+    text.back() = '\0';
+    return text.data();
   }
 
   // A 4-d tensor [B, H, L, D] (by its strides, in elements) or a scalar passed by value.
@@ -131,6 +157,7 @@ class Builder {
   Descriptors& owned_;
   cudnnStatus_t status_ = CUDNN_STATUS_SUCCESS;
   const char* failed_ = "";
+  std::string detail_;
 };
 
 // The graph (one SDPA forward operation), the heuristic's engine configurations, and the first
@@ -181,13 +208,27 @@ std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const
     b.check(api.get_attribute(heuristic, CUDNN_ATTR_ENGINEHEUR_RESULTS,
                               CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr),
             "the heuristic's result count");
+  const int64_t counted = count;
   std::vector<cudnnBackendDescriptor_t> configs(static_cast<size_t>(std::max<int64_t>(count, 0)));
   for (auto& c : configs) c = b.make(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, "an engine config");
   if (b.ok() && count > 0)
     b.check(api.get_attribute(heuristic, CUDNN_ATTR_ENGINEHEUR_RESULTS,
                               CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &count, configs.data()),
             "the heuristic's results");
-  cudnnStatus_t last = CUDNN_STATUS_NOT_SUPPORTED;
+  if (b.ok() && counted == 0)
+    b.fail(CUDNN_STATUS_NOT_SUPPORTED, "the heuristic", "it offered no engine");
+  // The heuristic counts its engines before it drops those that cannot run here (no libcuda,
+  // no NVRTC for the run-time compiled ones): none left of a nonzero count is not a decline.
+  if (b.ok() && counted > 0 && count <= 0)
+    b.fail(CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING, "the heuristic",
+           str_cat("it counted ", counted, " engine configurations and returned none (",
+                   b.last_error().empty() ? "a library they need may be missing" : b.last_error(),
+                   ")"));
+  // An engine that cannot take the problem: try the next. The first failure says most (the
+  // best-ranked engine's), unless a later one names something missing rather than a plain
+  // "not supported".
+  cudnnStatus_t why = CUDNN_STATUS_SUCCESS;
+  std::string why_detail;
   count = std::min<int64_t>(count, static_cast<int64_t>(configs.size()));
   for (int64_t i = 0; b.ok() && !plan->plan && i < count; ++i) {
     cudnnBackendDescriptor_t candidate =
@@ -197,10 +238,18 @@ std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const
     b.link(candidate, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, configs[i],
            "the execution plan's engine");
     if (!b.ok()) break;
-    last = api.finalize(candidate);  // an engine that cannot take the problem: try the next
-    if (last == CUDNN_STATUS_SUCCESS) plan->plan = candidate;
+    const cudnnStatus_t status = api.finalize(candidate);
+    if (status == CUDNN_STATUS_SUCCESS) {
+      plan->plan = candidate;
+    } else if (why == CUDNN_STATUS_SUCCESS ||
+               (why == CUDNN_STATUS_NOT_SUPPORTED && status != CUDNN_STATUS_NOT_SUPPORTED)) {
+      why = status;
+      why_detail = b.last_error();
+    }
   }
-  if (b.ok() && !plan->plan) b.check(last, "every engine the heuristic offered");
+  if (b.ok() && !plan->plan)
+    b.fail(why, "every engine the heuristic offered",
+           why_detail.empty() ? str_cat(count, " tried") : why_detail);
   if (b.ok())
     b.check(api.get_attribute(plan->plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
                               CUDNN_TYPE_INT64, 1, &count, &plan->workspace_bytes),
@@ -279,10 +328,12 @@ bool CudnnAttention::takes(const AttentionArgs& a) {
   const auto rows_aligned = [](const HeadStrides& s) {
     return s.batch % 8 == 0 && s.pos % 8 == 0 && s.head % 8 == 0;  // 8 BF16 = 16 bytes
   };
+  // One query over one key is a known issue of cuDNN's SDPA (NVIDIA's own tests skip it).
+  const bool one_by_one = a.q_len == 1 && a.kv_len == 1;
   return a.dtype == DType::kBF16 && !a.bias && !a.key_mask && a.kernel == AttentionKernel::kAuto &&
          a.head_dim > 0 && a.head_dim <= 128 && a.head_dim % 8 == 0 && a.batch > 0 && a.heads > 0 &&
-         a.q_len > 0 && a.kv_len > 0 && aligned(a.q) && aligned(a.k) && aligned(a.v) &&
-         aligned(a.out) && rows_aligned(a.q_strides) && rows_aligned(a.k_strides) &&
+         a.q_len > 0 && a.kv_len > 0 && !one_by_one && aligned(a.q) && aligned(a.k) &&
+         aligned(a.v) && aligned(a.out) && rows_aligned(a.q_strides) && rows_aligned(a.k_strides) &&
          rows_aligned(a.v_strides);
 }
 

@@ -29,6 +29,7 @@ Loaded load_library(const std::string& /*file*/) {
            cudnnDestroy,
            cudnnSetStream,
            cudnnGetErrorString,
+           cudnnGetLastErrorString,
            cudnnBackendCreateDescriptor,
            cudnnBackendDestroyDescriptor,
            cudnnBackendSetAttribute,
@@ -41,6 +42,8 @@ Loaded load_library(const std::string& /*file*/) {
 }
 
 #else
+
+constexpr size_t kFirstVersion = 91301;  // 9.13.1
 
 template <typename Fn>
 bool bind(void* library, const char* name, Fn& fn, std::string& missing) {
@@ -66,6 +69,8 @@ Loaded load_library(const std::string& file) {
   bind(library, "cudnnDestroy", a.destroy, missing);
   bind(library, "cudnnSetStream", a.set_stream, missing);
   bind(library, "cudnnGetErrorString", a.error_string, missing);
+  std::string optional;  // only adds detail to messages
+  bind(library, "cudnnGetLastErrorString", a.last_error, optional);
   bind(library, "cudnnBackendCreateDescriptor", a.create_descriptor, missing);
   bind(library, "cudnnBackendDestroyDescriptor", a.destroy_descriptor, missing);
   bind(library, "cudnnBackendSetAttribute", a.set_attribute, missing);
@@ -77,9 +82,11 @@ Loaded load_library(const std::string& file) {
     return l;
   }
   a.version = get_version();
-  // The graph API's SDPA operation and this calling convention are cuDNN 9's.
-  if (a.version < 90000 || a.version >= 100000) {
-    l.description = str_cat("none (", file, " is cuDNN ", version_text(a.version), ", not 9.x)");
+  // The graph API's SDPA operation and this calling convention are cuDNN 9's. The operation
+  // appeared in 9.13.0, but NVIDIA's own frontend uses it only from 9.13.1 on.
+  if (a.version < kFirstVersion || a.version >= 100000) {
+    l.description = str_cat("none (", file, " is cuDNN ", version_text(a.version),
+                            "; fused attention needs 9.x from ", version_text(kFirstVersion), ")");
     return l;
   }
   l.ok = true;

@@ -19,6 +19,8 @@ struct CudnnApi {
   decltype(&cudnnDestroy) destroy = nullptr;
   decltype(&cudnnSetStream) set_stream = nullptr;
   decltype(&cudnnGetErrorString) error_string = nullptr;
+  // The library's message for the latest error on this thread (cuDNN 9); null if it has none.
+  decltype(&cudnnGetLastErrorString) last_error = nullptr;
   decltype(&cudnnBackendCreateDescriptor) create_descriptor = nullptr;
   decltype(&cudnnBackendDestroyDescriptor) destroy_descriptor = nullptr;
   decltype(&cudnnBackendSetAttribute) set_attribute = nullptr;

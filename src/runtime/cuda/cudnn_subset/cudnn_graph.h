@@ -23,9 +23,15 @@ typedef enum {
   CUDNN_STATUS_BAD_PARAM_ATTRIBUTE_TYPE = 2010,
   CUDNN_STATUS_BAD_PARAM_DESCRIPTOR_TYPE = 2012,
   CUDNN_STATUS_NOT_SUPPORTED = 3000,
+  CUDNN_STATUS_NOT_SUPPORTED_GRAPH_PATTERN = 3001,
   CUDNN_STATUS_NOT_SUPPORTED_SHAPE = 3002,
   CUDNN_STATUS_NOT_SUPPORTED_DATA_TYPE = 3003,
   CUDNN_STATUS_NOT_SUPPORTED_LAYOUT = 3004,
+  CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER = 3005,
+  CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART = 3006,
+  CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH = 3007,
+  CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING = 3008,
+  CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE = 3009,
   CUDNN_STATUS_EXECUTION_FAILED = 5000,
 } cudnnStatus_t;
 
@@ -92,6 +98,7 @@ typedef enum { CUDNN_HEUR_MODE_INSTANT = 0, CUDNN_HEUR_MODE_A = 3 } cudnnBackend
 extern "C" {
 size_t cudnnGetVersion(void);
 const char* cudnnGetErrorString(cudnnStatus_t status);
+void cudnnGetLastErrorString(char* message, size_t max_size);
 cudnnStatus_t cudnnCreate(cudnnHandle_t* handle);
 cudnnStatus_t cudnnDestroy(cudnnHandle_t handle);
 cudnnStatus_t cudnnSetStream(cudnnHandle_t handle, cudaStream_t stream);
