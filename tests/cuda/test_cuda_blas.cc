@@ -117,6 +117,34 @@ TEST(CudaBlas, ReusedPlansReadEachCallsOperandsAndBias) {
   EXPECT_EQ(blas.cached_plans() - plans_before, 3u);
 }
 
+// cuBLASLt's heuristic takes the bias pointer's alignment from its value (cublasLt.h,
+// CUBLASLT_MATMUL_DESC_BIAS_POINTER), so a bias less aligned than the one a plan was made with
+// gets a plan of its own: a bias read from 4 and 8 bytes into its buffer, after one at its
+// start (the emulator refuses a bias less aligned than the heuristic saw).
+TEST(CudaBlas, BiasesOfEachAlignmentGetTheirOwnPlan) {
+  MOVA_REQUIRE_GPU();
+  cuda::Blas blas(0);
+  const Case c{24, 40, 56, false, true, true, false};
+  uint32_t seed = 600;
+  const size_t plans_before = blas.cached_plans();
+  for (const int64_t offset : {0, 1, 2, 0}) {  // in floats
+    const auto a = test::random_vector(c.m * c.k, seed++);
+    const auto b = test::random_vector(c.k * c.n, seed++);
+    const auto bias = test::random_vector(c.n + 2, seed++);
+    const auto c0 = test::random_vector(c.m * c.n, seed++);
+    test::DeviceScratch d;
+    const auto* on_device = static_cast<const float*>(d.upload(bias));
+    const cuda::DeviceGemm g =
+        device_gemm(c, d.upload(a), d.upload(b), d.upload(c0), on_device + offset, DType::kF32);
+    blas.gemm(g);
+    const std::vector<float> used(bias.begin() + offset, bias.begin() + offset + c.n);
+    EXPECT_LE(test::max_rel_error(d.download<float>(g.c, c.m * c.n), cpu_gemm(c, a, b, used, c0)),
+              1e-5)
+        << "bias " << offset * 4 << " bytes into its buffer";
+  }
+  EXPECT_EQ(blas.cached_plans() - plans_before, 3u);  // 256-, 4- and 8-byte aligned biases
+}
+
 TEST(CudaBlas, RejectsUnsupportedDtypesByName) {
   MOVA_REQUIRE_GPU();
   cuda::Blas blas(0);

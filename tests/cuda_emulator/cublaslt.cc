@@ -109,6 +109,14 @@ cublasStatus_t check_problem(const cublasLtMatmulDescOpaque_t& d,
 
 // An operand must be device memory of the handle's device, wholly inside one allocation, and
 // as aligned as the algorithm was promised.
+// The largest power of two up to 256 that divides the address; 256 for null.
+uint32_t address_alignment(const void* p) {
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  uint32_t a = 256;
+  while (a > 1 && address % a != 0) a /= 2;
+  return a;
+}
+
 bool operand_ok(const char* name, const void* p, size_t bytes, uint32_t alignment, int device) {
   const auto a = find_allocation(p, bytes);
   if (!a) {
@@ -283,6 +291,9 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t handle, cublasLtM
   results[0] = {};
   results[0].algo.data[0] = kAlgoMagic;
   for (int i = 0; i < 4; ++i) results[0].algo.data[1 + i] = pref->align[i];
+  // cublasLt.h, CUBLASLT_MATMUL_DESC_BIAS_POINTER: the heuristic reads the bias pointer's value
+  // for the alignment the algorithm may expect of it (a null one promises any).
+  results[0].algo.data[5] = address_alignment(desc->bias);
   results[0].state = CUBLAS_STATUS_SUCCESS;
   results[0].wavesCount = 1.0f;
   *returned = 1;
@@ -313,7 +324,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
       !operand_ok("B", b, span_bytes(*b_layout), align(1), device) ||
       (beta != 0.0f && !operand_ok("C", c, span_bytes(*c_layout), align(2), device)) ||
       !operand_ok("D", d, span_bytes(*d_layout), align(3), device) ||
-      (bias && !operand_ok("the bias", desc->bias, m * element_size(bias_type), 1, device)) ||
+      (bias && !operand_ok("the bias", desc->bias, m * element_size(bias_type),
+                           static_cast<uint32_t>(algo->data[5]), device)) ||
       (workspace_bytes > 0 && !operand_ok("the workspace", workspace, workspace_bytes, 1, device)))
     return CUBLAS_STATUS_INVALID_VALUE;
   if (memory_only()) return CUBLAS_STATUS_SUCCESS;

@@ -64,7 +64,7 @@ struct PlanKey {
   int64_t m, n, k, lda, ldb, ldc;
   bool trans_a, trans_b, bias;
   DType ab_dtype, c_dtype;
-  uint32_t align_a, align_b, align_c;
+  uint32_t align_a, align_b, align_c, align_bias;  // align_bias: 0 without a bias
 
   bool operator==(const PlanKey&) const = default;
 };
@@ -76,6 +76,7 @@ struct PlanKeyHash {
     hash_mix(h, (uint64_t{p.trans_a} << 2) | (uint64_t{p.trans_b} << 1) | uint64_t{p.bias});
     hash_mix(h, (static_cast<uint64_t>(p.ab_dtype) << 8) | static_cast<uint64_t>(p.c_dtype));
     hash_mix(h, (uint64_t{p.align_a} << 32) | (uint64_t{p.align_b} << 16) | p.align_c);
+    hash_mix(h, p.align_bias);
     return h;
   }
 };
@@ -92,7 +93,9 @@ struct Plan {
 // Plans kept at most; a run uses a few hundred shapes, so this only bounds pathological use.
 constexpr size_t kMaxPlans = 4096;
 
-std::unique_ptr<Plan> make_plan(cublasLtHandle_t handle, const PlanKey& key) {
+// `bias`: the first call's, of the key's alignment (cublasLt.h: the heuristic reads the bias
+// pointer's value for the alignment to expect of it).
+std::unique_ptr<Plan> make_plan(cublasLtHandle_t handle, const PlanKey& key, const void* bias) {
   auto plan = std::make_unique<Plan>();
   const cudaDataType_t ab = cuda_type(key.ab_dtype, "A/B");
   const cudaDataType_t ct = cuda_type(key.c_dtype, "C");
@@ -113,6 +116,8 @@ std::unique_ptr<Plan> make_plan(cublasLtHandle_t handle, const PlanKey& key) {
                                                      &epilogue, sizeof epilogue));
     MOVA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
         plan->op.h, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
+    MOVA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op.h, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                     &bias, sizeof bias));
   }
 
   // B: stored [k, n] (column-major n x k, used as is) or [n, k] (column-major k x n, transposed).
@@ -169,10 +174,10 @@ struct Blas::Impl {
     if (handle) cublasLtDestroy(handle);
   }
 
-  Plan& plan(const PlanKey& key) {
+  Plan& plan(const PlanKey& key, const void* bias) {
     const auto it = plans.find(key);
     if (it != plans.end()) return *it->second;
-    auto made = make_plan(handle, key);  // throws before the cache changes
+    auto made = make_plan(handle, key, bias);  // throws before the cache changes
     if (plans.size() >= kMaxPlans) plans.clear();
     return *plans.emplace(key, std::move(made)).first->second;
   }
@@ -208,9 +213,10 @@ void Blas::gemm(const DeviceGemm& g, cudaStream_t stream) {
                     g.c_dtype,
                     alignment_of(g.a, g.lda * ab_size),
                     alignment_of(g.b, g.ldb * ab_size),
-                    alignment_of(g.c, g.ldc * c_size)};
+                    alignment_of(g.c, g.ldc * c_size),
+                    g.bias ? alignment_of(g.bias, 0) : 0};
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  Plan& plan = impl_->plan(key);
+  Plan& plan = impl_->plan(key, g.bias);
   if (g.bias) {
     MOVA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op.h, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                      &g.bias, sizeof g.bias));
