@@ -19,6 +19,11 @@
 #                                       Cuda*:Cudnn*-CudaBackend.*: kernels and ops, not whole
 #                                       models).
 #                                       Works on Firecracker machines, not on gVisor ones
+#   scripts/gpu-run.sh lease [SECONDS]  for one device-tool call (a lease is 15 minutes with the
+#                                       machine's start): tests, bench all, step, then sanitize,
+#                                       each stopped at its share of SECONDS (default 480) so the
+#                                       call ends inside the tool's 10 minutes; each part's whole
+#                                       log and a summary go to $OUT (else /tmp/mova-gpu-logs)
 #   scripts/gpu-run.sh                  tests, bench `all`, then step
 # Finds libcublasLt.so.13 wherever that machine's CUDA or PyTorch installation keeps it, and
 # cuDNN 9 (libcudnn.so.9, loaded at run time; PyTorch's wheels carry one) likewise.
@@ -29,12 +34,16 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
   lib=$(find /usr/local /opt /usr/lib -name 'libcublasLt.so.13*' 2>/dev/null | head -n 1)
   [[ -n "$lib" ]] || { echo "libcublasLt.so.13 not found on this machine" >&2; exit 2; }
-  export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  lib_dir=$(dirname "$lib")
+  export LD_LIBRARY_PATH="$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
 if ! ldconfig -p 2>/dev/null | grep -q libcudnn.so.9; then
-  lib=$(find /usr/local /opt /usr/lib -name 'libcudnn.so.9' -print -quit 2>/dev/null || true)
+  # PyTorch's own first (its wheel's cuDNN matches its CUDA), wherever its environment lives.
+  lib=$(python3 -c 'import nvidia.cudnn as c, os; print(os.path.join(list(c.__path__)[0], "lib", "libcudnn.so.9"))' 2>/dev/null || true)
+  [[ -f "$lib" ]] || lib=$(find /usr/local /opt /usr/lib -name 'libcudnn.so.9' -print -quit 2>/dev/null || true)
   if [[ -n "$lib" ]]; then
+    echo "cuDNN: $lib"
     # Beside it, in a wheel's nvidia/ folder, the NVRTC its run-time-compiled engines need.
     dirs=$(dirname "$lib")
     nvidia=$(dirname "$(dirname "$(dirname "$lib")")")
@@ -109,11 +118,57 @@ run_step() {
     --frames 49 --height 44 --width 80 --audio 402 --device-weights-mib 512
 }
 
+# Runs "$0 PART..." as one part of a lease, stopped at CAP seconds or at what is left of the
+# lease's TOTAL, its log whole in $dir and its end on stdout (the device tool returns the last
+# 12,000 characters of stdout; the files come back whole).
+lease_part() {
+  local name=$1 cap=$2 rc=0 began=$SECONDS
+  shift 2
+  local left=$((lease_total - (SECONDS - lease_start)))
+  if ((left < 20)); then
+    echo "== $name: skipped, ${left} s of the lease left" | tee -a "$lease_dir/summary.txt"
+    return
+  fi
+  ((cap < left)) || cap=$left
+  timeout -k 10 "$cap" "$0" "$@" >"$lease_dir/$name.log" 2>&1 || rc=$?
+  local verdict="rc $rc"
+  ((rc != 124 && rc != 137)) || verdict="stopped at its ${cap} s"
+  echo "== $name: $verdict after $((SECONDS - began)) s" | tee -a "$lease_dir/summary.txt"
+  if ((rc == 0)); then
+    grep -E '^\[  (FAILED|PASSED) |ratio|"config"|peak|cuDNN' "$lease_dir/$name.log" | tail -n 40 || true
+  else
+    lease_failed=1
+    grep -E '^\[  FAILED ' "$lease_dir/$name.log" | head -n 30 || true
+    tail -n 15 "$lease_dir/$name.log"
+  fi
+}
+
+run_lease() {
+  lease_total=${1:-480}
+  [[ "$lease_total" =~ ^[0-9]+$ ]] || { echo "lease: SECONDS must be a whole number, not '$lease_total'" >&2; return 2; }
+  lease_start=$SECONDS
+  lease_failed=0
+  lease_dir=${OUT:-/tmp/mova-gpu-logs}
+  mkdir -p "$lease_dir"
+  : >"$lease_dir/summary.txt"
+  # Parity first (nothing else means much if it fails), then the speed figures, then the
+  # memory checker, which is slow and only adds to what the parity tests already showed.
+  # cuDNN's own account of anything it refuses (what is missing, which constraint a shape
+  # broke) goes to the tests' log beside mova's.
+  CUDNN_LOGLEVEL_DBG=1 CUDNN_LOGDEST_DBG=stderr lease_part tests 150 tests
+  lease_part bench 170 bench all
+  lease_part step 170 step
+  lease_part sanitize 120 sanitize
+  cat "$lease_dir/summary.txt"
+  return "$lease_failed"
+}
+
 case "${1:-}" in
   tests) shift && run_tests "$@" ;;
   bench) shift && run_bench "$@" ;;
   step) run_step ;;
   sanitize) shift && run_sanitize "$@" ;;
+  lease) shift && run_lease "$@" ;;
   "") run_tests && run_bench all && run_step ;;
-  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG] | step | sanitize [TOOL [FILTER]]]" >&2 && exit 2 ;;
+  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG] | step | sanitize [TOOL [FILTER]] | lease [SECONDS]]" >&2 && exit 2 ;;
 esac
