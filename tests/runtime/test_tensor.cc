@@ -144,6 +144,7 @@ TEST(BufferPool, ReclaimersGiveBackMemoryWhenAnAllocationFails) {
   test::CappedMemory memory(16 << 10);
   BufferPool pool(memory.allocator("capped", Device::cuda(3)));
   std::vector<Tensor> held;  // what the reclaimer could do without: 3 × 4 KiB
+  held.reserve(3);
   for (int i = 0; i < 3; ++i) held.push_back(Tensor::empty({1024}, DType::kF32, &pool));
   int calls = 0;
   std::shared_ptr<void> handle = pool.add_reclaimer([&] {
