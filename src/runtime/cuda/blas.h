@@ -44,7 +44,9 @@ class Blas {
   Blas(const Blas&) = delete;
   Blas& operator=(const Blas&) = delete;
 
-  // Enqueues the GEMM on `stream` (the legacy default stream when null).
+  // Enqueues the GEMM on `stream` (the legacy default stream when null). All GEMMs share one
+  // workspace, so they must be ordered with each other: one stream for all of them (the
+  // backend's ops all run on the legacy default stream), or a workspace per stream.
   void gemm(const DeviceGemm& g, cudaStream_t stream = nullptr);
 
   // How many distinct GEMM plans (descriptors + chosen algorithm) are cached: one per shape,
