@@ -115,22 +115,28 @@ TEST(CudnnAttention, DeclinedOrFailingShapesReturnFalse) {
   EXPECT_TRUE(fresh.run(upload(c, d, false, 0.0f).args));
 }
 
-// A shape cuDNN declines is logged at info level: the own kernel runs it, nothing is wrong. A
-// library that cannot run any engine here (no libcuda, no NVRTC: the heuristic returns none of
-// what it counted, or the plan names a missing prerequisite) declines every shape, so it is a
-// warning, and it carries cuDNN's own message.
+// A shape cuDNN declines is logged at info level: the own kernel runs it, nothing is wrong, and
+// other shapes still go to cuDNN. A library that cannot run any engine here (no libcuda, no
+// NVRTC: the heuristic returns none of what it counted, or the plan names a missing
+// prerequisite) would decline every shape: one warning, with cuDNN's own message, and cuDNN is
+// not asked again.
 TEST(CudnnAttention, MissingPrerequisitesAreWarningsWithCudnnsMessage) {
   struct Case {
     const char* how;
     LogLevel level;
     std::vector<std::string> words;
+    bool other_shapes_run;
   };
   const Case cases[] = {
-      {"decline", LogLevel::kInfo, {"has no fused attention", "it offered no engine"}},
-      {"filter", LogLevel::kWarn, {"failed to plan", "counted 1 engine", "returned none"}},
+      {"decline", LogLevel::kInfo, {"has no fused attention", "it offered no engine"}, true},
+      {"filter",
+       LogLevel::kWarn,
+       {"cannot run its engines here", "counted 1 engine", "returned none", "from now on"},
+       false},
       {"prerequisite",
        LogLevel::kWarn,
-       {"failed to plan", "PREREQUISITE_MISSING", "run-time compiler is missing"}}};
+       {"cannot run its engines here", "PREREQUISITE_MISSING", "run-time compiler is missing"},
+       false}};
   AttentionProblem c = problem(1, 20, 30, 2, 64);
   const LogLevel was = log_level();
   for (const Case& tc : cases) {
@@ -144,9 +150,14 @@ TEST(CudnnAttention, MissingPrerequisitesAreWarningsWithCudnnsMessage) {
     setenv("MOVA_CUDA_EMULATOR_CUDNN", tc.how, 1);
     EXPECT_FALSE(attention.run(o.args)) << tc.how;
     unsetenv("MOVA_CUDA_EMULATOR_CUDNN");
+    AttentionProblem other = problem(1, 24, 40, 2, 64);  // without the knob
+    other.fill(43);
+    test::DeviceScratch d2;
+    EXPECT_EQ(attention.run(upload(other, d2, false, 0.0f).args), tc.other_shapes_run) << tc.how;
     set_log_sink({});
     set_log_level(was);
-    ASSERT_EQ(logged.size(), 1u) << tc.how;
+    ASSERT_GE(logged.size(), 1u) << tc.how;  // the decline's second shape announces cuDNN
+    EXPECT_EQ(logged.size(), tc.other_shapes_run ? 2u : 1u) << tc.how;
     EXPECT_EQ(logged[0].first, tc.level) << tc.how << ": " << logged[0].second;
     for (const std::string& w : tc.words)
       EXPECT_NE(logged[0].second.find(w), std::string::npos)

@@ -72,8 +72,9 @@ struct Plan {
   Descriptors owned;
   cudnnBackendDescriptor_t plan = nullptr;
   int64_t workspace_bytes = 0;
-  std::string failure;       // empty when `plan` is usable
-  bool unsupported = false;  // the failure is cuDNN's "not supported" (a decline, not a fault)
+  std::string failure;            // empty when `plan` is usable
+  bool unsupported = false;       // the failure is cuDNN's "not supported" (a decline, not a fault)
+  bool library_unusable = false;  // the failure says no engine can run here, whatever the shape
 };
 
 // Builds descriptors while every call succeeds; the first failure is kept with what failed.
@@ -83,13 +84,17 @@ class Builder {
 
   bool ok() const { return status_ == CUDNN_STATUS_SUCCESS; }
   // cuDNN's NOT_SUPPORTED category (3000-3999): the library declines the problem. Not when what
-  // is missing is the library's own ground (3005-3009: driver, runtime, architecture, NVRTC or
-  // libcuda, a sub-library): that declines every shape, and a user should hear of it.
+  // is missing is the library's own ground (an incompatible driver or runtime, NVRTC or libcuda
+  // for its run-time compiled engines, a sub-library): that declines every shape, and a user
+  // should hear of it. (ARCH_MISMATCH, 3007, is a decline: cuDNN gives it per engine.)
   bool declined() const { return declines(status_); }
-  static bool declines(cudnnStatus_t s) {
-    return s >= 3000 && s < 4000 &&
-           !(s >= CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER &&
-             s <= CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE);
+  bool library_unusable() const { return library_missing(status_); }
+  static bool declines(cudnnStatus_t s) { return s >= 3000 && s < 4000 && !library_missing(s); }
+  static bool library_missing(cudnnStatus_t s) {
+    return s == CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER ||
+           s == CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART ||
+           s == CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING ||
+           s == CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE;
   }
   std::string failure() const {
     std::string text =
@@ -165,6 +170,7 @@ class Builder {
 std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const PlanKey& key) {
   auto plan = std::make_unique<Plan>(&api);
   Builder b(api, plan->owned);
+  b.last_error();  // drops a message left by an earlier failure, not this plan's
   const auto operand = [&](Uid uid, int64_t len, int which, const char* what) {
     const int64_t* s = &key.strides[3 * which];  // batch, pos, head
     return b.tensor(uid, CUDNN_DATA_BFLOAT16, {key.batch, key.heads, len, key.head_dim},
@@ -219,14 +225,14 @@ std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const
     b.fail(CUDNN_STATUS_NOT_SUPPORTED, "the heuristic", "it offered no engine");
   // The heuristic counts its engines before it drops those that cannot run here (no libcuda,
   // no NVRTC for the run-time compiled ones): none left of a nonzero count is not a decline.
-  if (b.ok() && counted > 0 && count <= 0)
+  if (b.ok() && counted > 0 && count <= 0) {
+    const std::string said = b.last_error();  // reading it clears it
     b.fail(CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING, "the heuristic",
            str_cat("it counted ", counted, " engine configurations and returned none (",
-                   b.last_error().empty() ? "a library they need may be missing" : b.last_error(),
-                   ")"));
+                   said.empty() ? "a library they need may be missing" : said, ")"));
+  }
   // An engine that cannot take the problem: try the next. The first failure says most (the
-  // best-ranked engine's), unless a later one names something missing rather than a plain
-  // "not supported".
+  // best-ranked engine's), unless a later one names something missing rather than a decline.
   cudnnStatus_t why = CUDNN_STATUS_SUCCESS;
   std::string why_detail;
   count = std::min<int64_t>(count, static_cast<int64_t>(configs.size()));
@@ -242,7 +248,7 @@ std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const
     if (status == CUDNN_STATUS_SUCCESS) {
       plan->plan = candidate;
     } else if (why == CUDNN_STATUS_SUCCESS ||
-               (why == CUDNN_STATUS_NOT_SUPPORTED && status != CUDNN_STATUS_NOT_SUPPORTED)) {
+               (Builder::declines(why) && !Builder::declines(status))) {
       why = status;
       why_detail = b.last_error();
     }
@@ -258,6 +264,7 @@ std::unique_ptr<Plan> make_plan(const CudnnApi& api, cudnnHandle_t handle, const
     plan->plan = nullptr;
     plan->failure = b.failure();
     plan->unsupported = b.declined();
+    plan->library_unusable = b.library_unusable();
   }
   return plan;
 }
@@ -273,7 +280,8 @@ struct CudnnAttention::Impl {
   std::shared_ptr<void> workspace;
   int64_t workspace_bytes = 0;
   bool announced = false;
-  std::mutex mutex;  // plans, workspace, and the handle's stream from lookup to enqueue
+  bool unusable = false;  // a plan found that no engine can run here: cuDNN is not asked again
+  std::mutex mutex;       // plans, workspace, and the handle's stream from lookup to enqueue
   std::unordered_map<PlanKey, std::unique_ptr<Plan>, PlanKeyHash> plans;
 
   Impl(int d, BufferPool* workspaces)
@@ -302,7 +310,12 @@ struct CudnnAttention::Impl {
     const auto it = plans.find(key);
     if (it != plans.end()) return *it->second;
     auto made = make_plan(*api, handle, key);
-    if (!made->failure.empty() && made->unsupported)
+    if (made->library_unusable) {
+      unusable = true;
+      MOVA_LOG_WARN("cuda:", device, ": ", cudnn_description(), " cannot run its engines here (",
+                    made->failure, "; planning ", shape_text(key),
+                    "): attention runs on mova's own kernels from now on");
+    } else if (!made->failure.empty() && made->unsupported)
       MOVA_LOG_INFO("cuda:", device, ": ", cudnn_description(), " has no fused attention for ",
                     shape_text(key), " (", made->failure, "): mova's own kernel runs it");
     else if (!made->failure.empty())  // not a decline: a fault in the graph or the library
@@ -357,6 +370,7 @@ bool CudnnAttention::run(const AttentionArgs& a, cudaStream_t stream) {
       {a.q_strides.batch, a.q_strides.pos, a.q_strides.head, a.k_strides.batch, a.k_strides.pos,
        a.k_strides.head, a.v_strides.batch, a.v_strides.pos, a.v_strides.head}};
   std::lock_guard<std::mutex> lock(m.mutex);
+  if (m.unusable) return false;
   Plan& plan = m.plan(key);
   if (!plan.plan) return false;
   if (plan.workspace_bytes > m.workspace_bytes) {

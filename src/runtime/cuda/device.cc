@@ -9,7 +9,12 @@ namespace mova::cuda {
 void fail_cuda(cudaError_t status, const char* call, const char* file, int line) {
   std::string message = str_cat("CUDA error ", cudaGetErrorName(status), " (",
                                 cudaGetErrorString(status), ") in ", call, " at ", file, ":", line);
-  if (status == cudaErrorMemoryAllocation) throw OutOfMemoryError(/*on_host=*/false, message);
+  if (status == cudaErrorMemoryAllocation) {
+    // Not sticky: cleared, so that a recovery (tiled decoding) does not meet it again at its
+    // first launch check.
+    cudaGetLastError();
+    throw OutOfMemoryError(/*on_host=*/false, message);
+  }
   throw Error(ErrorKind::kInternal, message);
 }
 
