@@ -21,14 +21,17 @@
 #                                       Works on Firecracker machines, not on gVisor ones
 #   scripts/gpu-run.sh lease [SECONDS]  for one device-tool call (a lease is 15 minutes with the
 #                                       machine's start): tests, bench all, step, then sanitize,
-#                                       each stopped at its share of SECONDS (default 480) so the
-#                                       call ends inside the tool's 10 minutes; each part's whole
-#                                       log and a summary go to $OUT (else /tmp/mova-gpu-logs)
+#                                       each stopped at its share of SECONDS (default 480: 25%,
+#                                       30%, 30%, 15%, plus what the parts before it left unused)
+#                                       so the call ends inside the tool's 10 minutes; each part's
+#                                       whole log and a summary go to $OUT (else /tmp/mova-gpu-logs)
 #   scripts/gpu-run.sh                  tests, bench `all`, then step
 # Finds libcublasLt.so.13 wherever that machine's CUDA or PyTorch installation keeps it, and
-# cuDNN 9 (libcudnn.so.9, loaded at run time; PyTorch's wheels carry one) likewise.
+# cuDNN 9 (libcudnn.so.9, loaded at run time): PyTorch's (its wheel's matches its CUDA), else the
+# system's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")  # the lease runs its parts through it, after the cd below
+cd "$(dirname "$self")/.."
 [[ -x .gpu/mova_cuda_tests ]] || { echo "no .gpu/: run scripts/gpu-bundle.sh first" >&2; exit 2; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
@@ -38,24 +41,26 @@ if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
   export LD_LIBRARY_PATH="$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
-if ! ldconfig -p 2>/dev/null | grep -q libcudnn.so.9; then
-  # PyTorch's own first (its wheel's cuDNN matches its CUDA), wherever its environment lives.
-  lib=$(python3 -c 'import nvidia.cudnn as c, os; print(os.path.join(list(c.__path__)[0], "lib", "libcudnn.so.9"))' 2>/dev/null || true)
-  [[ -f "$lib" ]] || lib=$(find /usr/local /opt /usr/lib -name 'libcudnn.so.9' -print -quit 2>/dev/null || true)
-  if [[ -n "$lib" ]]; then
-    echo "cuDNN: $lib"
-    # Beside it, in a wheel's nvidia/ folder, the NVRTC its run-time-compiled engines need.
-    dirs=$(dirname "$lib")
-    nvidia=$(dirname "$(dirname "$(dirname "$lib")")")
-    if [[ "$(basename "$nvidia")" == nvidia ]]; then
-      for d in "$nvidia"/*/lib; do
-        if [[ -d "$d" && "$d" != "$(dirname "$lib")" ]]; then dirs="$dirs:$d"; fi
-      done
-    fi
-    export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$dirs"
-  else
-    echo "libcudnn.so.9 not found: attention runs on mova's own kernels" >&2
+# PyTorch's own cuDNN first, wherever its environment lives, even beside a system one (which may
+# predate 9.13.1, the fused attention's floor); else the system's, else one found on disk.
+lib=$(python3 -c 'import nvidia.cudnn as c, os; print(os.path.join(list(c.__path__)[0], "lib", "libcudnn.so.9"))' 2>/dev/null || true)
+[[ -f "$lib" ]] || lib=
+if [[ -z "$lib" ]] && ! ldconfig -p 2>/dev/null | grep -q libcudnn.so.9; then
+  lib=$(find /usr/local /opt /usr/lib -name 'libcudnn.so.9' -print -quit 2>/dev/null || true)
+  [[ -n "$lib" ]] || echo "libcudnn.so.9 not found: attention runs on mova's own kernels" >&2
+fi
+if [[ -n "$lib" ]]; then
+  echo "cuDNN: $lib"
+  # Beside it, in a wheel's nvidia/ folder, the NVRTC its run-time-compiled engines need.
+  dirs=$(dirname "$lib")
+  nvidia=$(dirname "$(dirname "$(dirname "$lib")")")
+  if [[ "$(basename "$nvidia")" == nvidia ]]; then
+    for d in "$nvidia"/*/lib; do
+      if [[ -d "$d" && "$d" != "$(dirname "$lib")" ]]; then dirs="$dirs:$d"; fi
+    done
   fi
+  export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$dirs"
+  export MOVA_CUDNN="$lib"  # this file, not another the loader would find first
 fi
 
 run_tests() { .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*:Cudnn*}" --gtest_color=no; }
@@ -118,19 +123,19 @@ run_step() {
     --frames 49 --height 44 --width 80 --audio 402 --device-weights-mib 512
 }
 
-# Runs "$0 PART..." as one part of a lease, stopped at CAP seconds or at what is left of the
-# lease's TOTAL, its log whole in $dir and its end on stdout (the device tool returns the last
-# 12,000 characters of stdout; the files come back whole).
+# Runs "gpu-run.sh PART..." as one part of a lease, stopped at its SHARE (percent) of the lease's
+# seconds plus what earlier parts left unused, its whole log in $lease_dir and its end on stdout
+# (the device tool returns the last 12,000 characters of stdout; the files come back whole).
 lease_part() {
-  local name=$1 cap=$2 rc=0 began=$SECONDS
+  local name=$1 share=$2 rc=0 began=$SECONDS
   shift 2
-  local left=$((lease_total - (SECONDS - lease_start)))
-  if ((left < 20)); then
-    echo "== $name: skipped, ${left} s of the lease left" | tee -a "$lease_dir/summary.txt"
+  lease_allotted=$((lease_allotted + lease_total * share / 100))
+  local cap=$((lease_allotted - (SECONDS - lease_start)))
+  if ((cap < 20)); then
+    echo "== $name: skipped, ${cap} s of its share left" | tee -a "$lease_dir/summary.txt"
     return
   fi
-  ((cap < left)) || cap=$left
-  timeout -k 10 "$cap" "$0" "$@" >"$lease_dir/$name.log" 2>&1 || rc=$?
+  timeout -k 10 "$cap" "$self" "$@" >"$lease_dir/$name.log" 2>&1 || rc=$?
   local verdict="rc $rc"
   ((rc != 124 && rc != 137)) || verdict="stopped at its ${cap} s"
   echo "== $name: $verdict after $((SECONDS - began)) s" | tee -a "$lease_dir/summary.txt"
@@ -147,6 +152,7 @@ run_lease() {
   lease_total=${1:-480}
   [[ "$lease_total" =~ ^[0-9]+$ ]] || { echo "lease: SECONDS must be a whole number, not '$lease_total'" >&2; return 2; }
   lease_start=$SECONDS
+  lease_allotted=0
   lease_failed=0
   lease_dir=${OUT:-/tmp/mova-gpu-logs}
   mkdir -p "$lease_dir"
@@ -155,10 +161,10 @@ run_lease() {
   # memory checker, which is slow and only adds to what the parity tests already showed.
   # cuDNN's own account of anything it refuses (what is missing, which constraint a shape
   # broke) goes to the tests' log beside mova's.
-  CUDNN_LOGLEVEL_DBG=1 CUDNN_LOGDEST_DBG=stderr lease_part tests 150 tests
-  lease_part bench 170 bench all
-  lease_part step 170 step
-  lease_part sanitize 120 sanitize
+  CUDNN_LOGLEVEL_DBG=1 CUDNN_LOGDEST_DBG=stderr lease_part tests 25 tests
+  lease_part bench 30 bench all
+  lease_part step 30 step
+  lease_part sanitize 15 sanitize
   cat "$lease_dir/summary.txt"
   return "$lease_failed"
 }
