@@ -103,24 +103,39 @@ for t in map(json.loads, open("/tmp/torch_bench.jsonl")):
 PY
 }
 
+# Runs one bench_joint_step with ARGS, and where nvidia-smi answers, the most memory the GPU had
+# in use while it ran (sampled every 200 ms): the CUDA context and the libraries' own memory
+# on top of the peak the bench reports from mova's pools.
+joint_step() {
+  local samples=/tmp/mova_smi_$$.txt smi="" rc=0
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$samples" 2>/dev/null &
+    smi=$!
+  fi
+  .gpu/bench_joint_step --preset published-layer --model /tmp/mova-published-layer --device cuda \
+    --frames 49 --audio 402 "$@" || rc=$?
+  if [[ -n "$smi" ]]; then
+    kill "$smi" 2>/dev/null || true
+    wait "$smi" 2>/dev/null || true
+    echo "nvidia-smi: at most $(sort -n "$samples" | tail -n 1) MiB in use on the GPU during: $*"
+    rm -f "$samples"
+  fi
+  return "$rc"
+}
+
 run_step() {
   # The 2.5 GB checkpoint is written once (the first run) and reused by the others.
-  local model=/tmp/mova-published-layer
   for precision in bf16 f32; do
-    .gpu/bench_joint_step --preset published-layer --model "$model" --device cuda \
-      --precision "$precision" --frames 49 --height 44 --width 80 --audio 402
+    joint_step --precision "$precision" --height 44 --width 80
   done
   # What chunking the blocks over tokens costs in time at 360p: the same step in whole passes.
-  .gpu/bench_joint_step --preset published-layer --model "$model" --device cuda --precision bf16 \
-    --frames 49 --height 44 --width 80 --audio 402 --chunk-tokens 0
+  joint_step --precision bf16 --height 44 --width 80 --chunk-tokens 0
   # 720p: its device peak against the emulator's memory-only figure (9,458.2 MiB with this
   # checkpoint, docs/cuda.md "Next" 4).
-  .gpu/bench_joint_step --preset published-layer --model "$model" --device cuda --precision bf16 \
-    --frames 49 --height 90 --width 160 --audio 402
+  joint_step --precision bf16 --height 90 --width 160
   # Streamed weights (a 24 GB card's case): a budget below the layer's weights, the step timed
   # with the prefetch on a copy stream and with each upload at its use.
-  .gpu/bench_joint_step --preset published-layer --model "$model" --device cuda --precision bf16 \
-    --frames 49 --height 44 --width 80 --audio 402 --device-weights-mib 512
+  joint_step --precision bf16 --height 44 --width 80 --device-weights-mib 512
 }
 
 # Runs "gpu-run.sh PART..." as one part of a lease, stopped at its SHARE (percent) of the lease's
@@ -140,7 +155,7 @@ lease_part() {
   ((rc != 124 && rc != 137)) || verdict="stopped at its ${cap} s"
   echo "== $name: $verdict after $((SECONDS - began)) s" | tee -a "$lease_dir/summary.txt"
   if ((rc == 0)); then
-    grep -E '^\[  (FAILED|PASSED) |ratio|"config"|peak|cuDNN' "$lease_dir/$name.log" | tail -n 40 || true
+    grep -E '^\[  (FAILED|PASSED) |ratio|"config"|peak|cuDNN|nvidia-smi:' "$lease_dir/$name.log" | tail -n 40 || true
   else
     lease_failed=1
     grep -E '^\[  FAILED ' "$lease_dir/$name.log" | head -n 30 || true
