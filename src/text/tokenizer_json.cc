@@ -6,6 +6,7 @@
 #include <set>
 
 #include "io/atomic_file.h"
+#include "io/base64.h"
 #include "runtime/error.h"
 
 namespace mova {
@@ -36,32 +37,6 @@ void put_float(std::string& out, int field, float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, 4);
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
-}
-
-std::string base64_decode(const std::string& in, const std::string& what) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    const int v = value(c);
-    MOVA_CHECK(v >= 0, ErrorKind::kFormat, what, ": invalid base64");
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 // The Precompiled normalizer's charsmap, directly or inside a Sequence; "" if none.
