@@ -45,16 +45,6 @@ void check(mova_status s) {
   if (s != MOVA_OK) throw Error(from_status(s), mova_last_error());
 }
 
-// The model used when --model is absent: $MOVA_MODEL, else the bundled nano model.
-std::string default_model() {
-  if (const char* env = std::getenv("MOVA_MODEL"); env && *env) return env;
-  const fs::path bundled = fs::path(MOVA_BUNDLED_MODEL_DIR);
-  MOVA_CHECK(fs::exists(bundled / "model_index.json"), ErrorKind::kInvalidArgument,
-             "no --model given, $MOVA_MODEL is unset and the bundled model (", bundled.string(),
-             ") is not present");
-  return bundled.string();
-}
-
 // Fails now, not after minutes of generation, when an output cannot be written.
 void check_writable_folder(const std::string& file, const char* option) {
   const fs::path dir = fs::absolute(file).parent_path();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace mova::cli {
 
@@ -14,5 +15,9 @@ void register_info(CLI::App& app, GlobalOptions& global);
 void register_make_tiny(CLI::App& app, GlobalOptions& global);
 void register_eval(CLI::App& app, GlobalOptions& global);
 void register_generate(CLI::App& app, GlobalOptions& global);
+void register_serve(CLI::App& app, GlobalOptions& global);
+
+// The model used when --model is absent: $MOVA_MODEL, else the bundled nano model.
+std::string default_model();
 
 }  // namespace mova::cli

@@ -56,6 +56,7 @@ int run(int argc, char** argv) {
   mova::cli::register_make_tiny(app, global);
   mova::cli::register_eval(app, global);
   mova::cli::register_generate(app, global);
+  mova::cli::register_serve(app, global);
 
   try {
     app.parse(argc, argv);

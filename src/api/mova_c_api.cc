@@ -10,7 +10,6 @@
 #include "api/open_device.h"
 #include "api/status.h"
 #include "media/image_io.h"
-#include "media/mp4_writer.h"
 #include "models/checkpoint.h"
 #include "models/checkpoint_info.h"
 #include "mova.h"
@@ -200,11 +199,7 @@ mova_status mova_clip_write_mp4(const mova_clip* c, const char* path) {
   return guarded([&] {
     MOVA_CHECK(c && path, mova::ErrorKind::kInvalidArgument,
                "mova_clip_write_mp4: clip and path must not be NULL");
-    mova::Mp4Options options;
-    options.fps = c->clip.fps;
-    options.title = c->clip.title;
-    options.comment = c->clip.comment;
-    mova::write_mp4(path, c->clip.frames, c->clip.audio, c->clip.sample_rate, options);
+    mova::write_clip_mp4(path, c->clip);
   });
 }
 

@@ -163,6 +163,14 @@ std::string exact(double v) {
 
 }  // namespace
 
+void write_clip_mp4(const std::string& path, const GeneratedClip& clip) {
+  Mp4Options options;
+  options.fps = clip.fps;
+  options.title = clip.title;
+  options.comment = clip.comment;
+  write_mp4(path, clip.frames, clip.audio, clip.sample_rate, options);
+}
+
 std::string generation_settings(const GenerateRequest& r, const std::string& model_dir) {
   std::string model = std::filesystem::path(model_dir).filename().string();
   if (model.empty()) model = std::filesystem::path(model_dir).parent_path().filename().string();

@@ -75,6 +75,10 @@ struct GeneratedClip {
   std::string title, comment;
 };
 
+// Writes `clip` as an H.264 + AAC MP4 carrying its title and comment tags, atomically
+// (media/mp4_writer.h).
+void write_clip_mp4(const std::string& path, const GeneratedClip& clip);
+
 // "mova.cpp: model nano, seed 42, 40 steps, cfg 5, 64x64, 49 frames at 24 fps, first frame
 // given": what reproduces a resolved request with the same model.
 std::string generation_settings(const GenerateRequest& request, const std::string& model_dir);

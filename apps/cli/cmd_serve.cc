@@ -1,0 +1,168 @@
+// mova serve: the generator behind an HTTP API (apps/server, docs/server.md). The model is
+// opened and its devices are set up once; requests queue and run one at a time.
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "api/open_device.h"
+#include "commands.h"
+#include "runtime/error.h"
+#include "runtime/exec.h"
+#include "runtime/log.h"
+#include "server/generation_jobs.h"
+#include "server/http_server.h"
+#include "server/server_api.h"
+
+namespace mova::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ServeOptions {
+  std::string model, host = "127.0.0.1", output_dir;
+  int port = 8080;
+  std::string device = "cpu", text_device, vae_device;
+  std::optional<std::string> precision;
+  double device_weights_gib = 0;
+  int max_queue = 16, keep_jobs = 100, max_body_mib = 32;
+};
+
+server::HttpServer* g_server = nullptr;
+
+// The first SIGINT or SIGTERM stops the server cleanly (the running job at its next step); a
+// second one kills.
+void on_stop_signal(int sig) {
+  if (g_server) g_server->stop();
+  std::signal(sig, SIG_DFL);
+}
+
+// The folder results go to when --output-dir is not given: made here, removed at exit.
+class TempFolder {
+ public:
+  TempFolder() {
+    std::string pattern = (fs::temp_directory_path() / "mova-serve-XXXXXX").string();
+    MOVA_CHECK(::mkdtemp(pattern.data()), ErrorKind::kIo, "cannot make a folder for results in ",
+               fs::temp_directory_path().string(), " (give --output-dir)");
+    path_ = pattern;
+  }
+  ~TempFolder() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void run_serve(const ServeOptions& o, const GlobalOptions& global) {
+  GenerateRequest base;  // what the server decides for every request
+  base.device = parse_device(o.device, "--device");
+  base.text_device = o.text_device.empty() ? base.device : parse_device(o.text_device, "--text-device");
+  base.vae_device = o.vae_device.empty() ? base.device : parse_device(o.vae_device, "--vae-device");
+  base.precision = choose_precision(o.precision, {base.device, base.text_device, base.vae_device},
+                                    "--precision", Precision::kBF16);
+  base.device_weight_budget =
+      static_cast<uint64_t>(std::ceil(o.device_weights_gib * 1024.0)) << 20;
+  const std::string model_dir = o.model.empty() ? default_model() : o.model;
+  const Generator generator(model_dir);
+
+  std::unique_ptr<TempFolder> temp;
+  std::string output_dir = o.output_dir;
+  if (output_dir.empty()) {
+    temp = std::make_unique<TempFolder>();
+    output_dir = temp->path();
+  } else {
+    std::error_code ec;
+    fs::create_directories(output_dir, ec);
+    MOVA_CHECK(fs::is_directory(output_dir) && ::access(output_dir.c_str(), W_OK) == 0,
+               ErrorKind::kIo, "--output-dir ", output_dir, ": not a writable folder");
+  }
+
+  const auto backends = open_devices({base.device, base.text_device, base.vae_device},
+                                     base.precision);
+  Exec ex(global.threads);
+  server::GenerationJobs jobs(
+      {output_dir, static_cast<size_t>(o.max_queue), static_cast<size_t>(o.keep_jobs)},
+      [&](const GenerateRequest& r, const std::string& path, const ProgressFn& progress,
+          const AbortFn& abort, std::vector<StageTime>& timings) {
+        const GeneratedClip clip = generator.run(ex, r, progress, abort);
+        timings = clip.timings;
+        if (progress) progress({"mux", 0, 0, 0});
+        write_clip_mp4(path, clip);
+      });
+  const server::ServerApi api(generator, jobs, base);
+  server::HttpServer::Options http;
+  http.host = o.host;
+  http.port = o.port;
+  http.limits.max_body_bytes = int64_t{o.max_body_mib} << 20;
+  server::HttpServer listener(http, [&api](const server::HttpRequest& r) { return api.handle(r); });
+
+  g_server = &listener;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  const bool v6 = o.host.find(':') != std::string::npos;
+  // On stdout, always: scripts starting the server with --port 0 read the port from here.
+  std::printf("mova serve: listening on http://%s%s%s:%d/\n", v6 ? "[" : "", o.host.c_str(),
+              v6 ? "]" : "", listener.port());
+  std::fflush(stdout);
+  MOVA_LOG_INFO("mova serve: model ", model_dir, " on ", base.device.str(), "; results in ",
+                output_dir, "; Ctrl-C stops");
+  listener.serve();
+  MOVA_LOG_INFO("mova serve: stopping (a running job stops at its next step)");
+  jobs.shutdown();
+  g_server = nullptr;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app, GlobalOptions& global) {
+  auto opt = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "serve generation over HTTP: POST /v1/generate, GET /v1/jobs/{id} (docs/server.md)");
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("-m,--model", opt->model,
+                  "checkpoint folder (default: $MOVA_MODEL, else the bundled nano model)");
+  cmd->add_option("--host", opt->host,
+                  "address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every "
+                  "interface, with no authentication)");
+  cmd->add_option("--port", opt->port, "TCP port (default 8080; 0: any free one, printed)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--output-dir", opt->output_dir,
+                  "where finished videos are kept (default: a temporary folder removed at exit)");
+  cmd->add_option("--max-queue", opt->max_queue,
+                  "jobs that may wait; more are refused with 503 (default 16)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--keep-jobs", opt->keep_jobs,
+                  "finished jobs (and their videos) remembered; the oldest beyond are deleted "
+                  "(default 100)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--max-body-mib", opt->max_body_mib,
+                  "largest request body, the base64 first frame included (default 32)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--device", opt->device,
+                  std::string("where the models run: ") + device_choices() + " (default cpu)");
+  cmd->add_option("--text-device", opt->text_device,
+                  "where the text encoder runs (default: --device)");
+  cmd->add_option("--vae-device", opt->vae_device,
+                  "where the video and audio VAEs run (default: --device)");
+  cmd->add_option("--precision", opt->precision,
+                  "a GPU's arithmetic: bf16 (default) or f32 (as `mova generate`)");
+  cmd->add_option("--device-weights-gib", opt->device_weights_gib,
+                  "keep at most this much of the denoiser's weights on its device (as `mova "
+                  "generate`)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([opt, &global] { run_serve(*opt, global); });
+}
+
+}  // namespace mova::cli

@@ -1,0 +1,269 @@
+#include "server/http_server.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/error.h"
+#include "runtime/log.h"
+
+namespace mova::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Connections accepted but not yet taken by a thread; beyond this, new ones are told 503.
+constexpr size_t kMaxWaiting = 64;
+
+class Deadline {
+ public:
+  explicit Deadline(double seconds)
+      : end_(Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(seconds))) {}
+  // Milliseconds left for poll(), 0 once passed.
+  int left_ms() const {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end_ - Clock::now());
+    return static_cast<int>(std::max<int64_t>(0, left.count()));
+  }
+
+ private:
+  Clock::time_point end_;
+};
+
+// Waits for `events` on `fd` until the deadline; false when it passed first.
+bool wait_for(int fd, short events, const Deadline& deadline) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    const int n = ::poll(&p, 1, deadline.left_ms());
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+// Sends all of `data`; false when the peer went away or the deadline passed.
+bool send_all(int fd, const char* data, size_t size, const Deadline& deadline) {
+  while (size > 0) {
+    if (!wait_for(fd, POLLOUT, deadline)) return false;
+    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool send_all(int fd, const std::string& s, const Deadline& deadline) {
+  return send_all(fd, s.data(), s.size(), deadline);
+}
+
+// Reads what is available into `buffer`: > 0 bytes read, 0 the peer closed, -1 a failure or
+// the deadline.
+ssize_t receive_some(int fd, std::string& buffer, const Deadline& deadline) {
+  char chunk[16 << 10];
+  for (;;) {
+    if (!wait_for(fd, POLLIN, deadline)) return -1;
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n > 0) buffer.append(chunk, static_cast<size_t>(n));
+    return n;
+  }
+}
+
+void send_response(int fd, const HttpResponse& response, const Deadline& deadline) {
+  if (response.file_path.empty()) {
+    send_all(fd, response_head(response, response.body.size()) + response.body, deadline);
+    return;
+  }
+  const int file = ::open(response.file_path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st{};
+  if (file < 0 || ::fstat(file, &st) != 0) {
+    if (file >= 0) ::close(file);
+    MOVA_LOG_WARN("mova serve: cannot read ", response.file_path, ": ", std::strerror(errno));
+    const HttpResponse e = error_response(500, "the result file cannot be read");
+    send_all(fd, response_head(e, e.body.size()) + e.body, deadline);
+    return;
+  }
+  // The head promised st_size bytes: a file shortened meanwhile ends the connection early,
+  // which the client sees as a truncated body, never as a complete wrong one.
+  if (send_all(fd, response_head(response, static_cast<uint64_t>(st.st_size)), deadline)) {
+    std::vector<char> chunk(size_t{256} << 10);
+    off_t left = st.st_size;
+    while (left > 0) {
+      const ssize_t n = ::read(file, chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || !send_all(fd, chunk.data(), static_cast<size_t>(n), deadline)) break;
+      left -= n;
+    }
+  }
+  ::close(file);
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const Options& options, Handler handler)
+    : options_(options), handler_(std::move(handler)) {
+  MOVA_CHECK(options.port >= 0 && options.port <= 65535, ErrorKind::kInvalidArgument, "--port ",
+             options.port, ": must be in [0, 65535]");
+  MOVA_CHECK(options.threads >= 1, ErrorKind::kInvalidArgument, "server threads must be >= 1");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(options.port);
+  const int gai = ::getaddrinfo(options.host.c_str(), port.c_str(), &hints, &found);
+  MOVA_CHECK(gai == 0, ErrorKind::kInvalidArgument, "--host ", options.host, ": ",
+             ::gai_strerror(gai));
+  std::string why = "no address";
+  for (addrinfo* a = found; a && listen_fd_ < 0; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 128) == 0) {
+      listen_fd_ = fd;
+      sockaddr_storage bound{};
+      socklen_t len = sizeof bound;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+      char service[16] = {};
+      ::getnameinfo(reinterpret_cast<sockaddr*>(&bound), len, nullptr, 0, service,
+                    sizeof service, NI_NUMERICSERV);
+      port_ = std::atoi(service);
+    } else {
+      why = std::strerror(errno);
+      ::close(fd);
+    }
+  }
+  ::freeaddrinfo(found);
+  MOVA_CHECK(listen_fd_ >= 0, ErrorKind::kIo, "cannot listen on ", options.host, ":",
+             options.port, ": ", why);
+  if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    ::close(listen_fd_);
+    fail(ErrorKind::kIo, "mova serve: pipe: ", std::strerror(errno));
+  }
+}
+
+HttpServer::~HttpServer() {
+  ::close(listen_fd_);
+  ::close(stop_pipe_[0]);
+  ::close(stop_pipe_[1]);
+}
+
+void HttpServer::stop() {
+  const char byte = 1;
+  [[maybe_unused]] const ssize_t n = ::write(stop_pipe_[1], &byte, 1);
+}
+
+void HttpServer::serve() {
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<int> waiting;
+  bool stopping = false;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < options_.threads; ++i)
+    threads.emplace_back([&] {
+      for (;;) {
+        int fd;
+        {
+          std::unique_lock<std::mutex> lock(mutex);
+          ready.wait(lock, [&] { return stopping || !waiting.empty(); });
+          if (waiting.empty()) return;  // stopping, and every connection answered
+          fd = waiting.front();
+          waiting.pop_front();
+        }
+        answer(fd);
+        ::close(fd);
+      }
+    });
+
+  pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      MOVA_LOG_ERROR("mova serve: poll: ", std::strerror(errno));
+      break;
+    }
+    if (fds[1].revents) break;
+    if (!(fds[0].revents & POLLIN)) continue;
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;  // the peer gave up already, or out of descriptors for now
+    std::unique_lock<std::mutex> lock(mutex);
+    if (waiting.size() >= kMaxWaiting) {
+      lock.unlock();
+      const HttpResponse busy = error_response(503, "too many connections; try again");
+      send_all(fd, response_head(busy, busy.body.size()) + busy.body, Deadline(1.0));
+      ::close(fd);
+      continue;
+    }
+    waiting.push_back(fd);
+    ready.notify_one();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    stopping = true;
+  }
+  ready.notify_all();
+  for (std::thread& t : threads) t.join();
+}
+
+void HttpServer::answer(int fd) const {
+  const Deadline deadline(options_.request_seconds);
+  const auto t0 = Clock::now();
+  std::string received;
+  size_t head_end = std::string::npos;
+  HttpRequest request;
+  HttpResponse response;
+  try {
+    while ((head_end = find_head_end(received)) == std::string::npos) {
+      if (received.size() > options_.limits.max_head_bytes)
+        throw HttpError(431, "the request head is over " +
+                                 std::to_string(options_.limits.max_head_bytes) + " bytes");
+      const ssize_t n = receive_some(fd, received, deadline);
+      if (n == 0 && received.empty()) return;  // connected and closed without a request
+      if (n == 0) throw HttpError(400, "the connection closed inside the request head");
+      if (n < 0) throw HttpError(408, "the request did not arrive in time");
+    }
+    request = parse_request_head(std::string_view(received).substr(0, head_end), options_.limits);
+    const auto length = static_cast<size_t>(request.content_length);
+    request.body = received.substr(head_end, length);
+    if (request.body.size() < length && request.expect_continue)
+      send_all(fd, std::string("HTTP/1.1 100 Continue\r\n\r\n"), deadline);
+    while (request.body.size() < length) {
+      const ssize_t n = receive_some(fd, request.body, deadline);
+      if (n == 0) throw HttpError(400, "the connection closed inside the request body");
+      if (n < 0) throw HttpError(408, "the request body did not arrive in time");
+    }
+    request.body.resize(length);  // bytes after the body (a pipelined request) are not read
+    response = handler_(request);
+  } catch (const HttpError& e) {
+    response = error_response(e.status(), e.what());
+  } catch (const std::exception& e) {
+    response = error_response(500, std::string("internal error: ") + e.what());
+  }
+  send_response(fd, response, Deadline(options_.response_seconds));
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  const LogLevel level = response.status >= 400 ? LogLevel::kInfo : LogLevel::kDebug;
+  MOVA_LOG(level, "mova serve: ", request.method.empty() ? "(unparsed)" : request.method, " ",
+           request.target, " -> ", response.status, " (", static_cast<int64_t>(ms), " ms)");
+}
+
+}  // namespace mova::server

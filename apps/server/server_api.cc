@@ -1,0 +1,246 @@
+#include "server/server_api.h"
+
+#include <set>
+
+#include "io/base64.h"
+#include "media/image_io.h"
+#include "models/checkpoint_info.h"
+#include "runtime/log.h"
+
+namespace mova::server {
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string, std::less<>> kFields = {
+    "prompt", "negative_prompt", "image", "width", "height", "frames", "steps",
+    "fps",    "cfg",             "seed",  "vae_tiling", "tags"};
+
+std::string known_fields() {
+  std::string s;
+  for (const std::string& f : kFields) s += (s.empty() ? "" : ", ") + f;
+  return s;
+}
+
+[[noreturn]] void wrong_type(const std::string& field, const char* expected) {
+  fail(ErrorKind::kInvalidArgument, "field '", field, "' must be ", expected);
+}
+
+std::string get_string(const json& j, const std::string& field) {
+  if (!j.is_string()) wrong_type(field, "a string");
+  return j.get<std::string>();
+}
+
+int64_t get_positive_int(const json& j, const std::string& field) {
+  if (!j.is_number_integer() || j.get<int64_t>() <= 0 || j.get<int64_t>() > (1 << 30))
+    wrong_type(field, "a positive integer");
+  return j.get<int64_t>();
+}
+
+double get_number(const json& j, const std::string& field) {
+  if (!j.is_number()) wrong_type(field, "a number");
+  return j.get<double>();
+}
+
+bool get_bool(const json& j, const std::string& field) {
+  if (!j.is_boolean()) wrong_type(field, "true or false");
+  return j.get<bool>();
+}
+
+// A first frame sent as base64, bare or as a data URL ("data:image/png;base64,...").
+RgbImage decode_posted_image(const std::string& text) {
+  std::string_view b64 = text;
+  if (b64.substr(0, 5) == "data:") {
+    const size_t comma = b64.find(',');
+    MOVA_CHECK(comma != std::string_view::npos &&
+                   b64.substr(0, comma).find(";base64") != std::string_view::npos,
+               ErrorKind::kFormat, "field 'image': a data URL must be base64 (data:...;base64,...)");
+    b64.remove_prefix(comma + 1);
+  }
+  const std::string bytes = base64_decode(b64, "field 'image'");
+  return decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                      "field 'image'");
+}
+
+HttpResponse json_response(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return r;
+}
+
+int status_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidArgument:
+    case ErrorKind::kFormat:
+    case ErrorKind::kShape:
+    case ErrorKind::kUnsupported:
+      return 400;
+    case ErrorKind::kOutOfMemory:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+HttpResponse method_not_allowed(const char* allow) {
+  HttpResponse r = error_response(405, std::string("allowed here: ") + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+}  // namespace
+
+GenerateRequest request_from_json(std::string_view body, GenerateRequest r) {
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    fail(ErrorKind::kInvalidArgument, "the request body is not JSON: ", e.what());
+  }
+  MOVA_CHECK(j.is_object(), ErrorKind::kInvalidArgument,
+             "the request body must be a JSON object, e.g. {\"prompt\": \"...\"}");
+  MOVA_CHECK(j.contains("prompt"), ErrorKind::kInvalidArgument, "field 'prompt' is required");
+  for (const auto& [field, value] : j.items()) {
+    MOVA_CHECK(kFields.count(field), ErrorKind::kInvalidArgument, "unknown field '", field,
+               "' (known: ", known_fields(), ")");
+    if (field == "prompt") r.prompt = get_string(value, field);
+    if (field == "negative_prompt") r.negative_prompt = get_string(value, field);
+    if (field == "image") r.image = decode_posted_image(get_string(value, field));
+    if (field == "width") r.width = get_positive_int(value, field);
+    if (field == "height") r.height = get_positive_int(value, field);
+    if (field == "frames") r.frames = get_positive_int(value, field);
+    if (field == "steps") r.steps = get_positive_int(value, field);
+    if (field == "fps") r.fps = get_number(value, field);
+    if (field == "cfg") r.cfg = get_number(value, field);
+    if (field == "seed") {
+      if (!value.is_number_unsigned()) wrong_type(field, "an integer in [0, 2^64)");
+      r.seed = value.get<uint64_t>();
+    }
+    if (field == "vae_tiling") r.vae_tiling = get_bool(value, field);
+    if (field == "tags") r.tags = get_bool(value, field);
+  }
+  return r;
+}
+
+json job_json(const JobView& v) {
+  json j = {{"id", v.id},
+            {"status", job_state_name(v.state)},
+            {"created", v.created},
+            {"prompt", v.prompt},
+            {"settings", v.settings},
+            {"seconds", v.seconds}};
+  if (v.state == JobState::kQueued) j["queue_position"] = v.queue_position;
+  if (!v.stage.empty()) j["stage"] = v.stage;
+  j["step"] = v.step;
+  j["steps"] = v.steps;
+  if (v.cancel_requested && v.state == JobState::kRunning) j["cancel_requested"] = true;
+  if (!v.error.empty()) {
+    j["error"] = v.error;
+    j["error_kind"] = error_kind_name(v.error_kind);
+  }
+  if (!v.timings.empty()) {
+    json t = json::array();
+    for (const StageTime& s : v.timings) {
+      json stage = {{"stage", s.name}, {"seconds", s.seconds}};
+      if (s.device_peak_bytes >= 0) stage["device_peak_bytes"] = s.device_peak_bytes;
+      t.push_back(stage);
+    }
+    j["timings"] = t;
+  }
+  if (v.state == JobState::kDone) j["video"] = "/v1/jobs/" + v.id + "/video";
+  return j;
+}
+
+ServerApi::ServerApi(const Generator& generator, GenerationJobs& jobs, GenerateRequest base)
+    : generator_(generator), jobs_(jobs), base_(std::move(base)) {}
+
+HttpResponse ServerApi::handle(const HttpRequest& request) const {
+  const std::string& p = request.path;
+  const bool get = request.method == "GET";
+  if (p == "/" || p == "/health" || p == "/v1/model" || p == "/v1/jobs") {
+    if (!get) return method_not_allowed("GET");
+    if (p == "/v1/model") return model();
+    if (p == "/v1/jobs") {
+      json list = json::array();
+      for (const JobView& v : jobs_.list()) list.push_back(job_json(v));
+      return json_response(200, {{"jobs", list}});
+    }
+    if (p == "/health")
+      return json_response(200, {{"status", "ok"},
+                                 {"running", jobs_.busy()},
+                                 {"queued", jobs_.queued()}});
+    return json_response(200, {{"name", "mova.cpp"},
+                               {"endpoints",
+                                {"GET /health", "GET /v1/model", "POST /v1/generate",
+                                 "GET /v1/jobs", "GET /v1/jobs/{id}", "GET /v1/jobs/{id}/video",
+                                 "DELETE /v1/jobs/{id}"}},
+                               {"docs", "docs/server.md"}});
+  }
+  if (p == "/v1/generate") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return generate(request);
+  }
+  constexpr std::string_view kJobs = "/v1/jobs/";
+  if (p.compare(0, kJobs.size(), kJobs) == 0) {
+    std::string id = p.substr(kJobs.size());
+    bool video = false;
+    if (const size_t slash = id.find('/'); slash != std::string::npos) {
+      if (id.substr(slash) != "/video") return error_response(404, "no such resource: " + p);
+      id.resize(slash);
+      video = true;
+    }
+    if (video && !get) return method_not_allowed("GET");
+    if (!video && !get && request.method != "DELETE") return method_not_allowed("GET, DELETE");
+    return job(request, id, video);
+  }
+  return error_response(404, "no such resource: " + p + " (GET / lists the endpoints)");
+}
+
+HttpResponse ServerApi::generate(const HttpRequest& request) const {
+  GenerateRequest r;
+  std::string settings;
+  try {
+    r = generator_.resolve(request_from_json(request.body, base_));
+    settings = generation_settings(r, generator_.checkpoint().dir());
+  } catch (const Error& e) {
+    return error_response(status_for(e.kind()), e.what());
+  }
+  const std::optional<JobView> v = jobs_.submit(std::move(r), std::move(settings));
+  if (!v) return error_response(503, "the queue is full (mova serve --max-queue); try again later");
+  MOVA_LOG_INFO("mova serve: job ", v->id, " queued at position ", v->queue_position);
+  HttpResponse response = json_response(202, job_json(*v));
+  response.headers.emplace_back("Location", "/v1/jobs/" + v->id);
+  return response;
+}
+
+HttpResponse ServerApi::job(const HttpRequest& request, const std::string& id, bool video) const {
+  const std::optional<JobView> v =
+      request.method == "DELETE" ? jobs_.cancel_or_forget(id) : jobs_.find(id);
+  if (!v) return error_response(404, "no job " + id);
+  if (!video) return json_response(200, job_json(*v));
+  if (v->state != JobState::kDone)
+    return error_response(409, std::string("job ") + id + " is " + job_state_name(v->state) +
+                                   (v->state == JobState::kFailed ? ": " + v->error : ""));
+  HttpResponse r;
+  r.content_type = "video/mp4";
+  r.file_path = v->video_path;
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + id + ".mp4\"");
+  return r;
+}
+
+HttpResponse ServerApi::model() const {
+  json j = describe_checkpoint(generator_.checkpoint());
+  try {
+    GenerateRequest probe = base_;
+    probe.prompt = "-";
+    const GenerateRequest d = generator_.resolve(probe);
+    j["defaults"] = {{"width", d.width}, {"height", d.height}, {"frames", d.frames},
+                     {"steps", d.steps}, {"fps", d.fps},       {"cfg", *d.cfg}};
+  } catch (const Error& e) {
+    j["defaults_error"] = e.what();
+  }
+  return json_response(200, j);
+}
+
+}  // namespace mova::server
