@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -37,6 +39,25 @@ inline double max_rel_error(const std::vector<float>& a, const std::vector<float
 inline double max_rel_error(const Tensor& got, const Tensor& ref) {
   EXPECT_EQ(got.shape(), ref.shape());
   return max_rel_error(got.to_vector(), ref.to_vector());
+}
+
+// Base64 (RFC 4648) of `bytes`, with or without padding: what a client posting a first frame
+// to `mova serve` sends, written apart from the engine's decoder.
+inline std::string base64_encode(const std::string& bytes, bool pad = true) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, bytes.size() - i);
+    uint32_t v = 0;
+    for (size_t k = 0; k < 3; ++k) v = (v << 8) | (k < n ? static_cast<uint8_t>(bytes[i + k]) : 0u);
+    for (size_t k = 0; k < 4; ++k) {
+      if (k <= n)
+        out += kAlphabet[(v >> (18 - 6 * k)) & 63];
+      else if (pad)
+        out += '=';
+    }
+  }
+  return out;
 }
 
 // A fresh empty directory under the build's temp area, removed by the destructor.

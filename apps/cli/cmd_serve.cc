@@ -66,12 +66,12 @@ class TempFolder {
 void run_serve(const ServeOptions& o, const GlobalOptions& global) {
   GenerateRequest base;  // what the server decides for every request
   base.device = parse_device(o.device, "--device");
-  base.text_device = o.text_device.empty() ? base.device : parse_device(o.text_device, "--text-device");
+  base.text_device =
+      o.text_device.empty() ? base.device : parse_device(o.text_device, "--text-device");
   base.vae_device = o.vae_device.empty() ? base.device : parse_device(o.vae_device, "--vae-device");
   base.precision = choose_precision(o.precision, {base.device, base.text_device, base.vae_device},
                                     "--precision", Precision::kBF16);
-  base.device_weight_budget =
-      static_cast<uint64_t>(std::ceil(o.device_weights_gib * 1024.0)) << 20;
+  base.device_weight_budget = static_cast<uint64_t>(std::ceil(o.device_weights_gib * 1024.0)) << 20;
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   const Generator generator(model_dir);
 
@@ -87,8 +87,8 @@ void run_serve(const ServeOptions& o, const GlobalOptions& global) {
                ErrorKind::kIo, "--output-dir ", output_dir, ": not a writable folder");
   }
 
-  const auto backends = open_devices({base.device, base.text_device, base.vae_device},
-                                     base.precision);
+  const auto backends =
+      open_devices({base.device, base.text_device, base.vae_device}, base.precision);
   Exec ex(global.threads);
   server::GenerationJobs jobs(
       {output_dir, static_cast<size_t>(o.max_queue), static_cast<size_t>(o.keep_jobs)},

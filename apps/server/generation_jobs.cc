@@ -62,8 +62,8 @@ const char* job_state_name(JobState state) {
 
 GenerationJobs::GenerationJobs(Options options, Runner runner)
     : options_(std::move(options)), runner_(std::move(runner)) {
-  MOVA_CHECK(std::filesystem::is_directory(options_.output_dir), ErrorKind::kIo,
-             "output folder ", options_.output_dir, " does not exist");
+  MOVA_CHECK(std::filesystem::is_directory(options_.output_dir), ErrorKind::kIo, "output folder ",
+             options_.output_dir, " does not exist");
   worker_ = std::thread([this] { work(); });
 }
 
@@ -186,8 +186,7 @@ void GenerationJobs::work() {
     job.view.state = JobState::kRunning;
     job.started = Clock::now();
     const GenerateRequest request = std::move(job.request);  // the image is not kept twice
-    const std::string path =
-        (std::filesystem::path(options_.output_dir) / (id + ".mp4")).string();
+    const std::string path = (std::filesystem::path(options_.output_dir) / (id + ".mp4")).string();
     MOVA_LOG_INFO("mova serve: job ", id, " started: ", job.view.settings);
     lock.unlock();
 

@@ -48,8 +48,8 @@ class GenerationJobs {
                                     const ProgressFn& progress, const AbortFn& abort,
                                     std::vector<StageTime>& timings)>;
   struct Options {
-    std::string output_dir;    // where each job's <id>.mp4 goes (must exist)
-    size_t max_queued = 16;    // waiting jobs; a submission beyond is refused
+    std::string output_dir;      // where each job's <id>.mp4 goes (must exist)
+    size_t max_queued = 16;      // waiting jobs; a submission beyond is refused
     size_t keep_finished = 100;  // finished jobs remembered; the oldest beyond are forgotten
   };
 

@@ -92,8 +92,8 @@ size_t find_head_end(std::string_view received) {
 
 HttpRequest parse_request_head(std::string_view head, const HttpLimits& limits) {
   if (head.size() > limits.max_head_bytes)
-    throw HttpError(431, "the request head is over " + std::to_string(limits.max_head_bytes) +
-                             " bytes");
+    throw HttpError(431,
+                    "the request head is over " + std::to_string(limits.max_head_bytes) + " bytes");
   if (head.size() < 4 || head.substr(head.size() - 4) != "\r\n\r\n")
     bad("the request head does not end with an empty line");
   head.remove_suffix(2);  // each line below keeps its own CRLF terminator out
@@ -126,8 +126,9 @@ HttpRequest parse_request_head(std::string_view head, const HttpLimits& limits) 
       has_length = true;
       r.content_length = n;
     } else if (name == "transfer-encoding") {
-      throw HttpError(501, "transfer codings (chunked bodies) are not accepted; send the body "
-                           "with a Content-Length");
+      throw HttpError(501,
+                      "transfer codings (chunked bodies) are not accepted; send the body "
+                      "with a Content-Length");
     } else if (name == "expect") {
       if (lower(value) != "100-continue")
         throw HttpError(417, "the only expectation met is 100-continue");
@@ -192,11 +193,11 @@ HttpResponse error_response(int status, const std::string& message) {
 }
 
 std::string response_head(const HttpResponse& response, uint64_t content_length) {
-  std::string h = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                  reason_phrase(response.status) + "\r\n";
+  std::string h =
+      "HTTP/1.1 " + std::to_string(response.status) + " " + reason_phrase(response.status) + "\r\n";
   h += "Content-Type: " + response.content_type + "\r\n";
   h += "Content-Length: " + std::to_string(content_length) + "\r\n";
-  for (const auto& [k, v] : response.headers) h += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : response.headers) h.append(k).append(": ").append(v).append("\r\n");
   h += "Connection: close\r\n\r\n";
   return h;
 }

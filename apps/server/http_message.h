@@ -15,7 +15,8 @@ namespace mova::server {
 // A request the server answers with an error status instead of handling it.
 class HttpError : public std::runtime_error {
  public:
-  HttpError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  HttpError(int status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
   int status() const { return status_; }
 
  private:
@@ -29,9 +30,9 @@ struct HttpLimits {
 };
 
 struct HttpRequest {
-  std::string method;  // as sent: methods are case-sensitive
-  std::string target;  // origin form: "/v1/jobs/ab12?x=1"
-  std::string path;    // target without its query
+  std::string method;                                        // as sent: methods are case-sensitive
+  std::string target;                                        // origin form: "/v1/jobs/ab12?x=1"
+  std::string path;                                          // target without its query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   int64_t content_length = 0;
   bool expect_continue = false;  // "Expect: 100-continue": the client waits for a 100 first

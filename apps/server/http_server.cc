@@ -30,8 +30,8 @@ constexpr size_t kMaxWaiting = 64;
 class Deadline {
  public:
   explicit Deadline(double seconds)
-      : end_(Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(seconds))) {}
+      : end_(Clock::now() +
+             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds))) {}
   // Milliseconds left for poll(), 0 once passed.
   int left_ms() const {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end_ - Clock::now());
@@ -91,7 +91,7 @@ void send_response(int fd, const HttpResponse& response, const Deadline& deadlin
     return;
   }
   const int file = ::open(response.file_path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st{};
+  struct stat st {};
   if (file < 0 || ::fstat(file, &st) != 0) {
     if (file >= 0) ::close(file);
     MOVA_LOG_WARN("mova serve: cannot read ", response.file_path, ": ", std::strerror(errno));
@@ -145,8 +145,8 @@ HttpServer::HttpServer(const Options& options, Handler handler)
       socklen_t len = sizeof bound;
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
       char service[16] = {};
-      ::getnameinfo(reinterpret_cast<sockaddr*>(&bound), len, nullptr, 0, service,
-                    sizeof service, NI_NUMERICSERV);
+      ::getnameinfo(reinterpret_cast<sockaddr*>(&bound), len, nullptr, 0, service, sizeof service,
+                    NI_NUMERICSERV);
       port_ = std::atoi(service);
     } else {
       why = std::strerror(errno);
@@ -154,8 +154,8 @@ HttpServer::HttpServer(const Options& options, Handler handler)
     }
   }
   ::freeaddrinfo(found);
-  MOVA_CHECK(listen_fd_ >= 0, ErrorKind::kIo, "cannot listen on ", options.host, ":",
-             options.port, ": ", why);
+  MOVA_CHECK(listen_fd_ >= 0, ErrorKind::kIo, "cannot listen on ", options.host, ":", options.port,
+             ": ", why);
   if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
     ::close(listen_fd_);
     fail(ErrorKind::kIo, "mova serve: pipe: ", std::strerror(errno));
@@ -179,6 +179,7 @@ void HttpServer::serve() {
   std::deque<int> waiting;
   bool stopping = false;
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(options_.threads));
   for (int i = 0; i < options_.threads; ++i)
     threads.emplace_back([&] {
       for (;;) {
@@ -262,8 +263,9 @@ void HttpServer::answer(int fd) const {
   send_response(fd, response, Deadline(options_.response_seconds));
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   const LogLevel level = response.status >= 400 ? LogLevel::kInfo : LogLevel::kDebug;
-  MOVA_LOG(level, "mova serve: ", request.method.empty() ? "(unparsed)" : request.method, " ",
-           request.target, " -> ", response.status, " (", static_cast<int64_t>(ms), " ms)");
+  MOVA_LOG(level, "mova serve: ",
+           request.method.empty() ? "(malformed request)" : request.method + " " + request.target,
+           " -> ", response.status, " (", static_cast<int64_t>(ms), " ms)");
 }
 
 }  // namespace mova::server

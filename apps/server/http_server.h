@@ -18,8 +18,8 @@ class HttpServer {
     std::string host = "127.0.0.1";
     int port = 8080;  // 0: any free port (see port())
     HttpLimits limits;
-    int threads = 4;                // connections answered at once
-    double request_seconds = 30.0;  // to receive a whole request
+    int threads = 4;                  // connections answered at once
+    double request_seconds = 30.0;    // to receive a whole request
     double response_seconds = 600.0;  // to send a whole response (a long video to a slow client)
   };
 

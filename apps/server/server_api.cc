@@ -13,8 +13,8 @@ namespace {
 using nlohmann::json;
 
 const std::set<std::string, std::less<>> kFields = {
-    "prompt", "negative_prompt", "image", "width", "height", "frames", "steps",
-    "fps",    "cfg",             "seed",  "vae_tiling", "tags"};
+    "prompt", "negative_prompt", "image", "width", "height", "frames", "steps", "fps", "cfg",
+    "seed",   "vae_tiling",      "tags"};
 
 std::string known_fields() {
   std::string s;
@@ -54,7 +54,8 @@ RgbImage decode_posted_image(const std::string& text) {
     const size_t comma = b64.find(',');
     MOVA_CHECK(comma != std::string_view::npos &&
                    b64.substr(0, comma).find(";base64") != std::string_view::npos,
-               ErrorKind::kFormat, "field 'image': a data URL must be base64 (data:...;base64,...)");
+               ErrorKind::kFormat,
+               "field 'image': a data URL must be base64 (data:...;base64,...)");
     b64.remove_prefix(comma + 1);
   }
   const std::string bytes = base64_decode(b64, "field 'image'");
@@ -167,15 +168,14 @@ HttpResponse ServerApi::handle(const HttpRequest& request) const {
       return json_response(200, {{"jobs", list}});
     }
     if (p == "/health")
-      return json_response(200, {{"status", "ok"},
-                                 {"running", jobs_.busy()},
-                                 {"queued", jobs_.queued()}});
-    return json_response(200, {{"name", "mova.cpp"},
-                               {"endpoints",
-                                {"GET /health", "GET /v1/model", "POST /v1/generate",
-                                 "GET /v1/jobs", "GET /v1/jobs/{id}", "GET /v1/jobs/{id}/video",
-                                 "DELETE /v1/jobs/{id}"}},
-                               {"docs", "docs/server.md"}});
+      return json_response(
+          200, {{"status", "ok"}, {"running", jobs_.busy()}, {"queued", jobs_.queued()}});
+    return json_response(
+        200, {{"name", "mova.cpp"},
+              {"endpoints",
+               {"GET /health", "GET /v1/model", "POST /v1/generate", "GET /v1/jobs",
+                "GET /v1/jobs/{id}", "GET /v1/jobs/{id}/video", "DELETE /v1/jobs/{id}"}},
+              {"docs", "docs/server.md"}});
   }
   if (p == "/v1/generate") {
     if (request.method != "POST") return method_not_allowed("POST");

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "pipeline/generate.h"
 #include "server/generation_jobs.h"
 #include "server/http_message.h"
-#include "pipeline/generate.h"
 
 namespace mova::server {
 

@@ -25,8 +25,8 @@ std::string base64_decode(std::string_view in, const std::string& what) {
   const size_t padding = in.size() - end;
   MOVA_CHECK(padding == 0 || in.size() % 4 == 0, ErrorKind::kFormat, what,
              ": invalid base64 (padding must complete a group of four characters)");
-  MOVA_CHECK(end % 4 != 1, ErrorKind::kFormat, what,
-             ": invalid base64 (truncated: ", end, " characters leave a lone 6-bit group)");
+  MOVA_CHECK(end % 4 != 1, ErrorKind::kFormat, what, ": invalid base64 (truncated: ", end,
+             " characters leave a lone 6-bit group)");
   std::string out;
   out.reserve(end / 4 * 3 + 2);
   uint32_t acc = 0;

@@ -1,0 +1,235 @@
+// The job queue of `mova serve` (apps/server/generation_jobs.h) with a stand-in generation that
+// the test lets finish: order, progress, the queue limit, cancelling, failing, forgetting,
+// eviction and shutdown.
+#include "server/generation_jobs.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "test_util.h"
+
+namespace mova::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A generation that starts, reports a step, and finishes only once the test releases its
+// prompt (or stops when told to abort). A prompt beginning with "fail" fails.
+class StandIn {
+ public:
+  GenerationJobs::Runner runner() {
+    return [this](const GenerateRequest& r, const std::string& path, const ProgressFn& progress,
+                  const AbortFn& abort, std::vector<StageTime>& timings) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        started_.push_back(r.prompt);
+      }
+      progress({"denoise", 1, 2, 0.0});
+      for (;;) {
+        if (abort()) throw Error(ErrorKind::kAborted, "generation aborted by the caller");
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (released_.count(r.prompt)) break;
+        changed_.wait_for(lock, 2ms);
+      }
+      if (r.prompt.rfind("fail", 0) == 0) fail(ErrorKind::kInvalidArgument, "--frames 4: bad");
+      std::ofstream(path) << "mp4 of " << r.prompt;
+      timings = {{"denoise", 0.25, -1}};
+    };
+  }
+  void release(const std::string& prompt) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_.insert(prompt);
+    changed_.notify_all();
+  }
+  std::vector<std::string> started() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return started_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> started_;
+  std::set<std::string> released_;
+};
+
+GenerateRequest request(const std::string& prompt) {
+  GenerateRequest r;
+  r.prompt = prompt;
+  r.steps = 2;
+  return r;
+}
+
+// Waits (up to 20 s) until job `id` is in `state`; its view then.
+JobView wait_for(const GenerationJobs& jobs, const std::string& id, JobState state) {
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  for (;;) {
+    const std::optional<JobView> v = jobs.find(id);
+    if (v && v->state == state) return *v;
+    if (std::chrono::steady_clock::now() > end) {
+      ADD_FAILURE() << "job " << id << " never became " << job_state_name(state) << " (it is "
+                    << (v ? job_state_name(v->state) : "gone") << ")";
+      return v.value_or(JobView{});
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+}
+
+std::string contents(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(GenerationJobs, RunsJobsInOrderReportingProgress) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
+  const JobView a = *jobs.submit(request("a"), "settings a");
+  const JobView b = *jobs.submit(request("b"), "settings b");
+  EXPECT_EQ(a.state, JobState::kQueued);
+  EXPECT_EQ(a.id.size(), 16u);
+  EXPECT_NE(a.id, b.id);
+  EXPECT_EQ(b.settings, "settings b");
+
+  const JobView running = wait_for(jobs, a.id, JobState::kRunning);
+  EXPECT_EQ(running.queue_position, 0u);
+  EXPECT_EQ(jobs.find(b.id)->queue_position, 1u);
+  EXPECT_EQ(jobs.queued(), 1u);
+  EXPECT_TRUE(jobs.busy());
+  for (auto end = std::chrono::steady_clock::now() + 20s;
+       jobs.find(a.id)->step == 0 && std::chrono::steady_clock::now() < end;)
+    std::this_thread::sleep_for(1ms);
+  const JobView progress = *jobs.find(a.id);
+  EXPECT_EQ(progress.stage, "denoise");
+  EXPECT_EQ(progress.step, 1);
+  EXPECT_EQ(progress.steps, 2);
+
+  gen.release("a");
+  const JobView done = wait_for(jobs, a.id, JobState::kDone);
+  EXPECT_EQ(contents(done.video_path), "mp4 of a");
+  EXPECT_EQ(std::filesystem::path(done.video_path).parent_path(), dir.str());
+  ASSERT_EQ(done.timings.size(), 1u);
+  EXPECT_EQ(done.timings[0].name, "denoise");
+  EXPECT_TRUE(done.error.empty());
+  wait_for(jobs, b.id, JobState::kRunning);
+  gen.release("b");
+  wait_for(jobs, b.id, JobState::kDone);
+  EXPECT_EQ(gen.started(), (std::vector<std::string>{"a", "b"}));
+  const std::vector<JobView> all = jobs.list();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, a.id);
+  EXPECT_EQ(all[1].id, b.id);
+  EXPECT_FALSE(jobs.busy());
+}
+
+TEST(GenerationJobs, RefusesSubmissionsBeyondTheQueueLimit) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 1, 100}, gen.runner());
+  const JobView a = *jobs.submit(request("a"), "");
+  wait_for(jobs, a.id, JobState::kRunning);  // the running job does not count as waiting
+  ASSERT_TRUE(jobs.submit(request("b"), ""));
+  EXPECT_FALSE(jobs.submit(request("c"), ""));
+  gen.release("a");
+  gen.release("b");
+}
+
+TEST(GenerationJobs, CancelsQueuedJobsAtOnceAndRunningOnesAtTheirNextStep) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
+  const JobView a = *jobs.submit(request("a"), "");
+  const JobView b = *jobs.submit(request("b"), "");
+  wait_for(jobs, a.id, JobState::kRunning);
+
+  const JobView b_cancelled = *jobs.cancel_or_forget(b.id);
+  EXPECT_EQ(b_cancelled.state, JobState::kCancelled);
+  EXPECT_EQ(b_cancelled.queue_position, 0u);
+  EXPECT_EQ(jobs.queued(), 0u);
+
+  const JobView a_told = *jobs.cancel_or_forget(a.id);
+  EXPECT_TRUE(a_told.cancel_requested);
+  const JobView a_cancelled = wait_for(jobs, a.id, JobState::kCancelled);
+  EXPECT_NE(a_cancelled.error.find("aborted"), std::string::npos);
+  EXPECT_EQ(a_cancelled.error_kind, ErrorKind::kAborted);
+  EXPECT_TRUE(a_cancelled.video_path.empty());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(gen.started(), std::vector<std::string>{"a"});  // b never ran
+
+  // Cancelled jobs are forgotten by a second DELETE.
+  EXPECT_TRUE(jobs.cancel_or_forget(b.id));
+  EXPECT_FALSE(jobs.find(b.id));
+  EXPECT_FALSE(jobs.cancel_or_forget("0000000000000000"));
+}
+
+TEST(GenerationJobs, FailedJobsSayWhyAndForgottenJobsLoseTheirVideo) {
+  test::TempDir dir;
+  StandIn gen;
+  gen.release("fail");
+  gen.release("ok");
+  GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
+  const JobView bad = *jobs.submit(request("fail"), "");
+  const JobView good = *jobs.submit(request("ok"), "");
+  const JobView failed = wait_for(jobs, bad.id, JobState::kFailed);
+  EXPECT_EQ(failed.error, "--frames 4: bad");
+  EXPECT_EQ(failed.error_kind, ErrorKind::kInvalidArgument);
+  const JobView done = wait_for(jobs, good.id, JobState::kDone);
+  ASSERT_TRUE(std::filesystem::exists(done.video_path));
+
+  EXPECT_EQ(jobs.cancel_or_forget(good.id)->state, JobState::kDone);
+  EXPECT_FALSE(std::filesystem::exists(done.video_path));
+  EXPECT_FALSE(jobs.find(good.id));
+  EXPECT_EQ(jobs.list().size(), 1u);
+}
+
+TEST(GenerationJobs, ForgetsTheOldestFinishedJobsBeyondTheLimit) {
+  test::TempDir dir;
+  StandIn gen;
+  for (const char* p : {"a", "b", "c"}) gen.release(p);
+  GenerationJobs jobs({dir.str(), 16, 2}, gen.runner());
+  const JobView a = *jobs.submit(request("a"), "");
+  const std::string a_path = wait_for(jobs, a.id, JobState::kDone).video_path;
+  const JobView b = *jobs.submit(request("b"), "");
+  wait_for(jobs, b.id, JobState::kDone);
+  EXPECT_TRUE(std::filesystem::exists(a_path));
+  const JobView c = *jobs.submit(request("c"), "");
+  wait_for(jobs, c.id, JobState::kDone);
+  EXPECT_FALSE(jobs.find(a.id));
+  EXPECT_FALSE(std::filesystem::exists(a_path));
+  ASSERT_EQ(jobs.list().size(), 2u);
+  EXPECT_EQ(jobs.list()[0].id, b.id);
+}
+
+TEST(GenerationJobs, ShutdownCancelsWaitingJobsAndStopsTheRunningOne) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
+  const JobView a = *jobs.submit(request("a"), "");
+  const JobView b = *jobs.submit(request("b"), "");
+  wait_for(jobs, a.id, JobState::kRunning);
+  jobs.shutdown();
+  EXPECT_EQ(jobs.find(a.id)->state, JobState::kCancelled);
+  EXPECT_EQ(jobs.find(b.id)->state, JobState::kCancelled);
+  EXPECT_FALSE(jobs.submit(request("c"), ""));
+  jobs.shutdown();  // again: nothing left to do
+}
+
+TEST(GenerationJobs, NeedsAnExistingOutputFolder) {
+  StandIn gen;
+  test::expect_error(
+      [&] {
+        GenerationJobs({"/nonexistent/mova", 16, 100}, gen.runner());
+      },
+      {"output folder /nonexistent/mova does not exist"});
+}
+
+}  // namespace
+}  // namespace mova::server
