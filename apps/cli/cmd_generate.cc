@@ -21,6 +21,7 @@
 #include "media/preview.h"
 #include "media/wav_writer.h"
 #include "mova.h"
+#include "placement.h"
 #include "progress.h"
 #include "runtime/error.h"
 #include "runtime/memory_stats.h"
@@ -32,9 +33,7 @@ namespace fs = std::filesystem;
 
 struct GenerateOptions {
   std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
-  std::string device = "cpu", text_device, vae_device;
-  std::optional<std::string> precision;
-  double device_weights_gib = 0;
+  PlacementOptions placement;
   bool has_negative = false, preview = false, vae_tiling = false, no_tags = false;
   int frames = 0, width = 0, height = 0, steps = 0;
   double fps = 0, cfg = -1;
@@ -75,13 +74,8 @@ volatile std::sig_atomic_t Abort::requested = 0;
 
 void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   const auto t_start = std::chrono::steady_clock::now();
-  // Named as the options here; the C API parses them again.
-  const Device device = parse_device(o.device, "--device");
-  const Device text_device =
-      o.text_device.empty() ? device : parse_device(o.text_device, "--text-device");
-  const Device vae_device =
-      o.vae_device.empty() ? device : parse_device(o.vae_device, "--vae-device");
-  choose_precision(o.precision, {device, text_device, vae_device}, "--precision", Precision::kBF16);
+  // Checked here to name the options; the C API parses the same text again.
+  const Placement placement = o.placement.resolve();
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   check_writable_folder(o.output, "--output");
   if (!o.save_wav.empty()) check_writable_folder(o.save_wav, "--save-wav");
@@ -114,12 +108,12 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.threads = global.threads;
   p.vae_tiling = o.vae_tiling ? 1 : 0;
   p.no_tags = o.no_tags ? 1 : 0;
-  p.device = o.device.c_str();
-  p.text_device = o.text_device.empty() ? nullptr : o.text_device.c_str();
-  p.vae_device = o.vae_device.empty() ? nullptr : o.vae_device.c_str();
-  p.precision = o.precision ? o.precision->c_str() : nullptr;
-  // Rounded up: a budget under 1 MiB must not truncate to 0, which means "no limit".
-  p.device_weights_mib = static_cast<int64_t>(std::ceil(o.device_weights_gib * 1024.0));
+  const PlacementOptions& where = o.placement;
+  p.device = where.device.c_str();
+  p.text_device = where.text_device.empty() ? nullptr : where.text_device.c_str();
+  p.vae_device = where.vae_device.empty() ? nullptr : where.vae_device.c_str();
+  p.precision = where.precision ? where.precision->c_str() : nullptr;
+  p.device_weights_mib = placement.device_weights_mib;
   p.user_data = &printer;
   p.progress = [](const char* stage, int64_t step, int64_t steps, double secs, void* user) {
     (*static_cast<ProgressPrinter*>(user))({stage, step, steps, secs});
@@ -224,23 +218,7 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--cfg", opt->cfg, "guidance scale (default 5.0; 1 disables)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", opt->seed, "noise seed (default 42)");
-  cmd->add_option("--device", opt->device,
-                  std::string("where the models run: ") + device_choices() + " (default cpu)");
-  cmd->add_option("--text-device", opt->text_device,
-                  "where the text encoder runs (default: --device), e.g. cpu to keep a GPU's "
-                  "memory for the denoiser");
-  cmd->add_option("--vae-device", opt->vae_device,
-                  "where the video and audio VAEs run (default: --device)");
-  cmd->add_option("--precision", opt->precision,
-                  "a GPU's arithmetic: bf16 (default: GEMM and attention operands rounded to "
-                  "BF16, F32 accumulation, tensor cores) or f32 (strict F32, the CPU's results "
-                  "to ~1e-5, many times slower); the CPU always computes in F32");
-  cmd->add_option("--device-weights-gib", opt->device_weights_gib,
-                  "keep at most this much of the denoiser's weights on its device, streaming "
-                  "the rest from host memory each step (a model larger than the GPU; slower). "
-                  "Default 0: as many as fit (when the device runs out of memory, weights are "
-                  "given back and streamed from then on)")
-      ->check(CLI::NonNegativeNumber);
+  opt->placement.add_to(*cmd);
   cmd->add_option("--noise", opt->noise,
                   "safetensors with video_noise/audio_noise (overrides --seed)");
   cmd->add_option("--save-wav", opt->save_wav, "also write the audio as float WAV");

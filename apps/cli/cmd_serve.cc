@@ -12,6 +12,7 @@
 
 #include "api/open_device.h"
 #include "commands.h"
+#include "placement.h"
 #include "runtime/error.h"
 #include "runtime/exec.h"
 #include "runtime/log.h"
@@ -27,9 +28,7 @@ namespace fs = std::filesystem;
 struct ServeOptions {
   std::string model, host = "127.0.0.1", output_dir;
   int port = 8080;
-  std::string device = "cpu", text_device, vae_device;
-  std::optional<std::string> precision;
-  double device_weights_gib = 0;
+  PlacementOptions placement;
   int max_queue = 16, keep_jobs = 100, max_body_mib = 32;
 };
 
@@ -64,14 +63,13 @@ class TempFolder {
 };
 
 void run_serve(const ServeOptions& o, const GlobalOptions& global) {
+  const Placement where = o.placement.resolve();
   GenerateRequest base;  // what the server decides for every request
-  base.device = parse_device(o.device, "--device");
-  base.text_device =
-      o.text_device.empty() ? base.device : parse_device(o.text_device, "--text-device");
-  base.vae_device = o.vae_device.empty() ? base.device : parse_device(o.vae_device, "--vae-device");
-  base.precision = choose_precision(o.precision, {base.device, base.text_device, base.vae_device},
-                                    "--precision", Precision::kBF16);
-  base.device_weight_budget = static_cast<uint64_t>(std::ceil(o.device_weights_gib * 1024.0)) << 20;
+  base.device = where.device;
+  base.text_device = where.text_device;
+  base.vae_device = where.vae_device;
+  base.precision = where.precision;
+  base.device_weight_budget = static_cast<uint64_t>(where.device_weights_mib) << 20;
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   const Generator generator(model_dir);
 
@@ -150,18 +148,7 @@ void register_serve(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--max-body-mib", opt->max_body_mib,
                   "largest request body, the base64 first frame included (default 32)")
       ->check(CLI::Range(1, 4096));
-  cmd->add_option("--device", opt->device,
-                  std::string("where the models run: ") + device_choices() + " (default cpu)");
-  cmd->add_option("--text-device", opt->text_device,
-                  "where the text encoder runs (default: --device)");
-  cmd->add_option("--vae-device", opt->vae_device,
-                  "where the video and audio VAEs run (default: --device)");
-  cmd->add_option("--precision", opt->precision,
-                  "a GPU's arithmetic: bf16 (default) or f32 (as `mova generate`)");
-  cmd->add_option("--device-weights-gib", opt->device_weights_gib,
-                  "keep at most this much of the denoiser's weights on its device (as `mova "
-                  "generate`)")
-      ->check(CLI::NonNegativeNumber);
+  opt->placement.add_to(*cmd);
   cmd->callback([opt, &global] { run_serve(*opt, global); });
 }
 
