@@ -2,7 +2,7 @@
 // opened and its devices are set up once; requests queue and run one at a time.
 #include <unistd.h>
 
-#include <cmath>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -32,14 +32,33 @@ struct ServeOptions {
   int max_queue = 16, keep_jobs = 100, max_body_mib = 32;
 };
 
-server::HttpServer* g_server = nullptr;
+std::atomic<server::HttpServer*> g_server{nullptr};
+static_assert(std::atomic<server::HttpServer*>::is_always_lock_free,
+              "the signal handler reads g_server");
 
 // The first SIGINT or SIGTERM stops the server cleanly (the running job at its next step); a
 // second one kills.
 void on_stop_signal(int sig) {
-  if (g_server) g_server->stop();
+  if (server::HttpServer* s = g_server.load()) s->stop();
   std::signal(sig, SIG_DFL);
 }
+
+// Routes SIGINT and SIGTERM to `server` while it lives.
+class StopOnSignals {
+ public:
+  explicit StopOnSignals(server::HttpServer& server) {
+    g_server = &server;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopOnSignals() {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    g_server = nullptr;
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+};
 
 // The folder results go to when --output-dir is not given: made here, removed at exit.
 class TempFolder {
@@ -70,24 +89,22 @@ void run_serve(const ServeOptions& o, const GlobalOptions& global) {
   base.vae_device = where.vae_device;
   base.precision = where.precision;
   base.device_weight_budget = static_cast<uint64_t>(where.device_weights_mib) << 20;
+  if (!o.output_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(o.output_dir, ec);
+    MOVA_CHECK(fs::is_directory(o.output_dir) && ::access(o.output_dir.c_str(), W_OK) == 0,
+               ErrorKind::kIo, "--output-dir ", o.output_dir, ": not a writable folder");
+  }
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   const Generator generator(model_dir);
-
-  std::unique_ptr<TempFolder> temp;
-  std::string output_dir = o.output_dir;
-  if (output_dir.empty()) {
-    temp = std::make_unique<TempFolder>();
-    output_dir = temp->path();
-  } else {
-    std::error_code ec;
-    fs::create_directories(output_dir, ec);
-    MOVA_CHECK(fs::is_directory(output_dir) && ::access(output_dir.c_str(), W_OK) == 0,
-               ErrorKind::kIo, "--output-dir ", output_dir, ": not a writable folder");
-  }
 
   const auto backends =
       open_devices({base.device, base.text_device, base.vae_device}, base.precision);
   Exec ex(global.threads);
+  // Made after the model and devices, whose opening a Ctrl-C may still kill.
+  std::unique_ptr<TempFolder> temp;
+  if (o.output_dir.empty()) temp = std::make_unique<TempFolder>();
+  const std::string output_dir = temp ? temp->path() : o.output_dir;
   server::GenerationJobs jobs(
       {output_dir, static_cast<size_t>(o.max_queue), static_cast<size_t>(o.keep_jobs)},
       [&](const GenerateRequest& r, const std::string& path, const ProgressFn& progress,
@@ -102,11 +119,12 @@ void run_serve(const ServeOptions& o, const GlobalOptions& global) {
   http.host = o.host;
   http.port = o.port;
   http.limits.max_body_bytes = int64_t{o.max_body_mib} << 20;
+  http.on_stop = [&jobs] {
+    MOVA_LOG_INFO("mova serve: stopping (a running job stops at its next step)");
+    jobs.stop();
+  };
   server::HttpServer listener(http, [&api](const server::HttpRequest& r) { return api.handle(r); });
-
-  g_server = &listener;
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  const StopOnSignals stop_on_signals(listener);
   const bool v6 = o.host.find(':') != std::string::npos;
   // On stdout, always: scripts starting the server with --port 0 read the port from here.
   std::printf("mova serve: listening on http://%s%s%s:%d/\n", v6 ? "[" : "", o.host.c_str(),
@@ -115,11 +133,7 @@ void run_serve(const ServeOptions& o, const GlobalOptions& global) {
   MOVA_LOG_INFO("mova serve: model ", model_dir, " on ", base.device.str(), "; results in ",
                 output_dir, "; Ctrl-C stops");
   listener.serve();
-  MOVA_LOG_INFO("mova serve: stopping (a running job stops at its next step)");
   jobs.shutdown();
-  g_server = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
 }
 
 }  // namespace

@@ -23,14 +23,13 @@ std::string utc_now() {
   return buf;
 }
 
-// 16 hex digits: ids are not guessable from one another, so one client cannot walk the
-// others' jobs.
+// 16 hex digits from the system's random source: ids of different runs do not collide, and
+// none follows from another (though GET /v1/jobs lists them all: there is no authentication).
 std::string new_id() {
-  static std::mutex mutex;
-  static std::mt19937_64 rng{std::random_device{}()};
-  std::lock_guard<std::mutex> lock(mutex);
+  std::random_device random;
+  const uint64_t v = (uint64_t{random()} << 32) | random();
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
 
@@ -132,11 +131,15 @@ std::optional<JobView> GenerationJobs::cancel_or_forget(const std::string& id) {
   if (it == jobs_.end()) return std::nullopt;
   JobView& v = it->second.view;
   switch (v.state) {
-    case JobState::kQueued:
+    case JobState::kQueued: {
       queue_.erase(std::find(queue_.begin(), queue_.end(), id));
       v.state = JobState::kCancelled;
+      it->second.request = GenerateRequest{};  // its first frame may be large
       MOVA_LOG_INFO("mova serve: job ", id, " cancelled before it ran");
-      return view_of(it->second);
+      const JobView cancelled = view_of(it->second);
+      forget_oldest_finished();  // cancelled jobs count towards keep_finished too
+      return cancelled;
+    }
     case JobState::kRunning:
       v.cancel_requested = true;
       MOVA_LOG_INFO("mova serve: job ", id, " told to stop at its next step");
@@ -186,7 +189,6 @@ void GenerationJobs::work() {
     job.view.state = JobState::kRunning;
     job.started = Clock::now();
     const GenerateRequest request = std::move(job.request);  // the image is not kept twice
-    const std::string path = (std::filesystem::path(options_.output_dir) / (id + ".mp4")).string();
     MOVA_LOG_INFO("mova serve: job ", id, " started: ", job.view.settings);
     lock.unlock();
 
@@ -206,7 +208,9 @@ void GenerationJobs::work() {
     JobState state = JobState::kDone;
     std::string error;
     ErrorKind kind = ErrorKind::kInternal;
+    std::string path;
     try {
+      path = (std::filesystem::path(options_.output_dir) / (id + ".mp4")).string();
       runner_(request, path, progress, abort, timings);
     } catch (const Error& e) {
       state = e.kind() == ErrorKind::kAborted ? JobState::kCancelled : JobState::kFailed;
@@ -238,15 +242,22 @@ void GenerationJobs::work() {
   }
 }
 
-void GenerationJobs::shutdown() {
+void GenerationJobs::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ && !worker_.joinable()) return;
     stopping_ = true;
-    for (const std::string& id : queue_) jobs_.at(id).view.state = JobState::kCancelled;
+    for (const std::string& id : queue_) {
+      Job& job = jobs_.at(id);
+      job.view.state = JobState::kCancelled;
+      job.request = GenerateRequest{};
+    }
     queue_.clear();
   }
   wake_.notify_all();
+}
+
+void GenerationJobs::shutdown() {
+  stop();
   if (worker_.joinable()) worker_.join();
 }
 

@@ -70,7 +70,10 @@ class GenerationJobs {
   // the view returned is its last. nullopt: no such job.
   std::optional<JobView> cancel_or_forget(const std::string& id);
 
-  // Cancels every queued job, stops the running one at its next step and joins the worker.
+  // Cancels every queued job and tells the running one to stop at its next step; takes no new
+  // jobs. Returns at once.
+  void stop();
+  // stop(), then waits for the worker to finish.
   void shutdown();
 
  private:

@@ -9,7 +9,7 @@ namespace {
 
 // RFC 9110 tchar: what a method or a header name may consist of.
 bool is_token_char(unsigned char c) {
-  if (std::isalnum(c)) return true;
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
@@ -58,12 +58,14 @@ void parse_request_line(std::string_view line, HttpRequest& r) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f) bad("the request target holds a control or non-ASCII byte");
   }
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !std::isdigit(version[5]) ||
-      version[6] != '.' || !std::isdigit(version[7]))
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !digit(version[5]) ||
+      version[6] != '.' || !digit(version[7]))
     bad("malformed HTTP version in the request line");
   if (version != "HTTP/1.1" && version != "HTTP/1.0")
     throw HttpError(505, "only HTTP/1.0 and HTTP/1.1 are spoken here");
   r.method = method;
+  r.http11 = version == "HTTP/1.1";
   r.target = target;
   r.path = target.substr(0, target.find('?'));
 }
@@ -137,6 +139,7 @@ HttpRequest parse_request_head(std::string_view head, const HttpLimits& limits) 
     r.headers.emplace_back(std::move(name), std::string(value));
   }
   if (r.method.empty()) bad("empty request");
+  if (r.http11 && !r.header("host")) bad("an HTTP/1.1 request needs a Host header");
   if (r.content_length > limits.max_body_bytes)
     throw HttpError(413, "the request body is " + std::to_string(r.content_length) +
                              " bytes; at most " + std::to_string(limits.max_body_bytes) +

@@ -33,6 +33,7 @@ struct HttpRequest {
   std::string method;                                        // as sent: methods are case-sensitive
   std::string target;                                        // origin form: "/v1/jobs/ab12?x=1"
   std::string path;                                          // target without its query
+  bool http11 = true;                                        // false: HTTP/1.0
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   int64_t content_length = 0;
   bool expect_continue = false;  // "Expect: 100-continue": the client waits for a 100 first
@@ -47,9 +48,9 @@ struct HttpRequest {
 size_t find_head_end(std::string_view received);
 
 // Parses a request head (request line and header lines, up to and including the empty line).
-// Throws HttpError: 400 malformed, 413 body over the limit, 417 an expectation other than
-// 100-continue, 431 too many headers, 501 a transfer coding (chunked bodies are not taken),
-// 505 an HTTP version other than 1.0 and 1.1.
+// Throws HttpError: 400 malformed (an HTTP/1.1 request without Host too), 413 body over the limit,
+// 417 an expectation other than 100-continue, 431 too many headers, 501 a transfer coding (chunked
+// bodies are not taken), 505 an HTTP version other than 1.0 and 1.1.
 HttpRequest parse_request_head(std::string_view head, const HttpLimits& limits);
 
 struct HttpResponse {

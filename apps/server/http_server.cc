@@ -26,6 +26,10 @@ using Clock = std::chrono::steady_clock;
 
 // Connections accepted but not yet taken by a thread; beyond this, new ones are told 503.
 constexpr size_t kMaxWaiting = 64;
+// How long an answered connection whose request was not read to its end is drained before it
+// is closed: closing with unread bytes makes the kernel reset the connection, and the client
+// would see the reset instead of the answer (413, 400, ...).
+constexpr double kLingerSeconds = 2.0;
 
 class Deadline {
  public:
@@ -37,26 +41,32 @@ class Deadline {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end_ - Clock::now());
     return static_cast<int>(std::max<int64_t>(0, left.count()));
   }
+  static Deadline earlier(const Deadline& a, const Deadline& b) { return a.end_ < b.end_ ? a : b; }
 
  private:
   Clock::time_point end_;
 };
 
-// Waits for `events` on `fd` until the deadline; false when it passed first.
-bool wait_for(int fd, short events, const Deadline& deadline) {
-  pollfd p{fd, events, 0};
+enum class Wait { kReady, kTimedOut, kStopped, kFailed };
+
+// Waits for `events` on `fd` until the deadline, or until the server stops (`stop_fd`, the
+// stop pipe, turns readable and stays so).
+Wait wait_for(int fd, short events, const Deadline& deadline, int stop_fd) {
+  pollfd p[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
   for (;;) {
-    const int n = ::poll(&p, 1, deadline.left_ms());
-    if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) return false;
+    const int n = ::poll(p, stop_fd >= 0 ? 2 : 1, deadline.left_ms());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Wait::kFailed;
+    if (n == 0) return Wait::kTimedOut;
+    if (stop_fd >= 0 && p[1].revents) return Wait::kStopped;
+    return Wait::kReady;
   }
 }
 
-// Sends all of `data`; false when the peer went away or the deadline passed.
-bool send_all(int fd, const char* data, size_t size, const Deadline& deadline) {
+// Sends all of `data`; false when the peer went away, the deadline passed or the server stops.
+bool send_all(int fd, const char* data, size_t size, const Deadline& deadline, int stop_fd) {
   while (size > 0) {
-    if (!wait_for(fd, POLLOUT, deadline)) return false;
+    if (wait_for(fd, POLLOUT, deadline, stop_fd) != Wait::kReady) return false;
     const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
@@ -68,46 +78,68 @@ bool send_all(int fd, const char* data, size_t size, const Deadline& deadline) {
   return true;
 }
 
-bool send_all(int fd, const std::string& s, const Deadline& deadline) {
-  return send_all(fd, s.data(), s.size(), deadline);
+bool send_all(int fd, const std::string& s, const Deadline& deadline, int stop_fd) {
+  return send_all(fd, s.data(), s.size(), deadline, stop_fd);
 }
 
-// Reads what is available into `buffer`: > 0 bytes read, 0 the peer closed, -1 a failure or
-// the deadline.
-ssize_t receive_some(int fd, std::string& buffer, const Deadline& deadline) {
+// What reading from a connection gave: bytes, the peer's end of the request, or why not.
+enum class Read { kBytes, kEnd, kTimedOut, kGone };
+
+// Appends what is available to `buffer`.
+Read receive_some(int fd, std::string& buffer, const Deadline& deadline, int stop_fd) {
   char chunk[16 << 10];
   for (;;) {
-    if (!wait_for(fd, POLLIN, deadline)) return -1;
+    const Wait w = wait_for(fd, POLLIN, deadline, stop_fd);
+    if (w == Wait::kTimedOut) return Read::kTimedOut;
+    if (w != Wait::kReady) return Read::kGone;
     const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-    if (n > 0) buffer.append(chunk, static_cast<size_t>(n));
-    return n;
+    if (n < 0) return Read::kGone;
+    if (n == 0) return Read::kEnd;
+    buffer.append(chunk, static_cast<size_t>(n));
+    return Read::kBytes;
   }
 }
 
-void send_response(int fd, const HttpResponse& response, const Deadline& deadline) {
+// Ends our side, then reads and drops what the client still sends, briefly (kLingerSeconds).
+void drain_before_close(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  const Deadline deadline(kLingerSeconds);
+  std::string dropped;
+  while (receive_some(fd, dropped, deadline, -1) == Read::kBytes) dropped.clear();
+}
+
+void send_simple(int fd, const HttpResponse& r, const Deadline& deadline, int stop_fd) {
+  send_all(fd, response_head(r, r.body.size()) + r.body, deadline, stop_fd);
+}
+
+void send_response(int fd, const HttpResponse& response, const Deadline& deadline, int stop_fd) {
   if (response.file_path.empty()) {
-    send_all(fd, response_head(response, response.body.size()) + response.body, deadline);
+    send_simple(fd, response, deadline, stop_fd);
     return;
   }
   const int file = ::open(response.file_path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (file < 0 || ::fstat(file, &st) != 0) {
+    const int error = errno;
     if (file >= 0) ::close(file);
-    MOVA_LOG_WARN("mova serve: cannot read ", response.file_path, ": ", std::strerror(errno));
-    const HttpResponse e = error_response(500, "the result file cannot be read");
-    send_all(fd, response_head(e, e.body.size()) + e.body, deadline);
+    if (error == ENOENT) {  // forgotten (DELETE, --keep-jobs) since the handler looked
+      send_simple(fd, error_response(404, "the video was deleted meanwhile"), deadline, stop_fd);
+      return;
+    }
+    MOVA_LOG_WARN("mova serve: cannot read ", response.file_path, ": ", std::strerror(error));
+    send_simple(fd, error_response(500, "the result file cannot be read"), deadline, stop_fd);
     return;
   }
   // The head promised st_size bytes: a file shortened meanwhile ends the connection early,
   // which the client sees as a truncated body, never as a complete wrong one.
-  if (send_all(fd, response_head(response, static_cast<uint64_t>(st.st_size)), deadline)) {
+  if (send_all(fd, response_head(response, static_cast<uint64_t>(st.st_size)), deadline, stop_fd)) {
     std::vector<char> chunk(size_t{256} << 10);
     off_t left = st.st_size;
     while (left > 0) {
       const ssize_t n = ::read(file, chunk.data(), chunk.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || !send_all(fd, chunk.data(), static_cast<size_t>(n), deadline)) break;
+      if (n <= 0 || !send_all(fd, chunk.data(), static_cast<size_t>(n), deadline, stop_fd)) break;
       left -= n;
     }
   }
@@ -163,7 +195,7 @@ HttpServer::HttpServer(const Options& options, Handler handler)
 }
 
 HttpServer::~HttpServer() {
-  ::close(listen_fd_);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
   ::close(stop_pipe_[0]);
   ::close(stop_pipe_[1]);
 }
@@ -179,24 +211,45 @@ void HttpServer::serve() {
   std::deque<int> waiting;
   bool stopping = false;
   std::vector<std::thread> threads;
-  threads.reserve(static_cast<size_t>(options_.threads));
-  for (int i = 0; i < options_.threads; ++i)
-    threads.emplace_back([&] {
-      for (;;) {
-        int fd;
-        {
-          std::unique_lock<std::mutex> lock(mutex);
-          ready.wait(lock, [&] { return stopping || !waiting.empty(); });
-          if (waiting.empty()) return;  // stopping, and every connection answered
-          fd = waiting.front();
-          waiting.pop_front();
-        }
-        answer(fd);
-        ::close(fd);
+  const auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+    }
+    ready.notify_all();
+    for (std::thread& t : threads) t.join();
+  };
+  const auto take_connections = [&] {
+    for (;;) {
+      int fd;
+      bool answer_it;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        ready.wait(lock, [&] { return stopping || !waiting.empty(); });
+        if (waiting.empty()) return;  // stopping, and every connection answered
+        fd = waiting.front();
+        waiting.pop_front();
+        answer_it = !stopping;
       }
-    });
+      if (answer_it) {
+        answer(fd);
+      } else {
+        send_simple(fd, error_response(503, "the server is stopping"), Deadline(1.0), -1);
+        drain_before_close(fd);
+      }
+      ::close(fd);
+    }
+  };
+  try {
+    threads.reserve(static_cast<size_t>(options_.threads));
+    for (int i = 0; i < options_.threads; ++i) threads.emplace_back(take_connections);
+  } catch (...) {
+    finish();
+    throw;
+  }
 
   pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+  bool said_out_of_descriptors = false;
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
@@ -206,66 +259,85 @@ void HttpServer::serve() {
     if (fds[1].revents) break;
     if (!(fds[0].revents & POLLIN)) continue;
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;  // the peer gave up already, or out of descriptors for now
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {  // the connection stays queued: wait, not spin
+        if (!said_out_of_descriptors)
+          MOVA_LOG_WARN("mova serve: out of file descriptors; new connections wait");
+        said_out_of_descriptors = true;
+        wait_for(stop_pipe_[0], POLLIN, Deadline(0.1), -1);
+      }
+      continue;  // else the peer gave up already
+    }
+    said_out_of_descriptors = false;
     std::unique_lock<std::mutex> lock(mutex);
     if (waiting.size() >= kMaxWaiting) {
       lock.unlock();
-      const HttpResponse busy = error_response(503, "too many connections; try again");
-      send_all(fd, response_head(busy, busy.body.size()) + busy.body, Deadline(1.0));
+      MOVA_LOG_INFO("mova serve: ", kMaxWaiting, " connections wait already -> 503");
+      send_simple(fd, error_response(503, "too many connections; try again"), Deadline(1.0), -1);
+      drain_before_close(fd);
       ::close(fd);
       continue;
     }
     waiting.push_back(fd);
     ready.notify_one();
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    stopping = true;
-  }
-  ready.notify_all();
-  for (std::thread& t : threads) t.join();
+  ::close(listen_fd_);  // from here on, connecting is refused
+  listen_fd_ = -1;
+  if (options_.on_stop) options_.on_stop();
+  finish();
 }
 
 void HttpServer::answer(int fd) const {
-  const Deadline deadline(options_.request_seconds);
+  const int stop_fd = stop_pipe_[0];
+  const Deadline whole(options_.request_seconds);
+  const Deadline head_deadline = Deadline::earlier(whole, Deadline(options_.head_seconds));
   const auto t0 = Clock::now();
   std::string received;
   size_t head_end = std::string::npos;
   HttpRequest request;
   HttpResponse response;
+  bool read_to_end = false;  // the whole request was read: nothing is left to drain
   try {
     while ((head_end = find_head_end(received)) == std::string::npos) {
       if (received.size() > options_.limits.max_head_bytes)
         throw HttpError(431, "the request head is over " +
                                  std::to_string(options_.limits.max_head_bytes) + " bytes");
-      const ssize_t n = receive_some(fd, received, deadline);
-      if (n == 0 && received.empty()) return;  // connected and closed without a request
-      if (n == 0) throw HttpError(400, "the connection closed inside the request head");
-      if (n < 0) throw HttpError(408, "the request did not arrive in time");
+      const Read r = receive_some(fd, received, head_deadline, stop_fd);
+      if (r == Read::kGone || (r == Read::kEnd && received.empty())) return;  // nobody to answer
+      if (r == Read::kEnd) throw HttpError(400, "the connection closed inside the request head");
+      if (r == Read::kTimedOut) throw HttpError(408, "the request head did not arrive in time");
     }
     request = parse_request_head(std::string_view(received).substr(0, head_end), options_.limits);
     const auto length = static_cast<size_t>(request.content_length);
     request.body = received.substr(head_end, length);
-    if (request.body.size() < length && request.expect_continue)
-      send_all(fd, std::string("HTTP/1.1 100 Continue\r\n\r\n"), deadline);
+    // HTTP/1.0 has no interim responses (RFC 9110 15.2): such a client sends its body anyway.
+    if (request.body.size() < length && request.expect_continue && request.http11)
+      send_all(fd, std::string("HTTP/1.1 100 Continue\r\n\r\n"), whole, stop_fd);
     while (request.body.size() < length) {
-      const ssize_t n = receive_some(fd, request.body, deadline);
-      if (n == 0) throw HttpError(400, "the connection closed inside the request body");
-      if (n < 0) throw HttpError(408, "the request body did not arrive in time");
+      const Read r = receive_some(fd, request.body, whole, stop_fd);
+      if (r == Read::kGone) return;
+      if (r == Read::kEnd) throw HttpError(400, "the connection closed inside the request body");
+      if (r == Read::kTimedOut) throw HttpError(408, "the request body did not arrive in time");
     }
     request.body.resize(length);  // bytes after the body (a pipelined request) are not read
+    read_to_end = received.size() <= head_end + length;
     response = handler_(request);
   } catch (const HttpError& e) {
     response = error_response(e.status(), e.what());
   } catch (const std::exception& e) {
     response = error_response(500, std::string("internal error: ") + e.what());
   }
-  send_response(fd, response, Deadline(options_.response_seconds));
-  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  const LogLevel level = response.status >= 400 ? LogLevel::kInfo : LogLevel::kDebug;
-  MOVA_LOG(level, "mova serve: ",
-           request.method.empty() ? "(malformed request)" : request.method + " " + request.target,
-           " -> ", response.status, " (", static_cast<int64_t>(ms), " ms)");
+  try {
+    send_response(fd, response, Deadline(options_.response_seconds), stop_fd);
+    if (!read_to_end) drain_before_close(fd);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    const LogLevel level = response.status >= 400 ? LogLevel::kInfo : LogLevel::kDebug;
+    MOVA_LOG(level, "mova serve: ",
+             request.method.empty() ? "(malformed request)" : request.method + " " + request.target,
+             " -> ", response.status, " (", static_cast<int64_t>(ms), " ms)");
+  } catch (const std::exception&) {
+    // Out of memory while answering: the connection closes without (the rest of) its answer.
+  }
 }
 
 }  // namespace mova::server

@@ -1,6 +1,8 @@
 // The listening socket of `mova serve` and the threads that answer its connections: each
-// connection carries one request (read within a deadline, so a slow or silent client cannot
-// hold a thread), handed to the handler, whose response closes the connection.
+// connection carries one request, read within deadlines (a slow or silent client holds a
+// thread for a bounded time, not for ever), handed to the handler, whose response closes the
+// connection. Not hardened against deliberate denial of service: enough slow clients can keep
+// every thread busy (docs/server.md).
 #pragma once
 
 #include <atomic>
@@ -18,9 +20,13 @@ class HttpServer {
     std::string host = "127.0.0.1";
     int port = 8080;  // 0: any free port (see port())
     HttpLimits limits;
-    int threads = 4;                  // connections answered at once
-    double request_seconds = 30.0;    // to receive a whole request
+    int threads = 16;                 // connections answered at once
+    double head_seconds = 10.0;       // to receive the request head
+    double request_seconds = 30.0;    // to receive the whole request
     double response_seconds = 600.0;  // to send a whole response (a long video to a slow client)
+    // Called once serve() has stopped accepting, before it waits for the connections in
+    // progress (e.g. to stop the work those connections would wait for).
+    std::function<void()> on_stop;
   };
 
   // Binds and listens at once: a kIo mova::Error names host:port when it cannot.
@@ -31,7 +37,9 @@ class HttpServer {
 
   int port() const { return port_; }
 
-  // Answers connections until stop(); returns once every connection taken has been answered.
+  // Answers connections until stop(). Then the listening socket is closed, connections still
+  // waiting for a thread are answered 503, and those in progress are cut short wherever they
+  // wait for the network; returns when every thread is done.
   void serve();
   // Makes serve() return. Async-signal-safe: a signal handler may call it.
   void stop();

@@ -42,6 +42,11 @@ double get_number(const json& j, const std::string& field) {
   return j.get<double>();
 }
 
+double get_positive_number(const json& j, const std::string& field) {
+  if (!j.is_number() || !(j.get<double>() > 0)) wrong_type(field, "a positive number");
+  return j.get<double>();
+}
+
 bool get_bool(const json& j, const std::string& field) {
   if (!j.is_boolean()) wrong_type(field, "true or false");
   return j.get<bool>();
@@ -112,7 +117,7 @@ GenerateRequest request_from_json(std::string_view body, GenerateRequest r) {
     if (field == "height") r.height = get_positive_int(value, field);
     if (field == "frames") r.frames = get_positive_int(value, field);
     if (field == "steps") r.steps = get_positive_int(value, field);
-    if (field == "fps") r.fps = get_number(value, field);
+    if (field == "fps") r.fps = get_positive_number(value, field);
     if (field == "cfg") r.cfg = get_number(value, field);
     if (field == "seed") {
       if (!value.is_number_unsigned()) wrong_type(field, "an integer in [0, 2^64)");

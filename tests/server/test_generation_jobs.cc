@@ -208,6 +208,37 @@ TEST(GenerationJobs, ForgetsTheOldestFinishedJobsBeyondTheLimit) {
   EXPECT_EQ(jobs.list()[0].id, b.id);
 }
 
+TEST(GenerationJobs, CancelledJobsCountTowardsTheLimitOfFinishedOnes) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 16, 1}, gen.runner());
+  const JobView a = *jobs.submit(request("a"), "");
+  wait_for(jobs, a.id, JobState::kRunning);
+  // Submitting and cancelling while a job runs must not pile jobs up.
+  std::string last;
+  for (int i = 0; i < 5; ++i) {
+    last = jobs.submit(request("b"), "")->id;
+    EXPECT_EQ(jobs.cancel_or_forget(last)->state, JobState::kCancelled);
+  }
+  const std::vector<JobView> all = jobs.list();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, a.id);
+  EXPECT_EQ(all[1].id, last);
+  gen.release("a");
+}
+
+TEST(GenerationJobs, StopReturnsAtOnceAndShutdownWaitsForTheWorker) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
+  const JobView a = *jobs.submit(request("a"), "");
+  wait_for(jobs, a.id, JobState::kRunning);
+  jobs.stop();
+  EXPECT_FALSE(jobs.submit(request("b"), ""));
+  wait_for(jobs, a.id, JobState::kCancelled);  // at its next look at abort()
+  jobs.shutdown();
+}
+
 TEST(GenerationJobs, ShutdownCancelsWaitingJobsAndStopsTheRunningOne) {
   test::TempDir dir;
   StandIn gen;

@@ -20,6 +20,7 @@ TEST(HttpMessage, ParsesARequestHead) {
   EXPECT_EQ(r.path, "/v1/generate");
   EXPECT_EQ(r.content_length, 17);
   EXPECT_TRUE(r.expect_continue);
+  EXPECT_TRUE(r.http11);
   ASSERT_NE(r.header("content-type"), nullptr);
   EXPECT_EQ(*r.header("content-type"), "application/json");
   EXPECT_EQ(r.header("Content-Type"), nullptr);  // names are looked up lower-cased
@@ -30,6 +31,7 @@ TEST(HttpMessage, ParsesARequestHead) {
   EXPECT_EQ(g.path, "/");
   EXPECT_EQ(g.content_length, 0);
   EXPECT_FALSE(g.expect_continue);
+  EXPECT_FALSE(g.http11);  // and HTTP/1.0 needs no Host
 }
 
 TEST(HttpMessage, HeadEndsOnlyAtAnEmptyLine) {
@@ -69,7 +71,10 @@ TEST(HttpMessage, MalformedOrRefusedHeadsGetTheirStatus) {
       {"GET / HTTP/1.1\r\nContent-Length: \r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
-      {"GET / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", 413},
+      {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1001\r\n\r\n", 413},
+      {"GET / HTTP/1.1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 400},
+      {"GET / HTTP/1.\xb1\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501},
       {"GET / HTTP/1.1\r\nExpect: something\r\n\r\n", 417},
       {"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 431},
@@ -85,8 +90,8 @@ TEST(HttpMessage, MalformedOrRefusedHeadsGetTheirStatus) {
     }
   }
   // Equal duplicates are one length; the limit itself is accepted.
-  EXPECT_EQ(parse_request_head("PUT / HTTP/1.1\r\nContent-Length: 1000\r\ncontent-length: "
-                               "1000\r\n\r\n",
+  EXPECT_EQ(parse_request_head("PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n"
+                               "content-length: 1000\r\n\r\n",
                                limits)
                 .content_length,
             1000);

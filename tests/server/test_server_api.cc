@@ -99,6 +99,7 @@ TEST(ServerApi, BadBodiesNameTheField) {
       {R"({"prompt": "x", "seed": -1})", "field 'seed' must be an integer in [0, 2^64)"},
       {R"({"prompt": "x", "seed": 1.5})", "field 'seed' must be an integer"},
       {R"({"prompt": "x", "cfg": "5"})", "field 'cfg' must be a number"},
+      {R"({"prompt": "x", "fps": 0})", "field 'fps' must be a positive number"},
       {R"({"prompt": "x", "tags": 1})", "field 'tags' must be true or false"},
       {R"({"prompt": "x", "image": 7})", "field 'image' must be a string"},
       {R"({"prompt": "x", "image": "@@@@"})", "field 'image': invalid base64"},
