@@ -28,8 +28,10 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxWaiting = 64;
 // How long an answered connection whose request was not read to its end is drained before it
 // is closed: closing with unread bytes makes the kernel reset the connection, and the client
-// would see the reset instead of the answer (413, 400, ...).
+// would see the reset instead of the answer (413, 400, ...). Shorter for the 503s given by the
+// accepting thread or while stopping, which must not wait long on any one client.
 constexpr double kLingerSeconds = 2.0;
+constexpr double kBriefLingerSeconds = 0.2;
 
 class Deadline {
  public:
@@ -50,7 +52,8 @@ class Deadline {
 enum class Wait { kReady, kTimedOut, kStopped, kFailed };
 
 // Waits for `events` on `fd` until the deadline, or until the server stops (`stop_fd`, the
-// stop pipe, turns readable and stays so).
+// stop pipe, turns readable and stays so). A socket that is ready wins over stopping: an answer
+// that can go out at once still goes out.
 Wait wait_for(int fd, short events, const Deadline& deadline, int stop_fd) {
   pollfd p[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
   for (;;) {
@@ -58,9 +61,13 @@ Wait wait_for(int fd, short events, const Deadline& deadline, int stop_fd) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Wait::kFailed;
     if (n == 0) return Wait::kTimedOut;
-    if (stop_fd >= 0 && p[1].revents) return Wait::kStopped;
-    return Wait::kReady;
+    if (p[0].revents) return Wait::kReady;
+    return Wait::kStopped;
   }
+}
+
+bool stopped(int stop_fd) {
+  return wait_for(stop_fd, POLLIN, Deadline(0), -1) == Wait::kReady;
 }
 
 // Sends all of `data`; false when the peer went away, the deadline passed or the server stops.
@@ -101,10 +108,10 @@ Read receive_some(int fd, std::string& buffer, const Deadline& deadline, int sto
   }
 }
 
-// Ends our side, then reads and drops what the client still sends, briefly (kLingerSeconds).
-void drain_before_close(int fd) {
+// Ends our side, then reads and drops what the client still sends, for `seconds` at most.
+void drain_before_close(int fd, double seconds) {
   ::shutdown(fd, SHUT_WR);
-  const Deadline deadline(kLingerSeconds);
+  const Deadline deadline(seconds);
   std::string dropped;
   while (receive_some(fd, dropped, deadline, -1) == Read::kBytes) dropped.clear();
 }
@@ -139,7 +146,10 @@ void send_response(int fd, const HttpResponse& response, const Deadline& deadlin
     while (left > 0) {
       const ssize_t n = ::read(file, chunk.data(), chunk.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || !send_all(fd, chunk.data(), static_cast<size_t>(n), deadline, stop_fd)) break;
+      // A long video to a slow client is cut short when the server stops.
+      if (n <= 0 || stopped(stop_fd) ||
+          !send_all(fd, chunk.data(), static_cast<size_t>(n), deadline, stop_fd))
+        break;
       left -= n;
     }
   }
@@ -235,7 +245,7 @@ void HttpServer::serve() {
         answer(fd);
       } else {
         send_simple(fd, error_response(503, "the server is stopping"), Deadline(1.0), -1);
-        drain_before_close(fd);
+        drain_before_close(fd, kBriefLingerSeconds);
       }
       ::close(fd);
     }
@@ -250,10 +260,11 @@ void HttpServer::serve() {
 
   pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
   bool said_out_of_descriptors = false;
+  std::string failure;  // why the loop ended, when not by stop()
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      MOVA_LOG_ERROR("mova serve: poll: ", std::strerror(errno));
+      failure = std::string("poll: ") + std::strerror(errno);
       break;
     }
     if (fds[1].revents) break;
@@ -273,8 +284,9 @@ void HttpServer::serve() {
     if (waiting.size() >= kMaxWaiting) {
       lock.unlock();
       MOVA_LOG_INFO("mova serve: ", kMaxWaiting, " connections wait already -> 503");
-      send_simple(fd, error_response(503, "too many connections; try again"), Deadline(1.0), -1);
-      drain_before_close(fd);
+      send_simple(fd, error_response(503, "too many connections; try again"),
+                  Deadline(kBriefLingerSeconds), stop_pipe_[0]);
+      drain_before_close(fd, kBriefLingerSeconds);
       ::close(fd);
       continue;
     }
@@ -283,8 +295,14 @@ void HttpServer::serve() {
   }
   ::close(listen_fd_);  // from here on, connecting is refused
   listen_fd_ = -1;
-  if (options_.on_stop) options_.on_stop();
+  try {
+    if (options_.on_stop) options_.on_stop();
+  } catch (...) {
+    finish();  // joinable threads must not be destroyed
+    throw;
+  }
   finish();
+  MOVA_CHECK(failure.empty(), ErrorKind::kIo, "mova serve: ", failure);
 }
 
 void HttpServer::answer(int fd) const {
@@ -329,7 +347,7 @@ void HttpServer::answer(int fd) const {
   }
   try {
     send_response(fd, response, Deadline(options_.response_seconds), stop_fd);
-    if (!read_to_end) drain_before_close(fd);
+    if (!read_to_end) drain_before_close(fd, kLingerSeconds);
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     const LogLevel level = response.status >= 400 ? LogLevel::kInfo : LogLevel::kDebug;
     MOVA_LOG(level, "mova serve: ",

@@ -38,8 +38,9 @@ class HttpServer {
   int port() const { return port_; }
 
   // Answers connections until stop(). Then the listening socket is closed, connections still
-  // waiting for a thread are answered 503, and those in progress are cut short wherever they
-  // wait for the network; returns when every thread is done.
+  // waiting for a thread are answered 503, requests being handled still get their answer,
+  // but a client slow to send or to read is cut off (a video download too); returns when every
+  // thread is done.
   void serve();
   // Makes serve() return. Async-signal-safe: a signal handler may call it.
   void stop();
