@@ -81,6 +81,16 @@ JobView wait_for(const GenerationJobs& jobs, const std::string& id, JobState sta
   }
 }
 
+// Submits `prompt` and waits until it runs.
+JobView start(GenerationJobs& jobs, const std::string& prompt) {
+  const std::optional<JobView> v = jobs.submit(request(prompt), "");
+  if (!v) {
+    ADD_FAILURE() << "the queue refused " << prompt;
+    return {};
+  }
+  return wait_for(jobs, v->id, JobState::kRunning);
+}
+
 std::string contents(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -134,8 +144,7 @@ TEST(GenerationJobs, RefusesSubmissionsBeyondTheQueueLimit) {
   test::TempDir dir;
   StandIn gen;
   GenerationJobs jobs({dir.str(), 1, 100}, gen.runner());
-  const JobView a = *jobs.submit(request("a"), "");
-  wait_for(jobs, a.id, JobState::kRunning);  // the running job does not count as waiting
+  start(jobs, "a");  // the running job does not count as waiting
   ASSERT_TRUE(jobs.submit(request("b"), ""));
   EXPECT_FALSE(jobs.submit(request("c"), ""));
   gen.release("a");
@@ -212,8 +221,7 @@ TEST(GenerationJobs, CancelledJobsCountTowardsTheLimitOfFinishedOnes) {
   test::TempDir dir;
   StandIn gen;
   GenerationJobs jobs({dir.str(), 16, 1}, gen.runner());
-  const JobView a = *jobs.submit(request("a"), "");
-  wait_for(jobs, a.id, JobState::kRunning);
+  const JobView a = start(jobs, "a");
   // Submitting and cancelling while a job runs must not pile jobs up.
   std::string last;
   for (int i = 0; i < 5; ++i) {
@@ -231,8 +239,7 @@ TEST(GenerationJobs, StopReturnsAtOnceAndShutdownWaitsForTheWorker) {
   test::TempDir dir;
   StandIn gen;
   GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
-  const JobView a = *jobs.submit(request("a"), "");
-  wait_for(jobs, a.id, JobState::kRunning);
+  const JobView a = start(jobs, "a");
   jobs.stop();
   EXPECT_FALSE(jobs.submit(request("b"), ""));
   wait_for(jobs, a.id, JobState::kCancelled);  // at its next look at abort()
