@@ -3,6 +3,7 @@
 #include <set>
 
 #include "io/base64.h"
+#include "io/json_config.h"
 #include "media/image_io.h"
 #include "models/checkpoint_info.h"
 #include "runtime/log.h"
@@ -20,36 +21,6 @@ std::string known_fields() {
   std::string s;
   for (const std::string& f : kFields) s += (s.empty() ? "" : ", ") + f;
   return s;
-}
-
-[[noreturn]] void wrong_type(const std::string& field, const char* expected) {
-  fail(ErrorKind::kInvalidArgument, "field '", field, "' must be ", expected);
-}
-
-std::string get_string(const json& j, const std::string& field) {
-  if (!j.is_string()) wrong_type(field, "a string");
-  return j.get<std::string>();
-}
-
-int64_t get_positive_int(const json& j, const std::string& field) {
-  if (!j.is_number_integer() || j.get<int64_t>() <= 0 || j.get<int64_t>() > (1 << 30))
-    wrong_type(field, "a positive integer");
-  return j.get<int64_t>();
-}
-
-double get_number(const json& j, const std::string& field) {
-  if (!j.is_number()) wrong_type(field, "a number");
-  return j.get<double>();
-}
-
-double get_positive_number(const json& j, const std::string& field) {
-  if (!j.is_number() || !(j.get<double>() > 0)) wrong_type(field, "a positive number");
-  return j.get<double>();
-}
-
-bool get_bool(const json& j, const std::string& field) {
-  if (!j.is_boolean()) wrong_type(field, "true or false");
-  return j.get<bool>();
 }
 
 // A first frame sent as base64, bare or as a data URL ("data:image/png;base64,...").
@@ -107,24 +78,35 @@ GenerateRequest request_from_json(std::string_view body, GenerateRequest r) {
   MOVA_CHECK(j.is_object(), ErrorKind::kInvalidArgument,
              "the request body must be a JSON object, e.g. {\"prompt\": \"...\"}");
   MOVA_CHECK(j.contains("prompt"), ErrorKind::kInvalidArgument, "field 'prompt' is required");
-  for (const auto& [field, value] : j.items()) {
+  for (const auto& [field, value] : j.items())
     MOVA_CHECK(kFields.count(field), ErrorKind::kInvalidArgument, "unknown field '", field,
                "' (known: ", known_fields(), ")");
-    if (field == "prompt") r.prompt = get_string(value, field);
-    if (field == "negative_prompt") r.negative_prompt = get_string(value, field);
-    if (field == "image") r.image = decode_posted_image(get_string(value, field));
-    if (field == "width") r.width = get_positive_int(value, field);
-    if (field == "height") r.height = get_positive_int(value, field);
-    if (field == "frames") r.frames = get_positive_int(value, field);
-    if (field == "steps") r.steps = get_positive_int(value, field);
-    if (field == "fps") r.fps = get_positive_number(value, field);
-    if (field == "cfg") r.cfg = get_number(value, field);
+  const JsonConfig body_fields(std::move(j), "request body");
+  const auto positive_int = [&](const std::string& field) {
+    const nlohmann::json& v = body_fields.json()[field];
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (1 << 30))
+      body_fields.type_error(field, "a positive integer");
+    return v.get<int64_t>();
+  };
+  for (const auto& [field, value] : body_fields.json().items()) {
+    if (field == "prompt") r.prompt = body_fields.get_string(field);
+    if (field == "negative_prompt") r.negative_prompt = body_fields.get_string(field);
+    if (field == "image") r.image = decode_posted_image(body_fields.get_string(field));
+    if (field == "width") r.width = positive_int(field);
+    if (field == "height") r.height = positive_int(field);
+    if (field == "frames") r.frames = positive_int(field);
+    if (field == "steps") r.steps = positive_int(field);
+    if (field == "fps") {
+      r.fps = body_fields.get_double(field);
+      if (!(r.fps > 0)) body_fields.type_error(field, "a positive number");
+    }
+    if (field == "cfg") r.cfg = body_fields.get_double(field);
     if (field == "seed") {
-      if (!value.is_number_unsigned()) wrong_type(field, "an integer in [0, 2^64)");
+      if (!value.is_number_unsigned()) body_fields.type_error(field, "an integer in [0, 2^64)");
       r.seed = value.get<uint64_t>();
     }
-    if (field == "vae_tiling") r.vae_tiling = get_bool(value, field);
-    if (field == "tags") r.tags = get_bool(value, field);
+    if (field == "vae_tiling") r.vae_tiling = body_fields.get_bool(field);
+    if (field == "tags") r.tags = body_fields.get_bool(field);
   }
   return r;
 }
@@ -159,14 +141,14 @@ json job_json(const JobView& v) {
 }
 
 ServerApi::ServerApi(const Generator& generator, GenerationJobs& jobs, GenerateRequest base)
-    : generator_(generator), jobs_(jobs), base_(std::move(base)) {}
+    : generator_(generator), jobs_(jobs), base_(std::move(base)), model_(describe_model()) {}
 
 HttpResponse ServerApi::handle(const HttpRequest& request) const {
   const std::string& p = request.path;
   const bool get = request.method == "GET";
   if (p == "/" || p == "/health" || p == "/v1/model" || p == "/v1/jobs") {
     if (!get) return method_not_allowed("GET");
-    if (p == "/v1/model") return model();
+    if (p == "/v1/model") return json_response(200, model_);
     if (p == "/v1/jobs") {
       json list = json::array();
       for (const JobView& v : jobs_.list()) list.push_back(job_json(v));
@@ -234,7 +216,7 @@ HttpResponse ServerApi::job(const HttpRequest& request, const std::string& id, b
   return r;
 }
 
-HttpResponse ServerApi::model() const {
+json ServerApi::describe_model() const {
   json j = describe_checkpoint(generator_.checkpoint());
   try {
     GenerateRequest probe = base_;
@@ -245,7 +227,7 @@ HttpResponse ServerApi::model() const {
   } catch (const Error& e) {
     j["defaults_error"] = e.what();
   }
-  return json_response(200, j);
+  return j;
 }
 
 }  // namespace mova::server

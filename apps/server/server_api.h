@@ -27,11 +27,14 @@ class ServerApi {
  private:
   HttpResponse generate(const HttpRequest& request) const;
   HttpResponse job(const HttpRequest& request, const std::string& id, bool video) const;
-  HttpResponse model() const;
+  // What GET /v1/model answers: `mova info --json` of the model and its resolved defaults,
+  // read once (the headers of every shard) since the model does not change while served.
+  nlohmann::json describe_model() const;
 
   const Generator& generator_;
   GenerationJobs& jobs_;
   GenerateRequest base_;
+  nlohmann::json model_;
 };
 
 }  // namespace mova::server

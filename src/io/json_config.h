@@ -38,10 +38,11 @@ class JsonConfig {
 
   // Fails naming the field when value is outside [lo, hi].
   void check_range(const std::string& key, double value, double lo, double hi) const;
+  // Fails naming the field, what it must be and what it holds (for checks beyond the getters').
+  [[noreturn]] void type_error(const std::string& key, const char* expected) const;
 
  private:
   const nlohmann::json& at(const std::string& key) const;
-  [[noreturn]] void type_error(const std::string& key, const char* expected) const;
 
   nlohmann::json json_;
   std::string origin_;
