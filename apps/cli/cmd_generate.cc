@@ -21,6 +21,7 @@
 #include "media/preview.h"
 #include "media/wav_writer.h"
 #include "mova.h"
+#include "output_paths.h"
 #include "placement.h"
 #include "progress.h"
 #include "runtime/error.h"
@@ -42,17 +43,6 @@ struct GenerateOptions {
 
 void check(mova_status s) {
   if (s != MOVA_OK) throw Error(from_status(s), mova_last_error());
-}
-
-// Fails now, not after minutes of generation, when an output cannot be written.
-void check_writable_folder(const std::string& file, const char* option) {
-  const fs::path dir = fs::absolute(file).parent_path();
-  std::error_code ec;
-  MOVA_CHECK(fs::is_directory(dir, ec), ErrorKind::kIo, option, " ", file, ": folder ",
-             dir.string(), " does not exist");
-  MOVA_CHECK(::access(dir.c_str(), W_OK) == 0, ErrorKind::kIo, option, " ", file,
-             ": folder is not writable");
-  MOVA_CHECK(!fs::is_directory(file, ec), ErrorKind::kIo, option, " ", file, " is a folder");
 }
 
 std::string beside(const std::string& output, const std::string& suffix) {
@@ -79,12 +69,7 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   check_writable_folder(o.output, "--output");
   if (!o.save_wav.empty()) check_writable_folder(o.save_wav, "--save-wav");
-  if (!o.save_frames.empty()) {
-    std::error_code ec;
-    fs::create_directories(o.save_frames, ec);
-    MOVA_CHECK(fs::is_directory(o.save_frames), ErrorKind::kIo, "--save-frames ", o.save_frames,
-               ": cannot create folder");
-  }
+  if (!o.save_frames.empty()) make_output_folder(o.save_frames, "--save-frames");
 
   mova_model* model = nullptr;
   check(mova_model_open(model_dir.c_str(), &model));

@@ -12,6 +12,7 @@
 
 #include "api/open_device.h"
 #include "commands.h"
+#include "output_paths.h"
 #include "placement.h"
 #include "runtime/error.h"
 #include "runtime/exec.h"
@@ -89,12 +90,7 @@ void run_serve(const ServeOptions& o, const GlobalOptions& global) {
   base.vae_device = where.vae_device;
   base.precision = where.precision;
   base.device_weight_budget = static_cast<uint64_t>(where.device_weights_mib) << 20;
-  if (!o.output_dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(o.output_dir, ec);
-    MOVA_CHECK(fs::is_directory(o.output_dir) && ::access(o.output_dir.c_str(), W_OK) == 0,
-               ErrorKind::kIo, "--output-dir ", o.output_dir, ": not a writable folder");
-  }
+  if (!o.output_dir.empty()) make_output_folder(o.output_dir, "--output-dir");
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   const Generator generator(model_dir);
 
