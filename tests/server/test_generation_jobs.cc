@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -20,7 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // A generation that starts, reports a step, and finishes only once the test releases its
-// prompt (or stops when told to abort). A prompt beginning with "fail" fails.
+// prompt (or stops when told to abort, unless its prompt begins with "deaf"). A prompt
+// beginning with "fail" fails.
 class StandIn {
  public:
   GenerationJobs::Runner runner() {
@@ -32,7 +34,8 @@ class StandIn {
       }
       progress({"denoise", 1, 2, 0.0});
       for (;;) {
-        if (abort()) throw Error(ErrorKind::kAborted, "generation aborted by the caller");
+        if (r.prompt.rfind("deaf", 0) != 0 && abort())
+          throw Error(ErrorKind::kAborted, "generation aborted by the caller");
         std::unique_lock<std::mutex> lock(mutex_);
         if (released_.count(r.prompt)) break;
         changed_.wait_for(lock, 2ms);
@@ -244,6 +247,20 @@ TEST(GenerationJobs, StopReturnsAtOnceAndShutdownWaitsForTheWorker) {
   EXPECT_FALSE(jobs.submit(request("b"), ""));
   wait_for(jobs, a.id, JobState::kCancelled);  // at its next look at abort()
   jobs.shutdown();
+}
+
+TEST(GenerationJobs, StopDoesNotWaitForTheRunningJob) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
+  const JobView a = start(jobs, "deaf a");  // does not look at abort() until released
+  auto stopping = std::async(std::launch::async, [&] { jobs.stop(); });
+  const bool returned = stopping.wait_for(10s) == std::future_status::ready;
+  EXPECT_TRUE(returned);
+  EXPECT_EQ(jobs.find(a.id)->state, JobState::kRunning);
+  gen.release("deaf a");
+  jobs.shutdown();  // waits for the worker, which now finishes the job
+  EXPECT_EQ(jobs.find(a.id)->state, JobState::kDone);
 }
 
 TEST(GenerationJobs, ShutdownCancelsWaitingJobsAndStopsTheRunningOne) {
