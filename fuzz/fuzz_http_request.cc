@@ -1,6 +1,7 @@
 // Feeds arbitrary bytes to `mova serve`'s request-head parser, as a connection delivers them:
-// the head is what precedes the first empty line. Any input must parse or throw HttpError with
-// a status the server answers; crashes, leaks, UB and out-of-range statuses are findings.
+// the head is what precedes the first empty line; a head that parses has its query decoded too.
+// Any input must parse or throw HttpError with a status the server answers; crashes, leaks, UB
+// and out-of-range statuses are findings.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -20,6 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.method.empty() || r.path.empty() || r.path[0] != '/' || r.content_length < 0 ||
         r.content_length > limits.max_body_bytes || r.headers.size() > limits.max_headers)
       __builtin_trap();
+    for (const auto& [name, value] : mova::server::query_parameters(r))
+      if (name.empty() || value.size() > r.target.size()) __builtin_trap();
   } catch (const mova::server::HttpError& e) {
     if (e.status() < 400 || e.status() > 599) __builtin_trap();
   }

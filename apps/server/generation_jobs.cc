@@ -82,9 +82,10 @@ std::optional<JobView> GenerationJobs::submit(GenerateRequest request, std::stri
   job.view.steps = request.steps;
   job.request = std::move(request);
   const std::string id = job.view.id;
-  jobs_.emplace(id, std::move(job));
+  Job& queued = jobs_.emplace(id, std::move(job)).first->second;
   order_.push_back(id);
   queue_.push_back(id);
+  changed(queued);
   wake_.notify_one();
   return view_of(jobs_.at(id));
 }
@@ -104,6 +105,26 @@ std::optional<JobView> GenerationJobs::find(const std::string& id) const {
   const auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::nullopt;
   return view_of(it->second);
+}
+
+std::optional<JobView> GenerationJobs::wait_for_change(const std::string& id, uint64_t after,
+                                                       std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait_for(lock, timeout, [&] {
+    const auto it = jobs_.find(id);
+    return it == jobs_.end() || stopping_ || it->second.view.revision > after ||
+           finished(it->second.view.state);
+  });
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  return view_of(it->second);
+}
+
+void GenerationJobs::changed(Job& job, bool queue_moved) {
+  job.view.revision = ++revision_;
+  if (queue_moved)
+    for (const std::string& id : queue_) jobs_.at(id).view.revision = ++revision_;
+  changed_.notify_all();
 }
 
 std::vector<JobView> GenerationJobs::list() const {
@@ -135,6 +156,7 @@ std::optional<JobView> GenerationJobs::cancel_or_forget(const std::string& id) {
       queue_.erase(std::find(queue_.begin(), queue_.end(), id));
       v.state = JobState::kCancelled;
       it->second.request = GenerateRequest{};  // its first frame may be large
+      changed(it->second, /*queue_moved=*/true);
       MOVA_LOG_INFO("mova serve: job ", id, " cancelled before it ran");
       const JobView cancelled = view_of(it->second);
       forget_oldest_finished();  // cancelled jobs count towards keep_finished too
@@ -142,6 +164,7 @@ std::optional<JobView> GenerationJobs::cancel_or_forget(const std::string& id) {
     }
     case JobState::kRunning:
       v.cancel_requested = true;
+      changed(it->second);
       MOVA_LOG_INFO("mova serve: job ", id, " told to stop at its next step");
       return view_of(it->second);
     case JobState::kDone:
@@ -156,6 +179,7 @@ std::optional<JobView> GenerationJobs::cancel_or_forget(const std::string& id) {
   }
   jobs_.erase(it);
   order_.erase(std::find(order_.begin(), order_.end(), id));
+  changed_.notify_all();  // its waiters learn that it is gone
   return last;
 }
 
@@ -176,6 +200,7 @@ void GenerationJobs::forget_oldest_finished() {
     it = order_.erase(it);
     --count;
   }
+  changed_.notify_all();
 }
 
 void GenerationJobs::work() {
@@ -188,6 +213,7 @@ void GenerationJobs::work() {
     Job& job = jobs_.at(id);  // not erased while running: cancel_or_forget only flags it
     job.view.state = JobState::kRunning;
     job.started = Clock::now();
+    changed(job, /*queue_moved=*/true);
     const GenerateRequest request = std::move(job.request);  // the image is not kept twice
     MOVA_LOG_INFO("mova serve: job ", id, " started: ", job.view.settings);
     lock.unlock();
@@ -199,6 +225,7 @@ void GenerationJobs::work() {
         job.view.step = p.step;
         job.view.steps = p.steps;
       }
+      changed(job);
     };
     const AbortFn abort = [this, &job] {
       std::lock_guard<std::mutex> g(mutex_);
@@ -238,6 +265,7 @@ void GenerationJobs::work() {
       MOVA_LOG(state == JobState::kFailed ? LogLevel::kWarn : LogLevel::kInfo, "mova serve: job ",
                id, " ", job_state_name(state), ": ", error);
     }
+    changed(job);
     forget_oldest_finished();
   }
 }
@@ -250,10 +278,12 @@ void GenerationJobs::stop() {
       Job& job = jobs_.at(id);
       job.view.state = JobState::kCancelled;
       job.request = GenerateRequest{};
+      job.view.revision = ++revision_;
     }
     queue_.clear();
   }
   wake_.notify_all();
+  changed_.notify_all();  // waiters answer now instead of holding up the server's stop
 }
 
 void GenerationJobs::shutdown() {

@@ -38,6 +38,9 @@ struct JobView {
   std::string error;  // why it failed
   ErrorKind error_kind = ErrorKind::kInternal;
   std::string video_path;  // the MP4, once done
+  // Grows whenever anything above changes (queue position, stage, step, state); a client that
+  // saw revision R waits for a view with a larger one (wait_for_change).
+  uint64_t revision = 0;
 };
 
 class GenerationJobs {
@@ -61,6 +64,11 @@ class GenerationJobs {
   // Queues a resolved request; nullopt when max_queued jobs are already waiting.
   std::optional<JobView> submit(GenerateRequest request, std::string settings);
   std::optional<JobView> find(const std::string& id) const;
+  // The job once its revision exceeds `after`, once it is finished (nothing more will change),
+  // once stop() was called, or at `timeout`, whichever comes first. nullopt: no such job (or it
+  // was forgotten meanwhile).
+  std::optional<JobView> wait_for_change(const std::string& id, uint64_t after,
+                                         std::chrono::milliseconds timeout) const;
   std::vector<JobView> list() const;  // in submission order
   size_t queued() const;
   bool busy() const;  // a job is running
@@ -86,11 +94,16 @@ class GenerationJobs {
   void work();
   JobView view_of(const Job& job) const;  // with the queue position filled in
   void forget_oldest_finished();          // beyond keep_finished
+  // Records a change of `job` (and, when the queue moved, of every job still queued) and wakes
+  // the waiters of wait_for_change. Called with mutex_ held.
+  void changed(Job& job, bool queue_moved = false);
 
   Options options_;
   Runner runner_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;             // the worker: a job was queued, or stop
+  mutable std::condition_variable changed_;  // wait_for_change: some job changed
+  uint64_t revision_ = 0;                    // the last revision handed out
   std::map<std::string, Job> jobs_;
   std::vector<std::string> order_;  // ids, oldest first
   std::deque<std::string> queue_;   // waiting ids, next first

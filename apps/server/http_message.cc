@@ -70,6 +70,32 @@ void parse_request_line(std::string_view line, HttpRequest& r) {
   r.path = target.substr(0, target.find('?'));
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] != '%') {
+      out += s[i];
+    } else {
+      const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+      const int lo = hi < 0 ? -1 : hex_value(s[i + 2]);
+      if (lo < 0) bad("malformed %-escape in the query (expected %XX)");
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+  }
+  return out;
+}
+
 int64_t parse_content_length(std::string_view v) {
   if (v.empty() || v.size() > 18 ||
       !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -145,6 +171,26 @@ HttpRequest parse_request_head(std::string_view head, const HttpLimits& limits) 
                              " bytes; at most " + std::to_string(limits.max_body_bytes) +
                              " are accepted (mova serve --max-body-mib)");
   return r;
+}
+
+std::map<std::string, std::string> query_parameters(const HttpRequest& request) {
+  std::map<std::string, std::string> out;
+  const size_t q = request.target.find('?');
+  if (q == std::string::npos) return out;
+  std::string_view rest = std::string_view(request.target).substr(q + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;  // "?a=1&&b=2", a trailing '&'
+    const size_t eq = pair.find('=');
+    std::string name = percent_decode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    if (name.empty()) bad("a query parameter without a name");
+    if (out.count(name)) bad("query parameter '" + name + "' given twice");
+    out.emplace(std::move(name), std::move(value));
+  }
+  return out;
 }
 
 const char* reason_phrase(int status) {

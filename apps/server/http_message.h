@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -52,6 +53,10 @@ size_t find_head_end(std::string_view received);
 // 417 an expectation other than 100-continue, 431 too many headers, 501 a transfer coding (chunked
 // bodies are not taken), 505 an HTTP version other than 1.0 and 1.1.
 HttpRequest parse_request_head(std::string_view head, const HttpLimits& limits);
+
+// The query of the request's target ("?wait=30&after=7"), names and values percent-decoded
+// ('+' as a space). Throws HttpError 400 for a malformed escape, an empty or repeated name.
+std::map<std::string, std::string> query_parameters(const HttpRequest& request);
 
 struct HttpResponse {
   int status = 200;

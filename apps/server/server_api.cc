@@ -1,5 +1,8 @@
 #include "server/server_api.h"
 
+#include <charconv>
+#include <chrono>
+#include <optional>
 #include <set>
 
 #include "io/base64.h"
@@ -60,6 +63,42 @@ int status_for(ErrorKind kind) {
   }
 }
 
+// The longest a GET /v1/jobs/{id}?wait=S holds its connection (and one of the server's threads).
+constexpr double kMaxWaitSeconds = 60;
+
+// What ?wait=S&after=R ask of GET /v1/jobs/{id}; throws HttpError 400 naming the parameter.
+struct JobWait {
+  std::optional<double> seconds;
+  std::optional<uint64_t> after;
+};
+
+JobWait job_wait(const HttpRequest& request) {
+  JobWait w;
+  for (const auto& [name, value] : query_parameters(request)) {
+    const auto bad = [&name = name, &value = value](const char* what) {
+      throw HttpError(
+          400, str_cat("query parameter '", name, "' must be ", what, ", got '", value, "'"));
+    };
+    const char* end = value.data() + value.size();
+    if (name == "wait") {
+      double s = -1;
+      const auto [ptr, ec] = std::from_chars(value.data(), end, s);
+      if (ec != std::errc() || ptr != end || !(s >= 0 && s <= kMaxWaitSeconds))
+        bad("a number of seconds in [0, 60]");
+      w.seconds = s;
+    } else if (name == "after") {
+      uint64_t r = 0;
+      const auto [ptr, ec] = std::from_chars(value.data(), end, r);
+      if (ec != std::errc() || ptr != end || value.empty())
+        bad("a job revision (an unsigned integer)");
+      w.after = r;
+    } else {
+      throw HttpError(400, "unknown query parameter '" + name + "' (known here: wait, after)");
+    }
+  }
+  return w;
+}
+
 HttpResponse method_not_allowed(const char* allow) {
   HttpResponse r = error_response(405, std::string("allowed here: ") + allow);
   r.headers.emplace_back("Allow", allow);
@@ -117,7 +156,8 @@ json job_json(const JobView& v) {
             {"created", v.created},
             {"prompt", v.prompt},
             {"settings", v.settings},
-            {"seconds", v.seconds}};
+            {"seconds", v.seconds},
+            {"revision", v.revision}};
   if (v.state == JobState::kQueued) j["queue_position"] = v.queue_position;
   if (!v.stage.empty()) j["stage"] = v.stage;
   j["step"] = v.step;
@@ -157,12 +197,12 @@ HttpResponse ServerApi::handle(const HttpRequest& request) const {
     if (p == "/health")
       return json_response(
           200, {{"status", "ok"}, {"running", jobs_.busy()}, {"queued", jobs_.queued()}});
-    return json_response(
-        200, {{"name", "mova.cpp"},
-              {"endpoints",
-               {"GET /health", "GET /v1/model", "POST /v1/generate", "GET /v1/jobs",
-                "GET /v1/jobs/{id}", "GET /v1/jobs/{id}/video", "DELETE /v1/jobs/{id}"}},
-              {"docs", "docs/server.md"}});
+    return json_response(200, {{"name", "mova.cpp"},
+                               {"endpoints",
+                                {"GET /health", "GET /v1/model", "POST /v1/generate",
+                                 "GET /v1/jobs", "GET /v1/jobs/{id}[?wait=S&after=R]",
+                                 "GET /v1/jobs/{id}/video", "DELETE /v1/jobs/{id}"}},
+                               {"docs", "docs/server.md"}});
   }
   if (p == "/v1/generate") {
     if (request.method != "POST") return method_not_allowed("POST");
@@ -188,7 +228,8 @@ HttpResponse ServerApi::generate(const HttpRequest& request) const {
   GenerateRequest r;
   std::string settings;
   try {
-    r = generator_.resolve(request_from_json(request.body, base_));
+    r = generator_.resolve(request_from_json(request.body, base_),
+                           Generator::SettingNames::kJsonFields);
     settings = generation_settings(r, generator_.checkpoint().dir());
   } catch (const Error& e) {
     return error_response(status_for(e.kind()), e.what());
@@ -202,9 +243,22 @@ HttpResponse ServerApi::generate(const HttpRequest& request) const {
 }
 
 HttpResponse ServerApi::job(const HttpRequest& request, const std::string& id, bool video) const {
-  const std::optional<JobView> v =
+  JobWait wait;
+  if (!video && request.method == "GET") {
+    try {
+      wait = job_wait(request);
+    } catch (const HttpError& e) {
+      return error_response(e.status(), e.what());
+    }
+  }
+  std::optional<JobView> v =
       request.method == "DELETE" ? jobs_.cancel_or_forget(id) : jobs_.find(id);
   if (!v) return error_response(404, "no job " + id);
+  if (wait.seconds) {
+    const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(*wait.seconds * 1000));
+    v = jobs_.wait_for_change(id, wait.after.value_or(v->revision), timeout);
+    if (!v) return error_response(404, "job " + id + " was forgotten while waited for");
+  }
   if (!video) return json_response(200, job_json(*v));
   if (v->state != JobState::kDone)
     return error_response(409, std::string("job ") + id + " is " + job_state_name(v->state) +

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <sstream>
 
 #include "media/mp4_writer.h"
 #include "media/resize.h"
@@ -118,7 +117,7 @@ Generator::Generator(const std::string& model_dir) : checkpoint_(Checkpoint::ope
   for (Component c : kNeeded) checkpoint_.require(c, "mova generate");
 }
 
-GenerateRequest Generator::resolve(GenerateRequest r) const {
+GenerateRequest Generator::resolve(GenerateRequest r, SettingNames names) const {
   const ModelIndex::Defaults& d = checkpoint_.index().defaults;
   const auto [fw, fh] = fallback_size(checkpoint_.dir());
   if (r.width == 0) r.width = d.width > 0 ? d.width : fw;
@@ -129,25 +128,35 @@ GenerateRequest Generator::resolve(GenerateRequest r) const {
   if (!r.cfg) r.cfg = d.cfg > 0 ? d.cfg : 5.0;
   if (!r.negative_prompt) r.negative_prompt = kUpstreamNegativePrompt;
 
+  // The setting as the caller knows it, alone or with the value given: "--frames 4" or
+  // "field 'frames' (4)".
+  const bool json = names == SettingNames::kJsonFields;
+  const auto named = [json](std::string_view name) {
+    return json ? str_cat("field '", name, "'") : str_cat("--", name);
+  };
+  const auto setting = [&](std::string_view name, const auto& value) {
+    return json ? str_cat(named(name), " (", value, ")") : str_cat(named(name), ' ', value);
+  };
   const WanDitConfig v = checkpoint_.video_dit_config(Component::kVideoDit);
   const int64_t align = 8 * std::max(v.patch_size[1], v.patch_size[2]);  // VAE x8, then patches
-  MOVA_CHECK(!r.prompt.empty(), ErrorKind::kInvalidArgument, "--prompt must not be empty");
+  MOVA_CHECK(!r.prompt.empty(), ErrorKind::kInvalidArgument, named("prompt"), " must not be empty");
   MOVA_CHECK(r.frames >= 1 && (r.frames - 1) % 4 == 0 && r.frames <= 4001,
-             ErrorKind::kInvalidArgument, "--frames ", r.frames,
+             ErrorKind::kInvalidArgument, setting("frames", r.frames),
              ": must be 4k+1 (1, 5, 9, ..., 193, ...) and at most 4001");
   MOVA_CHECK(r.width > 0 && r.width % align == 0 && r.width <= 8192, ErrorKind::kInvalidArgument,
-             "--width ", r.width, ": must be a positive multiple of ", align, " up to 8192");
+             setting("width", r.width), ": must be a positive multiple of ", align, " up to 8192");
   MOVA_CHECK(r.height > 0 && r.height % align == 0 && r.height <= 8192, ErrorKind::kInvalidArgument,
-             "--height ", r.height, ": must be a positive multiple of ", align, " up to 8192");
-  MOVA_CHECK(r.steps >= 1 && r.steps <= 1000, ErrorKind::kInvalidArgument, "--steps ", r.steps,
-             ": must be in [1, 1000]");
+             setting("height", r.height), ": must be a positive multiple of ", align,
+             " up to 8192");
+  MOVA_CHECK(r.steps >= 1 && r.steps <= 1000, ErrorKind::kInvalidArgument,
+             setting("steps", r.steps), ": must be in [1, 1000]");
   MOVA_CHECK(std::isfinite(*r.cfg) && *r.cfg >= 0 && *r.cfg <= 100, ErrorKind::kInvalidArgument,
-             "--cfg ", *r.cfg, ": must be in [0, 100]");
+             setting("cfg", *r.cfg), ": must be in [0, 100]");
   MOVA_CHECK(std::isfinite(r.fps) && r.fps > 0 && r.fps <= 240, ErrorKind::kInvalidArgument,
-             "--fps ", r.fps, ": must be in (0, 240]");
+             setting("fps", r.fps), ": must be in (0, 240]");
   if (!r.noise_path.empty())
-    MOVA_CHECK(std::filesystem::is_regular_file(r.noise_path), ErrorKind::kIo, "--noise ",
-               r.noise_path, ": no such file");
+    MOVA_CHECK(std::filesystem::is_regular_file(r.noise_path), ErrorKind::kIo,
+               setting("noise", r.noise_path), ": no such file");
   return r;
 }
 

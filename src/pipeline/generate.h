@@ -90,9 +90,15 @@ class Generator {
 
   const Checkpoint& checkpoint() const { return checkpoint_; }
 
-  // Fills unset fields with defaults and checks every value, naming the option on failure.
+  // How resolve() names a setting in its errors: as `mova generate`'s option (--frames; the C
+  // API's too, since the CLI is built on it), or as the field of `mova serve`'s JSON body
+  // (field 'frames').
+  enum class SettingNames { kCliOptions, kJsonFields };
+
+  // Fills unset fields with defaults and checks every value, naming the setting on failure.
   // Cheap: call it before any heavy work.
-  GenerateRequest resolve(GenerateRequest request) const;
+  GenerateRequest resolve(GenerateRequest request,
+                          SettingNames names = SettingNames::kCliOptions) const;
 
   // Runs a resolved request. Progress is reported from the calling thread.
   GeneratedClip run(Exec& ex, const GenerateRequest& request, const ProgressFn& progress = {},

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -20,9 +21,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A generation that starts, reports a step, and finishes only once the test releases its
-// prompt (or stops when told to abort, unless its prompt begins with "deaf"). A prompt
-// beginning with "fail" fails.
+// A generation that starts, reports a step, reports one more each time the test advances its
+// prompt, and finishes only once the test releases it (or stops when told to abort, unless its
+// prompt begins with "deaf"). A prompt beginning with "fail" fails.
 class StandIn {
  public:
   GenerationJobs::Runner runner() {
@@ -33,11 +34,18 @@ class StandIn {
         started_.push_back(r.prompt);
       }
       progress({"denoise", 1, 2, 0.0});
+      int64_t reported = 0;
       for (;;) {
         if (r.prompt.rfind("deaf", 0) != 0 && abort())
           throw Error(ErrorKind::kAborted, "generation aborted by the caller");
         std::unique_lock<std::mutex> lock(mutex_);
         if (released_.count(r.prompt)) break;
+        if (advances_[r.prompt] > reported) {
+          ++reported;
+          lock.unlock();
+          progress({"denoise", 1 + reported, 2 + reported, 0.0});
+          continue;
+        }
         changed_.wait_for(lock, 2ms);
       }
       if (r.prompt.rfind("fail", 0) == 0) fail(ErrorKind::kInvalidArgument, "--frames 4: bad");
@@ -50,6 +58,11 @@ class StandIn {
     released_.insert(prompt);
     changed_.notify_all();
   }
+  void advance(const std::string& prompt) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++advances_[prompt];
+    changed_.notify_all();
+  }
   std::vector<std::string> started() {
     std::lock_guard<std::mutex> lock(mutex_);
     return started_;
@@ -60,6 +73,7 @@ class StandIn {
   std::condition_variable changed_;
   std::vector<std::string> started_;
   std::set<std::string> released_;
+  std::map<std::string, int64_t> advances_;
 };
 
 GenerateRequest request(const std::string& prompt) {
@@ -275,6 +289,77 @@ TEST(GenerationJobs, ShutdownCancelsWaitingJobsAndStopsTheRunningOne) {
   EXPECT_EQ(jobs.find(b.id)->state, JobState::kCancelled);
   EXPECT_FALSE(jobs.submit(request("c"), ""));
   jobs.shutdown();  // again: nothing left to do
+}
+
+// What a GET /v1/jobs/{id}?wait=S long-poll rests on.
+TEST(GenerationJobs, WaitForChangeAnswersAtTheNextChangeOrTheTimeout) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
+  const JobView a = start(jobs, "a");
+  for (auto end = std::chrono::steady_clock::now() + 20s;
+       jobs.find(a.id)->step == 0 && std::chrono::steady_clock::now() < end;)
+    std::this_thread::sleep_for(1ms);
+  const JobView seen = *jobs.find(a.id);
+  ASSERT_EQ(seen.step, 1);
+
+  // Nothing new: the view as it is, once the timeout has passed.
+  EXPECT_EQ(jobs.wait_for_change(a.id, seen.revision, 0ms)->revision, seen.revision);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(jobs.wait_for_change(a.id, seen.revision, 50ms)->revision, seen.revision);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 50ms);
+  // A revision the client has not seen yet: at once.
+  EXPECT_EQ(jobs.wait_for_change(a.id, seen.revision - 1, 20s)->revision, seen.revision);
+
+  // A step answers a waiting client.
+  auto next = std::async(std::launch::async,
+                         [&] { return jobs.wait_for_change(a.id, seen.revision, 20s); });
+  EXPECT_EQ(next.wait_for(50ms), std::future_status::timeout);
+  gen.advance("a");
+  ASSERT_EQ(next.wait_for(10s), std::future_status::ready);  // well before its 20 s timeout
+  const JobView stepped = *next.get();
+  EXPECT_EQ(stepped.step, 2);
+  EXPECT_EQ(stepped.steps, 3);
+  EXPECT_GT(stepped.revision, seen.revision);
+
+  // A queued job changes when the queue moves (here: it starts).
+  const JobView b = *jobs.submit(request("b"), "");
+  auto b_moved =
+      std::async(std::launch::async, [&] { return jobs.wait_for_change(b.id, b.revision, 20s); });
+  EXPECT_EQ(b_moved.wait_for(50ms), std::future_status::timeout);
+  gen.release("a");
+  ASSERT_EQ(b_moved.wait_for(10s), std::future_status::ready);
+  const JobView b_next = *b_moved.get();
+  EXPECT_GT(b_next.revision, b.revision);
+  EXPECT_NE(b_next.state, JobState::kQueued);
+
+  // A finished job will not change again: its view at once, whatever revision is asked for.
+  const JobView a_done = wait_for(jobs, a.id, JobState::kDone);
+  EXPECT_EQ(jobs.wait_for_change(a.id, a_done.revision + 100, 20s)->state, JobState::kDone);
+  EXPECT_FALSE(jobs.wait_for_change("0000000000000000", 0, 20s));
+
+  // Forgetting a job answers its waiters: it is gone.
+  const JobView c = *jobs.submit(request("c"), "");
+  jobs.cancel_or_forget(c.id);  // cancelled (finished) ...
+  auto c_gone = std::async(std::launch::async, [&] { return jobs.wait_for_change(c.id, 0, 20s); });
+  jobs.cancel_or_forget(c.id);  // ... then forgotten
+  EXPECT_EQ(c_gone.wait_for(10s), std::future_status::ready);
+  gen.release("b");
+}
+
+TEST(GenerationJobs, StopAnswersClientsWaitingForChanges) {
+  test::TempDir dir;
+  StandIn gen;
+  GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
+  const JobView a = start(jobs, "deaf a");  // stays running after stop()
+  const uint64_t now = jobs.find(a.id)->revision;
+  auto waiting =
+      std::async(std::launch::async, [&] { return jobs.wait_for_change(a.id, now, 60s); });
+  EXPECT_EQ(waiting.wait_for(50ms), std::future_status::timeout);
+  jobs.stop();
+  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(waiting.get()->state, JobState::kRunning);
+  gen.release("deaf a");
 }
 
 TEST(GenerationJobs, NeedsAnExistingOutputFolder) {

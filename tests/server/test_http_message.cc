@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace mova::server {
 namespace {
 
@@ -32,6 +34,28 @@ TEST(HttpMessage, ParsesARequestHead) {
   EXPECT_EQ(g.content_length, 0);
   EXPECT_FALSE(g.expect_continue);
   EXPECT_FALSE(g.http11);  // and HTTP/1.0 needs no Host
+}
+
+TEST(HttpMessage, QueryParametersAreDecoded) {
+  HttpRequest r;
+  r.target = "/v1/jobs/ab?wait=1.5&note=x%20y+z%2b&&flag&empty=";
+  const std::map<std::string, std::string> q = query_parameters(r);
+  EXPECT_EQ(q, (std::map<std::string, std::string>{
+                   {"wait", "1.5"}, {"note", "x y z+"}, {"flag", ""}, {"empty", ""}}));
+  r.target = "/v1/jobs/ab";
+  EXPECT_TRUE(query_parameters(r).empty());
+  r.target = "/?";
+  EXPECT_TRUE(query_parameters(r).empty());
+
+  for (const char* target : {"/?a=%4", "/?a=%zz", "/?a=%", "/?=1", "/?a=1&a=2", "/?%61=1&a=2"}) {
+    r.target = target;
+    try {
+      query_parameters(r);
+      ADD_FAILURE() << "accepted " << target;
+    } catch (const HttpError& e) {
+      EXPECT_EQ(e.status(), 400) << target;
+    }
+  }
 }
 
 TEST(HttpMessage, HeadEndsOnlyAtAnEmptyLine) {

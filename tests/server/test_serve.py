@@ -65,13 +65,15 @@ class Server:
             return read_all(s)
 
     def wait_for(self, job_id, statuses, timeout=120, min_step=0):
+        """Follows the job by long-polling (?wait=&after=) until it is in one of `statuses`."""
         end = time.time() + timeout
+        query = "?wait=5"
         while time.time() < end:
-            status, job, _ = self.call("GET", f"/v1/jobs/{job_id}")
+            status, job, _ = self.call("GET", f"/v1/jobs/{job_id}{query}")
             assert status == 200, job
             if job["status"] in statuses and job["step"] >= min_step:
                 return job
-            time.sleep(0.05)
+            query = f"?wait=5&after={job['revision']}"
         raise AssertionError(f"job {job_id} not {statuses} after {timeout} s: {job}")
 
     def stop(self, sig=signal.SIGTERM, timeout=60):
@@ -192,7 +194,7 @@ def main():
             answer = read_all(s)
         check(status_of(answer) == 400 and b"not JSON" in answer, "then the body is read")
         status, body, _ = server.call("POST", "/v1/generate", {"prompt": "x", "frames": 4})
-        check(status == 400 and "--frames 4" in body["error"], "bad values: 400 naming them")
+        check(status == 400 and "field 'frames' (4)" in body["error"], "bad values: 400 naming them")
         status, health, _ = server.call("GET", "/health")
         check(status == 200 and not health["running"], "still serving")
 

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -120,7 +122,8 @@ TEST(ServerApi, BadBodiesNameTheField) {
 HttpRequest call(const std::string& method, const std::string& path, const std::string& body = "") {
   HttpRequest r;
   r.method = method;
-  r.target = r.path = path;
+  r.target = path;
+  r.path = path.substr(0, path.find('?'));
   r.body = body;
   r.content_length = static_cast<int64_t>(body.size());
   return r;
@@ -178,11 +181,11 @@ TEST(ServerApi, RoutesQueueJobsAndServeTheirVideos) {
   EXPECT_EQ(model["defaults"]["steps"], 40);
   EXPECT_FALSE(body_of(api.handle(call("GET", "/")))["endpoints"].empty());
 
-  // Values are checked before anything is queued, naming the option.
+  // Values are checked before anything is queued, naming the field.
   const HttpResponse bad =
       api.handle(call("POST", "/v1/generate", R"({"prompt": "hi", "frames": 4})"));
   EXPECT_EQ(bad.status, 400);
-  EXPECT_NE(body_of(bad)["error"].get<std::string>().find("--frames 4: must be 4k+1"),
+  EXPECT_NE(body_of(bad)["error"].get<std::string>().find("field 'frames' (4): must be 4k+1"),
             std::string::npos);
   EXPECT_EQ(api.handle(call("POST", "/v1/generate", "{}")).status, 400);
   EXPECT_EQ(runs.load(), 1);
@@ -192,6 +195,77 @@ TEST(ServerApi, RoutesQueueJobsAndServeTheirVideos) {
   EXPECT_EQ(body_of(forgotten)["status"], "done");
   EXPECT_EQ(api.handle(call("GET", "/v1/jobs/" + id)).status, 404);
   EXPECT_EQ(api.handle(call("GET", "/v1/jobs/" + id + "/video")).status, 404);
+}
+
+TEST(ServerApi, AJobWaitedForIsAnsweredAtItsNextChange) {
+  test::TempDir dir;
+  const Generator generator(kNano);
+  std::atomic<int> go{0};  // how far the test lets the stand-in generation go
+  const auto until = [&](int n, const AbortFn& abort) {
+    while (go.load() < n && !abort()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  GenerationJobs jobs({dir.str(), 16, 100}, [&](const GenerateRequest&, const std::string& path,
+                                                const ProgressFn& progress, const AbortFn& abort,
+                                                std::vector<StageTime>&) {
+    progress({"denoise", 1, 3, 0.0});
+    until(1, abort);
+    progress({"denoise", 2, 3, 0.0});
+    until(2, abort);
+    std::ofstream(path) << "mp4";
+  });
+  const ServerApi api(generator, jobs, GenerateRequest{});
+  const json posted = body_of(api.handle(call("POST", "/v1/generate", R"({"prompt": "hi"})")));
+  const std::string job = "/v1/jobs/" + posted["id"].get<std::string>();
+  ASSERT_TRUE(posted.contains("revision"));
+
+  for (const auto& [query, message] : std::vector<std::pair<std::string, std::string>>{
+           {"?wait=abc", "'wait' must be a number of seconds in [0, 60], got 'abc'"},
+           {"?wait=61", "'wait' must be"},
+           {"?wait=-1", "'wait' must be"},
+           {"?wait=1&after=-1", "'after' must be a job revision"},
+           {"?wait=1&after=", "'after' must be"},
+           {"?wiat=1", "unknown query parameter 'wiat' (known here: wait, after)"},
+           {"?wait=1&wait=2", "'wait' given twice"},
+           {"?wait=%zz", "malformed %-escape"}}) {
+    const HttpResponse r = api.handle(call("GET", job + query));
+    EXPECT_EQ(r.status, 400) << query;
+    EXPECT_NE(body_of(r)["error"].get<std::string>().find(message), std::string::npos)
+        << query << " -> " << r.body;
+  }
+
+  // Long-poll from the posted revision until the first step has been reported.
+  json seen = posted;
+  for (int i = 0; i < 100 && seen["step"] != 1; ++i)
+    seen = body_of(api.handle(
+        call("GET", job + "?wait=20&after=" + std::to_string(seen["revision"].get<uint64_t>()))));
+  ASSERT_EQ(seen["step"], 1) << seen.dump();
+  ASSERT_EQ(seen["status"], "running");
+
+  // Nothing changes: the same view once the wait is over (%-escapes are decoded).
+  const json same = body_of(api.handle(call("GET", job + "?wait=0%2E05")));
+  EXPECT_EQ(same["revision"], seen["revision"]);
+
+  // The next step answers a waiting client at once.
+  const std::string after = "&after=" + std::to_string(seen["revision"].get<uint64_t>());
+  auto next = std::async(std::launch::async,
+                         [&] { return api.handle(call("GET", job + "?wait=20" + after)); });
+  EXPECT_EQ(next.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  go = 1;
+  ASSERT_EQ(next.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const json stepped = body_of(next.get());
+  EXPECT_EQ(stepped["step"], 2);
+  EXPECT_GT(stepped["revision"].get<uint64_t>(), seen["revision"].get<uint64_t>());
+
+  go = 2;
+  json last = stepped;
+  for (int i = 0; i < 100 && last["status"] != "done"; ++i)
+    last = body_of(api.handle(call(
+        "GET", job + "?after=" + std::to_string(last["revision"].get<uint64_t>()) + "&wait=20")));
+  EXPECT_EQ(last["status"], "done");
+  // A finished job answers at once, whatever revision is asked for.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(body_of(api.handle(call("GET", job + "?wait=60&after=99999999")))["status"], "done");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
 }
 
 TEST(ServerApi, UnknownPathsAndWrongMethodsAreRefused) {
