@@ -145,9 +145,12 @@ struct TempFile {
 }  // namespace
 
 int64_t audio_samples_for_frames(int64_t frames, double fps, int sample_rate) {
-  // Upstream: int(sample_rate * frames / fps); the epsilon guards 385999.99999 style results.
+  // Upstream's int(sample_rate * frames / fps) in Python: the product is an exact integer, the
+  // division one correctly rounded double, truncated. No epsilon: where the quotient lands just
+  // below an integer (1 frame at 24000/1001 fps: 2001.9999999999998) upstream keeps one sample
+  // less, and so does this.
   return static_cast<int64_t>(
-      std::floor(static_cast<double>(sample_rate) * static_cast<double>(frames) / fps + 1e-6));
+      std::floor(static_cast<double>(sample_rate) * static_cast<double>(frames) / fps));
 }
 
 void write_mp4(const std::string& path, const std::vector<RgbImage>& frames,

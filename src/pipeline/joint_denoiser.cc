@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "runtime/error.h"
+#include "runtime/log.h"
 #include "runtime/ops/concat.h"
 
 namespace mova {
@@ -24,6 +25,13 @@ JointDenoiser::JointDenoiser(const Checkpoint& ckpt, Device device, uint64_t dev
                                        placed(Component::kVideoDit2));
   audio_ = std::make_unique<WanDit>(ckpt.audio_dit_config(), placed(Component::kAudioDit));
   bridge_ = std::make_unique<DualTowerBridge>(ckpt.bridge_config(), placed(Component::kBridge));
+  const int64_t audio_layers = audio_->config().num_layers;
+  const int64_t video_layers =
+      std::min(video_[0]->config().num_layers, video_[1]->config().num_layers);
+  if (audio_layers > video_layers)
+    MOVA_LOG_WARN("audio_dit has ", audio_layers, " blocks, the video tower ", video_layers,
+                  ": as upstream's pipeline does, the audio blocks past the video tower's depth ",
+                  "are not run");
 }
 
 void JointDenoiser::set_chunk_tokens(int64_t tokens) {
@@ -78,8 +86,9 @@ Velocities JointDenoiser::pass(Exec& ex, const Text& text, const Tensor& video_l
     video.block(ex, l, vs);
     audio_->block(ex, l, as);
   }
+  // Upstream's forward_dual_tower_dit runs the video tower's remaining blocks only: audio
+  // blocks past the video tower's depth are never run (the constructor warns of them).
   for (int64_t l = shared; l < video.config().num_layers; ++l) video.block(ex, l, vs);
-  for (int64_t l = shared; l < audio_->config().num_layers; ++l) audio_->block(ex, l, as);
   return {video.end(ex, vs).to(Device::cpu()), audio_->end(ex, as).to(Device::cpu())};
 }
 

@@ -96,6 +96,10 @@ TEST(Mp4Writer, UpstreamAudioLengthRule) {
   EXPECT_EQ(audio_samples_for_frames(1, 24.0, 48000), 2000);
   EXPECT_EQ(audio_samples_for_frames(49, 30.0, 48000), 78400);
   EXPECT_EQ(audio_samples_for_frames(5, 23.976, 48000), 10010);
+  // Upstream's Python truncates the double quotient as it is (values from python3).
+  EXPECT_EQ(audio_samples_for_frames(1, 24000.0 / 1001, 48000), 2001);
+  EXPECT_EQ(audio_samples_for_frames(13, 24000.0 / 1001, 48000), 26025);
+  EXPECT_EQ(audio_samples_for_frames(21, 24000.0 / 1001, 16000), 14013);
 }
 
 TEST(Mp4Writer, FailureLeavesNoFile) {

@@ -102,6 +102,61 @@ TEST_F(JointReference, DenoiseStepWithFirstFrameBiasInRope) {
     EXPECT_GT(test::max_rel_error(biased->tensor(name), unbiased->tensor(name)), 1e-3) << name;
 }
 
+// Upstream's forward_dual_tower_dit runs the video tower's blocks past the shared depth but
+// never the audio tower's: an audio DiT deeper than the video DiT (not the published layout:
+// 40 video, 30 audio blocks) has its extra blocks ignored. The tiny video tower has 4 blocks and
+// the audio tower 3. With a 4th audio block the towers are equally deep; a 5th must then change
+// nothing.
+TEST_F(JointReference, AudioBlocksPastTheVideoTowerAreNotRun) {
+  MOVA_REQUIRE_REFERENCE_PYTHON();
+  const std::string audio = dir.file("m") + "/audio_dit";
+  const std::string weights = audio + "/diffusion_pytorch_model.safetensors";
+  std::vector<std::pair<std::string, Tensor>> original;
+  {
+    const auto file = SafetensorsFile::open(weights);
+    for (const TensorInfo& t : file->tensors())
+      original.emplace_back(t.name, file->tensor(t.name).clone());
+  }
+  // The audio DiT with blocks 3.. `layers`-1 added: copies of block 0 with their weights scaled,
+  // so that running one changes the result.
+  const auto deepen = [&](int layers) {
+    SafetensorsWriter w;
+    for (const auto& [name, tensor] : original) {
+      w.add(name, tensor);
+      if (name.rfind("blocks.0.", 0) != 0) continue;
+      for (int b = 3; b < layers; ++b) {
+        const Tensor scaled = tensor.to(DType::kF32).clone();
+        for (int64_t i = 0; i < scaled.numel(); ++i) scaled.data<float>()[i] *= 0.5f * b;
+        w.add("blocks." + std::to_string(b) + name.substr(8), scaled.to(tensor.dtype()));
+      }
+    }
+    w.write(weights);
+    test::edit_json_file(audio + "/config.json",
+                         [&](nlohmann::json& j) { j["num_layers"] = layers; });
+  };
+
+  SafetensorsWriter in;
+  in.add("video_latents", rnd({1, 16, 2, 4, 4}, 18));
+  in.add("video_condition", rnd({1, 20, 2, 4, 4}, 19));
+  in.add("audio_latents", rnd({1, 8, 9}, 20));
+  in.add("context", context(6, 6, 21));
+  in.add("timestep", Tensor::from_vector({1}, {800.0f}));
+  in.add("audio_timestep", Tensor::from_vector({1}, {640.0f}));
+  const std::vector<std::string> outputs = {"video_velocity", "audio_velocity"};
+  deepen(4);
+  run_and_compare("denoise-step", in, "--set expert=1 --set fps=24", "--expert 1 --fps 24",
+                  outputs);
+  ASSERT_EQ(std::rename(dir.file("ours.safetensors").c_str(), dir.file("four.safetensors").c_str()),
+            0);
+  deepen(5);
+  run_and_compare("denoise-step", in, "--set expert=1 --set fps=24", "--expert 1 --fps 24",
+                  outputs);
+  const auto five = SafetensorsFile::open(dir.file("ours.safetensors"));
+  const auto four = SafetensorsFile::open(dir.file("four.safetensors"));
+  for (const auto& name : outputs)
+    EXPECT_EQ(test::max_rel_error(five->tensor(name), four->tensor(name)), 0.0) << name;
+}
+
 TEST_F(JointReference, FiveStepSampleWithCfgAndExpertSwitch) {
   MOVA_REQUIRE_REFERENCE_PYTHON();
   SchedulerConfig tiny_sched;  // as make-tiny writes it

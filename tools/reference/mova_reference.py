@@ -91,10 +91,10 @@ class Mova:
                 v.h, a.h = self.bridge.apply(l, v.h, a.h, vr, ar)
             v.block(l)
             a.block(l)
+        # As upstream's forward_dual_tower_dit: the video tower's remaining blocks only; audio
+        # blocks past the video tower's depth are never run.
         for l in range(min(nv, na), nv):
             v.block(l)
-        for l in range(min(nv, na), na):
-            a.block(l)
         return v.finish(), a.finish()
 
 
