@@ -1,0 +1,2 @@
+class AudioSignal:  # STUB: type only (DAC is not run here)
+    pass

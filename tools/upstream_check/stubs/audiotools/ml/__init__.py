@@ -1,0 +1,2 @@
+class BaseModel:  # STUB: mixin base only
+    pass

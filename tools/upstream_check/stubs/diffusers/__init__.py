@@ -1,0 +1,1 @@
+# STUB (not diffusers): minimal pieces of diffusers' API that MOVA's modules import.

@@ -1,0 +1,1 @@
+PipelineImageInput = object  # STUB: type alias only

@@ -1,0 +1,2 @@
+class AutoencoderKLWan:  # STUB: type annotation only (the Wan VAE is not run here)
+    pass

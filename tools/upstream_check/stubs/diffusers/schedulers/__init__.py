@@ -1,0 +1,2 @@
+class FlowMatchEulerDiscreteScheduler:  # STUB: only registered by name in mova.diffusion.schedulers
+    pass

@@ -1,0 +1,2 @@
+class SchedulerMixin:  # STUB: no behaviour needed
+    pass

@@ -1,0 +1,6 @@
+class T5TokenizerFast:  # STUB: type annotation only
+    pass
+
+
+class UMT5EncoderModel:  # STUB: type annotation only
+    pass
