@@ -120,10 +120,10 @@ std::optional<JobView> GenerationJobs::wait_for_change(const std::string& id, ui
   return view_of(it->second);
 }
 
-void GenerationJobs::changed(Job& job, bool queue_moved) {
+void GenerationJobs::changed(Job& job, size_t queue_moved_from) {
   job.view.revision = ++revision_;
-  if (queue_moved)
-    for (const std::string& id : queue_) jobs_.at(id).view.revision = ++revision_;
+  for (size_t i = queue_moved_from; i < queue_.size(); ++i)
+    jobs_.at(queue_[i]).view.revision = ++revision_;
   changed_.notify_all();
 }
 
@@ -153,10 +153,10 @@ std::optional<JobView> GenerationJobs::cancel_or_forget(const std::string& id) {
   JobView& v = it->second.view;
   switch (v.state) {
     case JobState::kQueued: {
-      queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+      const auto at = queue_.erase(std::find(queue_.begin(), queue_.end(), id));
       v.state = JobState::kCancelled;
       it->second.request = GenerateRequest{};  // its first frame may be large
-      changed(it->second, /*queue_moved=*/true);
+      changed(it->second, static_cast<size_t>(at - queue_.begin()));
       MOVA_LOG_INFO("mova serve: job ", id, " cancelled before it ran");
       const JobView cancelled = view_of(it->second);
       forget_oldest_finished();  // cancelled jobs count towards keep_finished too
@@ -179,8 +179,7 @@ std::optional<JobView> GenerationJobs::cancel_or_forget(const std::string& id) {
   }
   jobs_.erase(it);
   order_.erase(std::find(order_.begin(), order_.end(), id));
-  changed_.notify_all();  // its waiters learn that it is gone
-  return last;
+  return last;  // only finished jobs are forgotten, and nobody waits on those
 }
 
 void GenerationJobs::forget_oldest_finished() {
@@ -200,7 +199,6 @@ void GenerationJobs::forget_oldest_finished() {
     it = order_.erase(it);
     --count;
   }
-  changed_.notify_all();
 }
 
 void GenerationJobs::work() {
@@ -213,17 +211,20 @@ void GenerationJobs::work() {
     Job& job = jobs_.at(id);  // not erased while running: cancel_or_forget only flags it
     job.view.state = JobState::kRunning;
     job.started = Clock::now();
-    changed(job, /*queue_moved=*/true);
+    changed(job, 0);                                         // every job still waiting moved up
     const GenerateRequest request = std::move(job.request);  // the image is not kept twice
     MOVA_LOG_INFO("mova serve: job ", id, " started: ", job.view.settings);
     lock.unlock();
 
     const ProgressFn progress = [this, &job](const GenerateProgress& p) {
       std::lock_guard<std::mutex> g(mutex_);
-      job.view.stage = p.stage;
+      JobView& v = job.view;
+      // A stage reports its start and its end; only what a client can see is a change.
+      if (v.stage == p.stage && (p.steps <= 0 || (v.step == p.step && v.steps == p.steps))) return;
+      v.stage = p.stage;
       if (p.steps > 0) {
-        job.view.step = p.step;
-        job.view.steps = p.steps;
+        v.step = p.step;
+        v.steps = p.steps;
       }
       changed(job);
     };

@@ -94,9 +94,9 @@ class GenerationJobs {
   void work();
   JobView view_of(const Job& job) const;  // with the queue position filled in
   void forget_oldest_finished();          // beyond keep_finished
-  // Records a change of `job` (and, when the queue moved, of every job still queued) and wakes
-  // the waiters of wait_for_change. Called with mutex_ held.
-  void changed(Job& job, bool queue_moved = false);
+  // Records a change of `job` and of the queued jobs from index `queue_moved_from` on (those
+  // whose position changed) and wakes the waiters of wait_for_change. Called with mutex_ held.
+  void changed(Job& job, size_t queue_moved_from = SIZE_MAX);
 
   Options options_;
   Runner runner_;

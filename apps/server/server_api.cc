@@ -96,6 +96,8 @@ JobWait job_wait(const HttpRequest& request) {
       throw HttpError(400, "unknown query parameter '" + name + "' (known here: wait, after)");
     }
   }
+  if (w.after && !w.seconds)
+    throw HttpError(400, "query parameter 'after' needs 'wait' (how long to wait for a change)");
   return w;
 }
 

@@ -117,7 +117,8 @@ RopeAngles WanDit::rope_angles(const Shape& grid) const {
 }
 
 std::shared_ptr<const WanDit::Text> WanDit::prepare_text(Exec& ex, const Tensor& context,
-                                                         uint64_t max_kv_bytes) const {
+                                                         uint64_t max_kv_bytes,
+                                                         int64_t blocks) const {
   MOVA_CHECK(context.dim() == 3 && context.size(0) == 1 && context.size(2) == config_.text_dim,
              ErrorKind::kShape, "DiT context ", context.describe(), " must be [1, S, ",
              config_.text_dim, "]");
@@ -127,17 +128,18 @@ std::shared_ptr<const WanDit::Text> WanDit::prepare_text(Exec& ex, const Tensor&
   const Tensor tw2 = w("text_embedding.2.weight"), tb2 = w("text_embedding.2.bias");
   text->context = linear(ex, gelu(ex, linear(ex, ctx, tw0, &tb0), true), tw2, &tb2);
 
-  // Keys and values of every block: 2 · layers · S · dim values, in the dtype the projections
-  // hand on (F32; BF16 on a device's BF16 path, runtime/ops/handoff.h), so the first block's
-  // pair says what all of them take.
-  const uint64_t values = uint64_t{2} * static_cast<uint64_t>(config_.num_layers) *
+  // Keys and values of every block run: 2 · blocks · S · dim values, in the dtype the
+  // projections hand on (F32; BF16 on a device's BF16 path, runtime/ops/handoff.h), so the first
+  // block's pair says what all of them take.
+  const int64_t kept = blocks < 0 ? config_.num_layers : std::min(blocks, config_.num_layers);
+  const uint64_t values = uint64_t{2} * static_cast<uint64_t>(kept) *
                           static_cast<uint64_t>(context.size(1) * config_.dim);
   if (values == 0 || values * dtype_size(DType::kBF16) > max_kv_bytes) return text;
   KeysValues first = project_kv(ex, "blocks.0.cross_attn", text->context, nullptr);
   if (values * dtype_size(first.k.dtype()) > max_kv_bytes) return text;
   text->k.push_back(std::move(first.k));
   text->v.push_back(std::move(first.v));
-  for (int64_t i = 1; i < config_.num_layers; ++i) {
+  for (int64_t i = 1; i < kept; ++i) {
     KeysValues kv =
         project_kv(ex, "blocks." + std::to_string(i) + ".cross_attn", text->context, nullptr);
     text->k.push_back(std::move(kv.k));
@@ -255,8 +257,9 @@ void WanDit::cross_attention_update(Exec& ex, int64_t i, State& s) const {
   const Tensor n3w = w(b + ".norm3.weight"), n3b = w(b + ".norm3.bias");
   const Text& text = *s.text;
   const KeysValues text_kv =
-      text.k.empty() ? project_kv(ex, p, text.context, nullptr)
-                     : KeysValues{text.k[static_cast<size_t>(i)], text.v[static_cast<size_t>(i)]};
+      i >= static_cast<int64_t>(text.k.size())
+          ? project_kv(ex, p, text.context, nullptr)
+          : KeysValues{text.k[static_cast<size_t>(i)], text.v[static_cast<size_t>(i)]};
   update_row_chunks(ex, s.x, chunk_tokens_, [&](const Tensor& x, int64_t, int64_t) {
     return add(ex, x, attention_block(ex, p, layer_norm(ex, x, &n3w, &n3b, eps), text_kv, nullptr));
   });

@@ -45,10 +45,11 @@ class WanDit {
     Shape grid;  // token grid: (f, h, w) for video, (f) for audio
   };
 
-  // context: [1, S, text_dim] (padded rows zero, all attended). The keys and values are kept
-  // when all blocks' together take at most max_kv_bytes.
-  std::shared_ptr<const Text> prepare_text(Exec& ex, const Tensor& context,
-                                           uint64_t max_kv_bytes) const;
+  // context: [1, S, text_dim] (padded rows zero, all attended). The keys and values of the
+  // first `blocks` blocks (all when negative: the blocks a pass will run) are kept when together
+  // they take at most max_kv_bytes; a later block computes its own.
+  std::shared_ptr<const Text> prepare_text(Exec& ex, const Tensor& context, uint64_t max_kv_bytes,
+                                           int64_t blocks = -1) const;
   // latents: video [1, in_dim, T, H, W] or audio [1, in_dim, L]; timestep: the scheduler's
   // 0..1000 value.
   State begin(Exec& ex, const Tensor& latents, float timestep,

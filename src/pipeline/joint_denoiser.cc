@@ -26,12 +26,13 @@ JointDenoiser::JointDenoiser(const Checkpoint& ckpt, Device device, uint64_t dev
   audio_ = std::make_unique<WanDit>(ckpt.audio_dit_config(), placed(Component::kAudioDit));
   bridge_ = std::make_unique<DualTowerBridge>(ckpt.bridge_config(), placed(Component::kBridge));
   const int64_t audio_layers = audio_->config().num_layers;
-  const int64_t video_layers =
-      std::min(video_[0]->config().num_layers, video_[1]->config().num_layers);
-  if (audio_layers > video_layers)
-    MOVA_LOG_WARN("audio_dit has ", audio_layers, " blocks, the video tower ", video_layers,
-                  ": as upstream's pipeline does, the audio blocks past the video tower's depth ",
-                  "are not run");
+  for (int expert : {1, 2})
+    if (const int64_t video_layers = video_expert(expert).config().num_layers;
+        audio_layers > video_layers)
+      MOVA_LOG_WARN("audio_dit has ", audio_layers, " blocks, ",
+                    expert == 1 ? "video_dit " : "video_dit_2 ", video_layers,
+                    ": as upstream's pipeline does, the audio blocks past the video tower's depth ",
+                    "are not run with that expert");
 }
 
 void JointDenoiser::set_chunk_tokens(int64_t tokens) {
@@ -47,8 +48,10 @@ const WanDit& JointDenoiser::video_expert(int expert) const {
 }
 
 JointDenoiser::Text JointDenoiser::prepare_text(Exec& ex, int expert, const Tensor& context) const {
-  return {expert, video_expert(expert).prepare_text(ex, context, kTextKvBudget),
-          audio_->prepare_text(ex, context, kTextKvBudget)};
+  const WanDit& video = video_expert(expert);
+  // Only the audio blocks a pass runs (pass() below): no deeper than the video tower.
+  return {expert, video.prepare_text(ex, context, kTextKvBudget),
+          audio_->prepare_text(ex, context, kTextKvBudget, video.config().num_layers)};
 }
 
 Velocities JointDenoiser::step(Exec& ex, int expert, const Tensor& video_latents,

@@ -322,8 +322,22 @@ TEST(GenerationJobs, WaitForChangeAnswersAtTheNextChangeOrTheTimeout) {
   EXPECT_EQ(stepped.steps, 3);
   EXPECT_GT(stepped.revision, seen.revision);
 
-  // A queued job changes when the queue moves (here: it starts).
+  // A queued job changes when its place in the queue does: not when a job behind it is
+  // cancelled, but when one ahead of it is.
   const JobView b = *jobs.submit(request("b"), "");
+  const JobView c = *jobs.submit(request("c"), "");
+  const JobView d = *jobs.submit(request("d"), "");
+  const uint64_t b_seen = jobs.find(b.id)->revision, d_seen = jobs.find(d.id)->revision;
+  auto d_moved =
+      std::async(std::launch::async, [&] { return jobs.wait_for_change(d.id, d_seen, 20s); });
+  EXPECT_EQ(d_moved.wait_for(50ms), std::future_status::timeout);
+  jobs.cancel_or_forget(c.id);
+  ASSERT_EQ(d_moved.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(d_moved.get()->queue_position, 2u);
+  EXPECT_EQ(jobs.wait_for_change(b.id, b_seen, 0ms)->revision, b_seen);
+  jobs.cancel_or_forget(d.id);
+
+  // ... and when it starts.
   auto b_moved =
       std::async(std::launch::async, [&] { return jobs.wait_for_change(b.id, b.revision, 20s); });
   EXPECT_EQ(b_moved.wait_for(50ms), std::future_status::timeout);
@@ -337,13 +351,8 @@ TEST(GenerationJobs, WaitForChangeAnswersAtTheNextChangeOrTheTimeout) {
   const JobView a_done = wait_for(jobs, a.id, JobState::kDone);
   EXPECT_EQ(jobs.wait_for_change(a.id, a_done.revision + 100, 20s)->state, JobState::kDone);
   EXPECT_FALSE(jobs.wait_for_change("0000000000000000", 0, 20s));
-
-  // Forgetting a job answers its waiters: it is gone.
-  const JobView c = *jobs.submit(request("c"), "");
-  jobs.cancel_or_forget(c.id);  // cancelled (finished) ...
-  auto c_gone = std::async(std::launch::async, [&] { return jobs.wait_for_change(c.id, 0, 20s); });
-  jobs.cancel_or_forget(c.id);  // ... then forgotten
-  EXPECT_EQ(c_gone.wait_for(10s), std::future_status::ready);
+  jobs.cancel_or_forget(c.id);  // forgotten: no such job any more
+  EXPECT_FALSE(jobs.wait_for_change(c.id, 0, 20s));
   gen.release("b");
 }
 

@@ -67,7 +67,7 @@ class Server:
     def wait_for(self, job_id, statuses, timeout=120, min_step=0):
         """Follows the job by long-polling (?wait=&after=) until it is in one of `statuses`."""
         end = time.time() + timeout
-        query = "?wait=5"
+        query = "?wait=5&after=0"  # revisions start at 1: the job as it is now
         while time.time() < end:
             status, job, _ = self.call("GET", f"/v1/jobs/{job_id}{query}")
             assert status == 200, job

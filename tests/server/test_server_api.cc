@@ -226,6 +226,7 @@ TEST(ServerApi, AJobWaitedForIsAnsweredAtItsNextChange) {
            {"?wait=1&after=", "'after' must be"},
            {"?wiat=1", "unknown query parameter 'wiat' (known here: wait, after)"},
            {"?wait=1&wait=2", "'wait' given twice"},
+           {"?after=3", "'after' needs 'wait'"},
            {"?wait=%zz", "malformed %-escape"}}) {
     const HttpResponse r = api.handle(call("GET", job + query));
     EXPECT_EQ(r.status, 400) << query;

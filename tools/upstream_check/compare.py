@@ -58,7 +58,7 @@ def npd(d):
 
 # ------------------------------------------------------------------------------------------------
 def cmd_load(a):
-    _, rep = uph.build_pipeline(a.model)
+    _, rep = uph.build_pipeline(a.model, strict=False)
     print("\n".join(rep))
 
 
@@ -355,6 +355,8 @@ def main():
     ap.add_argument("--engine-timesteps", action="store_true",
                     help="sample: also run the float64 sequence on the engine's timestep values")
     a = ap.parse_args()
+    if not a.upstream:
+        sys.exit("say where upstream's source is: --upstream DIR or MOVA_UPSTREAM=DIR (README.md)")
     os.environ["MOVA_UPSTREAM"] = os.path.abspath(a.upstream)
     import uph as harness  # noqa: E402  (imports upstream's modules)
     uph = harness

@@ -58,7 +58,7 @@ def make(base, work, name, over):
     json.dump(cfg, open(os.path.join(bd, "config.json"), "w"), indent=2)
     w = st_io.read(os.path.join(base, "dual_tower_bridge", "diffusion_pytorch_model.safetensors"))
     keep = {str(i) for i in layers(cfg)}
-    w = {k: v for k, v in w.items() if k.split(".")[1] in keep}
+    w = {k: v for k, v in w.items() if "." in k and k.split(".")[1] in keep}
     if cfg["trainable_condition_scale"]:
         w["condition_scale"] = np.array([0.37], np.float32)  # upstream's pipeline passes 1.0, which wins
     if cfg["pooled_adaln"]:
@@ -88,12 +88,16 @@ def main():
         if name not in VARIANTS:
             sys.exit(f"unknown variant {name!r} (known: {', '.join(VARIANTS)})")
     work = tempfile.mkdtemp(prefix="mova_upstream_variants_")
+    failed = []
     for name in a.names or list(VARIANTS):
         d = make(os.path.abspath(a.model), work, name, VARIANTS[name])
         print(f"=== variant {name}: {VARIANTS[name]}", flush=True)
         cmd = [sys.executable, os.path.join(HERE, "compare.py"), "denoise", "B", "C", "D", "--model", d,
                "--upstream", a.upstream, "--work", os.path.join(work, "out_" + name)]
-        subprocess.run(cmd + (["--mova", a.mova] if a.mova else []), check=False)
+        if subprocess.run(cmd + (["--mova", a.mova] if a.mova else [])).returncode != 0:
+            failed.append(name)  # pooled: mova refuses pooled_adaln (exit 6), as expected
+    if failed:
+        sys.exit("variants that did not run through: " + ", ".join(failed))
 
 
 if __name__ == "__main__":
