@@ -30,7 +30,8 @@ echo "== fuzz the parsers of untrusted input (libFuzzer + ASan)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMOVA_FUZZ=ON -DMOVA_BUILD_TESTS=OFF -DMOVA_BUILD_BENCH=OFF >/dev/null
 targets=(safetensors_header:corpus image_decode:corpus_image tokenizer_json:corpus_tokenizer_json
-  config_json:corpus_config weight_index:corpus_weight_index http_request:corpus_http)
+  config_json:corpus_config weight_index:corpus_weight_index http_request:corpus_http
+  prompt_clean:corpus_prompt)
 for entry in "${targets[@]}"; do
   cmake --build build-fuzz -j "$jobs" --target "fuzz_${entry%%:*}"
 done

@@ -18,6 +18,7 @@
 #include "runtime/backend.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "text/prompt_clean.h"
 #include "text/umt5_tokenizer.h"
 
 namespace mova {
@@ -131,8 +132,10 @@ GenerateRequest Generator::resolve(GenerateRequest r, SettingNames names) const 
   // The setting as the caller knows it, alone or with the value given: "--frames 4" or
   // "field 'frames' (4)".
   const bool json = names == SettingNames::kJsonFields;
-  const auto named = [json](std::string_view name) {
-    return json ? str_cat("field '", name, "'") : str_cat("--", name);
+  const auto named = [json](std::string_view option) {
+    std::string field(option);  // --negative-prompt is the field negative_prompt
+    std::replace(field.begin(), field.end(), '-', '_');
+    return json ? str_cat("field '", field, "'") : str_cat("--", option);
   };
   const auto setting = [&](std::string_view name, const auto& value) {
     return json ? str_cat(named(name), " (", value, ")") : str_cat(named(name), ' ', value);
@@ -140,6 +143,10 @@ GenerateRequest Generator::resolve(GenerateRequest r, SettingNames names) const 
   const WanDitConfig v = checkpoint_.video_dit_config(Component::kVideoDit);
   const int64_t align = 8 * std::max(v.patch_size[1], v.patch_size[2]);  // VAE x8, then patches
   MOVA_CHECK(!r.prompt.empty(), ErrorKind::kInvalidArgument, named("prompt"), " must not be empty");
+  for (const auto& [name, text] : {std::pair<const char*, const std::string&>{"prompt", r.prompt},
+                                   {"negative-prompt", *r.negative_prompt}})
+    MOVA_CHECK(text.size() <= kMaxPromptBytes, ErrorKind::kInvalidArgument, named(name), ": ",
+               text.size(), " bytes, at most ", kMaxPromptBytes, " are taken");
   MOVA_CHECK(r.frames >= 1 && (r.frames - 1) % 4 == 0 && r.frames <= 4001,
              ErrorKind::kInvalidArgument, setting("frames", r.frames),
              ": must be 4k+1 (1, 5, 9, ..., 193, ...) and at most 4001");

@@ -1,10 +1,12 @@
 #include "text/prompt_clean.h"
 
+#include <algorithm>
 #include <cstdint>
-#include <map>
 #include <string>
+#include <string_view>
 
 #include "runtime/error.h"
+#include "text/ftfy_tables.h"
 
 namespace mova {
 namespace {
@@ -28,7 +30,7 @@ void append_utf8(std::string& out, uint32_t cp) {
 }
 
 // Decodes UTF-8 already checked by check_utf8 into code points.
-std::u32string decode_utf8(const std::string& text) {
+std::u32string decode_utf8(std::string_view text) {
   std::u32string out;
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = text[i];
@@ -41,69 +43,253 @@ std::u32string decode_utf8(const std::string& text) {
   return out;
 }
 
+std::string encode_utf8(std::u32string_view text) {
+  std::string out;
+  for (char32_t cp : text) append_utf8(out, cp);
+  return out;
+}
+
 // Windows-1252 meanings of the C1 controls U+0080..U+009F (0: undefined, kept).
 constexpr uint16_t kCp1252[32] = {0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
                                   0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017d, 0,
                                   0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
                                   0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178};
 
-// What ftfy's remove_control_chars deletes.
-bool is_removed_control(uint32_t cp) {
-  return cp <= 0x08 || cp == 0x0b || (cp >= 0x0e && cp <= 0x1f) || cp == 0x7f ||
-         (cp >= 0x206a && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffc) ||
-         (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe007f);
+char32_t cp1252(char32_t c1) {
+  return kCp1252[c1 - 0x80] != 0 ? kCp1252[c1 - 0x80] : c1;
 }
 
-}  // namespace
+// What ftfy (6.3) deletes in remove_control_chars. It keeps the musical format controls and the
+// tag characters (emoji flag sequences use those).
+bool is_removed_control(char32_t cp) {
+  return cp <= 0x08 || cp == 0x0b || (cp >= 0x0e && cp <= 0x1f) || cp == 0x7f ||
+         (cp >= 0x206a && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffc);
+}
 
-std::string ftfy_subset(const std::string& text) {
-  // ftfy unescapes HTML itself only when the text has no '<' (it may be real HTML).
-  const std::string unescaped = text.find('<') == std::string::npos ? html_unescape(text) : text;
-  const std::u32string in = decode_utf8(unescaped);
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    uint32_t cp = in[i];
-    if (cp == 0x1b && i + 1 < in.size() && in[i + 1] == '[') {  // terminal escape \e[...m
+// ftfy's fix_latin_ligatures: Latin typographic ligatures and legacy digraphs, split.
+const char* latin_ligature(char32_t cp) {
+  switch (cp) {
+    case 0x0132:
+      return "IJ";
+    case 0x0133:
+      return "ij";
+    case 0x0149:
+      return "\xca\xbcn";  // U+02BC n, which uncurl_quotes then makes 'n
+    case 0x01c4:
+      return "D\xc5\xbd";
+    case 0x01c5:
+      return "D\xc5\xbe";
+    case 0x01c6:
+      return "d\xc5\xbe";
+    case 0x01c7:
+      return "LJ";
+    case 0x01c8:
+      return "Lj";
+    case 0x01c9:
+      return "lj";
+    case 0x01ca:
+      return "NJ";
+    case 0x01cb:
+      return "Nj";
+    case 0x01cc:
+      return "nj";
+    case 0x01f1:
+      return "DZ";
+    case 0x01f2:
+      return "Dz";
+    case 0x01f3:
+      return "dz";
+    case 0xfb00:
+      return "ff";
+    case 0xfb01:
+      return "fi";
+    case 0xfb02:
+      return "fl";
+    case 0xfb03:
+      return "ffi";
+    case 0xfb04:
+      return "ffl";
+    case 0xfb05:
+      return "\xc5\xbft";  // long s + t
+    case 0xfb06:
+      return "st";
+    default:
+      return nullptr;
+  }
+}
+
+// The value of `name` in a table sorted by name, or nullptr.
+const char* find_entity(const HtmlEntity* table, size_t count, std::string_view name) {
+  const HtmlEntity* end = table + count;
+  const HtmlEntity* it = std::lower_bound(
+      table, end, name, [](const HtmlEntity& e, std::string_view n) { return e.name < n; });
+  return it != end && it->name == name ? it->utf8 : nullptr;
+}
+
+// ftfy's fix_character_width for one code point, or nullptr when it keeps it.
+const char* width_form(char32_t cp) {
+  if (cp != 0x3000 && (cp < 0xff01 || cp > 0xffef)) return nullptr;
+  const WidthMapping* end = kWidthMap + kWidthMapCount;
+  const WidthMapping* it = std::lower_bound(
+      kWidthMap, end, cp, [](const WidthMapping& m, char32_t c) { return m.code_point < c; });
+  return it != end && it->code_point == cp ? it->utf8 : nullptr;
+}
+
+bool is_ascii_digit(char32_t c) {
+  return c >= '0' && c <= '9';
+}
+bool is_ascii_letter(char32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_ascii_hex(char32_t c) {
+  return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Python's html._replace_charref for a numeric reference of value `num` (saturated above
+// U+10FFFF): the HTML5 rules for invalid references.
+std::u32string numeric_reference(uint32_t num) {
+  if (num == 0) return U"\ufffd";
+  if (num == 0x0d) return U"\r";
+  if (num >= 0x80 && num <= 0x9f) return std::u32string(1, cp1252(num));
+  if ((num >= 0xd800 && num <= 0xdfff) || num > 0x10ffff) return U"\ufffd";
+  const bool invalid = (num >= 0x01 && num <= 0x08) || num == 0x0b ||
+                       (num >= 0x0e && num <= 0x1f) || num == 0x7f ||
+                       (num >= 0xfdd0 && num <= 0xfdef) || (num & 0xfffe) == 0xfffe;
+  return invalid ? U"" : std::u32string(1, static_cast<char32_t>(num));
+}
+
+// Python's html.unescape: the references its regex
+//   &(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)
+// finds, replaced as html._replace_charref does. A name that is not an entity gives way to its
+// longest prefix that is one, as the standard says ("&notit;" reads "¬it;").
+std::u32string python_unescape(std::u32string_view s) {
+  std::u32string out;
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    if (s[i] != '&') {
+      out.push_back(s[i++]);
+      continue;
+    }
+    const size_t j = i + 1;
+    if (j < n && s[j] == '#') {
+      uint32_t num = 0;
+      size_t k = j + 1;
+      while (k < n && is_ascii_digit(s[k]))
+        num = std::min<uint32_t>(num * 10 + (s[k++] - '0'), 0x110000);
+      if (k == j + 1 && k + 1 < n && (s[k] == 'x' || s[k] == 'X') && is_ascii_hex(s[k + 1])) {
+        for (++k; k < n && is_ascii_hex(s[k]); ++k) {
+          const char32_t c = s[k];
+          const uint32_t d = is_ascii_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
+          num = std::min<uint32_t>(num * 16 + d, 0x110000);
+        }
+      }
+      if (k == j + 1) {  // "&#" followed by neither digits nor x and hex digits
+        out.push_back(s[i++]);
+        continue;
+      }
+      if (k < n && s[k] == ';') ++k;
+      out += numeric_reference(num);
+      i = k;
+      continue;
+    }
+    const auto name_char = [](char32_t c) {
+      return c != '\t' && c != '\n' && c != '\f' && c != ' ' && c != '<' && c != '&' && c != '#' &&
+             c != ';';
+    };
+    size_t k = j;
+    while (k < n && k - j < 32 && name_char(s[k])) ++k;
+    if (k == j) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    if (k < n && s[k] == ';') ++k;
+    const std::u32string_view name = s.substr(j, k - j);
+    i = k;
+    if (const char* v = find_entity(kHtml5Entities, kHtml5EntityCount, encode_utf8(name))) {
+      out += decode_utf8(v);
+      continue;
+    }
+    size_t x = name.size() - 1;
+    const char* prefix = nullptr;
+    for (; x > 1 && !prefix; --x)
+      prefix = find_entity(kHtml5Entities, kHtml5EntityCount, encode_utf8(name.substr(0, x)));
+    if (prefix) {
+      out += decode_utf8(prefix);
+      out += name.substr(x + 1);
+    } else {
+      out.push_back('&');
+      out += name;
+    }
+  }
+  return out;
+}
+
+// ftfy's unescape_html: the references its regex &#?[0-9A-Za-z]{1,24}; finds; a name from its
+// own table (upper-case forms included), a numeric reference only when html.unescape consumes
+// it whole.
+std::u32string ftfy_unescape(std::u32string_view s) {
+  std::u32string out;
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    if (s[i] != '&') {
+      out.push_back(s[i++]);
+      continue;
+    }
+    const bool numeric = i + 1 < n && s[i + 1] == '#';
+    const size_t j = i + (numeric ? 2 : 1);
+    size_t k = j;
+    while (k < n && k - j < 24 && (is_ascii_digit(s[k]) || is_ascii_letter(s[k]))) ++k;
+    if (k == j || k >= n || s[k] != ';') {
+      out.push_back(s[i++]);
+      continue;
+    }
+    const std::u32string_view whole = s.substr(i, k + 1 - i);
+    i = k + 1;
+    if (!numeric) {
+      const char* v = find_entity(kFtfyEntities, kFtfyEntityCount, encode_utf8(whole.substr(1)));
+      out += v ? decode_utf8(v) : std::u32string(whole);
+      continue;
+    }
+    const std::u32string decoded = python_unescape(whole);
+    out += decoded.find(';') == std::u32string::npos ? decoded : std::u32string(whole);
+  }
+  return out;
+}
+
+// One round of the ftfy.fix_and_explain steps that change what the tokenizer sees, in its
+// order (fix_encoding and NFC left out: docs/text.md).
+std::u32string ftfy_round(std::u32string_view in, bool unescape) {
+  const std::u32string text = unescape ? ftfy_unescape(in) : std::u32string(in);
+  std::u32string fixed;
+  for (char32_t cp : text) {
+    if (cp >= 0x80 && cp <= 0x9f) cp = cp1252(cp);  // fix_c1_controls
+    if (const char* split = latin_ligature(cp)) {
+      fixed += decode_utf8(split);
+    } else if (const char* narrow = width_form(cp)) {
+      fixed += decode_utf8(narrow);
+    } else {
+      fixed.push_back(cp);
+    }
+  }
+  std::u32string out;
+  for (size_t i = 0; i < fixed.size(); ++i) {
+    char32_t cp = fixed[i];
+    if (cp == 0x02bc || (cp >= 0x2018 && cp <= 0x201b)) cp = '\'';  // uncurl_quotes
+    if (cp >= 0x201c && cp <= 0x201f) cp = '"';
+    if (cp == 0x1b && i + 1 < fixed.size() && fixed[i + 1] == '[') {  // "\e[1;31m"
       size_t j = i + 2;
-      while (j < in.size() && ((in[j] >= '0' && in[j] <= '9') || in[j] == ';')) ++j;
-      if (j < in.size() && ((in[j] >= 'a' && in[j] <= 'z') || (in[j] >= 'A' && in[j] <= 'Z'))) {
+      while (j < fixed.size() && (is_ascii_digit(fixed[j]) || fixed[j] == ';')) ++j;
+      if (j < fixed.size() && is_ascii_letter(fixed[j])) {
         i = j;
         continue;
       }
     }
-    if (cp >= 0x80 && cp <= 0x9f && kCp1252[cp - 0x80] != 0) cp = kCp1252[cp - 0x80];
-    switch (cp) {  // Latin ligatures
-      case 0xfb00:
-        out += "ff";
-        continue;
-      case 0xfb01:
-        out += "fi";
-        continue;
-      case 0xfb02:
-        out += "fl";
-        continue;
-      case 0xfb03:
-        out += "ffi";
-        continue;
-      case 0xfb04:
-        out += "ffl";
-        continue;
-      case 0xfb05:
-        out += "\xc5\xbft";
-        continue;  // long s + t
-      case 0xfb06:
-        out += "st";
-        continue;
-      default:
-        break;
-    }
-    if (cp == 0x02bc || (cp >= 0x2018 && cp <= 0x201b)) cp = '\'';  // uncurl quotes
-    if (cp >= 0x201c && cp <= 0x201f) cp = '"';
-    if (is_removed_control(cp)) continue;
-    append_utf8(out, cp);
+    if (!is_removed_control(cp)) out.push_back(cp);
   }
   return out;
 }
+
+}  // namespace
 
 void check_utf8(const std::string& s, const char* what) {
   const size_t n = s.size();
@@ -125,48 +311,42 @@ void check_utf8(const std::string& s, const char* what) {
     ok = ok && i + extra < n;
     for (size_t k = 1; ok && k <= extra; ++k)
       ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
+    if (ok && extra >= 2) {  // no overlong forms, surrogates or code points past U+10FFFF
+      const unsigned char c1 = s[i + 1];
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) && !(c == 0xf0 && c1 < 0x90) &&
+           !(c == 0xf4 && c1 >= 0x90);
+    }
     MOVA_CHECK(ok, ErrorKind::kInvalidArgument, what, " is not valid UTF-8 (byte offset ", i, ")");
     i += extra + 1;
   }
 }
 
-std::string html_unescape(const std::string& s) {
-  static const std::map<std::string, uint32_t> named = {
-      {"amp", '&'},       {"lt", '<'},       {"gt", '>'},       {"quot", '"'},
-      {"apos", '\''},     {"nbsp", 0xa0},    {"copy", 0xa9},    {"reg", 0xae},
-      {"hellip", 0x2026}, {"mdash", 0x2014}, {"ndash", 0x2013}, {"lsquo", 0x2018},
-      {"rsquo", 0x2019},  {"ldquo", 0x201c}, {"rdquo", 0x201d}};
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    if (s[i] == '&') {
-      const size_t semi = s.find(';', i + 1);
-      if (semi != std::string::npos && semi - i <= 10) {
-        const std::string ent = s.substr(i + 1, semi - i - 1);
-        uint32_t cp = 0;
-        bool ok = false;
-        if (ent.size() > 1 && ent[0] == '#') {
-          const bool hex = ent[1] == 'x' || ent[1] == 'X';
-          const std::string digits = ent.substr(hex ? 2 : 1);
-          ok = !digits.empty() && digits.find_first_not_of(hex ? "0123456789abcdefABCDEF"
-                                                               : "0123456789") == std::string::npos;
-          if (ok) {
-            cp = static_cast<uint32_t>(std::stoul(digits, nullptr, hex ? 16 : 10));
-            ok = cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-          }
-        } else if (auto it = named.find(ent); it != named.end()) {
-          cp = it->second;
-          ok = true;
-        }
-        if (ok) {
-          append_utf8(out, cp);
-          i = semi + 1;
-          continue;
-        }
-      }
+std::string ftfy_subset(const std::string& text) {
+  // fix_text works on segments of one line each (at most 10^6 characters). Once a segment holds
+  // a '<' (it may be real HTML), that one and every later one keep their entities. A segment is
+  // fixed round after round until a round changes nothing.
+  constexpr size_t kMaxSegment = 1000000;
+  const std::u32string in = decode_utf8(text);
+  std::u32string out;
+  bool unescape = true;
+  for (size_t pos = 0; pos < in.size();) {
+    size_t end = in.find(U'\n', pos);
+    end = std::min(end == std::u32string::npos ? in.size() : end + 1, pos + kMaxSegment);
+    std::u32string segment = in.substr(pos, end - pos);
+    if (segment.find(U'<') != std::u32string::npos) unescape = false;
+    for (;;) {
+      std::u32string fixed = ftfy_round(segment, unescape);
+      if (fixed == segment) break;
+      segment = std::move(fixed);
     }
-    out.push_back(s[i++]);
+    out += segment;
+    pos = end;
   }
-  return out;
+  return encode_utf8(out);
+}
+
+std::string html_unescape(const std::string& text) {
+  return encode_utf8(python_unescape(decode_utf8(text)));
 }
 
 // Unicode whitespace as Python's str.isspace (what upstream's `\s+` regex matches).
@@ -177,6 +357,8 @@ bool is_unicode_space(uint32_t cp) {
 }
 
 std::string clean_prompt(const std::string& prompt) {
+  MOVA_CHECK(prompt.size() <= kMaxPromptBytes, ErrorKind::kInvalidArgument, "prompt of ",
+             prompt.size(), " bytes: at most ", kMaxPromptBytes, " are taken");
   check_utf8(prompt, "prompt");
   const std::string text = html_unescape(html_unescape(ftfy_subset(prompt)));
   std::string out;

@@ -105,6 +105,26 @@ TEST_F(TextReference, EncoderMatchesTorch) {
   EXPECT_EQ(a.to_vector().back(), 0.0f);  // padded rows are zero
 }
 
+// The cleaned text itself (what the tokenizer sees), not just token ids of a tiny vocabulary
+// that maps much to <unk>: the 64 prompts, and prompts_cleaning.json's entity and ftfy corner
+// cases (legacy entities without ';', prefixes, invalid numeric references, upper-case names,
+// nested escapes, a '<' on a later line, fullwidth forms, digraphs, tag characters).
+TEST(PromptCleanReference, CleanedTextMatchesPython) {
+  MOVA_REQUIRE_REFERENCE_PYTHON();
+  for (const char* file : {"prompts.json", "prompts_cleaning.json"}) {
+    const std::string path = std::string(MOVA_SOURCE_DIR) + "/tests/data/" + file;
+    const auto ref =
+        test::run_reference("tools/reference/tokenize_reference.py", "--clean --prompts " + path);
+    ASSERT_TRUE(ref) << file;
+    nlohmann::json prompts;
+    std::ifstream(path) >> prompts;
+    ASSERT_EQ(prompts.size(), ref->size()) << file;
+    for (size_t i = 0; i < prompts.size(); ++i)
+      EXPECT_EQ(clean_prompt(prompts[i].get<std::string>()), (*ref)[i].get<std::string>())
+          << file << " #" << i << ": " << prompts[i].get<std::string>();
+  }
+}
+
 // Hand-worked ftfy.fix_text cases (ftfy 6 defaults), one per reproduced step.
 TEST(PromptClean, FtfySubset) {
   EXPECT_EQ(clean_prompt("\xe2\x80\x9cHi,\xe2\x80\x9d she said. It\xe2\x80\x99s"),
@@ -119,8 +139,15 @@ TEST(PromptClean, FtfySubset) {
   // &ldquo; is unescaped (then uncurled) by ftfy only when the text has no '<'.
   EXPECT_EQ(clean_prompt("&ldquo;x&rdquo;"), "\"x\"");
   EXPECT_EQ(clean_prompt("<i> &ldquo;x&rdquo;"), "<i> \xe2\x80\x9cx\xe2\x80\x9d");
-  // Left to the tokenizer's NFKC: fullwidth forms and U+200B pass through unchanged here.
-  EXPECT_EQ(clean_prompt("\xef\xbc\xa1\xe2\x80\x8b"), "\xef\xbc\xa1\xe2\x80\x8b");
+  // Fullwidth forms narrowed (fix_character_width); U+200B is left to the tokenizer's NFKC.
+  EXPECT_EQ(clean_prompt("\xef\xbc\xa1\xe2\x80\x8b"), "A\xe2\x80\x8b");
+  // Fixed until nothing changes: four levels of escaping, a fullwidth "&amp;".
+  EXPECT_EQ(clean_prompt("&amp;amp;amp;amp;amp;"), "&");
+  EXPECT_EQ(clean_prompt("\xef\xbc\x86"
+                         "amp\xef\xbc\x9b"),
+            "&");
+  // html.unescape's legacy names without ';', and the longest-prefix rule.
+  EXPECT_EQ(clean_prompt("&copy 2024 &notit;"), "\xc2\xa9 2024 \xc2\xacit;");
 }
 
 TEST(PromptClean, WhitespaceEntitiesAndUtf8) {
@@ -131,6 +158,12 @@ TEST(PromptClean, WhitespaceEntitiesAndUtf8) {
   EXPECT_EQ(clean_prompt(""), "");
   test::expect_error([] { clean_prompt("bad \xff byte"); }, {"not valid UTF-8", "offset 4"});
   test::expect_error([] { clean_prompt("cut \xe4\xb8"); }, {"not valid UTF-8"});
+  for (const char* bad : {"\xed\xa0\x80", "\xe0\x80\xaf", "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80"})
+    test::expect_error([&] { clean_prompt(bad); }, {"not valid UTF-8", "offset 0"});
+  EXPECT_EQ(clean_prompt("\xed\x9f\xbf\xf4\x8f\xbf\xbf"), "\xed\x9f\xbf\xf4\x8f\xbf\xbf");
+  EXPECT_EQ(clean_prompt(std::string(kMaxPromptBytes, 'a')).size(), kMaxPromptBytes);
+  test::expect_error([] { clean_prompt(std::string(kMaxPromptBytes + 1, 'a')); },
+                     {"prompt of 65537 bytes: at most 65536 are taken"});
 }
 
 }  // namespace
