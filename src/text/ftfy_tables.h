@@ -16,11 +16,11 @@ struct HtmlEntity {
 extern const HtmlEntity kHtml5Entities[];  // sorted by name (byte order)
 extern const size_t kHtml5EntityCount;
 
-// What ftfy's unescape_html decodes: the names above that end in ';', and the upper-case form
-// of each all-lower-case one that html.unescape does not know ("EACUTE;" for "é", upper-cased:
-// "É"). Sorted by name.
-extern const HtmlEntity kFtfyEntities[];
-extern const size_t kFtfyEntityCount;
+// What ftfy's unescape_html decodes besides the names above that end in ';': the upper-case
+// form of each all-lower-case one that html.unescape does not know ("EACUTE;" for "é",
+// upper-cased: "É"). Sorted by name.
+extern const HtmlEntity kFtfyUpperCaseEntities[];
+extern const size_t kFtfyUpperCaseEntityCount;
 
 // ftfy's fix_character_width: U+3000 and the halfwidth/fullwidth forms U+FF01..U+FFEF whose
 // NFKC form differs, with that form.

@@ -246,7 +246,9 @@ std::u32string ftfy_unescape(std::u32string_view s) {
     const std::u32string_view whole = s.substr(i, k + 1 - i);
     i = k + 1;
     if (!numeric) {
-      const char* v = find_entity(kFtfyEntities, kFtfyEntityCount, encode_utf8(whole.substr(1)));
+      const std::string name = encode_utf8(whole.substr(1));  // ends in ';'
+      const char* v = find_entity(kHtml5Entities, kHtml5EntityCount, name);
+      if (!v) v = find_entity(kFtfyUpperCaseEntities, kFtfyUpperCaseEntityCount, name);
       out += v ? decode_utf8(v) : std::u32string(whole);
       continue;
     }

@@ -4,9 +4,10 @@ library, as C++ tables.
 
 - Every HTML5 named character reference (`html.entities.html5`, the WHATWG list that
   `html.unescape` uses; names with and without their ';'), sorted by name.
-- ftfy's entity table (`ftfy.chardata.HTML_ENTITIES`, what its unescape_html decodes): the names
-  that end in ';', plus the upper-case form of each all-lower-case one that `html.unescape` leaves
-  alone, standing for the character upper-cased (str.upper: "&SZLIG;" is "SS").
+- The part of ftfy's entity table (`ftfy.chardata.HTML_ENTITIES`) that is not in the first one:
+  the upper-case form of each all-lower-case name ending in ';' that `html.unescape` leaves
+  alone, standing for the character upper-cased (str.upper: "&SZLIG;" is "SS"). The rest of
+  ftfy's table is the first one's names that end in ';'.
 - ftfy's width map: U+3000 and each character of U+FF01..U+FFEF whose NFKC form differs
   (`unicodedata.normalize`), as ftfy's `_build_width_map` builds it.
 
@@ -40,16 +41,15 @@ def main():
     for name, value in entities:
         w(f"    {{{c_string(name)}, {c_string(value)}}},\n")
     w("};\nconst size_t kHtml5EntityCount = std::size(kHtml5Entities);\n\n")
-    ftfy = {}
+    upper = {}
     for name, value in html.entities.html5.items():
-        if name.endswith(";"):
-            ftfy[name] = value
-            if name == name.lower() and html.unescape("&" + name.upper()) == "&" + name.upper():
-                ftfy[name.upper()] = value.upper()
-    w("const HtmlEntity kFtfyEntities[] = {\n")
-    for name, value in sorted(ftfy.items()):
+        if name.endswith(";") and name == name.lower():
+            if html.unescape("&" + name.upper()) == "&" + name.upper():
+                upper[name.upper()] = value.upper()
+    w("const HtmlEntity kFtfyUpperCaseEntities[] = {\n")
+    for name, value in sorted(upper.items()):
         w(f"    {{{c_string(name)}, {c_string(value)}}},\n")
-    w("};\nconst size_t kFtfyEntityCount = std::size(kFtfyEntities);\n\n")
+    w("};\nconst size_t kFtfyUpperCaseEntityCount = std::size(kFtfyUpperCaseEntities);\n\n")
     width = {0x3000: " "}
     for cp in range(0xFF01, 0xFFF0):
         alt = unicodedata.normalize("NFKC", chr(cp))
