@@ -28,6 +28,16 @@ Umt5Config Umt5Config::from_json(const JsonConfig& j) {
   MOVA_CHECK(c.feed_forward_proj == "gated-gelu", ErrorKind::kUnsupported, j.origin(),
              ": feed_forward_proj '", c.feed_forward_proj,
              "' is not supported (UMT5-XXL uses \"gated-gelu\")");
+  // transformers 4.x lets these keys override what feed_forward_proj implies, and is_decoder
+  // turns the encoder's attention causal: anything but UMT5-XXL's values would be computed
+  // differently, so it is refused rather than ignored.
+  const std::string act = j.get_string("dense_act_fn", "gelu_new");
+  MOVA_CHECK(act == "gelu_new" || act == "gelu_pytorch_tanh", ErrorKind::kUnsupported, j.origin(),
+             ": dense_act_fn '", act, "' is not supported (UMT5-XXL uses \"gelu_new\")");
+  MOVA_CHECK(j.get_bool("is_gated_act", true), ErrorKind::kUnsupported, j.origin(),
+             ": is_gated_act false is not supported (UMT5-XXL's feed-forward is gated)");
+  MOVA_CHECK(!j.get_bool("is_decoder", false), ErrorKind::kUnsupported, j.origin(),
+             ": is_decoder true is not supported (the text encoder attends both ways)");
   j.check_range("pad_token_id", c.pad_token_id, 0, c.vocab_size - 1);
   j.check_range("eos_token_id", c.eos_token_id, 0, c.vocab_size - 1);
   return c;

@@ -158,6 +158,22 @@ TEST(ConfigErrors, NameFileAndField) {
       },
       {"missing field 'latents_mean'"});
   test::expect_error([] { DacConfig::from_json(cfg({{"continuous", false}})); }, {"continuous"});
+  // Keys with which transformers' UMT5 would compute something other than UMT5-XXL does.
+  const nlohmann::json umt5 = {{"vocab_size", 64}, {"d_model", 8},    {"d_kv", 4},
+                               {"d_ff", 16},       {"num_layers", 1}, {"num_heads", 2}};
+  EXPECT_NO_THROW(Umt5Config::from_json(cfg(umt5)));
+  for (const auto& [key, value, message] :
+       std::vector<std::tuple<std::string, nlohmann::json, std::string>>{
+           {"dense_act_fn", "gelu", "dense_act_fn 'gelu' is not supported"},
+           {"is_gated_act", false, "is_gated_act false"},
+           {"is_decoder", true, "is_decoder true"}}) {
+    nlohmann::json j = umt5;
+    j[key] = value;
+    test::expect_error([&] { Umt5Config::from_json(cfg(j)); }, {"test config.json", message});
+  }
+  nlohmann::json tanh = umt5;
+  tanh["dense_act_fn"] = "gelu_pytorch_tanh";
+  EXPECT_NO_THROW(Umt5Config::from_json(cfg(tanh)));
 }
 
 }  // namespace
