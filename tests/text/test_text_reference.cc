@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "cli/cli_runner.h"
 #include "io/atomic_file.h"
@@ -123,6 +124,83 @@ TEST(PromptCleanReference, CleanedTextMatchesPython) {
       EXPECT_EQ(clean_prompt(prompts[i].get<std::string>()), (*ref)[i].get<std::string>())
           << file << " #" << i << ": " << prompts[i].get<std::string>();
   }
+}
+
+// 3000 random strings over pieces that the entity rules, the rounds and the segments turn on,
+// cleaned here and by the Python restatement: the corner cases nobody thought of.
+TEST(PromptCleanReference, RandomEntitySoupMatchesPython) {
+  MOVA_REQUIRE_REFERENCE_PYTHON();
+  const std::vector<std::string> pieces = {"&",
+                                           "#",
+                                           "x",
+                                           "X",
+                                           ";",
+                                           "amp",
+                                           "AMP",
+                                           "lt",
+                                           "gt",
+                                           "<",
+                                           "\n",
+                                           " ",
+                                           "1",
+                                           "50",
+                                           "0",
+                                           "9999999",
+                                           "eacute",
+                                           "EACUTE",
+                                           "not",
+                                           "it",
+                                           "in",
+                                           "copy",
+                                           "nbsp",
+                                           "a",
+                                           "F",
+                                           "zz",
+                                           "\xc2\x96",
+                                           "\xef\xbc\x86",
+                                           "\xef\xbc\x9b",
+                                           "\xef\xac\x81",
+                                           "\xe2\x80\x9c",
+                                           "\x1b[",
+                                           "m",
+                                           "\t",
+                                           "\xc5\x89",
+                                           "\xef\xbd\xb6",
+                                           "\xe3\x80\x80",
+                                           "\xf3\xa0\x81\xa7",
+                                           "NotEqualTilde",
+                                           "frac12",
+                                           "szlig",
+                                           "SZLIG",
+                                           "x1F431",
+                                           "#x",
+                                           "&#",
+                                           "&amp;",
+                                           "&#xff06;",
+                                           "amp;amp;amp;",
+                                           "&#38"};
+  std::mt19937 rng(20261203);
+  nlohmann::json prompts = nlohmann::json::array();
+  for (int i = 0; i < 3000; ++i) {
+    std::string p;
+    for (int k = std::uniform_int_distribution<int>(1, 14)(rng); k > 0; --k)
+      p += pieces[std::uniform_int_distribution<size_t>(0, pieces.size() - 1)(rng)];
+    prompts.push_back(p);
+  }
+  test::TempDir dir;
+  std::ofstream(dir.file("soup.json")) << prompts.dump();
+  const auto ref = test::run_reference("tools/reference/tokenize_reference.py",
+                                       "--clean --prompts " + dir.file("soup.json"));
+  ASSERT_TRUE(ref);
+  ASSERT_EQ(ref->size(), prompts.size());
+  int differ = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::string ours = clean_prompt(prompts[i].get<std::string>());
+    if (ours != (*ref)[i].get<std::string>() && ++differ <= 5)
+      ADD_FAILURE() << prompts[i].dump() << ": ours " << nlohmann::json(ours).dump() << ", Python "
+                    << (*ref)[i].dump();
+  }
+  EXPECT_EQ(differ, 0);
 }
 
 // Hand-worked ftfy.fix_text cases (ftfy 6 defaults), one per reproduced step.
