@@ -92,7 +92,7 @@ typedef void (*mova_progress_callback)(const char* stage, int64_t step, int64_t 
 typedef int (*mova_abort_callback)(void* user_data);
 
 typedef struct mova_generate_params {
-  const char* prompt;          /* required, UTF-8 */
+  const char* prompt;          /* required, UTF-8, at most 64 KiB */
   const char* negative_prompt; /* NULL: upstream's default negative prompt */
   const char* image_path;      /* PNG or JPEG first frame; NULL: text-only */
   int32_t width, height;       /* multiples of 16; 0: the model's default */
