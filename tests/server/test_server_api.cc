@@ -188,9 +188,9 @@ TEST(ServerApi, RoutesQueueJobsAndServeTheirVideos) {
   EXPECT_NE(body_of(bad)["error"].get<std::string>().find("field 'frames' (4): must be 4k+1"),
             std::string::npos);
   EXPECT_EQ(api.handle(call("POST", "/v1/generate", "{}")).status, 400);
-  const HttpResponse long_negative = api.handle(call(
-      "POST", "/v1/generate",
-      json{{"prompt", "hi"}, {"negative_prompt", std::string(70000, 'x')}}.dump()));
+  const HttpResponse long_negative =
+      api.handle(call("POST", "/v1/generate",
+                      json{{"prompt", "hi"}, {"negative_prompt", std::string(70000, 'x')}}.dump()));
   EXPECT_EQ(long_negative.status, 400);
   EXPECT_NE(body_of(long_negative)["error"].get<std::string>().find(
                 "field 'negative_prompt': 70000 bytes, at most 65536 are taken"),
