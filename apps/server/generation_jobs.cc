@@ -279,12 +279,12 @@ void GenerationJobs::stop() {
       Job& job = jobs_.at(id);
       job.view.state = JobState::kCancelled;
       job.request = GenerateRequest{};
-      job.view.revision = ++revision_;
+      changed(job);
     }
     queue_.clear();
   }
   wake_.notify_all();
-  changed_.notify_all();  // waiters answer now instead of holding up the server's stop
+  changed_.notify_all();  // also the running job's waiters: they answer now, not at their timeout
 }
 
 void GenerationJobs::shutdown() {
