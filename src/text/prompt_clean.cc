@@ -205,14 +205,20 @@ std::u32string python_unescape(std::u32string_view s) {
     if (k < n && s[k] == ';') ++k;
     const std::u32string_view name = s.substr(j, k - j);
     i = k;
-    if (const char* v = find_entity(kHtml5Entities, kHtml5EntityCount, encode_utf8(name))) {
+    const std::string bytes = encode_utf8(name);
+    if (const char* v = find_entity(kHtml5Entities, kHtml5EntityCount, bytes)) {
       out += decode_utf8(v);
       continue;
     }
-    size_t x = name.size() - 1;
+    // Entity names are ASCII, so only prefixes within the leading ASCII run can match, and there
+    // a prefix of x code points is x bytes.
+    const size_t ascii = static_cast<size_t>(
+        std::find_if(name.begin(), name.end(), [](char32_t c) { return c >= 0x80; }) -
+        name.begin());
+    size_t x = std::min(name.size() - 1, ascii);
     const char* prefix = nullptr;
     for (; x > 1 && !prefix; --x)
-      prefix = find_entity(kHtml5Entities, kHtml5EntityCount, encode_utf8(name.substr(0, x)));
+      prefix = find_entity(kHtml5Entities, kHtml5EntityCount, std::string_view(bytes).substr(0, x));
     if (prefix) {
       out += decode_utf8(prefix);
       out += name.substr(x + 1);
