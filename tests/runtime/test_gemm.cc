@@ -11,6 +11,7 @@
 
 #include "runtime/cpu/cpu_features.h"
 #include "runtime/cpu/gemm.h"
+#include "runtime/cpu/transpose_pack.h"
 #include "runtime/exec.h"
 #include "runtime/ops/linear.h"
 #include "test_util.h"
@@ -172,6 +173,41 @@ TEST_P(GemmIsa, RowSuppliedOperandMatchesStoredOne) {
 INSTANTIATE_TEST_SUITE_P(AllIsas, GemmIsa,
                          ::testing::Values(cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512),
                          [](const auto& info) { return std::string(cpu::isa_name(info.param)); });
+
+// The vector transposes of the packing copy against the element-by-element one, bit for bit,
+// for every panel width the kernels use, partial panels, depths that leave tails after the 8-
+// and 4-wide blocks, a row stride wider than the depth, and every weight dtype.
+TEST(TransposePack, VectorBlocksMatchElementwiseCopy) {
+  if (cpu::active_isa() == cpu::Isa::kScalar) GTEST_SKIP() << "CPU lacks AVX2";
+  const int64_t ld = 301;
+  const auto values = test::random_vector(40 * ld, 41);
+  std::vector<uint16_t> bf16(values.size()), f16(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    bf16[i] = f32_to_bf16(values[i]);
+    f16[i] = f32_to_f16(values[i]);
+  }
+  for (int width : {4, 6, 8, 12, 16, 32})
+    for (int64_t rows = 1; rows <= width; ++rows)
+      for (int64_t kc : {1, 3, 4, 7, 8, 9, 17, 256})
+        for (DType dt : {DType::kF32, DType::kBF16, DType::kF16}) {
+          const void* src = dt == DType::kF32    ? static_cast<const void*>(values.data())
+                            : dt == DType::kBF16 ? static_cast<const void*>(bf16.data())
+                                                 : static_cast<const void*>(f16.data());
+          std::vector<float> simd(kc * width, -7.0f), scalar(kc * width, -7.0f);
+          cpu::pack_transposed(src, dt, ld, rows, kc, width, simd.data(), true);
+          cpu::pack_transposed(src, dt, ld, rows, kc, width, scalar.data(), false);
+          ASSERT_EQ(simd, scalar) << "width " << width << " rows " << rows << " kc " << kc << " "
+                                  << dtype_name(dt);
+          // And the layout itself: element (r, k) of the source at [k * width + r].
+          const float want = dt == DType::kF32    ? values[(rows - 1) * ld + kc - 1]
+                             : dt == DType::kBF16 ? bf16_to_f32(bf16[(rows - 1) * ld + kc - 1])
+                                                  : f16_to_f32(f16[(rows - 1) * ld + kc - 1]);
+          ASSERT_EQ(scalar[(kc - 1) * width + rows - 1], want);
+          if (rows < width) {
+            ASSERT_EQ(scalar[rows], -7.0f) << "wrote past the rows";
+          }
+        }
+}
 
 TEST(Linear, MatchesTorchSemanticsAndChecksShapes) {
   Exec ex(2);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/cpu/cpu_features.h"
+#include "runtime/cpu/transpose_pack.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
 
@@ -20,15 +21,13 @@ constexpr int64_t kKc = 256;  // depth of one packed block: MR×KC and KC×NR pa
 
 // Packs rows [i0, i0+mc) × depth [p0, p0+kc) of op(A) into MR-row panels, k-major, zero padded.
 template <int MR>
-void pack_a(const GemmProblem& p, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
+void pack_a(const GemmProblem& p, int64_t i0, int64_t mc, int64_t p0, int64_t kc, bool simd,
+            float* out) {
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int64_t rows = std::min<int64_t>(MR, mc - ir);
     float* dst = out + ir * kc;
     if (!p.trans_a) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* src = p.a + (i0 + ir + r) * p.lda + p0;
-        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
-      }
+      pack_transposed(p.a + (i0 + ir) * p.lda + p0, DType::kF32, p.lda, rows, kc, MR, dst, simd);
     } else {
       for (int64_t k = 0; k < kc; ++k) {
         const float* src = p.a + (p0 + k) * p.lda + i0 + ir;
@@ -37,17 +36,6 @@ void pack_a(const GemmProblem& p, int64_t i0, int64_t mc, int64_t p0, int64_t kc
     }
     for (int64_t r = rows; r < MR; ++r)
       for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = 0.0f;
-  }
-}
-
-inline float load_b(const void* base, DType dt, int64_t index) {
-  switch (dt) {
-    case DType::kBF16:
-      return bf16_to_f32(static_cast<const uint16_t*>(base)[index]);
-    case DType::kF16:
-      return f16_to_f32(static_cast<const uint16_t*>(base)[index]);
-    default:
-      return static_cast<const float*>(base)[index];
   }
 }
 
@@ -70,30 +58,24 @@ void zero_pad_panel(int64_t cols, int64_t kc, float* dst) {
 // Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column panels, converting
 // to f32, zero padded.
 template <int NR>
-void pack_b(const GemmProblem& p, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* out) {
+void pack_b(const GemmProblem& p, int64_t p0, int64_t kc, int64_t j0, int64_t nc, bool simd,
+            float* out) {
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t cols = std::min<int64_t>(NR, nc - jr);
     float* dst = out + jr * kc;
     if (p.trans_b) {  // B[n, k]: each column of op(B) is a contiguous row of B
-      for (int64_t c = 0; c < cols; ++c) {
-        const int64_t row = (j0 + jr + c) * p.ldb + p0;
-        if (p.b_dtype == DType::kBF16) {
-          const uint16_t* src = static_cast<const uint16_t*>(p.b) + row;
-          for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = bf16_to_f32(src[k]);
-        } else if (p.b_dtype == DType::kF32) {
-          const float* src = static_cast<const float*>(p.b) + row;
-          for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
-        } else {
-          for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = load_b(p.b, p.b_dtype, row + k);
-        }
-      }
+      const auto* first = static_cast<const char*>(p.b) +
+                          ((j0 + jr) * p.ldb + p0) * static_cast<int64_t>(dtype_size(p.b_dtype));
+      pack_transposed(first, p.b_dtype, p.ldb, cols, kc, NR, dst, simd);
     } else {  // B[k, n]: rows of op(B) are contiguous
       for (int64_t k = 0; k < kc; ++k) {
         const int64_t row = (p0 + k) * p.ldb + j0 + jr;
         if (p.b_dtype == DType::kF32) {
           copy_panel_row<NR>(static_cast<const float*>(p.b) + row, cols, dst + k * NR);
         } else {
-          for (int64_t c = 0; c < cols; ++c) dst[k * NR + c] = load_b(p.b, p.b_dtype, row + c);
+          convert_to_f32(
+              static_cast<const char*>(p.b) + row * static_cast<int64_t>(dtype_size(p.b_dtype)),
+              p.b_dtype, dst + k * NR, cols);
         }
       }
     }
@@ -119,6 +101,7 @@ void pack_b_rows(const GemmProblem& p, int64_t p0, int64_t kc, int64_t j0, int64
 
 struct ScalarKernel {
   static constexpr int MR = 4, NR = 8;
+  static constexpr bool kSimdPack = false;
   static void run(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
                   const float* bias, bool load) {
     float acc[MR][NR];
@@ -136,6 +119,7 @@ struct ScalarKernel {
 #if defined(__x86_64__)
 struct Avx2Kernel {
   static constexpr int MR = 6, NR = 16;
+  static constexpr bool kSimdPack = true;
   __attribute__((target("avx2,fma"))) static void run(int64_t kc, const float* ap, const float* bp,
                                                       float* c, int64_t ldc, const float* bias,
                                                       bool load) {
@@ -169,6 +153,7 @@ struct Avx2Kernel {
 
 struct Avx512Kernel {
   static constexpr int MR = 12, NR = 32;
+  static constexpr bool kSimdPack = true;  // every AVX-512 CPU has AVX2
   __attribute__((target("avx512f"))) static void run(int64_t kc, const float* ap, const float* bp,
                                                      float* c, int64_t ldc, const float* bias,
                                                      bool load) {
@@ -233,10 +218,10 @@ void gemm_region(const GemmProblem& p, int64_t i_begin, int64_t i_end, int64_t j
       if (p.b_row)
         pack_b_rows<NR>(p, pc, kc, jc, nc, row, bp);
       else
-        pack_b<NR>(p, pc, kc, jc, nc, bp);
+        pack_b<NR>(p, pc, kc, jc, nc, K::kSimdPack, bp);
       for (int64_t ic = i_begin; ic < i_end; ic += kMc) {
         const int64_t mc = std::min(kMc, i_end - ic);
-        pack_a<MR>(p, ic, mc, pc, kc, ap);
+        pack_a<MR>(p, ic, mc, pc, kc, K::kSimdPack, ap);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t cols = std::min<int64_t>(NR, nc - jr);
           const float* bias = (first && p.bias) ? p.bias + jc + jr : nullptr;
