@@ -17,6 +17,7 @@
 #include "runtime/error.h"
 #include "runtime/exec.h"
 #include "runtime/log.h"
+#include "server/api_key.h"
 #include "server/generation_jobs.h"
 #include "server/http_server.h"
 #include "server/server_api.h"
@@ -27,7 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct ServeOptions {
-  std::string model, host = "127.0.0.1", output_dir;
+  std::string model, host = "127.0.0.1", output_dir, api_key_file;
   int port = 8080;
   PlacementOptions placement;
   int max_queue = 16, keep_jobs = 100, max_body_mib = 32;
@@ -82,7 +83,25 @@ class TempFolder {
   std::string path_;
 };
 
+// The server's API key: --api-key-file, else $MOVA_API_KEY, else none (every request served).
+std::optional<server::ApiKey> api_key(const ServeOptions& o) {
+  if (!o.api_key_file.empty())
+    return server::ApiKey(server::read_api_key_file(o.api_key_file),
+                          "--api-key-file " + o.api_key_file);
+  if (const char* env = std::getenv("MOVA_API_KEY")) return server::ApiKey(env, "$MOVA_API_KEY");
+  return std::nullopt;
+}
+
+bool loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 void run_serve(const ServeOptions& o, const GlobalOptions& global) {
+  const std::optional<server::ApiKey> key = api_key(o);
+  if (!key && !loopback_host(o.host))
+    MOVA_LOG_WARN("mova serve: listening on ", o.host,
+                  " without an API key: anyone who reaches the port can generate, download and "
+                  "delete jobs (--api-key-file or $MOVA_API_KEY)");
   const Placement where = o.placement.resolve();
   GenerateRequest base;  // what the server decides for every request
   base.device = where.device;
@@ -115,6 +134,7 @@ void run_serve(const ServeOptions& o, const GlobalOptions& global) {
   http.host = o.host;
   http.port = o.port;
   http.limits.max_body_bytes = int64_t{o.max_body_mib} << 20;
+  if (key) http.check_head = [&key](const server::HttpRequest& head) { key->check(head); };
   http.on_stop = [&jobs] {
     MOVA_LOG_INFO("mova serve: stopping (a running job stops at its next step)");
     jobs.stop();
@@ -143,7 +163,11 @@ void register_serve(CLI::App& app, GlobalOptions& global) {
                   "checkpoint folder (default: $MOVA_MODEL, else the bundled nano model)");
   cmd->add_option("--host", opt->host,
                   "address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every "
-                  "interface, with no authentication)");
+                  "interface)");
+  cmd->add_option("--api-key-file", opt->api_key_file,
+                  "a file whose first line is the API key every request but GET /health must "
+                  "send as 'Authorization: Bearer <key>' (default: $MOVA_API_KEY; neither: no "
+                  "key asked)");
   cmd->add_option("--port", opt->port, "TCP port (default 8080; 0: any free one, printed)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--output-dir", opt->output_dir,

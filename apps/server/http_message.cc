@@ -203,6 +203,8 @@ const char* reason_phrase(int status) {
       return "Accepted";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 404:
       return "Not Found";
     case 405:
@@ -238,6 +240,8 @@ HttpResponse error_response(int status, const std::string& message) {
   r.body = nlohmann::json{{"error", message}}.dump(-1, ' ', false,
                                                    nlohmann::json::error_handler_t::replace) +
            "\n";
+  // A 401 names the scheme that would be accepted (RFC 9110 15.5.2).
+  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"mova serve\"");
   return r;
 }
 

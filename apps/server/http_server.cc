@@ -326,6 +326,7 @@ void HttpServer::answer(int fd) const {
       if (r == Read::kTimedOut) throw HttpError(408, "the request head did not arrive in time");
     }
     request = parse_request_head(std::string_view(received).substr(0, head_end), options_.limits);
+    if (options_.check_head) options_.check_head(request);
     const auto length = static_cast<size_t>(request.content_length);
     request.body = received.substr(head_end, length);
     // HTTP/1.0 has no interim responses (RFC 9110 15.2): such a client sends its body anyway.

@@ -24,6 +24,9 @@ class HttpServer {
     double head_seconds = 10.0;       // to receive the request head
     double request_seconds = 30.0;    // to receive the whole request
     double response_seconds = 600.0;  // to send a whole response (a long video to a slow client)
+    // Called with each request's head before its body is read (and before a 100 Continue):
+    // throws HttpError to refuse the request unread, e.g. one without the API key.
+    std::function<void(const HttpRequest&)> check_head;
     // Called once serve() has stopped accepting, before it waits for the connections in
     // progress (e.g. to stop the work those connections would wait for).
     std::function<void()> on_stop;

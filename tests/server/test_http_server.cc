@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -131,6 +132,31 @@ TEST(HttpServer, Http10GetsNoInterimAnswerToExpect) {
   ::close(fd);
   EXPECT_TRUE(starts_with(answer, "HTTP/1.1 200 OK\r\n")) << answer;
   EXPECT_TRUE(ends_with(answer, "POST /e xyz")) << answer;
+}
+
+// A head the check refuses is answered at once: no 100 Continue, no wait for the body (the
+// client below never sends it), and the handler never sees the request.
+TEST(HttpServer, AHeadRefusedByTheCheckIsAnsweredWithoutItsBody) {
+  HttpServer::Options o = loopback();
+  o.check_head = [](const HttpRequest& r) {
+    if (!r.header("authorization")) throw HttpError(401, "no key");
+  };
+  std::atomic<int> handled{0};
+  Running s(o, [&](const HttpRequest& r) {
+    ++handled;
+    return echo(r);
+  });
+  const std::string refused = exchange(s.server.port(),
+                                       "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
+                                       "Expect: 100-continue\r\n\r\n");
+  EXPECT_TRUE(starts_with(refused, "HTTP/1.1 401 Unauthorized\r\n")) << refused;
+  EXPECT_NE(refused.find("WWW-Authenticate: Bearer"), std::string::npos) << refused;
+  EXPECT_EQ(handled, 0);
+  const std::string passed =
+      exchange(s.server.port(),
+               "POST /e HTTP/1.1\r\nHost: x\r\nAuthorization: k\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_TRUE(ends_with(passed, "POST /e ok")) << passed;
+  EXPECT_EQ(handled, 1);
 }
 
 TEST(HttpServer, StoppingRefusesNewConnectionsAndStillAnswersTheOneInProgress) {

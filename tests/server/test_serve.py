@@ -9,7 +9,10 @@
 - malformed heads, a body over --max-body-mib, an unfinished request and Expect: 100-continue
   get their documented answers, and the server keeps serving;
 - SIGTERM during a generation ends the server with exit code 0, leaving no partial MP4, and a
-  server without --output-dir removes its temporary results folder at exit.
+  server without --output-dir removes its temporary results folder at exit;
+- with an API key ($MOVA_API_KEY) only requests that send it are served (GET /health too
+  without it), refused before their body; unusable key files stop the server with their exit
+  codes.
 """
 import base64
 import http.client
@@ -28,11 +31,12 @@ IMAGE = os.path.join(SOURCE, "docs", "assets", "nano_face_first_frame.png")
 
 
 class Server:
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log")
         self.proc = subprocess.Popen(
             [MOVA, "--threads", "2", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
+            stdout=subprocess.PIPE, stderr=self.log, text=True,
+            env=None if env is None else {**os.environ, **env})
         line = self.proc.stdout.readline()
         m = re.match(r"mova serve: listening on http://127\.0\.0\.1:(\d+)/$", line.strip())
         assert m, f"no listening line: {line!r}; log: {self.stderr()}"
@@ -43,10 +47,10 @@ class Server:
         with open(self.log.name) as f:
             return f.read()
 
-    def call(self, method, path, body=None):
+    def call(self, method, path, body=None, headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         data = json.dumps(body) if isinstance(body, dict) else body
-        conn.request(method, path, body=data)
+        conn.request(method, path, body=data, headers=headers or {})
         r = conn.getresponse()
         payload = r.read()
         conn.close()
@@ -211,18 +215,46 @@ def main():
             server.proc.kill()
             print(server.stderr())
 
-    # Without --output-dir: a temporary folder, gone at exit (SIGINT this time).
-    temp = Server()
+    # Without --output-dir: a temporary folder, gone at exit (SIGINT this time). With an API
+    # key from the environment.
+    key = "k3y-" + os.urandom(8).hex()
+    temp = Server(env={"MOVA_API_KEY": key})
     try:
         end = time.time() + 30
         while not (m := re.search(r"results in (\S+);", temp.stderr())) and time.time() < end:
             time.sleep(0.05)
         check(m and os.path.isdir(m.group(1)), "a temporary results folder")
+        status, err, r = temp.call("GET", "/v1/model")
+        check(status == 401 and "API key" in err["error"] and
+              r.getheader("WWW-Authenticate", "").startswith("Bearer "),
+              "with $MOVA_API_KEY, a request without it: 401 naming the Bearer scheme")
+        status, _, _ = temp.call("GET", "/v1/model", headers={"Authorization": "Bearer x" + key})
+        check(status == 401, "a wrong key: 401")
+        status, model, _ = temp.call("GET", "/v1/model", headers={"Authorization": "Bearer " + key})
+        check(status == 200 and "defaults" in model, "the key: 200")
+        check(temp.call("GET", "/health")[0] == 200, "GET /health needs no key")
+        with temp.connect() as s:  # refused on its head: no 100 Continue, the body never read
+            s.sendall(b"POST /v1/generate HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n"
+                      b"Expect: 100-continue\r\n\r\n")
+            s.shutdown(socket.SHUT_WR)
+            check(status_of(read_all(s)) == 401, "a post without the key: 401 before its body")
+        check(key not in temp.stderr(), "the key is not logged")
         check(temp.stop(signal.SIGINT) == 0, "SIGINT: exit code 0")
         check(not os.path.exists(m.group(1)), "the temporary folder is removed at exit")
     finally:
         if temp.proc.poll() is None:
             temp.proc.kill()
+
+    # A key file that cannot be used stops the server before it opens the model.
+    bad = subprocess.run([MOVA, "serve", "--port", "0", "--api-key-file", tmp],
+                         capture_output=True, text=True, timeout=60)
+    check(bad.returncode == 3 and tmp in bad.stderr and "folder" in bad.stderr,
+          f"--api-key-file naming a folder: exit {bad.returncode}")
+    empty = os.path.join(tmp, "empty.key")
+    open(empty, "w").close()
+    bad = subprocess.run([MOVA, "serve", "--port", "0", "--api-key-file", empty],
+                         capture_output=True, text=True, timeout=60)
+    check(bad.returncode == 2 and "empty" in bad.stderr, f"an empty key: exit {bad.returncode}")
     print("all mova serve checks passed")
 
 
