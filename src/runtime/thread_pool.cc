@@ -1,11 +1,43 @@
 #include "runtime/thread_pool.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 
 namespace mova {
 namespace {
+
 thread_local bool t_inside_pool = false;
+
+// How long an idle thread spins before it sleeps: MOVA_SPIN_US, default 50 µs (longer than a
+// futex wake-up, short enough that a pool idle between passes costs nothing that matters).
+int64_t spin_nanoseconds() {
+  const char* v = std::getenv("MOVA_SPIN_US");
+  if (!v || !*v) return 50'000;
+  char* end = nullptr;
+  const long us = std::strtol(v, &end, 10);
+  return *end || us < 0 ? 50'000 : std::min<int64_t>(us, 10'000) * 1000;
 }
+
+// Spins until done() or `ns` have passed; says whether done() came true.
+template <typename Done>
+bool spin_until(int64_t ns, Done done) {
+  if (ns <= 0) return done();
+  const auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+#if defined(__x86_64__)
+      _mm_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() >= end) return done();
+  }
+}
+
+}  // namespace
 
 int ThreadPool::hardware_threads() {
   const unsigned n = std::thread::hardware_concurrency();
@@ -14,6 +46,8 @@ int ThreadPool::hardware_threads() {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = hardware_threads();
+  // More threads than cores: a spinning thread would take a core from one with work.
+  spin_ns_ = threads <= hardware_threads() ? spin_nanoseconds() : 0;
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -21,6 +55,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    ++generation_;  // ends the spinning too
   }
   wake_.notify_all();
   for (auto& w : workers_) w.join();
@@ -49,6 +84,11 @@ void ThreadPool::worker_loop(int /*worker_index*/) {
   uint64_t seen = 0;
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
+    if (generation_ == seen) {
+      lock.unlock();
+      spin_until(spin_ns_, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      lock.lock();
+    }
     wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
     if (stopping_) return;
     seen = generation_;
@@ -75,6 +115,11 @@ void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
   t_inside_pool = true;
   run_job();
   t_inside_pool = false;
+  if (pending_ != 0) {  // the workers' last tasks are still running
+    lock.unlock();
+    spin_until(spin_ns_, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+    lock.lock();
+  }
   done_.wait(lock, [&] { return pending_ == 0; });
   job_ = nullptr;
   std::exception_ptr err = error_;

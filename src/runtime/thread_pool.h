@@ -2,8 +2,14 @@
 // passed down explicitly: no global pool. parallel_for splits an index range into contiguous
 // chunks; the calling thread works too. A parallel_for issued from inside a worker runs inline,
 // so nested parallelism never deadlocks.
+//
+// A model's forward pass is thousands of short jobs in a row. Waking a sleeping thread through
+// the kernel takes longer than many of them, so between jobs the workers, and the caller waiting
+// for the last task, first spin for a few tens of microseconds (MOVA_SPIN_US, 0 to never spin)
+// and only then sleep.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -40,14 +46,16 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  uint64_t generation_ = 0;
+  // Written under mutex_; atomic so that a spinning thread may read them without it.
+  std::atomic<uint64_t> generation_{0};  // bumped for each job, and to stop
+  std::atomic<int> pending_{0};          // tasks of the current job not finished
   bool stopping_ = false;
   // Current job, valid while pending_ > 0.
   const std::function<void(int)>* job_ = nullptr;
   int job_tasks_ = 0;
   int next_task_ = 0;
-  int pending_ = 0;
   std::exception_ptr error_;
+  int64_t spin_ns_ = 0;
 };
 
 }  // namespace mova

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "runtime/thread_pool.h"
@@ -53,6 +56,27 @@ TEST(ThreadPool, ManySmallJobs) {
     sum += s.load();
   }
   EXPECT_EQ(sum, 2000 * 64);
+}
+
+// Whether idle threads spin (MOVA_SPIN_US: never, briefly, long) or sleep, every job's tasks
+// run once and their plain writes are seen by the caller; pauses between jobs let the workers
+// fall asleep, and a pool destroyed while its workers spin stops.
+TEST(ThreadPool, SpinningOrSleepingWorkersRunEveryJob) {
+  for (const char* spin : {"0", "50", "10000"}) {
+    ::setenv("MOVA_SPIN_US", spin, 1);
+    {
+      ThreadPool pool(2);
+      std::vector<int64_t> out(64);
+      for (int j = 0; j < 300; ++j) {
+        pool.parallel_for(64, 1, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) out[i] = j * 1000 + i;
+        });
+        for (int64_t i = 0; i < 64; ++i) ASSERT_EQ(out[i], j * 1000 + i) << "spin " << spin;
+        if (j % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
+    ::unsetenv("MOVA_SPIN_US");
+  }
 }
 
 }  // namespace
