@@ -1,5 +1,7 @@
 // mova serve: the generator behind an HTTP API (apps/server, docs/server.md). The model is
 // opened and its devices are set up once; requests queue and run one at a time.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -92,8 +94,16 @@ std::optional<server::ApiKey> api_key(const ServeOptions& o) {
   return std::nullopt;
 }
 
+// Whether --host names this machine only: "localhost" or a loopback address (127.0.0.0/8,
+// ::1, ::ffff:127.x). Any other name may resolve anywhere.
 bool loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 void run_serve(const ServeOptions& o, const GlobalOptions& global) {

@@ -26,15 +26,6 @@ bool same_secret(std::string_view given, std::string_view key) {
   return diff == 0;
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 ApiKey::ApiKey(std::string key, const std::string& source) : key_(std::move(key)) {
@@ -52,14 +43,15 @@ void ApiKey::check(const HttpRequest& head) const {
     value = &v;
   }
   if (!value) {
-    if (head.method == "GET" && head.path == "/health") return;
+    // Open for probes, but only as a bodiless GET: a body would still be read into memory.
+    if (head.method == "GET" && head.path == "/health" && head.content_length == 0) return;
     throw HttpError(401, "this server needs its API key: send 'Authorization: Bearer <key>'");
   }
   // credentials = auth-scheme 1*SP token68 (RFC 9110 11.4, RFC 6750 2.1); the scheme is
   // case-insensitive.
   const std::string_view v = *value;
   const size_t space = v.find(' ');
-  if (space == std::string_view::npos || !equals_ignoring_case(v.substr(0, space), "Bearer"))
+  if (space == std::string_view::npos || lower(v.substr(0, space)) != "bearer")
     throw HttpError(401, "the Authorization header is not 'Bearer <key>'");
   const size_t token = v.find_first_not_of(' ', space);
   if (!same_secret(v.substr(token == std::string_view::npos ? v.size() : token), key_))
@@ -75,11 +67,8 @@ std::string read_api_key_file(const std::string& path) {
   std::string line;
   std::getline(in, line);
   MOVA_CHECK(!in.bad(), ErrorKind::kIo, "cannot read the API key file ", path);
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
-  size_t begin = 0, end = line.size();
-  while (begin < end && blank(line[begin])) ++begin;
-  while (end > begin && blank(line[end - 1])) --end;
-  return line.substr(begin, end - begin);
+  if (!line.empty() && line.back() == '\r') line.pop_back();  // a CRLF file
+  return std::string(trim_ows(line));
 }
 
 }  // namespace mova::server

@@ -18,7 +18,8 @@ class ApiKey {
   ApiKey(std::string key, const std::string& source);
 
   // Throws HttpError 401 unless the head carries this key (an unauthenticated GET /health
-  // passes: probes and load balancers ask it), 400 for two Authorization headers. The
+  // without a body passes: probes and load balancers ask it), 400 for two Authorization
+  // headers. The
   // comparison takes the same time wherever a wrong key differs.
   void check(const HttpRequest& head) const;
 

@@ -24,7 +24,7 @@ std::string utc_now() {
 }
 
 // 16 hex digits from the system's random source: ids of different runs do not collide, and
-// none follows from another (though GET /v1/jobs lists them all: there is no authentication).
+// none follows from another (though GET /v1/jobs lists them all to anyone the server admits).
 std::string new_id() {
   std::random_device random;
   const uint64_t v = (uint64_t{random()} << 32) | random();

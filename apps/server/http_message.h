@@ -68,6 +68,11 @@ struct HttpResponse {
 
 const char* reason_phrase(int status);
 
+// Without the spaces and tabs around it (HTTP's optional whitespace).
+std::string_view trim_ows(std::string_view s);
+// ASCII lower case (header names, schemes: case-insensitive in HTTP).
+std::string lower(std::string_view s);
+
 // A JSON body {"error": message} with `status`: what every failure answers.
 HttpResponse error_response(int status, const std::string& message);
 

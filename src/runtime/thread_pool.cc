@@ -1,6 +1,9 @@
 #include "runtime/thread_pool.h"
 
+#include <sched.h>
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -39,7 +42,11 @@ bool spin_until(int64_t ns, Done done) {
 
 }  // namespace
 
+// The CPUs this process may run on (taskset, a container's cpuset), not all the machine's.
 int ThreadPool::hardware_threads() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
 }
@@ -103,8 +110,11 @@ void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
     return;
   }
   std::unique_lock<std::mutex> lock(mutex_);
-  // Jobs from different caller threads are serialised.
-  done_.wait(lock, [&] { return pending_ == 0; });
+  // Jobs from different caller threads are serialised: one job at a time, from installing it
+  // to taking its error (pending_ == 0 alone is not enough: the owner may still be spinning
+  // towards its error when the last task ends).
+  done_.wait(lock, [&] { return !busy_; });
+  busy_ = true;
   job_ = &fn;
   job_tasks_ = tasks;
   next_task_ = 0;
@@ -124,6 +134,7 @@ void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
   job_ = nullptr;
   std::exception_ptr err = error_;
   error_ = nullptr;
+  busy_ = false;
   lock.unlock();
   done_.notify_all();
   if (err) std::rethrow_exception(err);

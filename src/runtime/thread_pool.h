@@ -36,6 +36,7 @@ class ThreadPool {
   // Runs fn(task_index) for task_index in [0, tasks), one task per call.
   void run_tasks(int tasks, const std::function<void(int)>& fn);
 
+  // The CPUs this process may run on.
   static int hardware_threads();
 
  private:
@@ -50,6 +51,7 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};  // bumped for each job, and to stop
   std::atomic<int> pending_{0};          // tasks of the current job not finished
   bool stopping_ = false;
+  bool busy_ = false;  // a caller's job is installed and its error not yet taken
   // Current job, valid while pending_ > 0.
   const std::function<void(int)>* job_ = nullptr;
   int job_tasks_ = 0;

@@ -5,12 +5,13 @@
 # $MOVA_MODEL, so the binary must find the model beside itself, not in this source tree; then
 # `mova generate` writes a clip with it, and a C program built against the installed library
 # through pkg-config generates one too.
-#   test_install.sh BUILD_DIR SOURCE_DIR SHARED(0|1) SANITIZE(0|1)
+#   test_install.sh BUILD_DIR SOURCE_DIR SHARED(0|1) SANITIZE(0|1) CMAKE C_COMPILER
+# (the build's own cmake and C compiler: a sanitized library needs its compiler's runtime)
 set -euo pipefail
-build=$(cd "$1" && pwd) source=$(cd "$2" && pwd) shared=$3 sanitize=$4
-work=$(mktemp -d)
+build=$(cd "$1" && pwd) source=$(cd "$2" && pwd) shared=$3 sanitize=$4 cmake=$5 cc=$6
+work=$(cd "$(mktemp -d)" && pwd -P)  # as /proc/self/exe will name it, links resolved
 trap 'rm -rf "$work"' EXIT
-cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
+"$cmake" --install "$build" --prefix "$work/prefix" >"$work/install.log"
 mv "$work/prefix" "$work/moved"
 prefix=$work/moved
 [[ -x "$prefix/bin/mova" ]] || { echo "no bin/mova installed"; exit 1; }
@@ -38,7 +39,8 @@ export PKG_CONFIG_PATH
 flags=()
 [[ "$sanitize" == 1 ]] && flags=("-fsanitize=address,undefined")
 # shellcheck disable=SC2046  # pkg-config's output is meant to be split into arguments
-cc -std=c99 -Wall -Werror "${flags[@]}" "$source/tests/api/c_consumer.c" -o "$work/consumer" \
+"$cc" -std=c99 -Wall -Werror ${flags[@]+"${flags[@]}"} "$source/tests/api/c_consumer.c" \
+  -o "$work/consumer" \
   $(pkg-config --cflags --libs mova)
 libdir=$(pkg-config --variable=libdir mova)
 LD_LIBRARY_PATH=$libdir "$work/consumer" "$prefix/share/mova/models/nano" "$work/lib_clip.mp4"

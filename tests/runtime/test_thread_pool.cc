@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -58,12 +59,33 @@ TEST(ThreadPool, ManySmallJobs) {
   EXPECT_EQ(sum, 2000 * 64);
 }
 
+// Sets an environment variable for a scope, then puts back what was there.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_.empty())
+      ::unsetenv(name_);
+    else
+      ::setenv(name_, old_.c_str(), 1);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+};
+
 // Whether idle threads spin (MOVA_SPIN_US: never, briefly, long) or sleep, every job's tasks
 // run once and their plain writes are seen by the caller; pauses between jobs let the workers
-// fall asleep, and a pool destroyed while its workers spin stops.
+// fall asleep, and the pool is destroyed while its workers may be spinning.
 TEST(ThreadPool, SpinningOrSleepingWorkersRunEveryJob) {
   for (const char* spin : {"0", "50", "10000"}) {
-    ::setenv("MOVA_SPIN_US", spin, 1);
+    const ScopedEnv env("MOVA_SPIN_US", spin);
     {
       ThreadPool pool(2);
       std::vector<int64_t> out(64);
@@ -75,8 +97,36 @@ TEST(ThreadPool, SpinningOrSleepingWorkersRunEveryJob) {
         if (j % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
     }
-    ::unsetenv("MOVA_SPIN_US");
   }
+}
+
+// Two threads giving one pool jobs at once: each gets its own job's exception and never the
+// other's (the owner of a job may still be spinning towards its result when its last task
+// ends; the other caller must not install a job in between).
+TEST(ThreadPool, ConcurrentCallersEachGetTheirOwnErrors) {
+  ThreadPool pool(2);
+  std::atomic<int> wrong{0};
+  auto caller = [&](bool throws) {
+    for (int j = 0; j < 2000; ++j) {
+      const bool expect = throws && j % 2 == 0;
+      try {
+        pool.run_tasks(2, [&](int t) {
+          // Tasks of unequal length: the caller ends its task first and waits for the other.
+          const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20 * t);
+          while (std::chrono::steady_clock::now() < until) {
+          }
+          if (expect && t == 1) throw std::runtime_error(throws ? "a" : "b");
+        });
+        if (expect) ++wrong;
+      } catch (const std::runtime_error& e) {
+        if (!expect || std::string(e.what()) != "a") ++wrong;
+      }
+    }
+  };
+  std::thread a(caller, true), b(caller, false);
+  a.join();
+  b.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ TEST(ApiKey, OnlyTheRightBearerTokenPasses) {
   EXPECT_EQ(refusal(key, head("GET", "/v1/jobs", {"BEARER " + k})), 0);
   for (const std::string& wrong : std::vector<std::string>{
            "Bearer " + k.substr(0, k.size() - 1), "Bearer " + k + "x", "Bearer x" + k.substr(1),
-           "Bearer", "Bearer ", "Basic " + k, "Bearer" + k, k, "Token " + k, ""})
+           "Bearer", "Bearer ", "Basic " + k, "Bearer" + k, "Bearer\t" + k, k, "Token " + k, ""})
     EXPECT_EQ(refusal(key, head("GET", "/v1/jobs", {wrong})), 401) << "'" << wrong << "'";
   EXPECT_EQ(refusal(key, head("GET", "/v1/model")), 401);  // no header at all
   EXPECT_EQ(refusal(key, head("DELETE", "/v1/jobs/ab")), 401);
@@ -53,6 +53,9 @@ TEST(ApiKey, OnlyTheRightBearerTokenPasses) {
 TEST(ApiKey, HealthIsOpenWithoutCredentialsButNotWithWrongOnes) {
   const ApiKey key(kKey, "test");
   EXPECT_EQ(refusal(key, head("GET", "/health")), 0);
+  HttpRequest with_body = head("GET", "/health");
+  with_body.content_length = 1 << 20;  // would be read into memory before the handler
+  EXPECT_EQ(refusal(key, with_body), 401);
   EXPECT_EQ(refusal(key, head("GET", "/health", {"Bearer wrong"})), 401);
   EXPECT_EQ(refusal(key, head("POST", "/health")), 401);
   EXPECT_EQ(refusal(key, head("GET", "/")), 401);
@@ -90,6 +93,7 @@ TEST(ApiKey, TheFileGivesItsFirstLineTrimmed) {
   };
   EXPECT_EQ(read_api_key_file(write("a", "abc\n")), "abc");
   EXPECT_EQ(read_api_key_file(write("b", "  abc \r\nsecond line\n")), "abc");
+  EXPECT_EQ(read_api_key_file(write("e", "\tabc\t\r\n")), "abc");
   EXPECT_EQ(read_api_key_file(write("c", "abc")), "abc");
   EXPECT_EQ(read_api_key_file(write("d", "")), "");  // and ApiKey then says it is empty
   test::expect_error([&] { read_api_key_file(dir.file("missing")); }, {dir.file("missing")});

@@ -285,6 +285,10 @@ void gemm_threaded(const GemmProblem& p, ThreadPool* pool) {
 
 void gemm(const GemmProblem& p, ThreadPool* pool) {
   if (p.m == 0 || p.n == 0) return;
+  MOVA_CHECK(
+      p.b_row || p.b_dtype == DType::kF32 || p.b_dtype == DType::kBF16 || p.b_dtype == DType::kF16,
+      ErrorKind::kUnsupported, "cpu gemm: weights in ", dtype_name(p.b_dtype),
+      " (F32, BF16 or F16 only)");
   switch (active_isa()) {
 #if defined(__x86_64__)
     case Isa::kAvx512:
