@@ -102,7 +102,7 @@ typedef struct mova_generate_params {
   double cfg;                  /* < 0: default (5.0); 1.0 disables guidance */
   uint64_t seed;               /* default 42 */
   const char* noise_path;      /* safetensors with video_noise/audio_noise, or NULL */
-  int32_t threads;             /* 0: all cores */
+  int32_t threads;             /* 0: every CPU the process may use (quotas too) */
   int32_t vae_tiling;          /* non-zero: decode video in 256-pixel tiles (less memory); zero:
                                   whole frames, or tiles if the GPU runs out of memory for them
                                   (a warning; the MP4's settings tag says so) */

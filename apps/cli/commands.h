@@ -7,7 +7,7 @@
 namespace mova::cli {
 
 struct GlobalOptions {
-  int threads = 0;  // 0: all cores
+  int threads = 0;  // 0: every CPU the process may use
   std::string log_level = "info";
 };
 

@@ -40,7 +40,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("mova.cpp ") + mova_version());
   mova::cli::GlobalOptions global;
-  app.add_option("-t,--threads", global.threads, "CPU threads (default: all cores)")
+  app.add_option("-t,--threads", global.threads,
+                 "CPU threads (default: the CPUs this process may use)")
       ->check(CLI::Range(0, 4096));
   app.add_option("--log-level", global.log_level, "debug, info, warn, error or silent")
       ->capture_default_str();

@@ -1,6 +1,5 @@
 #include "runtime/thread_pool.h"
 
-#include <sched.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -8,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+
+#include "runtime/cpu_count.h"
 
 namespace mova {
 namespace {
@@ -42,13 +43,9 @@ bool spin_until(int64_t ns, Done done) {
 
 }  // namespace
 
-// The CPUs this process may run on (taskset, a container's cpuset), not all the machine's.
 int ThreadPool::hardware_threads() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
+  static const int cpus = available_cpus();  // reads /sys: once
+  return cpus;
 }
 
 ThreadPool::ThreadPool(int threads) {

@@ -21,7 +21,7 @@ namespace mova {
 
 class ThreadPool {
  public:
-  // threads <= 0 means "all hardware threads".
+  // threads <= 0 means hardware_threads().
   explicit ThreadPool(int threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -36,7 +36,7 @@ class ThreadPool {
   // Runs fn(task_index) for task_index in [0, tasks), one task per call.
   void run_tasks(int tasks, const std::function<void(int)>& fn);
 
-  // The CPUs this process may run on.
+  // The CPUs this process may use (runtime/cpu_count.h).
   static int hardware_threads();
 
  private:

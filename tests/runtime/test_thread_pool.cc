@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/cpu_count.h"
 #include "runtime/thread_pool.h"
 
 namespace mova {
@@ -127,6 +128,30 @@ TEST(ThreadPool, ConcurrentCallersEachGetTheirOwnErrors) {
   a.join();
   b.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// CPU quotas as cgroups state them: v2's cpu.max, v1's CFS quota and period (µs).
+TEST(CpuCount, QuotasRoundUpAndUnlimitedIsNone) {
+  EXPECT_EQ(cpus_from_cpu_max("200000 100000\n"), 2);
+  EXPECT_EQ(cpus_from_cpu_max("150000 100000"), 2);  // 1.5 CPUs: two threads, each part-time
+  EXPECT_EQ(cpus_from_cpu_max("50000 100000"), 1);
+  EXPECT_EQ(cpus_from_cpu_max("max 100000\n"), std::nullopt);
+  EXPECT_EQ(cpus_from_cpu_max(""), std::nullopt);
+  EXPECT_EQ(cpus_from_cpu_max("garbage"), std::nullopt);
+  EXPECT_EQ(cpus_from_cpu_max("0 100000"), std::nullopt);
+  EXPECT_EQ(cpus_from_cfs("400000\n", "100000\n"), 4);
+  EXPECT_EQ(cpus_from_cfs("-1\n", "100000\n"), std::nullopt);
+  EXPECT_EQ(cpus_from_cfs("", ""), std::nullopt);
+  EXPECT_EQ(cgroup_path("0::/system.slice/mova.service\n", ""), "/system.slice/mova.service");
+  const char* hybrid = "12:cpu,cpuacct:/docker/ab\n3:cpuset:/c\n0::/user.slice/x\n";
+  EXPECT_EQ(cgroup_path(hybrid, ""), "/user.slice/x");
+  EXPECT_EQ(cgroup_path(hybrid, "cpu"), "/docker/ab");
+  EXPECT_EQ(cgroup_path(hybrid, "cpuacct"), "/docker/ab");
+  EXPECT_EQ(cgroup_path("0::/\n", ""), "");
+  EXPECT_EQ(cgroup_path("9:name=systemd:/\n8:pids:/x\n", "cpu"), "");
+  EXPECT_EQ(cgroup_path("0::/../escape\n", ""), "");
+  EXPECT_GE(available_cpus(), 1);
+  EXPECT_LE(available_cpus(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 }
 
 }  // namespace
