@@ -19,8 +19,7 @@ class ApiKey {
 
   // Throws HttpError 401 unless the head carries this key (an unauthenticated GET /health
   // without a body passes: probes and load balancers ask it), 400 for two Authorization
-  // headers. The
-  // comparison takes the same time wherever a wrong key differs.
+  // headers. The comparison takes the same time wherever a wrong key differs.
   void check(const HttpRequest& head) const;
 
  private:

@@ -25,20 +25,19 @@ int64_t spin_nanoseconds() {
   return *end || us < 0 ? 50'000 : std::min<int64_t>(us, 10'000) * 1000;
 }
 
-// Spins until done() or `ns` have passed; says whether done() came true.
+// Spins until done() or `ns` have passed (the caller then waits on its condition variable).
 template <typename Done>
-bool spin_until(int64_t ns, Done done) {
-  if (ns <= 0) return done();
+void spin_until(int64_t ns, Done done) {
+  if (ns <= 0) return;
   const auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
-  for (;;) {
+  do {
     for (int i = 0; i < 64; ++i) {
-      if (done()) return true;
+      if (done()) return;
 #if defined(__x86_64__)
       _mm_pause();
 #endif
     }
-    if (std::chrono::steady_clock::now() >= end) return done();
-  }
+  } while (std::chrono::steady_clock::now() < end);
 }
 
 }  // namespace
@@ -50,7 +49,7 @@ int ThreadPool::hardware_threads() {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = hardware_threads();
-  // More threads than cores: a spinning thread would take a core from one with work.
+  // More threads than CPUs to run them: a spinning thread would take a CPU from one with work.
   spin_ns_ = threads <= hardware_threads() ? spin_nanoseconds() : 0;
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
