@@ -7,47 +7,10 @@
 
 #include "runtime/error.h"
 #include "text/ftfy_tables.h"
+#include "text/unicode.h"
 
 namespace mova {
 namespace {
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  }
-}
-
-// Decodes UTF-8 already checked by check_utf8 into code points.
-std::u32string decode_utf8(std::string_view text) {
-  std::u32string out;
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = text[i];
-    const size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
-    for (size_t k = 1; k < len && i + k < text.size(); ++k) cp = (cp << 6) | (text[i + k] & 0x3f);
-    out.push_back(cp);
-    i += len;
-  }
-  return out;
-}
-
-std::string encode_utf8(std::u32string_view text) {
-  std::string out;
-  for (char32_t cp : text) append_utf8(out, cp);
-  return out;
-}
 
 // Windows-1252 meanings of the C1 controls U+0080..U+009F (0: undefined, kept).
 constexpr uint16_t kCp1252[32] = {0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
@@ -357,13 +320,6 @@ std::string html_unescape(const std::string& text) {
   return encode_utf8(python_unescape(decode_utf8(text)));
 }
 
-// Unicode whitespace as Python's str.isspace (what upstream's `\s+` regex matches).
-bool is_unicode_space(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0d) || (cp >= 0x1c && cp <= 0x20) || cp == 0x85 || cp == 0xa0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
-         cp == 0x202f || cp == 0x205f || cp == 0x3000;
-}
-
 std::string clean_prompt(const std::string& prompt) {
   MOVA_CHECK(prompt.size() <= kMaxPromptBytes, ErrorKind::kInvalidArgument, "prompt of ",
              prompt.size(), " bytes: at most ", kMaxPromptBytes, " are taken");
@@ -372,10 +328,7 @@ std::string clean_prompt(const std::string& prompt) {
   std::string out;
   bool pending_space = false;
   for (size_t i = 0; i < text.size();) {
-    const unsigned char c = text[i];
-    const size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
-    for (size_t k = 1; k < len && i + k < text.size(); ++k) cp = (cp << 6) | (text[i + k] & 0x3f);
+    const auto [cp, len] = char_at(text, i);
     if (is_unicode_space(cp)) {
       pending_space = !out.empty();
     } else {

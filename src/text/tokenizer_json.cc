@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -49,19 +50,78 @@ std::string find_charsmap(const nlohmann::json& n) {
   return {};
 }
 
+// Metaspace's prepend scheme: `prepend_scheme`, or the older `add_prefix_space` flag.
+PrependScheme prepend_scheme(const nlohmann::json& metaspace, const std::string& path) {
+  MOVA_CHECK(metaspace.value("replacement", "\u2581") == "\u2581", ErrorKind::kUnsupported, path,
+             ": Metaspace replacement \"", metaspace.value("replacement", ""),
+             "\" is not \"\u2581\"");
+  if (metaspace.contains("prepend_scheme")) {
+    const std::string s = metaspace["prepend_scheme"].get<std::string>();
+    if (s == "always") return PrependScheme::kAlways;
+    if (s == "first") return PrependScheme::kFirst;
+    if (s == "never") return PrependScheme::kNever;
+    fail(ErrorKind::kUnsupported, path, ": Metaspace prepend_scheme \"", s, "\" is unknown");
+  }
+  return metaspace.value("add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
+}
+
+void read_pre_tokenizer(const nlohmann::json& j, const std::string& path, TokenizerJson& out) {
+  MOVA_CHECK(j.contains("pre_tokenizer") && j["pre_tokenizer"].is_object(), ErrorKind::kUnsupported,
+             path, ": has no pre_tokenizer (a T5/UMT5 tokenizer.json has a Metaspace one)");
+  const auto& pre = j["pre_tokenizer"];
+  const std::string type = pre.value("type", "");
+  if (type == "Metaspace") {
+    out.prepend = prepend_scheme(pre, path);
+    return;
+  }
+  const auto& list = pre.contains("pretokenizers") ? pre["pretokenizers"] : nlohmann::json();
+  MOVA_CHECK(type == "Sequence" && list.is_array() && list.size() == 2 &&
+                 list[0].value("type", "") == "WhitespaceSplit" &&
+                 list[1].value("type", "") == "Metaspace",
+             ErrorKind::kUnsupported, path, ": pre_tokenizer.type \"", type,
+             "\" is not Metaspace, nor a Sequence of WhitespaceSplit and Metaspace");
+  out.whitespace_split = true;
+  out.prepend = prepend_scheme(list[1], path);
+  MOVA_CHECK(out.prepend == PrependScheme::kAlways, ErrorKind::kUnsupported, path,
+             ": WhitespaceSplit before a Metaspace that does not always prepend");
+}
+
+std::vector<AddedToken> read_added_tokens(const nlohmann::json& j, const std::string& path) {
+  std::vector<AddedToken> tokens;
+  if (!j.contains("added_tokens") || j["added_tokens"].is_null()) return tokens;
+  MOVA_CHECK(j["added_tokens"].is_array(), ErrorKind::kFormat, path,
+             ": added_tokens is not a list");
+  for (const auto& e : j["added_tokens"]) {
+    MOVA_CHECK(e.is_object() && e.contains("content") && e["content"].is_string() &&
+                   e.contains("id") && e["id"].is_number_integer() && e["id"].get<int64_t>() >= 0 &&
+                   e["id"].get<int64_t>() <= std::numeric_limits<int32_t>::max(),
+               ErrorKind::kFormat, path, ": added_tokens[", tokens.size(),
+               "] needs a string content and an id in [0, 2^31)");
+    AddedToken t;
+    t.content = e["content"].get<std::string>();
+    t.id = e["id"].get<int64_t>();
+    t.single_word = e.value("single_word", false);
+    t.lstrip = e.value("lstrip", false);
+    t.rstrip = e.value("rstrip", false);
+    t.normalized = e.value("normalized", !e.value("special", false));
+    tokens.push_back(std::move(t));
+  }
+  return tokens;
+}
+
 }  // namespace
 
-std::string tokenizer_json_to_sentencepiece(const std::string& path) {
-  return tokenizer_json_text_to_sentencepiece(read_text_file(path), path);
+TokenizerJson read_tokenizer_json(const std::string& path) {
+  return parse_tokenizer_json(read_text_file(path), path);
 }
 
 namespace {
 
-std::string convert(const nlohmann::json& j, const std::string& path);
+TokenizerJson convert(const nlohmann::json& j, const std::string& path);
 
 }  // namespace
 
-std::string tokenizer_json_text_to_sentencepiece(const std::string& text, const std::string& path) {
+TokenizerJson parse_tokenizer_json(const std::string& text, const std::string& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
@@ -75,9 +135,21 @@ std::string tokenizer_json_text_to_sentencepiece(const std::string& text, const 
   }
 }
 
+std::string sentencepiece_model(const TokenizerJson& t, bool trim_and_prefix) {
+  std::string normalizer;
+  put_bytes(normalizer, 1, t.charsmap.empty() ? "identity" : "nmt_nfkc");
+  if (!t.charsmap.empty()) put_bytes(normalizer, 2, t.charsmap);
+  put_uint(normalizer, 3, trim_and_prefix ? 1 : 0);  // add_dummy_prefix
+  put_uint(normalizer, 4, trim_and_prefix ? 1 : 0);  // remove_extra_whitespaces
+  put_uint(normalizer, 5, 1);                        // escape_whitespaces
+  std::string proto = t.pieces_proto;
+  put_bytes(proto, 3, normalizer);
+  return proto;
+}
+
 namespace {
 
-std::string convert(const nlohmann::json& j, const std::string& path) {
+TokenizerJson convert(const nlohmann::json& j, const std::string& path) {
   MOVA_CHECK(j.is_object() && j.contains("model") && j["model"].is_object(), ErrorKind::kFormat,
              path, ": has no \"model\" object");
   const auto& model = j["model"];
@@ -94,18 +166,15 @@ std::string convert(const nlohmann::json& j, const std::string& path) {
   const auto& vocab = model["vocab"];
   MOVA_CHECK(unk >= 0 && unk < static_cast<int64_t>(vocab.size()), ErrorKind::kFormat, path,
              ": model.unk_id ", unk, " is outside the vocab");
-  const auto& pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : nlohmann::json();
-  MOVA_CHECK(
-      pre.is_null() || pre.value("type", "") == "Metaspace" || pre.value("type", "") == "Sequence",
-      ErrorKind::kUnsupported, path, ": pre_tokenizer.type \"", pre.value("type", "?"),
-      "\" is not Metaspace");
+  TokenizerJson out;
+  read_pre_tokenizer(j, path, out);
+  out.added_tokens = read_added_tokens(j, path);
 
   std::set<int64_t> special;
-  if (j.contains("added_tokens") && j["added_tokens"].is_array())
+  if (!out.added_tokens.empty())  // read_added_tokens checked each entry
     for (const auto& t : j["added_tokens"])
-      if (t.value("special", false) && t.contains("id")) special.insert(t["id"].get<int64_t>());
+      if (t.value("special", false)) special.insert(t["id"].get<int64_t>());
 
-  std::string proto;
   for (size_t i = 0; i < vocab.size(); ++i) {
     const auto& e = vocab[i];
     MOVA_CHECK(e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_number(),
@@ -115,24 +184,17 @@ std::string convert(const nlohmann::json& j, const std::string& path) {
     put_float(piece, 2, e[1].get<float>());
     const int64_t id = static_cast<int64_t>(i);
     put_uint(piece, 3, id == unk ? 2 : special.count(id) ? 3 : 1);  // UNKNOWN, CONTROL, NORMAL
-    put_bytes(proto, 1, piece);
+    put_bytes(out.pieces_proto, 1, piece);
   }
   std::string trainer;
   put_uint(trainer, 3, 1);  // model_type UNIGRAM
   put_uint(trainer, 40, static_cast<uint64_t>(unk));
-  put_bytes(proto, 2, trainer);
+  put_bytes(out.pieces_proto, 2, trainer);
 
-  std::string normalizer;
   const std::string charsmap =
       find_charsmap(j.contains("normalizer") ? j["normalizer"] : nlohmann::json());
-  put_bytes(normalizer, 1, charsmap.empty() ? "identity" : "nmt_nfkc");
-  if (!charsmap.empty())
-    put_bytes(normalizer, 2, base64_decode(charsmap, path + ": precompiled_charsmap"));
-  put_uint(normalizer, 3, 1);  // add_dummy_prefix (Metaspace prepends "▁")
-  put_uint(normalizer, 4, 1);  // remove_extra_whitespaces (the Replace " {2,}" step)
-  put_uint(normalizer, 5, 1);  // escape_whitespaces
-  put_bytes(proto, 3, normalizer);
-  return proto;
+  if (!charsmap.empty()) out.charsmap = base64_decode(charsmap, path + ": precompiled_charsmap");
+  return out;
 }
 
 }  // namespace

@@ -1,20 +1,42 @@
 // Hugging Face `tokenizer.json` (the T5TokenizerFast form of a sentencepiece unigram model)
-// converted back into a serialized sentencepiece ModelProto, so one tokenizer implementation
-// serves folders that ship only tokenizer.json (the published MOVA folder may; see
+// read back into a serialized sentencepiece ModelProto plus what the model itself does not
+// carry (added tokens, the Metaspace prepend scheme), so one tokenizer implementation serves
+// folders that ship only tokenizer.json (the published MOVA folder may; see
 // docs/upstream/generate.md §3). Only what a T5/UMT5 conversion produces is accepted: a
-// Unigram model, a Precompiled (+ Replace) normalizer, a Metaspace pre-tokenizer.
+// Unigram model, a Precompiled (+ Replace) normalizer, a Metaspace pre-tokenizer (alone, or
+// after WhitespaceSplit as older conversions wrote it).
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "text/added_tokens.h"
 
 namespace mova {
 
-// Reads `path` and returns the bytes of an equivalent sentencepiece ModelProto. Pieces that
-// are `special` added tokens become CONTROL, the unk id UNKNOWN, the rest NORMAL. Throws
-// Error(kFormat) naming the file and the field that does not fit.
-std::string tokenizer_json_to_sentencepiece(const std::string& path);
+// When Metaspace puts "▁" before a piece of text that does not start with a space: always, only
+// at the start of the whole text, or never.
+enum class PrependScheme { kAlways, kFirst, kNever };
+
+struct TokenizerJson {
+  std::string pieces_proto;  // ModelProto's pieces and trainer spec (no normalizer spec)
+  std::string charsmap;      // the Precompiled normalizer's charsmap; "" for none
+  std::vector<AddedToken> added_tokens;
+  PrependScheme prepend = PrependScheme::kAlways;
+  bool whitespace_split = false;  // WhitespaceSplit before Metaspace: spaces dropped
+};
+
+// Reads `path`; throws Error(kFormat / kUnsupported) naming the file and the field that does not
+// fit. Pieces that are `special` added tokens become CONTROL, the unk id UNKNOWN, the rest
+// NORMAL.
+TokenizerJson read_tokenizer_json(const std::string& path);
 // The same on the file's contents; `origin` names it in errors.
-std::string tokenizer_json_text_to_sentencepiece(const std::string& text,
-                                                 const std::string& origin);
+TokenizerJson parse_tokenizer_json(const std::string& text, const std::string& origin);
+
+// The bytes of a sentencepiece ModelProto for `t`. `trim_and_prefix`: spaces at the ends
+// dropped, runs of them collapsed and "▁" put in front (sentencepiece's defaults, and what
+// Metaspace with prepend always gives a piece of text); otherwise every space is kept as "▁"
+// and nothing is put in front.
+std::string sentencepiece_model(const TokenizerJson& t, bool trim_and_prefix);
 
 }  // namespace mova

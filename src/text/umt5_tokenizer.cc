@@ -6,7 +6,6 @@
 
 #include "runtime/error.h"
 #include "text/prompt_clean.h"
-#include "text/tokenizer_json.h"
 
 namespace mova {
 
@@ -19,9 +18,19 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
   std::string path;
   if (std::filesystem::is_regular_file(json, ec)) {
     path = json;
-    const auto status = sp_->LoadFromSerializedProto(tokenizer_json_to_sentencepiece(json));
+    TokenizerJson t = read_tokenizer_json(json);
+    const auto status = sp_->LoadFromSerializedProto(sentencepiece_model(t, true));
     MOVA_CHECK(status.ok(), ErrorKind::kFormat, json,
                ": cannot build a tokenizer from it: ", status.ToString());
+    if (t.prepend != PrependScheme::kAlways && !t.whitespace_split) {
+      sp_verbatim_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
+      const auto verbatim = sp_verbatim_->LoadFromSerializedProto(sentencepiece_model(t, false));
+      MOVA_CHECK(verbatim.ok(), ErrorKind::kFormat, json,
+                 ": cannot build a tokenizer from it: ", verbatim.ToString());
+    }
+    added_tokens_ = std::move(t.added_tokens);
+    prepend_ = t.prepend;
+    whitespace_split_ = t.whitespace_split;
   } else {
     path = spm;
     MOVA_CHECK(std::filesystem::is_regular_file(spm, ec), ErrorKind::kIo, dir,
@@ -29,9 +38,15 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
     const auto status = sp_->Load(spm);
     MOVA_CHECK(status.ok(), ErrorKind::kFormat, spm,
                ": not a sentencepiece model: ", status.ToString());
+    // What transformers' converter makes of the model: its control and unknown pieces become
+    // added tokens, and Metaspace always prepends (T5's legacy default).
+    for (int id = 0; id < sp_->GetPieceSize(); ++id)
+      if (sp_->IsControl(id) || sp_->IsUnknown(id))
+        added_tokens_.push_back({.content = sp_->IdToPiece(id), .id = id});
   }
   MOVA_CHECK(sp_->eos_id() >= 0 && sp_->pad_id() >= 0, ErrorKind::kFormat, path,
              ": the model defines no </s> or <pad> id");
+  space_id_ = sp_->PieceToId("\u2581");
 }
 
 Umt5Tokenizer::~Umt5Tokenizer() = default;
@@ -46,13 +61,33 @@ int64_t Umt5Tokenizer::vocab_size() const {
   return sp_->GetPieceSize();
 }
 
+// Metaspace on one piece of text between added tokens: its spaces become "▁", and "▁" goes in
+// front when the prepend scheme says so and the text does not start with a space.
+void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) const {
+  const std::string text(span.text);
+  const bool prepend =
+      prepend_ == PrependScheme::kAlways || (prepend_ == PrependScheme::kFirst && span.offset == 0);
+  std::vector<int> pieces;
+  const bool verbatim = !whitespace_split_ && !prepend && text.front() != ' ';
+  const auto status = (verbatim ? *sp_verbatim_ : *sp_).Encode(text, &pieces);
+  MOVA_CHECK(status.ok(), ErrorKind::kInvalidArgument,
+             "cannot tokenize prompt: ", status.ToString());
+  ids.insert(ids.end(), pieces.begin(), pieces.end());
+  // sp_ drops a space at the end; Metaspace keeps it as a piece of its own (WhitespaceSplit
+  // drops it too).
+  if (!verbatim && !whitespace_split_ && text.back() == ' ') ids.push_back(space_id_);
+}
+
 TokenizedPrompt Umt5Tokenizer::encode(const std::string& prompt, int64_t max_length) const {
   MOVA_CHECK(max_length >= 1, ErrorKind::kInvalidArgument, "max_length must be positive");
   const std::string text = clean_prompt(prompt);
   std::vector<int> pieces;
-  const auto status = sp_->Encode(text, &pieces);
-  MOVA_CHECK(status.ok(), ErrorKind::kInvalidArgument,
-             "cannot tokenize prompt: ", status.ToString());
+  for (const TextSpan& span : split_added_tokens(text, added_tokens_)) {
+    if (span.token_id >= 0)
+      pieces.push_back(static_cast<int>(span.token_id));
+    else
+      append_text(span, pieces);
+  }
   TokenizedPrompt t;
   const int64_t keep = std::min<int64_t>(static_cast<int64_t>(pieces.size()), max_length - 1);
   t.ids.assign(pieces.begin(), pieces.begin() + keep);

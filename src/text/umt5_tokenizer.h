@@ -1,12 +1,15 @@
-// The UMT5 tokenizer from the checkpoint's tokenizer/ folder (tokenizer.json or spiece.model):
-// ids = sentencepiece(clean_prompt(text)) truncated to max_length−1, then EOS, then padding
-// to max_length; the mask is 1 on real tokens including EOS. No BOS. Special ids come from the
-// model file.
+// The UMT5 tokenizer from the checkpoint's tokenizer/ folder (tokenizer.json or spiece.model),
+// as upstream's T5TokenizerFast: the cleaned prompt (text/prompt_clean.h) split at the added
+// tokens (text/added_tokens.h), the text between them through the sentencepiece model with
+// Metaspace's rules, truncated to max_length−1, then EOS, then padding to max_length; the mask
+// is 1 on real tokens including EOS. No BOS. Special ids come from the model file.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "text/tokenizer_json.h"
 
 namespace sentencepiece {
 class SentencePieceProcessor;
@@ -33,7 +36,15 @@ class Umt5Tokenizer {
   int64_t vocab_size() const;
 
  private:
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  void append_text(const TextSpan& span, std::vector<int>& ids) const;
+
+  // Spaces at the ends dropped and "▁" in front; sp_verbatim_ (prepend schemes first and never
+  // only) keeps every space and puts nothing in front.
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_, sp_verbatim_;
+  std::vector<AddedToken> added_tokens_;
+  PrependScheme prepend_ = PrependScheme::kAlways;
+  bool whitespace_split_ = false;
+  int space_id_ = 0;  // the piece "▁"
 };
 
 }  // namespace mova

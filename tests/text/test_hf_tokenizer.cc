@@ -1,0 +1,142 @@
+// The tokenizer against Hugging Face's own: tests/data/hf_tokenizer_ids.json holds the ids that
+// the tokenizers library (0.23.2, what transformers' T5TokenizerFast runs) gives prompts that
+// spell special tokens, under the bundled nano tokenizer.json and variants of it (prepend
+// schemes, the older WhitespaceSplit form, added tokens with lstrip / rstrip / single_word /
+// normalized), and the 64 prompts of prompts.json. Regenerate with
+// tools/reference/hf_tokenizer_ids.py. Ids must match exactly, except for the fixture's
+// known_differences, which must still differ (so that a fix removes them from the list).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "test_util.h"
+#include "text/added_tokens.h"
+#include "text/umt5_tokenizer.h"
+
+namespace mova {
+namespace {
+
+nlohmann::json read_json(const std::string& relative_path) {
+  nlohmann::json j;
+  std::ifstream(std::string(MOVA_SOURCE_DIR) + "/" + relative_path) >> j;
+  return j;
+}
+
+std::vector<int64_t> real_ids(const TokenizedPrompt& t) {
+  return {t.ids.begin(), t.ids.begin() + t.length};
+}
+
+TEST(HfTokenizer, IdsMatchTheTokenizersLibrary) {
+  const nlohmann::json fixture = read_json("tests/data/hf_tokenizer_ids.json");
+  const nlohmann::json base = read_json(fixture["tokenizer"].get<std::string>());
+  ASSERT_GE(fixture["variants"].size(), 8u);
+  for (const auto& variant : fixture["variants"]) {
+    const std::string name = variant["name"].get<std::string>();
+    nlohmann::json tok = base;
+    if (variant.contains("pre_tokenizer")) tok["pre_tokenizer"] = variant["pre_tokenizer"];
+    if (variant.contains("extra_added_tokens"))
+      for (const auto& t : variant["extra_added_tokens"]) tok["added_tokens"].push_back(t);
+    const test::TempDir dir;
+    write_text_file(dir.file("tokenizer.json"), tok.dump());
+    const Umt5Tokenizer tokenizer(dir.str());
+    const nlohmann::json prompts = !variant.contains("prompts") ? fixture["prompts"]
+                                   : variant["prompts"].is_string()
+                                       ? read_json(variant["prompts"].get<std::string>())
+                                       : variant["prompts"];
+    ASSERT_EQ(prompts.size(), variant["ids"].size()) << name;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const std::string prompt = prompts[i].get<std::string>();
+      const auto ids = real_ids(tokenizer.encode(prompt));
+      const auto expected = variant["ids"][i].get<std::vector<int64_t>>();
+      const bool known = std::any_of(
+          fixture["known_differences"].begin(), fixture["known_differences"].end(),
+          [&](const nlohmann::json& d) { return d["variant"] == name && d["prompt"] == i; });
+      if (known)
+        EXPECT_NE(ids, expected) << name << ", prompt " << i << " now matches: drop it from "
+                                 << "known_differences";
+      else
+        EXPECT_EQ(ids, expected) << name << ", prompt " << i << ": " << prompt.substr(0, 60);
+    }
+  }
+}
+
+// A folder with only spiece.model: its control and unknown pieces are the added tokens, and
+// Metaspace always prepends, as transformers' converter makes of it.
+TEST(HfTokenizer, SpieceModelFolderSplitsItsControlPieces) {
+  const nlohmann::json fixture = read_json("tests/data/hf_tokenizer_ids.json");
+  const test::TempDir dir;
+  std::filesystem::copy_file(std::string(MOVA_SOURCE_DIR) + "/models/nano/tokenizer/spiece.model",
+                             dir.file("spiece.model"));
+  const Umt5Tokenizer tokenizer(dir.str());
+  const auto& variant = fixture["variants"][0];
+  ASSERT_FALSE(variant.contains("pre_tokenizer") || variant.contains("extra_added_tokens"));
+  for (size_t i = 0; i < fixture["prompts"].size(); ++i)
+    EXPECT_EQ(real_ids(tokenizer.encode(fixture["prompts"][i].get<std::string>())),
+              variant["ids"][i].get<std::vector<int64_t>>())
+        << "prompt " << i;
+}
+
+std::vector<std::pair<std::string, int64_t>> split(std::string_view text,
+                                                   const std::vector<AddedToken>& tokens) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  size_t covered = 0;
+  for (const TextSpan& s : split_added_tokens(text, tokens)) {
+    EXPECT_EQ(s.offset, covered);
+    EXPECT_FALSE(s.text.empty());
+    covered += s.text.size();
+    out.emplace_back(std::string(s.text), s.token_id);
+  }
+  EXPECT_EQ(covered, text.size());
+  return out;
+}
+
+TEST(AddedTokens, LeftmostLongestAndStripping) {
+  using P = std::vector<std::pair<std::string, int64_t>>;
+  const std::vector<AddedToken> tokens = {{.content = "ab", .id = 1},
+                                          {.content = "abc", .id = 2},
+                                          {.content = "bcd", .id = 3},
+                                          {.content = "<r>", .id = 4, .rstrip = true},
+                                          {.content = "<l>", .id = 5, .lstrip = true},
+                                          {.content = "w", .id = 6, .single_word = true},
+                                          {.content = "N", .id = 7, .normalized = true}};
+  EXPECT_EQ(split("xabcd", tokens), (P{{"x", -1}, {"abc", 2}, {"d", -1}}));
+  EXPECT_EQ(split("abbcd", tokens), (P{{"ab", 1}, {"bcd", 3}}));
+  EXPECT_EQ(split("<r>  x <l>", tokens), (P{{"<r>  ", 4}, {"x", -1}, {" <l>", 5}}));
+  // lstrip stops at the previous token's end.
+  EXPECT_EQ(split("<r> <l>", tokens), (P{{"<r> ", 4}, {"<l>", 5}}));
+  EXPECT_EQ(split("a w b", tokens), (P{{"a ", -1}, {"w", 6}, {" b", -1}}));
+  EXPECT_EQ(split("aw w_", tokens), (P{{"aw w_", -1}}));
+  // A normalized token is only looked for between the others.
+  EXPECT_EQ(split("aNab", tokens), (P{{"a", -1}, {"N", 7}, {"ab", 1}}));
+  EXPECT_EQ(split("", tokens), P{});
+  EXPECT_EQ(split("plain", {}), (P{{"plain", -1}}));
+}
+
+TEST(HfTokenizer, UnsupportedPreTokenizersAreNamed) {
+  nlohmann::json tok = read_json("models/nano/tokenizer/tokenizer.json");
+  const test::TempDir dir;
+  const auto expect = [&](const nlohmann::json& pre, std::initializer_list<std::string> parts) {
+    tok["pre_tokenizer"] = pre;
+    write_text_file(dir.file("tokenizer.json"), tok.dump());
+    test::expect_error([&] { Umt5Tokenizer t(dir.str()); }, parts);
+  };
+  expect(nullptr, {"tokenizer.json", "has no pre_tokenizer"});
+  expect({{"type", "Whitespace"}}, {"tokenizer.json", "\"Whitespace\" is not Metaspace"});
+  expect({{"type", "Metaspace"}, {"replacement", "_"}}, {"replacement \"_\""});
+  expect({{"type", "Metaspace"}, {"prepend_scheme", "sometimes"}}, {"\"sometimes\" is unknown"});
+  expect({{"type", "Sequence"},
+          {"pretokenizers",
+           {{{"type", "WhitespaceSplit"}}, {{"type", "Metaspace"}, {"prepend_scheme", "first"}}}}},
+         {"WhitespaceSplit before a Metaspace"});
+  tok["pre_tokenizer"] = {{"type", "Metaspace"}};
+  tok["added_tokens"] = {{{"content", "<x>"}, {"id", -1}}};
+  write_text_file(dir.file("tokenizer.json"), tok.dump());
+  test::expect_error([&] { Umt5Tokenizer t(dir.str()); }, {"added_tokens[0]", "id in [0, 2^31)"});
+}
+
+}  // namespace
+}  // namespace mova
