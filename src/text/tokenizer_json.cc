@@ -40,14 +40,23 @@ void put_float(std::string& out, int field, float f) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
 }
 
-// The Precompiled normalizer's charsmap, directly or inside a Sequence; "" if none.
-std::string find_charsmap(const nlohmann::json& n) {
-  if (!n.is_object()) return {};
-  if (n.value("type", "") == "Precompiled") return n.value("precompiled_charsmap", "");
-  if (n.value("type", "") == "Sequence" && n.contains("normalizers"))
-    for (const auto& c : n["normalizers"])
-      if (auto s = find_charsmap(c); !s.empty()) return s;
-  return {};
+// The normalizer: a Precompiled charsmap and Replace(" {2,}" -> " "), alone or in a Sequence,
+// as T5 conversions write it; anything else is refused by name.
+void read_normalizer(const nlohmann::json& n, const std::string& path, TokenizerJson& out) {
+  if (n.is_null()) return;
+  const std::string type = n.value("type", "");
+  if (type == "Sequence") {
+    for (const auto& c : n.at("normalizers")) read_normalizer(c, path, out);
+  } else if (type == "Precompiled") {
+    const std::string charsmap = n.value("precompiled_charsmap", "");
+    if (!charsmap.empty()) out.charsmap = base64_decode(charsmap, path + ": precompiled_charsmap");
+  } else if (type == "Replace" && n.value("content", "") == " " && n.contains("pattern") &&
+             n["pattern"].value("Regex", "") == " {2,}") {
+    out.collapse_spaces = true;
+  } else {
+    fail(ErrorKind::kUnsupported, path, ": normalizer ", n.dump().substr(0, 200),
+         " is not one a T5/UMT5 tokenizer has (Precompiled; Replace \" {2,}\" by \" \")");
+  }
 }
 
 // Metaspace's prepend scheme: `prepend_scheme`, or the older `add_prefix_space` flag.
@@ -72,6 +81,7 @@ void read_pre_tokenizer(const nlohmann::json& j, const std::string& path, Tokeni
   const std::string type = pre.value("type", "");
   if (type == "Metaspace") {
     out.prepend = prepend_scheme(pre, path);
+    out.metaspace_split = pre.value("split", true);
     return;
   }
   const auto& list = pre.contains("pretokenizers") ? pre["pretokenizers"] : nlohmann::json();
@@ -82,6 +92,7 @@ void read_pre_tokenizer(const nlohmann::json& j, const std::string& path, Tokeni
              "\" is not Metaspace, nor a Sequence of WhitespaceSplit and Metaspace");
   out.whitespace_split = true;
   out.prepend = prepend_scheme(list[1], path);
+  out.metaspace_split = list[1].value("split", true);
   MOVA_CHECK(out.prepend == PrependScheme::kAlways, ErrorKind::kUnsupported, path,
              ": WhitespaceSplit before a Metaspace that does not always prepend");
 }
@@ -135,16 +146,25 @@ TokenizerJson parse_tokenizer_json(const std::string& text, const std::string& p
   }
 }
 
-std::string sentencepiece_model(const TokenizerJson& t, bool trim_and_prefix) {
+std::string sentencepiece_model(const TokenizerJson& t) {
   std::string normalizer;
   put_bytes(normalizer, 1, t.charsmap.empty() ? "identity" : "nmt_nfkc");
   if (!t.charsmap.empty()) put_bytes(normalizer, 2, t.charsmap);
-  put_uint(normalizer, 3, trim_and_prefix ? 1 : 0);  // add_dummy_prefix
-  put_uint(normalizer, 4, trim_and_prefix ? 1 : 0);  // remove_extra_whitespaces
-  put_uint(normalizer, 5, 1);                        // escape_whitespaces
+  put_uint(normalizer, 3, 1);  // add_dummy_prefix
+  put_uint(normalizer, 4, 1);  // remove_extra_whitespaces
+  put_uint(normalizer, 5, 1);  // escape_whitespaces
   std::string proto = t.pieces_proto;
   put_bytes(proto, 3, normalizer);
   return proto;
+}
+
+std::string without_whitespace_rules(std::string model_proto) {
+  // A second normalizer_spec merges into the first: its fields win (protobuf's rule).
+  std::string normalizer;
+  put_uint(normalizer, 3, 0);  // add_dummy_prefix
+  put_uint(normalizer, 4, 0);  // remove_extra_whitespaces
+  put_bytes(model_proto, 3, normalizer);
+  return model_proto;
 }
 
 namespace {
@@ -191,9 +211,7 @@ TokenizerJson convert(const nlohmann::json& j, const std::string& path) {
   put_uint(trainer, 40, static_cast<uint64_t>(unk));
   put_bytes(out.pieces_proto, 2, trainer);
 
-  const std::string charsmap =
-      find_charsmap(j.contains("normalizer") ? j["normalizer"] : nlohmann::json());
-  if (!charsmap.empty()) out.charsmap = base64_decode(charsmap, path + ": precompiled_charsmap");
+  read_normalizer(j.contains("normalizer") ? j["normalizer"] : nlohmann::json(), path, out);
   return out;
 }
 

@@ -24,6 +24,8 @@ struct TokenizerJson {
   std::vector<AddedToken> added_tokens;
   PrependScheme prepend = PrependScheme::kAlways;
   bool whitespace_split = false;  // WhitespaceSplit before Metaspace: spaces dropped
+  bool metaspace_split = true;    // Metaspace cuts the text into words at each "▁"
+  bool collapse_spaces = false;   // the normalizer's Replace(" {2,}" -> " ")
 };
 
 // Reads `path`; throws Error(kFormat / kUnsupported) naming the file and the field that does not
@@ -33,10 +35,11 @@ TokenizerJson read_tokenizer_json(const std::string& path);
 // The same on the file's contents; `origin` names it in errors.
 TokenizerJson parse_tokenizer_json(const std::string& text, const std::string& origin);
 
-// The bytes of a sentencepiece ModelProto for `t`. `trim_and_prefix`: spaces at the ends
-// dropped, runs of them collapsed and "▁" put in front (sentencepiece's defaults, and what
-// Metaspace with prepend always gives a piece of text); otherwise every space is kept as "▁"
-// and nothing is put in front.
-std::string sentencepiece_model(const TokenizerJson& t, bool trim_and_prefix);
+// The bytes of a sentencepiece ModelProto for `t`, with sentencepiece's own whitespace rules.
+std::string sentencepiece_model(const TokenizerJson& t);
+// `model_proto` (a serialized ModelProto) changed to only normalize: no "▁" put in front, no
+// spaces trimmed or collapsed (each stays a "▁"), so that the Metaspace rules can be applied to
+// what it gives.
+std::string without_whitespace_rules(std::string model_proto);
 
 }  // namespace mova

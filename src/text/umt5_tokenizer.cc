@@ -4,10 +4,16 @@
 
 #include <filesystem>
 
+#include "io/atomic_file.h"
 #include "runtime/error.h"
 #include "text/prompt_clean.h"
 
 namespace mova {
+namespace {
+
+constexpr std::string_view kSpaceMark = "\u2581";  // Metaspace's stand-in for a space
+
+}  // namespace
 
 Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
     : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
@@ -15,38 +21,40 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
   const std::string json = (std::filesystem::path(dir) / "tokenizer.json").string();
   const std::string spm = (std::filesystem::path(dir) / "spiece.model").string();
   std::error_code ec;
-  std::string path;
+  std::string path, model_proto;
   if (std::filesystem::is_regular_file(json, ec)) {
     path = json;
     TokenizerJson t = read_tokenizer_json(json);
-    const auto status = sp_->LoadFromSerializedProto(sentencepiece_model(t, true));
-    MOVA_CHECK(status.ok(), ErrorKind::kFormat, json,
-               ": cannot build a tokenizer from it: ", status.ToString());
-    if (t.prepend != PrependScheme::kAlways && !t.whitespace_split) {
-      sp_verbatim_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
-      const auto verbatim = sp_verbatim_->LoadFromSerializedProto(sentencepiece_model(t, false));
-      MOVA_CHECK(verbatim.ok(), ErrorKind::kFormat, json,
-                 ": cannot build a tokenizer from it: ", verbatim.ToString());
-    }
+    model_proto = sentencepiece_model(t);
     added_tokens_ = std::move(t.added_tokens);
     prepend_ = t.prepend;
     whitespace_split_ = t.whitespace_split;
+    metaspace_split_ = t.metaspace_split;
+    collapse_spaces_ = t.collapse_spaces;
   } else {
     path = spm;
     MOVA_CHECK(std::filesystem::is_regular_file(spm, ec), ErrorKind::kIo, dir,
                ": has neither tokenizer.json nor spiece.model");
-    const auto status = sp_->Load(spm);
-    MOVA_CHECK(status.ok(), ErrorKind::kFormat, spm,
-               ": not a sentencepiece model: ", status.ToString());
+    model_proto = read_text_file(spm);
+  }
+  const auto status = sp_->LoadFromSerializedProto(without_whitespace_rules(model_proto));
+  MOVA_CHECK(status.ok(), ErrorKind::kFormat, path,
+             path == spm ? ": not a sentencepiece model: " : ": cannot build a tokenizer from it: ",
+             status.ToString());
+  if (path == spm) {
     // What transformers' converter makes of the model: its control and unknown pieces become
-    // added tokens, and Metaspace always prepends (T5's legacy default).
+    // added tokens; Metaspace always prepends (T5's legacy default) and splits; Replace
+    // collapses spaces.
     for (int id = 0; id < sp_->GetPieceSize(); ++id)
       if (sp_->IsControl(id) || sp_->IsUnknown(id))
         added_tokens_.push_back({.content = sp_->IdToPiece(id), .id = id});
   }
   MOVA_CHECK(sp_->eos_id() >= 0 && sp_->pad_id() >= 0, ErrorKind::kFormat, path,
              ": the model defines no </s> or <pad> id");
-  space_id_ = sp_->PieceToId("\u2581");
+  std::vector<UnigramModel::Piece> pieces(sp_->GetPieceSize());
+  for (int id = 0; id < sp_->GetPieceSize(); ++id)
+    pieces[id] = {sp_->IdToPiece(id), sp_->GetScore(id)};
+  unigram_ = std::make_unique<UnigramModel>(std::move(pieces), sp_->unk_id());
 }
 
 Umt5Tokenizer::~Umt5Tokenizer() = default;
@@ -61,21 +69,44 @@ int64_t Umt5Tokenizer::vocab_size() const {
   return sp_->GetPieceSize();
 }
 
-// Metaspace on one piece of text between added tokens: its spaces become "▁", and "▁" goes in
-// front when the prepend scheme says so and the text does not start with a space.
+// One piece of text between added tokens, as tokenizers runs it: the normalizer (charsmap, then
+// runs of spaces collapsed), Metaspace ("▁" in front when the prepend scheme says so and the
+// text does not start with one; words cut before each "▁"), then the Unigram model per word.
 void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) const {
-  const std::string text(span.text);
-  const bool prepend =
-      prepend_ == PrependScheme::kAlways || (prepend_ == PrependScheme::kFirst && span.offset == 0);
-  std::vector<int> pieces;
-  const bool verbatim = !whitespace_split_ && !prepend && text.front() != ' ';
-  const auto status = (verbatim ? *sp_verbatim_ : *sp_).Encode(text, &pieces);
+  std::vector<std::string> pieces;
+  const auto status = sp_->Encode(span.text, &pieces);
   MOVA_CHECK(status.ok(), ErrorKind::kInvalidArgument,
              "cannot tokenize prompt: ", status.ToString());
-  ids.insert(ids.end(), pieces.begin(), pieces.end());
-  // sp_ drops a space at the end; Metaspace keeps it as a piece of its own (WhitespaceSplit
-  // drops it too).
-  if (!verbatim && !whitespace_split_ && text.back() == ' ') ids.push_back(space_id_);
+  std::string text;  // sentencepiece's pieces spell the normalized text (unknown ones too)
+  for (const std::string& p : pieces) {
+    if (collapse_spaces_ && p.starts_with(kSpaceMark) && text.ends_with(kSpaceMark))
+      text.append(p, kSpaceMark.size());
+    else
+      text += p;
+  }
+  std::vector<std::string_view> words;
+  if (whitespace_split_) {  // each run of non-spaces, "▁" put in front
+    std::string spaced;
+    for (size_t start = 0; start < text.size();) {
+      const size_t next = std::min(text.find(kSpaceMark, start), text.size());
+      if (next > start) spaced.append(kSpaceMark).append(text, start, next - start);
+      start = next == text.size() ? next : next + kSpaceMark.size();
+    }
+    text = std::move(spaced);
+  } else {
+    const bool prepend = prepend_ == PrependScheme::kAlways ||
+                         (prepend_ == PrependScheme::kFirst && span.offset == 0);
+    if (prepend && !text.empty() && !text.starts_with(kSpaceMark)) text.insert(0, kSpaceMark);
+  }
+  if (!metaspace_split_ && !whitespace_split_) {
+    unigram_->encode(text, ids);
+    return;
+  }
+  for (size_t start = 0; start < text.size();) {
+    const size_t stop = std::min(text.find(kSpaceMark, start + 1), text.size());
+    unigram_->encode(std::string_view(text).substr(start, stop - start), ids);
+    start = stop;
+  }
 }
 
 TokenizedPrompt Umt5Tokenizer::encode(const std::string& prompt, int64_t max_length) const {

@@ -1,7 +1,8 @@
 // The UMT5 tokenizer from the checkpoint's tokenizer/ folder (tokenizer.json or spiece.model),
 // as upstream's T5TokenizerFast: the cleaned prompt (text/prompt_clean.h) split at the added
-// tokens (text/added_tokens.h), the text between them through the sentencepiece model with
-// Metaspace's rules, truncated to max_length−1, then EOS, then padding to max_length; the mask
+// tokens (text/added_tokens.h), the text between them normalized by the sentencepiece model's
+// charsmap, cut into words by Metaspace's rules and each split by tokenizers' Unigram search
+// (text/unigram.h), truncated to max_length−1, then EOS, then padding to max_length; the mask
 // is 1 on real tokens including EOS. No BOS. Special ids come from the model file.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "text/tokenizer_json.h"
+#include "text/unigram.h"
 
 namespace sentencepiece {
 class SentencePieceProcessor;
@@ -38,13 +40,14 @@ class Umt5Tokenizer {
  private:
   void append_text(const TextSpan& span, std::vector<int>& ids) const;
 
-  // Spaces at the ends dropped and "▁" in front; sp_verbatim_ (prepend schemes first and never
-  // only) keeps every space and puts nothing in front.
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_, sp_verbatim_;
+  // Only its normalizer is used (the charsmap; every space kept as "▁", nothing put in front).
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::unique_ptr<UnigramModel> unigram_;
   std::vector<AddedToken> added_tokens_;
   PrependScheme prepend_ = PrependScheme::kAlways;
   bool whitespace_split_ = false;
-  int space_id_ = 0;  // the piece "▁"
+  bool metaspace_split_ = true;
+  bool collapse_spaces_ = true;
 };
 
 }  // namespace mova

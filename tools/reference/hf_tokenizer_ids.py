@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""Fills in tests/data/hf_tokenizer_ids.json: the ids Hugging Face's tokenizers library gives
-each prompt there under each tokenizer.json variant (the bundled nano tokenizer.json with a
-variant's pre_tokenizer and extra added tokens), after upstream's prompt cleaning (restated in
-tokenize_reference.py). tests/text/test_hf_tokenizer.cc checks mova.cpp's tokenizer against
-them. Needs node and `npm install tokenizers@0.23.2` in NODE_MODULES_DIR.
+"""Fills in a fixture of tests/text/test_hf_tokenizer.cc (tests/data/hf_tokenizer_ids.json,
+tests/data/hf_unigram_ids.json): the ids Hugging Face's tokenizers library gives each prompt
+there under each variant of the fixture's tokenizer (its tokenizer.json, or the one
+spm_to_tokenizer_json.py makes of its spiece.model, with a variant's pre_tokenizer and extra
+added tokens), after upstream's prompt cleaning (restated in tokenize_reference.py). Needs node
+and `npm install tokenizers@0.23.2` in NODE_MODULES_DIR.
 
-  hf_tokenizer_ids.py NODE_MODULES_DIR [FIXTURE_JSON]
+  hf_tokenizer_ids.py NODE_MODULES_DIR FIXTURE_JSON
 """
 import json
 import os
@@ -41,9 +42,17 @@ def hf_ids(tokenizer, texts, node_modules):
 
 def main():
     node_modules = os.path.abspath(sys.argv[1])
-    path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "tests/data/hf_tokenizer_ids.json")
+    path = sys.argv[2]
     fixture = json.load(open(path, encoding="utf-8"))
-    base = json.load(open(os.path.join(ROOT, fixture["tokenizer"]), encoding="utf-8"))
+    base_path = os.path.join(ROOT, fixture["tokenizer"])
+    if base_path.endswith(".model"):
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([sys.executable, os.path.join(HERE, "spm_to_tokenizer_json.py"),
+                            base_path, os.path.join(d, "tokenizer.json")], check=True,
+                           capture_output=True)
+            base = json.load(open(os.path.join(d, "tokenizer.json"), encoding="utf-8"))
+    else:
+        base = json.load(open(base_path, encoding="utf-8"))
     version = json.load(open(os.path.join(node_modules, "tokenizers", "package.json")))["version"]
     fixture["generated_by"] = ("tools/reference/hf_tokenizer_ids.py with tokenizers %s (npm)"
                                % version)
