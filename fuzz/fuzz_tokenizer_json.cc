@@ -6,13 +6,16 @@
 #include <string>
 
 #include "runtime/error.h"
+#include "text/precompiled_charsmap.h"
 #include "text/tokenizer_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const std::string text(reinterpret_cast<const char*>(data), size);
     const mova::TokenizerJson t = mova::parse_tokenizer_json(text, "fuzz-input");
-    (void)mova::without_whitespace_rules(mova::sentencepiece_model(t));
+    (void)mova::sentencepiece_model(t);
+    const mova::PrecompiledCharsmap charsmap(t.charsmap, "fuzz-input");
+    (void)charsmap.normalize(text);
     size_t covered = 0;
     for (const mova::TextSpan& s : mova::split_added_tokens(text, t.added_tokens)) {
       if (s.offset != covered || s.text.empty()) __builtin_trap();

@@ -9,36 +9,14 @@
 #include "io/atomic_file.h"
 #include "io/base64.h"
 #include "runtime/error.h"
+#include "text/protobuf_wire.h"
 
 namespace mova {
 namespace {
 
-// The few protobuf wire-format pieces a ModelProto needs.
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-void put_tag(std::string& out, int field, int wire) {
-  put_varint(out, (field << 3) | wire);
-}
-void put_bytes(std::string& out, int field, const std::string& bytes) {
-  put_tag(out, field, 2);
-  put_varint(out, bytes.size());
-  out += bytes;
-}
-void put_uint(std::string& out, int field, uint64_t v) {
-  put_tag(out, field, 0);
-  put_varint(out, v);
-}
-void put_float(std::string& out, int field, float f) {
-  put_tag(out, field, 5);
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
-}
+using protobuf::put_bytes;
+using protobuf::put_float;
+using protobuf::put_uint;
 
 // The normalizer: a Precompiled charsmap and Replace(" {2,}" -> " "), alone or in a Sequence,
 // as T5 conversions write it; anything else is refused by name.
@@ -156,15 +134,6 @@ std::string sentencepiece_model(const TokenizerJson& t) {
   std::string proto = t.pieces_proto;
   put_bytes(proto, 3, normalizer);
   return proto;
-}
-
-std::string without_whitespace_rules(std::string model_proto) {
-  // A second normalizer_spec merges into the first: its fields win (protobuf's rule).
-  std::string normalizer;
-  put_uint(normalizer, 3, 0);  // add_dummy_prefix
-  put_uint(normalizer, 4, 0);  // remove_extra_whitespaces
-  put_bytes(model_proto, 3, normalizer);
-  return model_proto;
 }
 
 namespace {

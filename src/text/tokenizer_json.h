@@ -37,9 +37,4 @@ TokenizerJson parse_tokenizer_json(const std::string& text, const std::string& o
 
 // The bytes of a sentencepiece ModelProto for `t`, with sentencepiece's own whitespace rules.
 std::string sentencepiece_model(const TokenizerJson& t);
-// `model_proto` (a serialized ModelProto) changed to only normalize: no "▁" put in front, no
-// spaces trimmed or collapsed (each stays a "▁"), so that the Metaspace rules can be applied to
-// what it gives.
-std::string without_whitespace_rules(std::string model_proto);
-
 }  // namespace mova

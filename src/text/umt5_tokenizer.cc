@@ -7,6 +7,7 @@
 #include "io/atomic_file.h"
 #include "runtime/error.h"
 #include "text/prompt_clean.h"
+#include "text/protobuf_wire.h"
 
 namespace mova {
 namespace {
@@ -21,11 +22,12 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
   const std::string json = (std::filesystem::path(dir) / "tokenizer.json").string();
   const std::string spm = (std::filesystem::path(dir) / "spiece.model").string();
   std::error_code ec;
-  std::string path, model_proto;
+  std::string path, model_proto, json_charsmap;
   if (std::filesystem::is_regular_file(json, ec)) {
     path = json;
     TokenizerJson t = read_tokenizer_json(json);
     model_proto = sentencepiece_model(t);
+    json_charsmap = std::move(t.charsmap);
     added_tokens_ = std::move(t.added_tokens);
     prepend_ = t.prepend;
     whitespace_split_ = t.whitespace_split;
@@ -37,10 +39,18 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
                ": has neither tokenizer.json nor spiece.model");
     model_proto = read_text_file(spm);
   }
-  const auto status = sp_->LoadFromSerializedProto(without_whitespace_rules(model_proto));
+  const auto status = sp_->LoadFromSerializedProto(model_proto);
   MOVA_CHECK(status.ok(), ErrorKind::kFormat, path,
              path == spm ? ": not a sentencepiece model: " : ": cannot build a tokenizer from it: ",
              status.ToString());
+  std::string charsmap;
+  if (path == json) {
+    charsmap = std::move(json_charsmap);
+  } else if (const auto spec = protobuf::last_bytes_field(model_proto, 3, spm)) {
+    // NormalizerSpec.precompiled_charsmap
+    charsmap = std::string(protobuf::last_bytes_field(*spec, 2, spm).value_or(""));
+  }
+  charsmap_ = std::make_unique<PrecompiledCharsmap>(std::move(charsmap), path);
   if (path == spm) {
     // What transformers' converter makes of the model: its control and unknown pieces become
     // added tokens; Metaspace always prepends (T5's legacy default) and splits; Replace
@@ -69,30 +79,26 @@ int64_t Umt5Tokenizer::vocab_size() const {
   return sp_->GetPieceSize();
 }
 
-// One piece of text between added tokens, as tokenizers runs it: the normalizer (charsmap, then
-// runs of spaces collapsed), Metaspace ("▁" in front when the prepend scheme says so and the
-// text does not start with one; words cut before each "▁"), then the Unigram model per word.
+// One piece of text between added tokens, as tokenizers runs it: the normalizer (the charsmap,
+// then runs of spaces collapsed), Metaspace (spaces to "▁"; "▁" in front when the prepend
+// scheme says so and the text does not start with one; words cut before each "▁"), then the
+// Unigram model per word.
 void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) const {
-  std::vector<std::string> pieces;
-  const auto status = sp_->Encode(span.text, &pieces);
-  MOVA_CHECK(status.ok(), ErrorKind::kInvalidArgument,
-             "cannot tokenize prompt: ", status.ToString());
-  std::string text;  // sentencepiece's pieces spell the normalized text (unknown ones too)
-  for (const std::string& p : pieces) {
-    if (collapse_spaces_ && p.starts_with(kSpaceMark) && text.ends_with(kSpaceMark))
-      text.append(p, kSpaceMark.size());
-    else
-      text += p;
+  std::string text;
+  for (const char c : charsmap_->normalize(span.text)) {
+    if (c != ' ')
+      text += c;
+    else if (!collapse_spaces_ || !text.ends_with(kSpaceMark))
+      text += kSpaceMark;
   }
-  std::vector<std::string_view> words;
   if (whitespace_split_) {  // each run of non-spaces, "▁" put in front
-    std::string spaced;
+    std::string words;
     for (size_t start = 0; start < text.size();) {
       const size_t next = std::min(text.find(kSpaceMark, start), text.size());
-      if (next > start) spaced.append(kSpaceMark).append(text, start, next - start);
+      if (next > start) words.append(kSpaceMark).append(text, start, next - start);
       start = next == text.size() ? next : next + kSpaceMark.size();
     }
-    text = std::move(spaced);
+    text = std::move(words);
   } else {
     const bool prepend = prepend_ == PrependScheme::kAlways ||
                          (prepend_ == PrependScheme::kFirst && span.offset == 0);

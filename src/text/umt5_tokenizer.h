@@ -1,15 +1,16 @@
 // The UMT5 tokenizer from the checkpoint's tokenizer/ folder (tokenizer.json or spiece.model),
 // as upstream's T5TokenizerFast: the cleaned prompt (text/prompt_clean.h) split at the added
-// tokens (text/added_tokens.h), the text between them normalized by the sentencepiece model's
-// charsmap, cut into words by Metaspace's rules and each split by tokenizers' Unigram search
-// (text/unigram.h), truncated to max_length−1, then EOS, then padding to max_length; the mask
-// is 1 on real tokens including EOS. No BOS. Special ids come from the model file.
+// tokens (text/added_tokens.h), the text between them normalized by the model's charsmap
+// (text/precompiled_charsmap.h), cut into words by Metaspace's rules and each split by tokenizers'
+// Unigram search (text/unigram.h), truncated to max_length−1, then EOS, then padding to max_length;
+// the mask is 1 on real tokens including EOS. No BOS. Special ids come from the model file.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "text/precompiled_charsmap.h"
 #include "text/tokenizer_json.h"
 #include "text/unigram.h"
 
@@ -40,8 +41,9 @@ class Umt5Tokenizer {
  private:
   void append_text(const TextSpan& span, std::vector<int>& ids) const;
 
-  // Only its normalizer is used (the charsmap; every space kept as "▁", nothing put in front).
+  // The model's pieces, scores and special ids (its encoder is not used).
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::unique_ptr<PrecompiledCharsmap> charsmap_;
   std::unique_ptr<UnigramModel> unigram_;
   std::vector<AddedToken> added_tokens_;
   PrependScheme prepend_ = PrependScheme::kAlways;

@@ -17,6 +17,7 @@
 #include "python_reference.h"
 #include "test_util.h"
 #include "text/added_tokens.h"
+#include "text/graphemes.h"
 #include "text/umt5_tokenizer.h"
 #include "text/unigram.h"
 
@@ -191,6 +192,33 @@ TEST(Unigram, TiesGoToTheLastPieceThatStartsEarliestAndUnknownRunsFuse) {
   ids.clear();
   model.encode("xy", ids);  // the piece "xy" (-30) beats x and y unknown (-80)
   EXPECT_EQ(ids, (std::vector<int>{4}));
+}
+
+std::vector<std::string> graphemes(std::string_view text) {
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t end = grapheme_end(text, pos);
+    out.emplace_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+// UAX #29's rules one by one (the tokenizer fixtures only see those that change what the
+// Precompiled normalizer does).
+TEST(Graphemes, Uax29Rules) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(graphemes("\r\na\r"), (V{"\r\n", "a", "\r"}));                  // GB3, GB4, GB5
+  EXPECT_EQ(graphemes("\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8\xea\xb0\x80"),  // L V T, LV
+            (V{"\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", "\xea\xb0\x80"}));   // GB6-8
+  EXPECT_EQ(graphemes("e\u0301\u200dx"), (V{"e\u0301\u200d", "x"}));        // GB9
+  EXPECT_EQ(graphemes("\u0915\u093f\u0e01\u0e33"), (V{"\u0915\u093f", "\u0e01\u0e33"}));  // GB9a
+  EXPECT_EQ(graphemes("\u06001 \u0600"), (V{"\u06001", " ", "\u0600"}));                  // GB9b
+  EXPECT_EQ(graphemes("\U0001F469\u200d\U0001F467x\u200d\U0001F467"),
+            (V{"\U0001F469\u200d\U0001F467", "x\u200d", "\U0001F467"}));  // GB11
+  EXPECT_EQ(graphemes("\U0001F1EF\U0001F1F5\U0001F1FA\U0001F1F8\U0001F1EB"),
+            (V{"\U0001F1EF\U0001F1F5", "\U0001F1FA\U0001F1F8", "\U0001F1EB"}));  // GB12, GB13
+  EXPECT_EQ(graphemes("\u200b\u0301"), (V{"\u200b", "\u0301"}));  // a control keeps no mark
 }
 
 }  // namespace
