@@ -18,22 +18,30 @@ using protobuf::put_bytes;
 using protobuf::put_float;
 using protobuf::put_uint;
 
-// The normalizer: a Precompiled charsmap and Replace(" {2,}" -> " "), alone or in a Sequence,
-// as T5 conversions write it; anything else is refused by name.
+// The normalizer: Precompiled, Strip and Replace(" {2,}" by " " or "▁"), alone or in a
+// Sequence, as T5 conversions old and new write it; anything else is refused by name.
 void read_normalizer(const nlohmann::json& n, const std::string& path, TokenizerJson& out) {
   if (n.is_null()) return;
   const std::string type = n.value("type", "");
   if (type == "Sequence") {
     for (const auto& c : n.at("normalizers")) read_normalizer(c, path, out);
   } else if (type == "Precompiled") {
+    MOVA_CHECK(out.charsmap.empty(), ErrorKind::kUnsupported, path,
+               ": a normalizer with two Precompiled charsmaps");
     const std::string charsmap = n.value("precompiled_charsmap", "");
     if (!charsmap.empty()) out.charsmap = base64_decode(charsmap, path + ": precompiled_charsmap");
-  } else if (type == "Replace" && n.value("content", "") == " " && n.contains("pattern") &&
-             n["pattern"].value("Regex", "") == " {2,}") {
-    out.collapse_spaces = true;
+    out.normalizer.push_back({NormalizerStep::kPrecompiled, ""});
+  } else if (type == "Strip") {
+    if (n.value("strip_left", false)) out.normalizer.push_back({NormalizerStep::kStripLeft, ""});
+    if (n.value("strip_right", false)) out.normalizer.push_back({NormalizerStep::kStripRight, ""});
+  } else if (type == "Replace" && n.contains("pattern") &&
+             n["pattern"].value("Regex", "") == " {2,}" &&
+             (n.value("content", "") == " " || n.value("content", "") == "\u2581")) {
+    out.normalizer.push_back({NormalizerStep::kCollapseSpaces, n.value("content", "")});
   } else {
     fail(ErrorKind::kUnsupported, path, ": normalizer ", n.dump().substr(0, 200),
-         " is not one a T5/UMT5 tokenizer has (Precompiled; Replace \" {2,}\" by \" \")");
+         " is not one a T5/UMT5 tokenizer has (Precompiled; Strip; Replace \" {2,}\" by \" \" or "
+         "\"\u2581\")");
   }
 }
 

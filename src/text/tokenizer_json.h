@@ -3,8 +3,8 @@
 // carry (added tokens, the Metaspace prepend scheme), so one tokenizer implementation serves
 // folders that ship only tokenizer.json (the published MOVA folder may; see
 // docs/upstream/generate.md §3). Only what a T5/UMT5 conversion produces is accepted: a
-// Unigram model, a Precompiled (+ Replace) normalizer, a Metaspace pre-tokenizer (alone, or
-// after WhitespaceSplit as older conversions wrote it).
+// Unigram model, a normalizer of Precompiled, Strip and Replace(" {2,}"), a Metaspace pre-tokenizer
+// (alone, or after WhitespaceSplit as older conversions wrote it).
 #pragma once
 
 #include <string>
@@ -13,6 +13,12 @@
 #include "text/added_tokens.h"
 
 namespace mova {
+
+// One step of the normalizer after (or before) the charsmap, in the file's order.
+struct NormalizerStep {
+  enum Kind { kPrecompiled, kStripLeft, kStripRight, kCollapseSpaces } kind;
+  std::string replacement;  // kCollapseSpaces: what a run of 2+ spaces becomes (" " or "▁")
+};
 
 // When Metaspace puts "▁" before a piece of text that does not start with a space: always, only
 // at the start of the whole text, or never.
@@ -25,7 +31,7 @@ struct TokenizerJson {
   PrependScheme prepend = PrependScheme::kAlways;
   bool whitespace_split = false;  // WhitespaceSplit before Metaspace: spaces dropped
   bool metaspace_split = true;    // Metaspace cuts the text into words at each "▁"
-  bool collapse_spaces = false;   // the normalizer's Replace(" {2,}" -> " ")
+  std::vector<NormalizerStep> normalizer;
 };
 
 // Reads `path`; throws Error(kFormat / kUnsupported) naming the file and the field that does not

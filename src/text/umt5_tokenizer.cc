@@ -8,6 +8,7 @@
 #include "runtime/error.h"
 #include "text/prompt_clean.h"
 #include "text/protobuf_wire.h"
+#include "text/unicode.h"
 
 namespace mova {
 namespace {
@@ -32,7 +33,7 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
     prepend_ = t.prepend;
     whitespace_split_ = t.whitespace_split;
     metaspace_split_ = t.metaspace_split;
-    collapse_spaces_ = t.collapse_spaces;
+    normalizer_ = std::move(t.normalizer);
   } else {
     path = spm;
     MOVA_CHECK(std::filesystem::is_regular_file(spm, ec), ErrorKind::kIo, dir,
@@ -79,17 +80,53 @@ int64_t Umt5Tokenizer::vocab_size() const {
   return sp_->GetPieceSize();
 }
 
-// One piece of text between added tokens, as tokenizers runs it: the normalizer (the charsmap,
-// then runs of spaces collapsed), Metaspace (spaces to "▁"; "▁" in front when the prepend
-// scheme says so and the text does not start with one; words cut before each "▁"), then the
+// One piece of text between added tokens, as tokenizers runs it: the normalizer's steps (the
+// charsmap, stripping, runs of spaces collapsed), Metaspace (spaces to "▁"; "▁" in front when the
+// prepend scheme says so and the text does not start with one; words cut before each "▁"), then the
 // Unigram model per word.
 void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) const {
-  std::string text;
-  for (const char c : charsmap_->normalize(span.text)) {
-    if (c != ' ')
-      text += c;
-    else if (!collapse_spaces_ || !text.ends_with(kSpaceMark))
+  std::string normalized(span.text);
+  for (const NormalizerStep& step : normalizer_) {
+    switch (step.kind) {
+      case NormalizerStep::kPrecompiled:
+        normalized = charsmap_->normalize(normalized);
+        break;
+      case NormalizerStep::kStripLeft: {
+        size_t start = 0;
+        for (DecodedChar c; is_unicode_space((c = char_at(normalized, start)).cp) && c.bytes > 0;)
+          start += c.bytes;
+        normalized.erase(0, start);
+        break;
+      }
+      case NormalizerStep::kStripRight: {
+        size_t end = normalized.size();
+        for (DecodedChar c; (c = char_before(normalized, end)).bytes > 0 && is_unicode_space(c.cp);)
+          end -= c.bytes;
+        normalized.resize(end);
+        break;
+      }
+      case NormalizerStep::kCollapseSpaces: {
+        std::string collapsed;
+        for (size_t i = 0; i < normalized.size();) {
+          if (normalized[i] != ' ') {
+            collapsed += normalized[i++];
+            continue;
+          }
+          const size_t end = std::min(normalized.find_first_not_of(' ', i), normalized.size());
+          collapsed += end - i >= 2 ? step.replacement : std::string(" ");
+          i = end;
+        }
+        normalized = std::move(collapsed);
+        break;
+      }
+    }
+  }
+  std::string text;  // Metaspace: every space a "▁"
+  for (const char c : normalized) {
+    if (c == ' ')
       text += kSpaceMark;
+    else
+      text += c;
   }
   if (whitespace_split_) {  // each run of non-spaces, "▁" put in front
     std::string words;

@@ -49,7 +49,9 @@ class Umt5Tokenizer {
   PrependScheme prepend_ = PrependScheme::kAlways;
   bool whitespace_split_ = false;
   bool metaspace_split_ = true;
-  bool collapse_spaces_ = true;
+  // A spiece.model alone: the charsmap, then runs of spaces collapsed (T5's conversion).
+  std::vector<NormalizerStep> normalizer_ = {{NormalizerStep::kPrecompiled, ""},
+                                             {NormalizerStep::kCollapseSpaces, " "}};
 };
 
 }  // namespace mova

@@ -75,13 +75,18 @@ void expect_fixture_ids(
 
 // The nano tokenizer.json and its variants.
 TEST(HfTokenizer, IdsMatchTheTokenizersLibrary) {
-  ASSERT_GE(read_json("tests/data/hf_tokenizer_ids.json")["variants"].size(), 8u);
+  ASSERT_GE(read_json("tests/data/hf_tokenizer_ids.json")["variants"].size(), 11u);
   expect_fixture_ids(
       "tests/data/hf_tokenizer_ids.json",
       [](const nlohmann::json& variant, const std::string& tokenizer, const std::string& folder) {
         nlohmann::json tok;
         std::ifstream(tokenizer) >> tok;
         if (variant.contains("pre_tokenizer")) tok["pre_tokenizer"] = variant["pre_tokenizer"];
+        if (variant.contains("normalizer_after_precompiled")) {
+          nlohmann::json steps = {tok["normalizer"]["normalizers"][0]};
+          for (const auto& step : variant["normalizer_after_precompiled"]) steps.push_back(step);
+          tok["normalizer"] = {{"type", "Sequence"}, {"normalizers", steps}};
+        }
         if (variant.contains("extra_added_tokens"))
           for (const auto& t : variant["extra_added_tokens"]) tok["added_tokens"].push_back(t);
         write_text_file(folder + "/tokenizer.json", tok.dump());
@@ -159,7 +164,7 @@ TEST(AddedTokens, LeftmostLongestAndStripping) {
   EXPECT_EQ(split("plain", {}), (P{{"plain", -1}}));
 }
 
-TEST(HfTokenizer, UnsupportedPreTokenizersAreNamed) {
+TEST(HfTokenizer, UnsupportedPartsAreNamed) {
   nlohmann::json tok = read_json("models/nano/tokenizer/tokenizer.json");
   const test::TempDir dir;
   const auto expect = [&](const nlohmann::json& pre, std::initializer_list<std::string> parts) {
@@ -176,6 +181,11 @@ TEST(HfTokenizer, UnsupportedPreTokenizersAreNamed) {
            {{{"type", "WhitespaceSplit"}}, {{"type", "Metaspace"}, {"prepend_scheme", "first"}}}}},
          {"WhitespaceSplit before a Metaspace"});
   tok["pre_tokenizer"] = {{"type", "Metaspace"}};
+  tok["normalizer"] = {{"type", "NFKC"}};
+  write_text_file(dir.file("tokenizer.json"), tok.dump());
+  test::expect_error([&] { Umt5Tokenizer t(dir.str()); },
+                     {"tokenizer.json", "NFKC", "is not one a T5/UMT5 tokenizer has"});
+  tok["normalizer"] = nullptr;
   tok["added_tokens"] = {{{"content", "<x>"}, {"id", -1}}};
   write_text_file(dir.file("tokenizer.json"), tok.dump());
   test::expect_error([&] { Umt5Tokenizer t(dir.str()); }, {"added_tokens[0]", "id in [0, 2^31)"});

@@ -25,6 +25,10 @@ def variant_tokenizer(base, variant):
     tok = json.loads(json.dumps(base))
     if "pre_tokenizer" in variant:
         tok["pre_tokenizer"] = variant["pre_tokenizer"]
+    if "normalizer_after_precompiled" in variant:  # the base's Precompiled, then these
+        precompiled = tok["normalizer"]["normalizers"][0]
+        tok["normalizer"] = {"type": "Sequence",
+                             "normalizers": [precompiled] + variant["normalizer_after_precompiled"]}
     tok["added_tokens"] += variant.get("extra_added_tokens", [])
     return tok
 
