@@ -31,7 +31,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DMOVA_FUZZ=ON -DMOVA_BUILD_TESTS=OFF -DMOVA_BUILD_BENCH=OFF >/dev/null
 targets=(safetensors_header:corpus image_decode:corpus_image tokenizer_json:corpus_tokenizer_json
   config_json:corpus_config weight_index:corpus_weight_index http_request:corpus_http
-  prompt_clean:corpus_prompt)
+  prompt_clean:corpus_prompt charsmap:corpus_charsmap)
 for entry in "${targets[@]}"; do
   cmake --build build-fuzz -j "$jobs" --target "fuzz_${entry%%:*}"
 done
