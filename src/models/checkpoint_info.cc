@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/error.h"
+#include "text/umt5_tokenizer.h"
 
 namespace mova {
 namespace fs = std::filesystem;
@@ -68,7 +69,12 @@ nlohmann::json key_config(const Checkpoint& ckpt, Component c) {
       for (const auto& n : names) files.push_back(n);
       MOVA_CHECK(names.count("spiece.model") || names.count("tokenizer.json"), ErrorKind::kFormat,
                  ckpt.folder(c), ": neither spiece.model nor tokenizer.json is present");
-      return {{"files", files}};
+      const Umt5Tokenizer tokenizer(ckpt.folder(c));  // loads it: a broken file fails here
+      return {{"files", files},
+              {"reads", tokenizer.source()},
+              {"pieces", tokenizer.vocab_size()},
+              {"added_tokens", tokenizer.added_token_count()},
+              {"pipeline", tokenizer.pipeline()}};
     }
   }
   return nlohmann::json::object();

@@ -60,6 +60,7 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
       if (sp_->IsControl(id) || sp_->IsUnknown(id))
         added_tokens_.push_back({.content = sp_->IdToPiece(id), .id = id});
   }
+  source_ = std::filesystem::path(path).filename().string();
   MOVA_CHECK(sp_->eos_id() >= 0 && sp_->pad_id() >= 0, ErrorKind::kFormat, path,
              ": the model defines no </s> or <pad> id");
   std::vector<UnigramModel::Piece> pieces(sp_->GetPieceSize());
@@ -76,6 +77,23 @@ int64_t Umt5Tokenizer::pad_id() const {
 int64_t Umt5Tokenizer::eos_id() const {
   return sp_->eos_id();
 }
+std::string Umt5Tokenizer::pipeline() const {
+  std::string out;
+  for (const NormalizerStep& step : normalizer_) {
+    out += step.kind == NormalizerStep::kPrecompiled  ? "charsmap"
+           : step.kind == NormalizerStep::kStripLeft  ? "strip-left"
+           : step.kind == NormalizerStep::kStripRight ? "strip-right"
+           : step.replacement == " "                  ? "collapse-spaces"
+                                                      : "spaces-to-\u2581";
+    out += ", ";
+  }
+  if (whitespace_split_) out += "whitespace-split, ";
+  out += prepend_ == PrependScheme::kAlways  ? "metaspace prepend=always"
+         : prepend_ == PrependScheme::kFirst ? "metaspace prepend=first"
+                                             : "metaspace prepend=never";
+  return out + ", unigram";
+}
+
 int64_t Umt5Tokenizer::vocab_size() const {
   return sp_->GetPieceSize();
 }

@@ -37,6 +37,11 @@ class Umt5Tokenizer {
   int64_t pad_id() const;
   int64_t eos_id() const;
   int64_t vocab_size() const;
+  // What `mova info` shows: the file read, the added tokens, the normalizer's steps and
+  // Metaspace's prepend scheme.
+  std::string source() const { return source_; }
+  int64_t added_token_count() const { return static_cast<int64_t>(added_tokens_.size()); }
+  std::string pipeline() const;
 
  private:
   void append_text(const TextSpan& span, std::vector<int>& ids) const;
@@ -45,6 +50,7 @@ class Umt5Tokenizer {
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
   std::unique_ptr<PrecompiledCharsmap> charsmap_;
   std::unique_ptr<UnigramModel> unigram_;
+  std::string source_;  // "tokenizer.json" or "spiece.model"
   std::vector<AddedToken> added_tokens_;
   PrependScheme prepend_ = PrependScheme::kAlways;
   bool whitespace_split_ = false;

@@ -60,7 +60,13 @@ TEST_F(CheckpointCli, TinyCheckpointIsValidAndComplete) {
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_TRUE(j["complete"].get<bool>());
   ASSERT_EQ(j["components"].size(), 9u);
-  for (const auto& c : j["components"]) EXPECT_EQ(c["status"], "ok") << c.dump();
+  for (const auto& c : j["components"]) {
+    EXPECT_EQ(c["status"], "ok") << c.dump();
+    if (c["name"] == "tokenizer") {  // loaded, not just listed
+      EXPECT_EQ(c["config"]["reads"], "spiece.model") << c.dump();
+      EXPECT_GT(c["config"]["pieces"].get<int64_t>(), 100) << c.dump();
+    }
+  }
   EXPECT_GT(j["total_parameters"].get<int64_t>(), 1000000);
   const auto text = run_cli("info " + shell_quote(ckpt()));
   EXPECT_EQ(text.exit_code, 0);
@@ -111,6 +117,11 @@ TEST_F(CheckpointCli, MissingModelIndex) {
 TEST_F(CheckpointCli, ModelIndexNotJson) {
   std::ofstream(path("model_index.json")) << "{ \"video_dit\": [";
   expect_info_fails({"model_index.json", "not valid JSON"});
+}
+
+TEST_F(CheckpointCli, BrokenTokenizerJson) {
+  std::ofstream(path("tokenizer/tokenizer.json")) << R"({"model": {"type": "BPE"}})";
+  expect_info_fails({"tokenizer/tokenizer.json", "only Unigram"});
 }
 
 TEST_F(CheckpointCli, NotAFolder) {
