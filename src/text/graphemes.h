@@ -1,7 +1,5 @@
-// Extended grapheme clusters (Unicode 16.0, UAX #29), which Hugging Face's Precompiled
-// normalizer works on (text/precompiled_charsmap.h). All rules but GB9c (Indic conjuncts,
-// whose property is not in the generated table): GB9c only joins clusters made of 3-byte
-// characters, which that normalizer treats alike joined or not.
+// Extended grapheme clusters (Unicode 17.0, UAX #29, every rule), which Hugging Face's
+// Precompiled normalizer works on (text/precompiled_charsmap.h).
 #pragma once
 
 #include <cstddef>
@@ -27,8 +25,11 @@ enum class GraphemeBreak {
   kExtendedPictographic,  // the Extended_Pictographic property (its GCB is Other)
 };
 
-// The class of `cp` (text/grapheme_break_table.cc, generated).
+enum class IndicConjunctBreak { kNone, kConsonant, kExtend, kLinker };
+
+// The properties of `cp` (text/grapheme_break_table.cc, generated).
 GraphemeBreak grapheme_break(char32_t cp);
+IndicConjunctBreak indic_conjunct_break(char32_t cp);
 
 // Where the cluster that starts at byte `pos` of valid UTF-8 `text` ends.
 size_t grapheme_end(std::string_view text, size_t pos);

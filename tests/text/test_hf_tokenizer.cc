@@ -224,6 +224,12 @@ TEST(Graphemes, Uax29Rules) {
   EXPECT_EQ(graphemes("e\u0301\u200dx"), (V{"e\u0301\u200d", "x"}));        // GB9
   EXPECT_EQ(graphemes("\u0915\u093f\u0e01\u0e33"), (V{"\u0915\u093f", "\u0e01\u0e33"}));  // GB9a
   EXPECT_EQ(graphemes("\u06001 \u0600"), (V{"\u06001", " ", "\u0600"}));                  // GB9b
+  // GB9c: consonant, virama (a ZWJ may follow), consonant; not without the virama or the
+  // first consonant.
+  EXPECT_EQ(graphemes("\u0915\u094d\u0937\u093fa"), (V{"\u0915\u094d\u0937\u093f", "a"}));
+  EXPECT_EQ(graphemes("\u0915\u094d\u200d\u0937"), (V{"\u0915\u094d\u200d\u0937"}));
+  EXPECT_EQ(graphemes("\u0915\u093f\u0937"), (V{"\u0915\u093f", "\u0937"}));
+  EXPECT_EQ(graphemes("a\u094d\u0937"), (V{"a\u094d", "\u0937"}));
   EXPECT_EQ(graphemes("\U0001F469\u200d\U0001F467x\u200d\U0001F467"),
             (V{"\U0001F469\u200d\U0001F467", "x\u200d", "\U0001F467"}));  // GB11
   EXPECT_EQ(graphemes("\U0001F1EF\U0001F1F5\U0001F1FA\U0001F1F8\U0001F1EB"),
