@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)charsmap.normalize(text);
     size_t covered = 0;
     for (const mova::TextSpan& s : mova::split_added_tokens(text, t.added_tokens)) {
-      if (s.offset != covered || s.text.empty()) __builtin_trap();
+      if (s.offset != covered || (s.text.empty() && s.token_id < 0)) __builtin_trap();
       covered += s.text.size();
     }
     if (covered != text.size()) __builtin_trap();

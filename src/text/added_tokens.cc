@@ -1,5 +1,6 @@
 #include "text/added_tokens.h"
 
+#include <algorithm>
 #include <array>
 
 #include "text/unicode.h"
@@ -38,13 +39,16 @@ std::vector<Match> find_matches(std::string_view text,
           (after.bytes > 0 && is_word_char(after.cp)))
         continue;
     }
+    // The search goes on from the match's own end, not past what rstrip takes; a token that
+    // starts inside that whitespace keeps only its part after it (possibly none).
+    start = std::max(start, prev_stop);
     if (best->lstrip)
-      for (DecodedChar c; start > prev_stop && is_unicode_space((c = char_before(text, start)).cp);)
-        start -= c.bytes;
+      for (DecodedChar c; start > prev_stop && is_white_space((c = char_before(text, start)).cp);)
+        start -= std::min(c.bytes, start - prev_stop);
     if (best->rstrip)
-      for (DecodedChar c; stop < text.size() && is_unicode_space((c = char_at(text, stop)).cp);)
+      for (DecodedChar c; stop < text.size() && is_white_space((c = char_at(text, stop)).cp);)
         stop += c.bytes;
-    i = stop;
+    stop = std::max(stop, start);
     matches.push_back({start, stop, best->id});
     prev_stop = stop;
   }

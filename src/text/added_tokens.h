@@ -4,7 +4,8 @@
 // The matching follows tokenizers' AddedVocabulary (checked against tokenizers 0.23.2 in
 // tests/text/test_hf_tokenizer.cc): leftmost-longest, non-overlapping; a `single_word` token
 // only between non-word characters (a rejected match still consumes its text); `lstrip` /
-// `rstrip` take the whitespace beside the token into it. Tokens with `normalized: false` are
+// `rstrip` take the whitespace beside the token into it (the search resumes at the token's own
+// end). Tokens with `normalized: false` are
 // found first, then the `normalized: true` ones in the text between (tokenizers finds the
 // latter in the normalized text; here in the cleaned text, which differs only where NFKC
 // changes a token's own characters or its neighbours).
@@ -34,7 +35,8 @@ struct TextSpan {
   int64_t token_id = -1;
 };
 
-// Splits `text` at the added tokens; the spans cover `text` in order, none of them empty.
+// Splits `text` at the added tokens; the spans cover `text` in order. Text spans are never
+// empty; a token span is when its token lies inside whitespace the one before took (rstrip).
 std::vector<TextSpan> split_added_tokens(std::string_view text,
                                          const std::vector<AddedToken>& tokens);
 

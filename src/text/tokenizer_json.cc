@@ -1,10 +1,12 @@
 #include "text/tokenizer_json.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "io/atomic_file.h"
 #include "io/base64.h"
@@ -83,24 +85,40 @@ void read_pre_tokenizer(const nlohmann::json& j, const std::string& path, Tokeni
              ": WhitespaceSplit before a Metaspace that does not always prepend");
 }
 
-std::vector<AddedToken> read_added_tokens(const nlohmann::json& j, const std::string& path) {
+// The added tokens, with the ids tokenizers gives them when it loads the file (it ignores the
+// file's "id"): a token's piece in the vocabulary, else the next id past the vocabulary and
+// the tokens added so far. `special_pieces` gets the vocabulary ids of special ones.
+std::vector<AddedToken> read_added_tokens(const nlohmann::json& j, const std::string& path,
+                                          const std::unordered_map<std::string, int64_t>& vocab,
+                                          int64_t vocab_size, std::set<int64_t>& special_pieces) {
   std::vector<AddedToken> tokens;
   if (!j.contains("added_tokens") || j["added_tokens"].is_null()) return tokens;
   MOVA_CHECK(j["added_tokens"].is_array(), ErrorKind::kFormat, path,
              ": added_tokens is not a list");
+  int64_t next_id = vocab_size;
   for (const auto& e : j["added_tokens"]) {
-    MOVA_CHECK(e.is_object() && e.contains("content") && e["content"].is_string() &&
-                   e.contains("id") && e["id"].is_number_integer() && e["id"].get<int64_t>() >= 0 &&
-                   e["id"].get<int64_t>() <= std::numeric_limits<int32_t>::max(),
+    MOVA_CHECK(e.is_object() && e.contains("content") && e["content"].is_string(),
                ErrorKind::kFormat, path, ": added_tokens[", tokens.size(),
-               "] needs a string content and an id in [0, 2^31)");
+               "] needs a string content");
     AddedToken t;
     t.content = e["content"].get<std::string>();
-    t.id = e["id"].get<int64_t>();
+    const bool special = e.value("special", false);
     t.single_word = e.value("single_word", false);
     t.lstrip = e.value("lstrip", false);
     t.rstrip = e.value("rstrip", false);
-    t.normalized = e.value("normalized", !e.value("special", false));
+    t.normalized = e.value("normalized", !special);
+    if (t.content.empty() || std::any_of(tokens.begin(), tokens.end(), [&](const AddedToken& o) {
+          return o.content == t.content;
+        }))
+      continue;
+    if (const auto it = vocab.find(t.content); it != vocab.end()) {
+      t.id = it->second;
+      if (special) special_pieces.insert(t.id);
+    } else {
+      MOVA_CHECK(next_id < std::numeric_limits<int32_t>::max(), ErrorKind::kFormat, path,
+                 ": too many added tokens");
+      t.id = next_id++;
+    }
     tokens.push_back(std::move(t));
   }
   return tokens;
@@ -165,21 +183,25 @@ TokenizerJson convert(const nlohmann::json& j, const std::string& path) {
              ": model.unk_id ", unk, " is outside the vocab");
   TokenizerJson out;
   read_pre_tokenizer(j, path, out);
-  out.added_tokens = read_added_tokens(j, path);
-
-  std::set<int64_t> special;
-  if (!out.added_tokens.empty())  // read_added_tokens checked each entry
-    for (const auto& t : j["added_tokens"])
-      if (t.value("special", false)) special.insert(t["id"].get<int64_t>());
-
+  std::unordered_map<std::string, int64_t> ids;
+  std::vector<std::string> pieces(vocab.size());
+  out.scores.resize(vocab.size());
   for (size_t i = 0; i < vocab.size(); ++i) {
     const auto& e = vocab[i];
     MOVA_CHECK(e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_number(),
                ErrorKind::kFormat, path, ": model.vocab[", i, "] is not [piece, score]");
+    pieces[i] = e[0].get<std::string>();
+    out.scores[i] = e[1].get<double>();
+    ids[pieces[i]] = static_cast<int64_t>(i);  // the last of equal pieces, as tokenizers keeps
+  }
+  std::set<int64_t> special;
+  out.added_tokens = read_added_tokens(j, path, ids, static_cast<int64_t>(vocab.size()), special);
+  for (size_t i = 0; i < vocab.size(); ++i) {
     std::string piece;
-    put_bytes(piece, 1, e[0].get<std::string>());
-    put_float(piece, 2, e[1].get<float>());
-    const int64_t id = static_cast<int64_t>(i);
+    put_bytes(piece, 1, pieces[i]);
+    constexpr double kMax = std::numeric_limits<float>::max();
+    put_float(piece, 2, static_cast<float>(std::clamp(out.scores[i], -kMax, kMax)));
+    const auto id = static_cast<int64_t>(i);
     put_uint(piece, 3, id == unk ? 2 : special.count(id) ? 3 : 1);  // UNKNOWN, CONTROL, NORMAL
     put_bytes(out.pieces_proto, 1, piece);
   }

@@ -27,6 +27,8 @@ enum class PrependScheme { kAlways, kFirst, kNever };
 struct TokenizerJson {
   std::string pieces_proto;  // ModelProto's pieces and trainer spec (no normalizer spec)
   std::string charsmap;      // the Precompiled normalizer's charsmap; "" for none
+  std::vector<double>
+      scores;  // the vocabulary's, as tokenizers keeps them (ModelProto's are float)
   std::vector<AddedToken> added_tokens;
   PrependScheme prepend = PrependScheme::kAlways;
   bool whitespace_split = false;  // WhitespaceSplit before Metaspace: spaces dropped
@@ -36,7 +38,7 @@ struct TokenizerJson {
 
 // Reads `path`; throws Error(kFormat / kUnsupported) naming the file and the field that does not
 // fit. Pieces that are `special` added tokens become CONTROL, the unk id UNKNOWN, the rest
-// NORMAL.
+// NORMAL. Added tokens get the ids tokenizers gives them (read_added_tokens in the .cc).
 TokenizerJson read_tokenizer_json(const std::string& path);
 // The same on the file's contents; `origin` names it in errors.
 TokenizerJson parse_tokenizer_json(const std::string& text, const std::string& origin);

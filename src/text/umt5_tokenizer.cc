@@ -24,11 +24,13 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
   const std::string spm = (std::filesystem::path(dir) / "spiece.model").string();
   std::error_code ec;
   std::string path, model_proto, json_charsmap;
+  std::vector<double> json_scores;
   if (std::filesystem::is_regular_file(json, ec)) {
     path = json;
     TokenizerJson t = read_tokenizer_json(json);
     model_proto = sentencepiece_model(t);
     json_charsmap = std::move(t.charsmap);
+    json_scores = std::move(t.scores);
     added_tokens_ = std::move(t.added_tokens);
     prepend_ = t.prepend;
     whitespace_split_ = t.whitespace_split;
@@ -64,8 +66,8 @@ Umt5Tokenizer::Umt5Tokenizer(const std::string& dir)
   MOVA_CHECK(sp_->eos_id() >= 0 && sp_->pad_id() >= 0, ErrorKind::kFormat, path,
              ": the model defines no </s> or <pad> id");
   std::vector<UnigramModel::Piece> pieces(sp_->GetPieceSize());
-  for (int id = 0; id < sp_->GetPieceSize(); ++id)
-    pieces[id] = {sp_->IdToPiece(id), sp_->GetScore(id)};
+  for (int id = 0; id < sp_->GetPieceSize(); ++id)  // tokenizer.json's scores in double
+    pieces[id] = {sp_->IdToPiece(id), path == json ? json_scores[id] : sp_->GetScore(id)};
   unigram_ = std::make_unique<UnigramModel>(std::move(pieces), sp_->unk_id());
 }
 
@@ -111,14 +113,14 @@ void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) con
         break;
       case NormalizerStep::kStripLeft: {
         size_t start = 0;
-        for (DecodedChar c; is_unicode_space((c = char_at(normalized, start)).cp) && c.bytes > 0;)
+        for (DecodedChar c; is_white_space((c = char_at(normalized, start)).cp) && c.bytes > 0;)
           start += c.bytes;
         normalized.erase(0, start);
         break;
       }
       case NormalizerStep::kStripRight: {
         size_t end = normalized.size();
-        for (DecodedChar c; (c = char_before(normalized, end)).bytes > 0 && is_unicode_space(c.cp);)
+        for (DecodedChar c; (c = char_before(normalized, end)).bytes > 0 && is_white_space(c.cp);)
           end -= c.bytes;
         normalized.resize(end);
         break;

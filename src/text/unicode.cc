@@ -35,7 +35,9 @@ DecodedChar char_before(std::string_view text, size_t pos) {
   size_t start = pos - 1;
   while (start > 0 && pos - start < 4 && (static_cast<unsigned char>(text[start]) & 0xc0) == 0x80)
     --start;
-  return char_at(text, start);
+  DecodedChar c = char_at(text, start);
+  c.bytes = pos - start;  // invalid UTF-8 may claim more bytes than lie before pos
+  return c;
 }
 
 std::u32string decode_utf8(std::string_view text) {
@@ -52,6 +54,10 @@ std::string encode_utf8(std::u32string_view text) {
   std::string out;
   for (char32_t cp : text) append_utf8(out, cp);
   return out;
+}
+
+bool is_white_space(char32_t cp) {
+  return is_unicode_space(cp) && !(cp >= 0x1c && cp <= 0x1f);
 }
 
 bool is_unicode_space(char32_t cp) {

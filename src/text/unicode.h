@@ -22,9 +22,11 @@ struct DecodedChar {
 DecodedChar char_at(std::string_view text, size_t pos);
 DecodedChar char_before(std::string_view text, size_t pos);
 
-// Python's str.isspace (what upstream's `\s+` matches, and near enough Rust's
-// char::is_whitespace, which leaves out U+001C..U+001F).
+// Python's str.isspace (what upstream's `\s+` matches).
 bool is_unicode_space(char32_t cp);
+// The White_Space property (Rust's char::is_whitespace, which tokenizers' Strip and the added
+// tokens' lstrip/rstrip test): Python's set without U+001C..U+001F.
+bool is_white_space(char32_t cp);
 // The Rust regex crate's Unicode `\w` (text/word_chars.cc, generated).
 bool is_word_char(char32_t cp);
 
