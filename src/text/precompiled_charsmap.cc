@@ -56,17 +56,20 @@ std::optional<std::string_view> PrecompiledCharsmap::transform(std::string_view 
   return std::nullopt;
 }
 
-std::string PrecompiledCharsmap::normalize(std::string_view text) const {
+std::string PrecompiledCharsmap::normalize(std::string_view text, size_t* from_first) const {
+  if (from_first != nullptr) *from_first = text.empty() ? 0 : char_at(text, 0).bytes;
   if (trie_.empty()) return std::string(text);
   std::string out;
   out.reserve(text.size());
   for (size_t pos = 0; pos < text.size();) {
     const size_t end = grapheme_end(text, pos);
     const std::string_view grapheme = text.substr(pos, end - pos);
+    const bool first = pos == 0;
     pos = end;
     if (grapheme.size() < 6) {
       if (const auto mapped = transform(grapheme)) {
         out += *mapped;
+        if (first && from_first != nullptr) *from_first = out.size();
         continue;
       }
     }
@@ -75,6 +78,7 @@ std::string PrecompiledCharsmap::normalize(std::string_view text) const {
       const std::string_view ch = grapheme.substr(i, len);
       const auto mapped = transform(ch);
       out += mapped ? *mapped : ch;
+      if (first && i == 0 && from_first != nullptr) *from_first = out.size();
       i += len;
     }
   }

@@ -21,7 +21,9 @@ class PrecompiledCharsmap {
   // Error(kFormat) naming `origin` when it is malformed.
   PrecompiledCharsmap(std::string blob, const std::string& origin);
 
-  std::string normalize(std::string_view text) const;
+  // `from_first` (optional): how many of the leading bytes of the result come from text's first
+  // character (its whole cluster when that is replaced whole), for Metaspace's prepend "first".
+  std::string normalize(std::string_view text, size_t* from_first = nullptr) const;
 
  private:
   // What the shortest key prefixing `chunk` maps to; nullopt when none does.

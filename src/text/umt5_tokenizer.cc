@@ -106,16 +106,23 @@ int64_t Umt5Tokenizer::vocab_size() const {
 // Unigram model per word.
 void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) const {
   std::string normalized(span.text);
+  // How many leading bytes stem from the text's first character: tokenizers' prepend "first"
+  // asks whether the normalized text still starts at the original text's start.
+  size_t from_first = normalized.empty() ? 0 : char_at(normalized, 0).bytes;
   for (const NormalizerStep& step : normalizer_) {
     switch (step.kind) {
-      case NormalizerStep::kPrecompiled:
-        normalized = charsmap_->normalize(normalized);
+      case NormalizerStep::kPrecompiled: {
+        size_t mapped_first = 0;
+        normalized = charsmap_->normalize(normalized, &mapped_first);
+        if (from_first > 0) from_first = mapped_first;
         break;
+      }
       case NormalizerStep::kStripLeft: {
         size_t start = 0;
         for (DecodedChar c; is_white_space((c = char_at(normalized, start)).cp) && c.bytes > 0;)
           start += c.bytes;
         normalized.erase(0, start);
+        from_first = from_first > start ? from_first - start : 0;
         break;
       }
       case NormalizerStep::kStripRight: {
@@ -123,6 +130,7 @@ void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) con
         for (DecodedChar c; (c = char_before(normalized, end)).bytes > 0 && is_white_space(c.cp);)
           end -= c.bytes;
         normalized.resize(end);
+        from_first = std::min(from_first, end);
         break;
       }
       case NormalizerStep::kCollapseSpaces: {
@@ -136,6 +144,8 @@ void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) con
           collapsed += end - i >= 2 ? step.replacement : std::string(" ");
           i = end;
         }
+        // A run at the start becomes one replacement standing for the first character.
+        if (from_first > 0 && normalized.starts_with("  ")) from_first = step.replacement.size();
         normalized = std::move(collapsed);
         break;
       }
@@ -158,7 +168,7 @@ void Umt5Tokenizer::append_text(const TextSpan& span, std::vector<int>& ids) con
     text = std::move(words);
   } else {
     const bool prepend = prepend_ == PrependScheme::kAlways ||
-                         (prepend_ == PrependScheme::kFirst && span.offset == 0);
+                         (prepend_ == PrependScheme::kFirst && span.offset == 0 && from_first > 0);
     if (prepend && !text.empty() && !text.starts_with(kSpaceMark)) text.insert(0, kSpaceMark);
   }
   if (!metaspace_split_ && !whitespace_split_) {

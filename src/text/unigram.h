@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,8 +30,13 @@ class UnigramModel {
   void encode(std::string_view word, std::vector<int>& ids) const;
 
  private:
+  // The id of a piece, by a hash that grows a byte at a time (so each start costs one pass
+  // over the longest piece's length, as a trie walk would); -1 when none.
+  int find(std::string_view text, uint64_t hash) const;
+
   std::vector<Piece> pieces_;
-  std::unordered_map<std::string_view, int> ids_;  // views into pieces_
+  std::unordered_map<uint64_t, int> by_hash_;
+  std::unordered_map<std::string_view, int> colliding_;  // pieces whose hash another one has
   int unk_id_;
   double unk_score_;
   size_t longest_piece_ = 0;  // bytes
