@@ -2,29 +2,13 @@
 // edit by hand.
 #include "text/graphemes.h"
 
-#include <algorithm>
-#include <iterator>
+#include "text/code_point_ranges.h"
 
 namespace mova {
 namespace {
 
-template <typename T>
-struct PropertyRange {
-  char32_t first, last;
-  T value;
-};
-
-template <typename T, size_t N>
-T lookup(const PropertyRange<T> (&table)[N], char32_t cp, T otherwise) {
-  const auto* it =
-      std::upper_bound(std::begin(table), std::end(table), cp,
-                       [](char32_t c, const PropertyRange<T>& r) { return c < r.first; });
-  if (it == std::begin(table) || cp > std::prev(it)->last) return otherwise;
-  return std::prev(it)->value;
-}
-
 // clang-format off
-constexpr PropertyRange<GraphemeBreak> kBreaks[] = {
+constexpr CodePointRange<GraphemeBreak> kBreaks[] = {
     {0x0, 0x9, GraphemeBreak::kControl},
     {0xa, 0xa, GraphemeBreak::kLF},
     {0xb, 0xc, GraphemeBreak::kControl},
@@ -1569,7 +1553,7 @@ constexpr PropertyRange<GraphemeBreak> kBreaks[] = {
     {0xe01f0, 0xe0fff, GraphemeBreak::kControl},
 };
 
-constexpr PropertyRange<IndicConjunctBreak> kConjunctBreaks[] = {
+constexpr CodePointRange<IndicConjunctBreak> kConjunctBreaks[] = {
     {0x300, 0x36f, IndicConjunctBreak::kExtend},
     {0x483, 0x489, IndicConjunctBreak::kExtend},
     {0x591, 0x5bd, IndicConjunctBreak::kExtend},
@@ -2049,11 +2033,11 @@ constexpr PropertyRange<IndicConjunctBreak> kConjunctBreaks[] = {
 }  // namespace
 
 GraphemeBreak grapheme_break(char32_t cp) {
-  return lookup(kBreaks, cp, GraphemeBreak::kOther);
+  return find_code_point(kBreaks, cp, GraphemeBreak::kOther);
 }
 
 IndicConjunctBreak indic_conjunct_break(char32_t cp) {
-  return lookup(kConjunctBreaks, cp, IndicConjunctBreak::kNone);
+  return find_code_point(kConjunctBreaks, cp, IndicConjunctBreak::kNone);
 }
 
 }  // namespace mova
