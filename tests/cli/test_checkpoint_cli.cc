@@ -60,13 +60,16 @@ TEST_F(CheckpointCli, TinyCheckpointIsValidAndComplete) {
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_TRUE(j["complete"].get<bool>());
   ASSERT_EQ(j["components"].size(), 9u);
+  bool saw_tokenizer = false;
   for (const auto& c : j["components"]) {
     EXPECT_EQ(c["status"], "ok") << c.dump();
     if (c["name"] == "tokenizer") {  // loaded, not just listed
+      saw_tokenizer = true;
       EXPECT_EQ(c["config"]["reads"], "spiece.model") << c.dump();
       EXPECT_GT(c["config"]["pieces"].get<int64_t>(), 100) << c.dump();
     }
   }
+  EXPECT_TRUE(saw_tokenizer);
   EXPECT_GT(j["total_parameters"].get<int64_t>(), 1000000);
   const auto text = run_cli("info " + shell_quote(ckpt()));
   EXPECT_EQ(text.exit_code, 0);
