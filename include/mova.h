@@ -101,6 +101,10 @@ typedef struct mova_generate_params {
   double fps;                  /* 0: default (24) */
   double cfg;                  /* < 0: default (5.0); 1.0 disables guidance */
   uint64_t seed;               /* default 42 */
+  const char* rng;             /* how the seed becomes noise: "torch-cuda" (NULL: upstream's
+                                  torch.randn on an H100/H200 after torch.manual_seed),
+                                  "torch-cuda:SMS[:THREADS_PER_SM]" (on another GPU), or
+                                  "mova" (this engine's own stream) */
   const char* noise_path;      /* safetensors with video_noise/audio_noise, or NULL */
   int32_t threads;             /* 0: every CPU the process may use (quotas too) */
   int32_t vae_tiling;          /* non-zero: decode video in 256-pixel tiles (less memory); zero:

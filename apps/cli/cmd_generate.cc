@@ -22,6 +22,7 @@
 #include "media/wav_writer.h"
 #include "mova.h"
 #include "output_paths.h"
+#include "pipeline/noise.h"
 #include "placement.h"
 #include "progress.h"
 #include "runtime/error.h"
@@ -34,6 +35,7 @@ namespace fs = std::filesystem;
 
 struct GenerateOptions {
   std::string model, prompt, negative_prompt, image, output, noise, save_wav, save_frames;
+  std::optional<std::string> rng;
   PlacementOptions placement;
   bool has_negative = false, preview = false, vae_tiling = false, no_tags = false;
   int frames = 0, width = 0, height = 0, steps = 0;
@@ -66,6 +68,7 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   const auto t_start = std::chrono::steady_clock::now();
   // Checked here to name the options; the C API parses the same text again.
   const Placement placement = o.placement.resolve();
+  if (o.rng) parse_noise_rng(*o.rng, "--rng");
   const std::string model_dir = o.model.empty() ? default_model() : o.model;
   check_writable_folder(o.output, "--output");
   if (!o.save_wav.empty()) check_writable_folder(o.save_wav, "--save-wav");
@@ -89,6 +92,7 @@ void run_generate(const GenerateOptions& o, const GlobalOptions& global) {
   p.fps = o.fps;
   p.cfg = o.cfg;
   p.seed = o.seed;
+  p.rng = o.rng ? o.rng->c_str() : nullptr;
   p.noise_path = o.noise.empty() ? nullptr : o.noise.c_str();
   p.threads = global.threads;
   p.vae_tiling = o.vae_tiling ? 1 : 0;
@@ -203,6 +207,9 @@ void register_generate(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--cfg", opt->cfg, "guidance scale (default 5.0; 1 disables)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", opt->seed, "noise seed (default 42)");
+  cmd->add_option("--rng", opt->rng,
+                  "how the seed becomes noise: torch-cuda (default: upstream's torch.randn on "
+                  "an H100/H200), torch-cuda:SMS[:THREADS_PER_SM] (another GPU), or mova");
   opt->placement.add_to(*cmd);
   cmd->add_option("--noise", opt->noise,
                   "safetensors with video_noise/audio_noise (overrides --seed)");

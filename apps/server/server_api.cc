@@ -17,8 +17,9 @@ namespace {
 using nlohmann::json;
 
 const std::set<std::string, std::less<>> kFields = {
-    "prompt", "negative_prompt", "image", "width", "height", "frames", "steps", "fps", "cfg",
-    "seed",   "vae_tiling",      "tags"};
+    "prompt", "negative_prompt", "image", "width", "height",
+    "frames", "steps",           "fps",   "cfg",   "seed",
+    "rng",    "vae_tiling",      "tags"};
 
 std::string known_fields() {
   std::string s;
@@ -146,6 +147,7 @@ GenerateRequest request_from_json(std::string_view body, GenerateRequest r) {
       if (!value.is_number_unsigned()) body_fields.type_error(field, "an integer in [0, 2^64)");
       r.seed = value.get<uint64_t>();
     }
+    if (field == "rng") r.rng = parse_noise_rng(body_fields.get_string(field), "field 'rng'");
     if (field == "vae_tiling") r.vae_tiling = body_fields.get_bool(field);
     if (field == "tags") r.tags = body_fields.get_bool(field);
   }

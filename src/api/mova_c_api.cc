@@ -125,6 +125,7 @@ mova_status mova_generate(mova_model* model, const mova_generate_params* p, mova
     r.fps = p->fps;
     if (p->cfg >= 0) r.cfg = p->cfg;
     r.seed = p->seed;
+    if (p->rng) r.rng = mova::parse_noise_rng(p->rng, "rng");
     if (p->noise_path) r.noise_path = p->noise_path;
     r.vae_tiling = p->vae_tiling != 0;
     r.tags = p->no_tags == 0;

@@ -193,7 +193,7 @@ std::string generation_settings(const GenerateRequest& r, const std::string& mod
   std::ostringstream o;
   o << "mova.cpp: model " << model << ", ";
   if (r.noise_path.empty())
-    o << "seed " << r.seed;
+    o << "seed " << r.seed << " (rng " << noise_rng_name(r.rng) << ")";
   else
     o << "noise " << std::filesystem::path(r.noise_path).filename().string();
   o << ", " << r.steps << " steps, cfg " << exact(r.cfg.value_or(0)) << ", " << r.width << "x"
@@ -233,9 +233,10 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
     NoisePair n = load_noise(r.noise_path, video_shape, audio_shape);
     s.video_noise = n.video;
     s.audio_noise = n.audio;
-  } else {  // video first, then audio, as upstream draws them
-    s.video_noise = seeded_noise(video_shape, r.seed, 0);
-    s.audio_noise = seeded_noise(audio_shape, r.seed, 1);
+  } else {
+    NoisePair n = initial_noise(r.rng, r.seed, video_shape, audio_shape);
+    s.video_noise = n.video;
+    s.audio_noise = n.audio;
   }
 
   struct Contexts {

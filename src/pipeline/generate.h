@@ -10,6 +10,7 @@
 
 #include "media/image.h"
 #include "models/checkpoint.h"
+#include "pipeline/noise.h"
 #include "runtime/backend.h"
 #include "runtime/device.h"
 #include "runtime/exec.h"
@@ -30,6 +31,7 @@ struct GenerateRequest {
   double fps = 0;
   std::optional<double> cfg;
   uint64_t seed = 42;
+  NoiseRng rng;            // how the seed becomes noise (default: upstream's torch.randn on CUDA)
   std::string noise_path;  // safetensors with video_noise/audio_noise; overrides the seed
   // Decode video in 256-pixel tiles (less memory, seams; wan_vae.h). Without it, a GPU that runs
   // out of memory for whole frames decodes in tiles anyway (a warning, and the settings tag

@@ -6,8 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.h"
+#include "media/mp4_writer.h"
+#include "models/checkpoint.h"
 #include "models/tiny_checkpoint.h"
 #include "mova.h"
+#include "pipeline/torch_randn.h"
 #include "test_util.h"
 
 namespace mova {
@@ -60,6 +64,56 @@ TEST_F(CApiGenerate, DefaultsAreUpstreams) {
   EXPECT_EQ(d.frames, 0);
   EXPECT_EQ(d.prompt, nullptr);
   EXPECT_EQ(d.negative_prompt, nullptr);
+  EXPECT_EQ(d.rng, nullptr);  // upstream's torch.randn on an H100/H200
+}
+
+struct ClipBytes {
+  std::vector<uint8_t> frames;
+  std::vector<float> audio;
+  bool operator==(const ClipBytes&) const = default;
+};
+
+ClipBytes generate_bytes(mova_model* model, const mova_generate_params& p) {
+  mova_clip* clip = nullptr;
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_OK) << mova_last_error();
+  ClipBytes b;
+  if (!clip) return b;
+  const mova_clip_info info = mova_clip_get_info(clip);
+  for (int32_t i = 0; i < info.frames; ++i) {
+    const uint8_t* f = mova_clip_frame(clip, i);
+    b.frames.insert(b.frames.end(), f, f + int64_t{info.width} * info.height * 3);
+  }
+  b.audio.assign(mova_clip_audio(clip), mova_clip_audio(clip) + info.samples);
+  mova_clip_free(clip);
+  return b;
+}
+
+// The default noise is torch.randn's on CUDA after torch.manual_seed(seed), video latents
+// first: the same clip as those two tensors given as a noise file.
+TEST_F(CApiGenerate, TheSeedBecomesUpstreamsTorchNoise) {
+  p.progress = nullptr;
+  p.should_abort = nullptr;
+  const ClipBytes by_seed = generate_bytes(model, p);
+
+  const Checkpoint ck = Checkpoint::open(dir.file("m"));
+  const int64_t z = ck.video_vae_config().z_dim;
+  const DacConfig dac = ck.audio_vae_config();
+  const int64_t samples = audio_samples_for_frames(5, 24.0, static_cast<int>(dac.sample_rate));
+  TorchCudaRandn torch(42, TorchCudaGpu{});
+  SafetensorsWriter w;
+  w.add("video_noise", torch.randn({1, z, 2, 4, 4}));
+  w.add("audio_noise",
+        torch.randn({1, dac.latent_channels(), (samples - 1) / dac.hop_length() + 1}));
+  w.write(dir.file("noise.safetensors"));
+  const std::string noise = dir.file("noise.safetensors");
+  p.noise_path = noise.c_str();
+  EXPECT_TRUE(generate_bytes(model, p) == by_seed);
+
+  p.noise_path = nullptr;
+  p.rng = "mova";  // this engine's own stream: another sample
+  EXPECT_FALSE(generate_bytes(model, p) == by_seed);
+  p.rng = "torch-cuda:8:1024";  // the tensors are too small for the GPU to matter
+  EXPECT_TRUE(generate_bytes(model, p) == by_seed);
 }
 
 TEST_F(CApiGenerate, GeneratesWithProgressAndWritesMp4) {
@@ -131,6 +185,11 @@ TEST_F(CApiGenerate, InvalidParamsFailBeforeAnyStage) {
   EXPECT_NE(std::string(mova_last_error()).find("precision bf16: nothing runs on a GPU"),
             std::string::npos);
   p.precision = "f32";
+  p.rng = "torch-cuda:x";
+  EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mova_last_error()).find("rng: unknown noise generator 'torch-cuda:x'"),
+            std::string::npos);
+  p.rng = nullptr;
   p.prompt = nullptr;
   EXPECT_EQ(mova_generate(model, &p, &clip), MOVA_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(events.stages.empty());

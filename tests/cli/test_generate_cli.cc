@@ -102,7 +102,8 @@ TEST_F(GenerateCli, WritesPlayableMp4MatchingThePipelineFrames) {
   // The prompt and the settings that made the clip travel in its tags.
   EXPECT_EQ(clip.title, "a red ball bounces twice");
   EXPECT_EQ(clip.comment,
-            "mova.cpp: model m, seed 42, 2 steps, cfg 5, 64x48, 9 frames at 24 fps, first frame "
+            "mova.cpp: model m, seed 42 (rng torch-cuda:132:2048), 2 steps, cfg 5, 64x48, 9 frames "
+            "at 24 fps, first frame "
             "given");
   std::vector<RgbImage> pre;
   for (int i = 0; i < 9; ++i) {
@@ -198,6 +199,11 @@ TEST_F(GenerateCli, BadInputFailsClearlyAndWritesNothing) {
       {job(out, "--precision fp8"), 2,
        "--precision: unknown precision 'fp8' (expected f32 or bf16)"},
       {job(out, "--precision ''"), 2, "--precision: unknown precision ''"},
+      {job(out, "--rng philox"), 2,
+       "--rng: unknown noise generator 'philox' (expected torch-cuda, torch-cuda:SMS, "
+       "torch-cuda:SMS:THREADS_PER_SM or mova)"},
+      {job(out, "--rng ''"), 2, "--rng: unknown noise generator ''"},
+      {job(out, "--rng torch-cuda:0"), 2, "--rng: 'torch-cuda:0': 0 is not in [1, 65536]"},
       {job(out, "--precision bf16"), 2,
        "--precision bf16: nothing runs on a GPU, and the CPU computes in F32"},
   };

@@ -50,6 +50,7 @@ TEST(ServerApi, JsonBodiesBecomeGenerateRequests) {
                                                    {"fps", 12.5},
                                                    {"cfg", 1},
                                                    {"seed", 18446744073709551615u},
+                                                   {"rng", "torch-cuda:108"},
                                                    {"vae_tiling", true},
                                                    {"tags", false},
                                                    {"image", test::base64_encode(png)}}
@@ -64,6 +65,7 @@ TEST(ServerApi, JsonBodiesBecomeGenerateRequests) {
   EXPECT_EQ(r.fps, 12.5);
   EXPECT_EQ(r.cfg, std::optional<double>(1.0));
   EXPECT_EQ(r.seed, 18446744073709551615u);
+  EXPECT_EQ(noise_rng_name(r.rng), "torch-cuda:108:2048");
   EXPECT_TRUE(r.vae_tiling);
   EXPECT_FALSE(r.tags);
   EXPECT_EQ(r.device_weight_budget, 123u);  // the server's, untouched
@@ -81,6 +83,7 @@ TEST(ServerApi, JsonBodiesBecomeGenerateRequests) {
   EXPECT_FALSE(d.cfg);
   EXPECT_FALSE(d.negative_prompt);
   EXPECT_EQ(d.seed, 42u);
+  EXPECT_EQ(noise_rng_name(d.rng), "torch-cuda:132:2048");
   EXPECT_TRUE(d.tags);
   ASSERT_TRUE(d.image);
   EXPECT_EQ(d.image->pixels, r.image->pixels);
@@ -101,6 +104,8 @@ TEST(ServerApi, BadBodiesNameTheField) {
       {R"({"prompt": "x", "seed": -1})", "field 'seed' must be an integer in [0, 2^64)"},
       {R"({"prompt": "x", "seed": 1.5})", "field 'seed' must be an integer"},
       {R"({"prompt": "x", "cfg": "5"})", "field 'cfg' must be a number"},
+      {R"({"prompt": "x", "rng": "philox"})", "field 'rng': unknown noise generator 'philox'"},
+      {R"({"prompt": "x", "rng": 1})", "field 'rng' must be a string"},
       {R"({"prompt": "x", "fps": 0})", "field 'fps' must be a positive number"},
       {R"({"prompt": "x", "tags": 1})", "field 'tags' must be true or false"},
       {R"({"prompt": "x", "image": 7})", "field 'image' must be a string"},
@@ -153,7 +158,8 @@ TEST(ServerApi, RoutesQueueJobsAndServeTheirVideos) {
   ASSERT_EQ(posted.headers.size(), 1u);
   EXPECT_EQ(posted.headers[0], (std::pair<std::string, std::string>{"Location", "/v1/jobs/" + id}));
   EXPECT_EQ(job["settings"],
-            "mova.cpp: model nano, seed 42, 3 steps, cfg 5, 64x64, 49 frames at 24 fps, text only");
+            "mova.cpp: model nano, seed 42 (rng torch-cuda:132:2048), 3 steps, cfg 5, 64x64, 49 "
+            "frames at 24 fps, text only");
   EXPECT_EQ(job["steps"], 3);
 
   json state;

@@ -3,7 +3,7 @@
 generate` a clip from its caption and first frame, then measure sync with the meter.
 
   eval_generated.py --model DIR --heldout DIR --out DIR [--mova BIN] [--seed 1] [--cfg G]
-                    [--steps N] [--json]
+                    [--steps N] [--rng R] [--json]
 
 Prints three rows, all measured in this run:
   ceiling    the held-out clips themselves (the world's own sync, what the meter can reach)
@@ -42,6 +42,7 @@ def generate(a, clips):
                "--image", image, "--seed", str(a.seed + i),
                "--output", os.path.join(a.out, name + ".mp4")]
         cmd += ["--cfg", str(a.cfg)] if a.cfg is not None else []
+        cmd += ["--rng", a.rng] if a.rng else []
         cmd += ["--steps", str(a.steps)] if a.steps else []
         subprocess.run(cmd, check=True)
         print(f"[{i + 1}/{len(clips)}] {name} {kind}: {caption}", file=sys.stderr)
@@ -60,6 +61,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cfg", type=float, help="guidance scale (default: the model's)")
     ap.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
+    ap.add_argument("--rng", help="mova generate's --rng (default: its default, torch-cuda; "
+                    "the figures of sessions 13-18 were measured with 'mova')")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     clips = sorted(glob.glob(os.path.join(a.heldout, "clip_*.npz")))
