@@ -63,7 +63,14 @@ if [[ -n "$lib" ]]; then
   export MOVA_CUDNN="$lib"  # this file, not another the loader would find first
 fi
 
-run_tests() { .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*:Cudnn*}" --gtest_color=no; }
+run_tests() {
+  # Upstream's noise from PyTorch on this GPU, where PyTorch is installed, for
+  # CudaTorchRandn.HostNoiseMatchesPyTorch (skipped without it).
+  if python3 bench/torch_randn.py /tmp/mova_torch_randn.bin 2>/dev/null; then
+    export MOVA_TORCH_RANDN=/tmp/mova_torch_randn.bin
+  fi
+  .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*:Cudnn*}" --gtest_color=no
+}
 
 run_sanitize() {
   local tool="${1:-memcheck}" filter="${2:-Cuda*:Cudnn*-CudaBackend.*}"
