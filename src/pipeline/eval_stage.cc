@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "models/wan_dit.h"
 #include "models/wan_vae.h"
 #include "pipeline/flow_match_scheduler.h"
+#include "pipeline/generate.h"
 #include "pipeline/joint_denoiser.h"
 #include "pipeline/sampler.h"
 #include "runtime/error.h"
@@ -165,6 +167,25 @@ TensorMap run_schedule(StageContext& ctx) {
   return {{"timesteps", timesteps}, {"step_deltas", deltas}, {"expert", expert}};
 }
 
+// What `mova generate` starts from for these settings: its --noise file format, so upstream's
+// tensors can be compared with it, or it given back to `mova generate --noise`.
+TensorMap run_noise(StageContext& ctx) {
+  GenerateRequest r;
+  r.prompt = "-";  // resolve() checks a whole request; the prompt plays no part in the noise
+  const std::string seed = ctx.params->get_string("seed", "42");
+  const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), r.seed);
+  MOVA_CHECK(ec == std::errc() && end == seed.data() + seed.size(), ErrorKind::kInvalidArgument,
+             "--set seed=", seed, ": must be an integer in [0, 2^64)");
+  r.rng = parse_noise_rng(ctx.params->get_string("rng", "torch-cuda"), "--set rng");
+  r.width = ctx.params->get_int("width", 0);
+  r.height = ctx.params->get_int("height", 0);
+  r.frames = ctx.params->get_int("frames", 0);
+  r.fps = ctx.params->get_double("fps", 0);
+  r = Generator(ctx.checkpoint->dir()).resolve(r);
+  NoisePair n = generation_noise(*ctx.checkpoint, r);
+  return {{"video_noise", n.video}, {"audio_noise", n.audio}};
+}
+
 // One DiT tower alone (no bridge): velocity = tower(x, timestep, context).
 TensorMap run_dit_forward(StageContext& ctx) {
   const std::string name = ctx.params->get_string("component", "video_dit");
@@ -299,6 +320,13 @@ const std::vector<EvalStage>& eval_stages() {
        true,
        {"steps"},
        run_schedule},
+      {"noise",
+       "--set seed=N rng=R width=W height=H frames=F fps=F (defaults as mova generate's) -> "
+       "video_noise [1,z_dim,T,H/8,W/8], audio_noise [1,C,L]: the noise mova generate starts "
+       "from (its --noise file)",
+       true,
+       {"seed", "rng", "width", "height", "frames", "fps"},
+       run_noise},
       {"dit-forward",
        "--set component=video_dit|video_dit_2|audio_dit: in x [1,in_dim,T,H,W] or [1,in_dim,L], "
        "timestep [1], context [1,S,text_dim] -> velocity (one tower, no bridge)",

@@ -207,6 +207,17 @@ std::string generation_settings(const GenerateRequest& r, const std::string& mod
   return o.str();
 }
 
+NoisePair generation_noise(const Checkpoint& ck, const GenerateRequest& r) {
+  const DacConfig dac = ck.audio_vae_config();
+  const Shape video{1, ck.video_vae_config().z_dim, (r.frames - 1) / 4 + 1, r.height / 8,
+                    r.width / 8};
+  const int64_t samples =
+      audio_samples_for_frames(r.frames, r.fps, static_cast<int>(dac.sample_rate));
+  const Shape audio{1, dac.latent_channels(), (samples - 1) / dac.hop_length() + 1};
+  if (!r.noise_path.empty()) return load_noise(r.noise_path, video, audio);
+  return initial_noise(r.rng, r.seed, video, audio);
+}
+
 GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressFn& progress,
                              const AbortFn& abort) const {
   const Checkpoint& ck = checkpoint_;
@@ -219,25 +230,18 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   StageRunner stage(progress, abort, clip.timings);
   const bool guided = *r.cfg != 1.0;
 
-  const WanVaeConfig vae_config = ck.video_vae_config();
-  const DacConfig dac_config = ck.audio_vae_config();
-  const int64_t T = (r.frames - 1) / 4 + 1, h = r.height / 8, w = r.width / 8;
-  const Shape video_shape{1, vae_config.z_dim, T, h, w};
-  const int64_t samples =
-      audio_samples_for_frames(r.frames, r.fps, static_cast<int>(dac_config.sample_rate));
-  const int64_t L = (samples - 1) / dac_config.hop_length() + 1;
-  const Shape audio_shape{1, dac_config.latent_channels(), L};
-
   SampleRequest s;  // noise first: a bad --noise file fails before any model runs
-  if (!r.noise_path.empty()) {
-    NoisePair n = load_noise(r.noise_path, video_shape, audio_shape);
-    s.video_noise = n.video;
-    s.audio_noise = n.audio;
-  } else {
-    NoisePair n = initial_noise(r.rng, r.seed, video_shape, audio_shape);
+  {
+    NoisePair n = generation_noise(ck, r);
     s.video_noise = n.video;
     s.audio_noise = n.audio;
   }
+  const WanVaeConfig vae_config = ck.video_vae_config();
+  const DacConfig dac_config = ck.audio_vae_config();
+  const int64_t T = s.video_noise.shape()[2], h = s.video_noise.shape()[3],
+                w = s.video_noise.shape()[4];
+  const int64_t samples =
+      audio_samples_for_frames(r.frames, r.fps, static_cast<int>(dac_config.sample_rate));
 
   struct Contexts {
     Tensor positive, negative;

@@ -85,6 +85,10 @@ void write_clip_mp4(const std::string& path, const GeneratedClip& clip);
 // given": what reproduces a resolved request with the same model.
 std::string generation_settings(const GenerateRequest& request, const std::string& model_dir);
 
+// The initial noise of a resolved request: video [1, z_dim, (frames - 1) / 4 + 1, H / 8, W / 8]
+// and audio [1, latent channels, L], read from its noise file or drawn from its seed by its rng.
+NoisePair generation_noise(const Checkpoint& checkpoint, const GenerateRequest& resolved);
+
 class Generator {
  public:
   // Opens the checkpoint and checks that every component generation needs is present.

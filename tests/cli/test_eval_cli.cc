@@ -7,6 +7,8 @@
 #include "io/safetensors.h"
 #include "models/tiny_checkpoint.h"
 #include "pipeline/flow_match_scheduler.h"
+#include "pipeline/noise.h"
+#include "pipeline/torch_randn.h"
 #include "test_util.h"
 
 namespace mova {
@@ -41,6 +43,37 @@ TEST_F(EvalCli, ScheduleStageWritesPairedTimesteps) {
   const Tensor expert = f->tensor("expert");
   EXPECT_EQ(expert.item_f32({0}), 1.0f);
   EXPECT_EQ(expert.item_f32({6}), 2.0f);
+}
+
+// The noise stage writes what mova generate starts from, in its --noise file format.
+TEST_F(EvalCli, NoiseStageWritesGeneratesStartingNoise) {
+  const std::string out = dir.file("n.safetensors");
+  auto r = run_cli("eval noise --model " + model() + " --out " + shell_quote(out) +
+                   " --set seed=7 --set frames=9 --set width=64 --set height=48");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto f = SafetensorsFile::open(out);
+  const Tensor video = f->tensor("video_noise");
+  const Tensor audio = f->tensor("audio_noise");
+  ASSERT_EQ(video.shape(), (Shape{1, 16, 3, 6, 8}));
+  TorchCudaRandn torch(7, TorchCudaGpu{});
+  const Tensor v = torch.randn(video.shape());
+  const Tensor a = torch.randn(audio.shape());
+  for (int64_t i = 0; i < v.numel(); ++i) ASSERT_EQ(video.data<float>()[i], v.data<float>()[i]);
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(audio.data<float>()[i], a.data<float>()[i]);
+
+  r = run_cli("eval noise --model " + model() + " --out " + shell_quote(out) +
+              " --set seed=7 --set rng=mova --set frames=9 --set width=64 --set height=48");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(SafetensorsFile::open(out)->tensor("audio_noise").data<float>()[3],
+            seeded_noise(audio.shape(), 7, 1).data<float>()[3]);
+
+  r = run_cli("eval noise --model " + model() + " --out " + shell_quote(out) + " --set seed=-1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--set seed=-1: must be an integer in [0, 2^64)"), std::string::npos)
+      << r.output;
+  r = run_cli("eval noise --model " + model() + " --out " + shell_quote(out) + " --set rng=x");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--set rng: unknown noise generator 'x'"), std::string::npos) << r.output;
 }
 
 // --device: a bad spelling and a CPU-only stage are named errors. dit-forward on cuda either
