@@ -231,11 +231,9 @@ GeneratedClip Generator::run(Exec& ex, const GenerateRequest& r, const ProgressF
   const bool guided = *r.cfg != 1.0;
 
   SampleRequest s;  // noise first: a bad --noise file fails before any model runs
-  {
-    NoisePair n = generation_noise(ck, r);
-    s.video_noise = n.video;
-    s.audio_noise = n.audio;
-  }
+  NoisePair noise = generation_noise(ck, r);
+  s.video_noise = noise.video;
+  s.audio_noise = noise.audio;
   const WanVaeConfig vae_config = ck.video_vae_config();
   const DacConfig dac_config = ck.audio_vae_config();
   const int64_t T = s.video_noise.shape()[2], h = s.video_noise.shape()[3],

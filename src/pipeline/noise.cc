@@ -41,9 +41,10 @@ NoiseRng parse_noise_rng(std::string_view text, std::string_view option) {
   if (rest[0] != ':') bad_rng(text, option);
   rest.remove_prefix(1);
   const size_t colon = rest.find(':');
-  rng.gpu.sm_count = parse_count(rest.substr(0, colon), 1, 65536, text, option);
+  rng.gpu.sm_count = parse_count(rest.substr(0, colon), 1, TorchCudaGpu::kMaxSms, text, option);
   if (colon != std::string_view::npos)
-    rng.gpu.max_threads_per_sm = parse_count(rest.substr(colon + 1), 256, 65536, text, option);
+    rng.gpu.max_threads_per_sm = parse_count(rest.substr(colon + 1), TorchCudaGpu::kMinThreadsPerSm,
+                                             TorchCudaGpu::kMaxThreadsPerSm, text, option);
   return rng;
 }
 

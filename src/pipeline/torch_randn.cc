@@ -29,11 +29,14 @@ std::array<float, 2> box_muller(uint32_t x, uint32_t y) {
 }  // namespace
 
 TorchCudaRandn::TorchCudaRandn(uint64_t seed, TorchCudaGpu gpu) : seed_(seed), gpu_(gpu) {
-  MOVA_CHECK(gpu.sm_count > 0 && gpu.sm_count <= 65536, ErrorKind::kInvalidArgument,
-             "torch CUDA noise: SM count ", gpu.sm_count, " is not in [1, 65536]");
-  MOVA_CHECK(gpu.max_threads_per_sm >= kBlock && gpu.max_threads_per_sm <= 65536,
+  MOVA_CHECK(gpu.sm_count >= 1 && gpu.sm_count <= TorchCudaGpu::kMaxSms,
+             ErrorKind::kInvalidArgument, "torch CUDA noise: SM count ", gpu.sm_count,
+             " is not in [1, ", TorchCudaGpu::kMaxSms, "]");
+  MOVA_CHECK(gpu.max_threads_per_sm >= TorchCudaGpu::kMinThreadsPerSm &&
+                 gpu.max_threads_per_sm <= TorchCudaGpu::kMaxThreadsPerSm,
              ErrorKind::kInvalidArgument, "torch CUDA noise: threads per SM ",
-             gpu.max_threads_per_sm, " is not in [256, 65536]");
+             gpu.max_threads_per_sm, " is not in [", TorchCudaGpu::kMinThreadsPerSm, ", ",
+             TorchCudaGpu::kMaxThreadsPerSm, "]");
 }
 
 Tensor TorchCudaRandn::randn(const Shape& shape) {

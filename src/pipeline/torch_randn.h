@@ -23,6 +23,10 @@ namespace mova {
 struct TorchCudaGpu {
   int64_t sm_count = 132;             // multiProcessorCount: H100 SXM, H200
   int64_t max_threads_per_sm = 2048;  // maxThreadsPerMultiProcessor: sm_80, sm_90
+
+  // What TorchCudaRandn accepts (one 256-thread block per SM at least).
+  static constexpr int64_t kMaxSms = 65536;
+  static constexpr int64_t kMinThreadsPerSm = 256, kMaxThreadsPerSm = 65536;
 };
 
 class TorchCudaRandn {

@@ -29,12 +29,9 @@ PhiloxWords philox4x32_10(PhiloxWords counter, std::array<uint32_t, 2> key) {
 }
 
 PhiloxStream::PhiloxStream(uint64_t seed, uint64_t subsequence, uint64_t offset)
-    : key_{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)} {
-  // The subsequence is the counter's high half, added without carry out of it.
-  const uint64_t hi = (uint64_t{counter_[3]} << 32 | counter_[2]) + subsequence;
-  counter_[2] = static_cast<uint32_t>(hi);
-  counter_[3] = static_cast<uint32_t>(hi >> 32);
-  word_ = static_cast<uint32_t>(offset & 3);
+    : counter_{0, 0, static_cast<uint32_t>(subsequence), static_cast<uint32_t>(subsequence >> 32)},
+      key_{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)},
+      word_(static_cast<uint32_t>(offset & 3)) {
   advance(offset / 4);
 }
 
