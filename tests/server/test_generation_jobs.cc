@@ -361,6 +361,12 @@ TEST(GenerationJobs, StopAnswersClientsWaitingForChanges) {
   StandIn gen;
   GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
   const JobView a = start(jobs, "deaf a");  // stays running after stop()
+  // The stand-in reports its first step just after it starts running: take the revision after
+  // that report, or the waiter below is answered by it instead of by stop().
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  while (jobs.find(a.id)->step < 1 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(jobs.find(a.id)->step, 1);
   const uint64_t now = jobs.find(a.id)->revision;
   auto waiting =
       std::async(std::launch::async, [&] { return jobs.wait_for_change(a.id, now, 60s); });
