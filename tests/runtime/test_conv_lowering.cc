@@ -1,8 +1,8 @@
 // The CUDA convolution lowering's index arithmetic (runtime/cuda/kernels/conv_lowering_index.h),
-// run on the host: columns built with im2col_source and multiplied by the weights, and the
-// transposed conv's column gather, chunk by chunk as the CUDA backend does, must give the CPU
-// convolutions' results (max-rel 1e-5). What stays unchecked without a GPU is the kernels'
-// launch and the cuBLASLt calls (tests/cuda covers those).
+// run on the host: columns built with im2col_window and im2col_tap_source and multiplied by the
+// weights, and the transposed conv's column gather, chunk by chunk as the CUDA backend does, must
+// give the CPU convolutions' results (max-rel 1e-5). What stays unchecked without a GPU is the
+// kernels' launch and the cuBLASLt calls (tests/cuda covers those).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,10 +27,18 @@ std::vector<float> lowered(const Im2Col& a, const std::vector<float>& w,
   std::vector<float> out(c_out * positions);
   for (int64_t first = 0; first < positions; first += chunk) {
     const int64_t n = std::min(chunk, positions - first);
+    // As the kernel: each position's window once, then every channel's taps down the rows.
     std::vector<float> cols(K * n);
-    for (int64_t i = 0; i < K * n; ++i) {
-      const int64_t src = cuda::im2col_source(a, i / n, first + i % n);
-      cols[i] = src < 0 ? 0.0f : a.x[src];
+    for (int64_t j = 0; j < n; ++j) {
+      const cuda::Im2ColWindow win = cuda::im2col_window(a, first + j);
+      int64_t row = 0;
+      for (int64_t ci = 0; ci < a.c_in; ++ci)
+        for (int64_t ta = 0; ta < a.kt; ++ta)
+          for (int64_t tb = 0; tb < a.kh; ++tb)
+            for (int64_t tc = 0; tc < a.kw; ++tc, ++row) {
+              const int64_t src = cuda::im2col_tap_source(a, win, ci, ta, tb, tc);
+              cols[row * n + j] = src < 0 ? 0.0f : a.x[src];
+            }
     }
     for (int64_t co = 0; co < c_out; ++co)
       for (int64_t j = 0; j < n; ++j) {

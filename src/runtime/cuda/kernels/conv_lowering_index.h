@@ -30,16 +30,22 @@ struct Im2Col {
   }
 };
 
-// The element of x that column row `row` (= (ci, a, b, c) in weight order) takes for output
-// position `pos` (in (t, h, w) order), or -1 where the window leaves the input (a zero).
-MOVA_HOST_DEVICE inline int64_t im2col_source(const Im2Col& a, int64_t row, int64_t pos) {
-  const int64_t taps = a.kt * a.kh * a.kw;
-  const int64_t ci = row / taps, tap = row % taps;
-  const int64_t ta = tap / (a.kh * a.kw), tb = tap / a.kw % a.kh, tc = tap % a.kw;
+// Where output position `pos` (in (t, h, w) order) has its window's first tap in the input
+// (it may lie in the padding).
+struct Im2ColWindow {
+  int64_t t = 0, h = 0, w = 0;
+};
+
+MOVA_HOST_DEVICE inline Im2ColWindow im2col_window(const Im2Col& a, int64_t pos) {
   const int64_t ow = pos % a.out_w, oh = pos / a.out_w % a.out_h, ot = pos / (a.out_w * a.out_h);
-  const int64_t ti = ot * a.stride_t - a.pad_t + ta;
-  const int64_t hi = oh * a.stride_h - a.pad_h + tb;
-  const int64_t wi = ow * a.stride_w - a.pad_w + tc * a.dilation_w;
+  return {ot * a.stride_t - a.pad_t, oh * a.stride_h - a.pad_h, ow * a.stride_w - a.pad_w};
+}
+
+// The element of x under tap (ta, tb, tc) of input channel ci in a window, or -1 where the tap
+// leaves the input (a zero). Column row ((ci·kt + ta)·kh + tb)·kw + tc (weight order) holds it.
+MOVA_HOST_DEVICE inline int64_t im2col_tap_source(const Im2Col& a, const Im2ColWindow& win,
+                                                  int64_t ci, int64_t ta, int64_t tb, int64_t tc) {
+  const int64_t ti = win.t + ta, hi = win.h + tb, wi = win.w + tc * a.dilation_w;
   if (ti < 0 || ti >= a.t || hi < 0 || hi >= a.h || wi < 0 || wi >= a.w) return -1;
   return ((ci * a.t + ti) * a.h + hi) * a.w + wi;
 }
