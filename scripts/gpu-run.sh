@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# On a GPU machine, runs what scripts/gpu-bundle.sh packed into .gpu/:
+# On a GPU machine, runs what scripts/gpu-bundle.sh packed into .gpu/bundle.tar.gz (unpacked
+# into $MOVA_GPU_BIN, default /tmp/mova-gpu, outside the tree the device tool carries back):
 #   scripts/gpu-run.sh tests [FILTER]   the CUDA parity tests (default filter Cuda*:Cudnn*)
 #   scripts/gpu-run.sh bench [CONFIG]   bench_cuda_dit_block, then bench/torch_wan_block.py on the
 #                                       same GPU, and the ratios (CONFIG: video360|video720|audio|
@@ -13,16 +14,35 @@
 #                                       what chunking costs), BF16 at 720p tokens (its device peak),
 #                                       then BF16 with a 512 MiB weight budget (streamed), timed
 #                                       with and without weight prefetch
+#   scripts/gpu-run.sh models           the VAEs at their published sizes, bf16: the 193-frame
+#                                       video decode at 360p, its first 33 frames at 720p (the rest
+#                                       extrapolated), 8 s of audio; device peaks beside (the
+#                                       checkpoint, 1 GB, is written to /tmp once)
+#   scripts/gpu-run.sh text             the text encoder (UMT5-XXL, one 512-token prompt), bf16;
+#                                       not in the lease: its random 11 GB checkpoint takes
+#                                       minutes to write
 #   scripts/gpu-run.sh sanitize [TOOL [FILTER]]
 #                                       the parity tests under compute-sanitizer (TOOL memcheck,
 #                                       racecheck, initcheck or synccheck; default memcheck, filter
 #                                       Cuda*:Cudnn*-CudaBackend.*: kernels and ops, not whole
-#                                       models).
+#                                       models, and not the out-of-memory test).
 #                                       Works on Firecracker machines, not on gVisor ones
+#   scripts/gpu-run.sh profile [KERNEL]  Nsight Compute's account of one launch of a mova kernel
+#                                       (default attention_tc_kernel, mova's own attention) in
+#                                       the video360 block: throughput, occupancy, stalls.
+#                                       Firecracker machines only (gVisor has no counters)
+#   scripts/gpu-run.sh kernels PROGRAM [ARGS...]
+#                                       GPU time per kernel name over one run of a bundled
+#                                       program (Nsight Compute, one timing metric per launch),
+#                                       the largest totals first: where a program's GPU time goes
+#                                       (e.g. kernels bench_vae --model DIR --device cuda ...)
 #   scripts/gpu-run.sh lease [SECONDS]  for one device-tool call (a lease is 15 minutes with the
-#                                       machine's start): tests, bench all, step, then sanitize,
-#                                       each stopped at its share of SECONDS (default 480: 25%,
-#                                       30%, 30%, 15%, plus what the parts before it left unused)
+#                                       machine's start): tests, bench all, step, models, then
+#                                       sanitize,
+#                                       each stopped at its share of SECONDS (default 480: 15%,
+#                                       25%, 25%, 25%, 10%, plus what the parts before it left
+#                                       unused; on an H200 the first four took 12, 13, 93 s
+#                                       and - of them)
 #                                       so the call ends inside the tool's 10 minutes; each part's
 #                                       whole log and a summary go to $OUT (else /tmp/mova-gpu-logs)
 #   scripts/gpu-run.sh                  tests, bench `all`, then step
@@ -32,7 +52,12 @@
 set -euo pipefail
 self=$(readlink -f "$0")  # the lease runs its parts through it, after the cd below
 cd "$(dirname "$self")/.."
-[[ -x .gpu/mova_cuda_tests ]] || { echo "no .gpu/: run scripts/gpu-bundle.sh first" >&2; exit 2; }
+bin=${MOVA_GPU_BIN:-/tmp/mova-gpu}
+# -m dates the files now, so a newer bundle is unpacked again.
+if [[ -f .gpu/bundle.tar.gz && (! -x $bin/mova_cuda_tests || .gpu/bundle.tar.gz -nt $bin/mova_cuda_tests) ]]; then
+  mkdir -p "$bin" && tar -xzmf .gpu/bundle.tar.gz -C "$bin"
+fi
+[[ -x $bin/mova_cuda_tests ]] || { echo "no .gpu/bundle.tar.gz: run scripts/gpu-bundle.sh first" >&2; exit 2; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
   lib=$(find /usr/local /opt /usr/lib -name 'libcublasLt.so.13*' 2>/dev/null | head -n 1)
@@ -69,22 +94,66 @@ run_tests() {
   if python3 bench/torch_randn.py /tmp/mova_torch_randn.bin 2>/dev/null; then
     export MOVA_TORCH_RANDN=/tmp/mova_torch_randn.bin
   fi
-  .gpu/mova_cuda_tests --gtest_filter="${1:-Cuda*:Cudnn*}" --gtest_color=no
+  "$bin"/mova_cuda_tests --gtest_filter="${1:-Cuda*:Cudnn*}" --gtest_color=no
 }
 
 run_sanitize() {
-  local tool="${1:-memcheck}" filter="${2:-Cuda*:Cudnn*-CudaBackend.*}"
+  # Not the out-of-memory test: the sanitizer counts its refused cudaMalloc, which the test
+  # provokes on purpose, as an error.
+  local tool="${1:-memcheck}" filter="${2:-Cuda*:Cudnn*-CudaBackend.*:CudaDeviceMemory.OutOfMemoryNamesTheDevice}"
   command -v compute-sanitizer >/dev/null || { echo "compute-sanitizer not on PATH" >&2; return 2; }
-  compute-sanitizer --tool "$tool" --error-exitcode 9 .gpu/mova_cuda_tests \
+  compute-sanitizer --tool "$tool" --error-exitcode 9 "$bin"/mova_cuda_tests \
     --gtest_filter="$filter" --gtest_color=no
+}
+
+run_profile() {
+  local ncu
+  ncu=$(command -v ncu || find /opt/nvidia /usr/local -name ncu -type f 2>/dev/null | head -n 1)
+  [[ -n "$ncu" ]] || { echo "ncu (Nsight Compute) not found" >&2; return 2; }
+  # The clocks as the GPU sets them, not locked to base (what the benchmarks ran at).
+  "$ncu" --clock-control none --kernel-name "regex:${1:-attention_tc_kernel}" --launch-count 1 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section ComputeWorkloadAnalysis \
+    --section MemoryWorkloadAnalysis --section WarpStateStats --section SchedulerStats \
+    "$bin"/bench_cuda_dit_block --config video360 --attention mova --iters 1
+}
+
+run_kernels() {
+  local ncu program=$1 csv=${OUT:-/tmp}/kernels.csv
+  shift
+  ncu=$(command -v ncu || find /opt/nvidia /usr/local -name ncu -type f 2>/dev/null | head -n 1)
+  [[ -n "$ncu" ]] || { echo "ncu (Nsight Compute) not found" >&2; return 2; }
+  # One row per launch (the details page); the whole CSV stays in $OUT.
+  "$ncu" --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
+    "$bin/$program" "$@" >"$csv"
+  python3 - "$csv" <<'PY'
+import collections, csv, sys
+scale = {"nsecond": 1e-9, "ns": 1e-9, "usecond": 1e-6, "us": 1e-6, "msecond": 1e-3, "ms": 1e-3,
+         "second": 1.0, "s": 1.0}
+lines = [l for l in open(sys.argv[1], errors="replace") if l.startswith('"')]
+by_name, launches = collections.defaultdict(lambda: [0.0, 0]), 0
+for r in csv.DictReader(lines):
+    if r.get("Metric Name") != "gpu__time_duration.sum":
+        continue
+    t = float(r["Metric Value"].replace(",", "")) * scale.get(r["Metric Unit"], 1.0)
+    by_name[r["Kernel Name"]][0] += t
+    by_name[r["Kernel Name"]][1] += 1
+    launches += 1
+if not launches:
+    print("no gpu__time_duration rows; the CSV's first lines:", *lines[:3], sep="\n")
+    sys.exit(1)
+total = sum(t for t, _ in by_name.values())
+print(f"GPU time in kernels: {total:.3f} s over {launches} launches")
+for name, (t, n) in sorted(by_name.items(), key=lambda kv: -kv[1][0])[:25]:
+    print(f"{t:9.3f} s {100 * t / total:5.1f} % {n:7d}x  {name[:110]}")
+PY
 }
 
 run_bench() {
   local config="${1:-all}"
   # One run (GPU time is scarce): the JSON carries every figure the table shows.
-  .gpu/bench_cuda_dit_block --config "$config" --json >/tmp/mova_bench.jsonl
+  "$bin"/bench_cuda_dit_block --config "$config" --json >/tmp/mova_bench.jsonl
   if [[ "$config" == all || "$config" == video360 ]]; then
-    .gpu/bench_cuda_dit_block --config video360 --attention mova --json
+    "$bin"/bench_cuda_dit_block --config video360 --attention mova --json
   fi
   python3 bench/torch_wan_block.py --config "$config" >/tmp/torch_bench.jsonl
   python3 - <<'PY'
@@ -119,7 +188,7 @@ joint_step() {
     nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$samples" 2>/dev/null &
     smi=$!
   fi
-  .gpu/bench_joint_step --preset published-layer --model /tmp/mova-published-layer --device cuda \
+  "$bin"/bench_joint_step --preset published-layer --model /tmp/mova-published-layer --device cuda \
     --frames 49 --audio 402 "$@" || rc=$?
   if [[ -n "$smi" ]]; then
     kill "$smi" 2>/dev/null || true
@@ -143,6 +212,17 @@ run_step() {
   # Streamed weights (a 24 GB card's case): a budget below the layer's weights, the step timed
   # with the prefetch on a copy stream and with each upload at its use.
   joint_step --precision bf16 --height 44 --width 80 --device-weights-mib 512
+}
+
+run_models() {
+  "$bin"/bench_vae --model /tmp/mova-published-vaes --preset published-vaes --device cuda \
+    --latent-frames 49
+  "$bin"/bench_vae --model /tmp/mova-published-vaes --device cuda --latent-frames 9 --height 704 \
+    --width 1280 --skip-audio
+}
+
+run_text() {
+  "$bin"/bench_text_encoder --model /tmp/mova-published-text --preset published-text --device cuda
 }
 
 # Runs "gpu-run.sh PART..." as one part of a lease, stopped at its SHARE (percent) of the lease's
@@ -183,10 +263,11 @@ run_lease() {
   # memory checker, which is slow and only adds to what the parity tests already showed.
   # cuDNN's own account of anything it refuses (what is missing, which constraint a shape
   # broke) goes to the tests' log beside mova's.
-  CUDNN_LOGLEVEL_DBG=1 CUDNN_LOGDEST_DBG=stderr lease_part tests 25 tests
-  lease_part bench 30 bench all
-  lease_part step 30 step
-  lease_part sanitize 15 sanitize
+  CUDNN_LOGLEVEL_DBG=1 CUDNN_LOGDEST_DBG=stderr lease_part tests 15 tests
+  lease_part bench 25 bench all
+  lease_part step 25 step
+  lease_part models 25 models
+  lease_part sanitize 10 sanitize
   cat "$lease_dir/summary.txt"
   return "$lease_failed"
 }
@@ -195,8 +276,12 @@ case "${1:-}" in
   tests) shift && run_tests "$@" ;;
   bench) shift && run_bench "$@" ;;
   step) run_step ;;
+  models) run_models ;;
+  text) run_text ;;
   sanitize) shift && run_sanitize "$@" ;;
+  profile) shift && run_profile "$@" ;;
+  kernels) shift && run_kernels "$@" ;;
   lease) shift && run_lease "$@" ;;
   "") run_tests && run_bench all && run_step ;;
-  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG] | step | sanitize [TOOL [FILTER]] | lease [SECONDS]]" >&2 && exit 2 ;;
+  *) echo "usage: scripts/gpu-run.sh [tests [FILTER] | bench [CONFIG] | step | models | text | sanitize [TOOL [FILTER]] | profile [KERNEL] | kernels PROGRAM [ARGS...] | lease [SECONDS]]" >&2 && exit 2 ;;
 esac
