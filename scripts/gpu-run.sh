@@ -25,7 +25,9 @@
 #                                       the parity tests under compute-sanitizer (TOOL memcheck,
 #                                       racecheck, initcheck or synccheck; default memcheck, filter
 #                                       Cuda*:Cudnn*-CudaBackend.*: kernels and ops, not whole
-#                                       models, and not the out-of-memory test).
+#                                       models, and not the out-of-memory test; without Cudnn*
+#                                       for racecheck and synccheck, which misread cuDNN's
+#                                       Hopper kernels).
 #                                       Works on Firecracker machines, not on gVisor ones
 #   scripts/gpu-run.sh profile [KERNEL]  Nsight Compute's account of one launch of a mova kernel
 #                                       (default attention_tc_kernel, mova's own attention) in
@@ -36,15 +38,14 @@
 #                                       program (Nsight Compute, one timing metric per launch),
 #                                       the largest totals first: where a program's GPU time goes
 #                                       (e.g. kernels bench_vae --model DIR --device cuda ...)
-#   scripts/gpu-run.sh lease [SECONDS]  for one device-tool call (a lease is 15 minutes with the
-#                                       machine's start): tests, bench all, step, models, then
-#                                       sanitize,
-#                                       each stopped at its share of SECONDS (default 480: 15%,
-#                                       25%, 25%, 25%, 10%, plus what the parts before it left
-#                                       unused; on an H200 the first four took 12, 13, 93 s
-#                                       and - of them)
-#                                       so the call ends inside the tool's 10 minutes; each part's
-#                                       whole log and a summary go to $OUT (else /tmp/mova-gpu-logs)
+#   scripts/gpu-run.sh lease [SECONDS]  for one device-tool call (a session has 15 minutes of
+#                                       device time, each machine start included): tests, bench
+#                                       all, step, models, then sanitize, each stopped at its
+#                                       share of SECONDS (default 480: 15, 25, 25, 25 and 10 %,
+#                                       plus what the parts before it left unused; on an H200 they
+#                                       took ≈ 12, 13, 93, 40 and 3 s), so the call ends inside
+#                                       the tool's 10 minutes; each part's whole log and a
+#                                       summary go to $OUT (else /tmp/mova-gpu-logs)
 #   scripts/gpu-run.sh                  tests, bench `all`, then step
 # Finds libcublasLt.so.13 wherever that machine's CUDA or PyTorch installation keeps it, and
 # cuDNN 9 (libcudnn.so.9, loaded at run time): PyTorch's (its wheel's matches its CUDA), else the
@@ -99,8 +100,14 @@ run_tests() {
 
 run_sanitize() {
   # Not the out-of-memory test: the sanitizer counts its refused cudaMalloc, which the test
-  # provokes on purpose, as an error.
-  local tool="${1:-memcheck}" filter="${2:-Cuda*:Cudnn*-CudaBackend.*:CudaDeviceMemory.OutOfMemoryNamesTheDevice}"
+  # provokes on purpose, as an error. racecheck and synccheck leave cuDNN out too: on an H200
+  # racecheck flagged hazards inside cuDNN's own wgmma SDPA kernels, and synccheck overflowed its
+  # barrier tracking there and failed the launch, which broke every later test of the process.
+  local tool="${1:-memcheck}" filter=${2:-}
+  if [[ -z "$filter" ]]; then
+    filter="Cuda*:Cudnn*-CudaBackend.*:CudaDeviceMemory.OutOfMemoryNamesTheDevice"
+    if [[ "$tool" == racecheck || "$tool" == synccheck ]]; then filter="${filter/:Cudnn\*/}"; fi
+  fi
   command -v compute-sanitizer >/dev/null || { echo "compute-sanitizer not on PATH" >&2; return 2; }
   compute-sanitizer --tool "$tool" --error-exitcode 9 "$bin"/mova_cuda_tests \
     --gtest_filter="$filter" --gtest_color=no
