@@ -88,14 +88,18 @@ int main(int argc, char** argv) {
     std::printf("%s (%s), threads %d, baseline peak RSS %.1f MiB\n", device.str().c_str(),
                 device.is_cpu() ? "f32" : mova::precision_name(prec), ex.threads(),
                 mib(mova::peak_rss_bytes()));
-    // The device's own peak per VAE, beside the host's (peak RSS).
+    // The device's own peak per VAE (its weights included), beside the host's (peak RSS).
+    const auto mark_device_peak = [&] {
+      if (backend) backend->buffers().mark_peak();
+    };
     const auto device_peak = [&] {
       if (!backend) return std::string();
-      const double peak = mib(static_cast<int64_t>(backend->buffers().stats().peak_in_use));
-      backend->buffers().mark_peak();
-      return ", device peak " + std::to_string(static_cast<int64_t>(peak)) + " MiB";
+      const size_t peak = backend->buffers().stats().peak_since_mark;
+      return ", device peak " +
+             std::to_string(static_cast<int64_t>(mib(static_cast<int64_t>(peak)))) + " MiB";
     };
     if (video) {
+      mark_device_peak();
       const mova::WanVae vae(ck.video_vae_config(), ck.weights(mova::Component::kVideoVae, device));
       const mova::Tensor z = mova::seeded_noise({1, 16, T, H / 8, W / 8}, 1, 0);
       int64_t frames = 0;
@@ -132,6 +136,7 @@ int main(int argc, char** argv) {
                     first + 48 * per_later);
     }
     if (audio) {
+      mark_device_peak();
       const mova::DacVae dac(ck.audio_vae_config(), ck.weights(mova::Component::kAudioVae, device));
       const int64_t samples = static_cast<int64_t>(audio_seconds * 48000);
       const int64_t L = (samples - 1) / dac.config().hop_length() + 1;
