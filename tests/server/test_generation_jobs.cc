@@ -98,6 +98,15 @@ JobView wait_for(const GenerationJobs& jobs, const std::string& id, JobState sta
   }
 }
 
+// Waits (up to 20 s) until job `id` has reported at least `step` denoising steps; its view then
+// (the test's own assertions say whether it got there).
+JobView wait_for_step(const GenerationJobs& jobs, const std::string& id, int64_t step) {
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  while (jobs.find(id)->step < step && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(1ms);
+  return *jobs.find(id);
+}
+
 // Submits `prompt` and waits until it runs.
 JobView start(GenerationJobs& jobs, const std::string& prompt) {
   const std::optional<JobView> v = jobs.submit(request(prompt), "");
@@ -131,10 +140,7 @@ TEST(GenerationJobs, RunsJobsInOrderReportingProgress) {
   EXPECT_EQ(jobs.find(b.id)->queue_position, 1u);
   EXPECT_EQ(jobs.queued(), 1u);
   EXPECT_TRUE(jobs.busy());
-  for (auto end = std::chrono::steady_clock::now() + 20s;
-       jobs.find(a.id)->step == 0 && std::chrono::steady_clock::now() < end;)
-    std::this_thread::sleep_for(1ms);
-  const JobView progress = *jobs.find(a.id);
+  const JobView progress = wait_for_step(jobs, a.id, 1);
   EXPECT_EQ(progress.stage, "denoise");
   EXPECT_EQ(progress.step, 1);
   EXPECT_EQ(progress.steps, 2);
@@ -297,10 +303,7 @@ TEST(GenerationJobs, WaitForChangeAnswersAtTheNextChangeOrTheTimeout) {
   StandIn gen;
   GenerationJobs jobs({dir.str(), 16, 100}, gen.runner());
   const JobView a = start(jobs, "a");
-  for (auto end = std::chrono::steady_clock::now() + 20s;
-       jobs.find(a.id)->step == 0 && std::chrono::steady_clock::now() < end;)
-    std::this_thread::sleep_for(1ms);
-  const JobView seen = *jobs.find(a.id);
+  const JobView seen = wait_for_step(jobs, a.id, 1);
   ASSERT_EQ(seen.step, 1);
 
   // Nothing new: the view as it is, once the timeout has passed.
@@ -363,10 +366,7 @@ TEST(GenerationJobs, StopAnswersClientsWaitingForChanges) {
   const JobView a = start(jobs, "deaf a");  // stays running after stop()
   // The stand-in reports its first step just after it starts running: take the revision after
   // that report, or the waiter below is answered by it instead of by stop().
-  const auto end = std::chrono::steady_clock::now() + 20s;
-  while (jobs.find(a.id)->step < 1 && std::chrono::steady_clock::now() < end)
-    std::this_thread::sleep_for(1ms);
-  ASSERT_EQ(jobs.find(a.id)->step, 1);
+  ASSERT_EQ(wait_for_step(jobs, a.id, 1).step, 1);
   const uint64_t now = jobs.find(a.id)->revision;
   auto waiting =
       std::async(std::launch::async, [&] { return jobs.wait_for_change(a.id, now, 60s); });
