@@ -113,10 +113,15 @@ run_sanitize() {
     --gtest_filter="$filter" --gtest_color=no
 }
 
-run_profile() {
-  local ncu
+# Nsight Compute: on the PATH, else where the CUDA image installs it.
+find_ncu() {
   ncu=$(command -v ncu || find /opt/nvidia /usr/local -name ncu -type f 2>/dev/null | head -n 1)
   [[ -n "$ncu" ]] || { echo "ncu (Nsight Compute) not found" >&2; return 2; }
+}
+
+run_profile() {
+  local ncu
+  find_ncu || return
   # The clocks as the GPU sets them, not locked to base (what the benchmarks ran at).
   "$ncu" --clock-control none --kernel-name "regex:${1:-attention_tc_kernel}" --launch-count 1 \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section ComputeWorkloadAnalysis \
@@ -127,8 +132,7 @@ run_profile() {
 run_kernels() {
   local ncu program=$1 csv=${OUT:-/tmp}/kernels.csv
   shift
-  ncu=$(command -v ncu || find /opt/nvidia /usr/local -name ncu -type f 2>/dev/null | head -n 1)
-  [[ -n "$ncu" ]] || { echo "ncu (Nsight Compute) not found" >&2; return 2; }
+  find_ncu || return
   # One row per launch (the details page); the whole CSV stays in $OUT.
   "$ncu" --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
     "$bin/$program" "$@" >"$csv"
